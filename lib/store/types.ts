@@ -1,0 +1,150 @@
+/**
+ * The store contract. Every adapter (the embedded lowdb store now, PostgreSQL later) implements
+ * `DncStore`, and one contract test suite (test/store-contract.ts) runs against each of them.
+ *
+ * Time is epoch milliseconds everywhere inside the store; the audit trail renders it as ISO 8601.
+ */
+
+/** A label as applied to a contact: what the check needs and what the audit needs to show. */
+export interface AppliedLabel {
+  readonly label: string;
+  readonly appliedAt: number;
+  /** null: never expires. An expired label no longer blocks but is kept until removed. */
+  readonly expiresAt: number | null;
+  readonly source: string;
+  readonly actor: string | null;
+  readonly reason: string | null;
+  readonly campaign: string | null;
+  readonly channel: string | null;
+}
+
+/**
+ * One contact profile: every identifier key known to belong to one person, and their labels.
+ * Immutable: a change produces a new object, so a reader (a check, a snapshot) never sees half a change.
+ */
+export interface ContactState {
+  readonly keys: readonly string[];
+  readonly labels: readonly AppliedLabel[];
+}
+
+export interface ChangeMeta {
+  /** Where the change came from: `ivr`, `bot`, `agent`, `api`, `import`, `keyword`, `flow`... */
+  readonly source: string;
+  readonly actor?: string | null;
+  readonly reason?: string | null;
+  /** When the change happened (epoch ms). */
+  readonly at: number;
+}
+
+export interface AddLabelsChange extends ChangeMeta {
+  readonly op: 'add';
+  /** Index keys of the contact (see lib/contacts.ts). Keys held by different profiles are linked into one. */
+  readonly keys: readonly string[];
+  readonly labels: readonly { readonly label: string; readonly expiresAt: number | null }[];
+  readonly campaign?: string | null;
+  readonly channel?: string | null;
+}
+
+export interface RemoveLabelsChange extends ChangeMeta {
+  readonly op: 'remove';
+  readonly keys: readonly string[];
+  /** The labels to remove, or 'all' for every label the contact carries. */
+  readonly labels: readonly string[] | 'all';
+}
+
+export type LabelChange = AddLabelsChange | RemoveLabelsChange;
+
+/** One entry of the append-only, hash-chained audit trail. */
+export interface AuditRecord {
+  /** 1, 2, 3... without gaps. */
+  readonly seq: number;
+  /** ISO 8601 time of the change. */
+  readonly at: string;
+  readonly op: 'add' | 'remove';
+  readonly keys: readonly string[];
+  /** The labels asked for ('*' when a remove asked for all). */
+  readonly labels: readonly string[];
+  /** The labels this change actually added or removed; an idempotent repeat has none. */
+  readonly changed: readonly string[];
+  /** For adds: the expiry given to each label (ISO 8601 or null), in the order of `labels`. */
+  readonly expiresAt?: readonly (string | null)[];
+  readonly source: string;
+  readonly actor: string | null;
+  readonly reason: string | null;
+  readonly campaign?: string | null;
+  readonly channel?: string | null;
+  /** Hash of the previous record (64 zeros for the first). */
+  readonly prev: string;
+  /** sha256 over `prev` and this record's content. */
+  readonly hash: string;
+}
+
+export interface ChangeResult {
+  readonly record: AuditRecord;
+  /** The labels actually added or removed. */
+  readonly changed: readonly string[];
+  /** The labels asked for that needed no change (already there, or not there to remove). */
+  readonly unchanged: readonly string[];
+  /** The contact after the change (the merged profile, for adds). */
+  readonly contact: ContactState | undefined;
+}
+
+export interface AuditQuery {
+  /** Only records touching any of these keys. */
+  readonly keys?: readonly string[];
+  readonly since?: number;
+  readonly until?: number;
+  readonly label?: string;
+  readonly source?: string;
+  /** At most this many records, newest last. */
+  readonly limit?: number;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly records: number;
+  /** The first record that fails verification. */
+  readonly badSeq?: number;
+  readonly problem?: string;
+}
+
+export type StoreState = 'closed' | 'opening' | 'ready' | 'unavailable';
+
+export interface StoreStatus {
+  readonly state: StoreState;
+  /** Why the store is unavailable (a DncError with code DNC_STORE_UNAVAILABLE). */
+  readonly error?: Error;
+  readonly contacts: number;
+  readonly keys: number;
+  /** seq of the last durable record. */
+  readonly seq: number;
+}
+
+export type ChangeListener = (record: AuditRecord, contact: ContactState | undefined) => void;
+
+export interface DncStore {
+  /** Loads the state. Rejects (and the store stays 'unavailable', failing every check) when the data is unreadable. */
+  open(): Promise<void>;
+  /** Finishes pending writes and releases files. */
+  close(): Promise<void>;
+  status(): StoreStatus;
+
+  /**
+   * The profile holding this key, from memory; never touches the disk. Throws a DncError
+   * `DNC_STORE_UNAVAILABLE` unless the store is ready, so a caller can never mistake "unavailable" for "no labels".
+   */
+  lookup(key: string): ContactState | undefined;
+  /** The distinct profiles holding any of these keys (several when the keys are not linked yet). */
+  lookupAll(keys: readonly string[]): ContactState[];
+
+  /** Applies a change. Resolves only when the change is durable (fsynced); rejects with DNC_STORE_ERROR otherwise. */
+  apply(change: LabelChange): Promise<ChangeResult>;
+
+  /** Audit records, oldest first. */
+  audit(query?: AuditQuery): Promise<AuditRecord[]>;
+  /** Walks the whole chain: detects an edited, inserted, reordered or deleted record. */
+  verify(): Promise<AuditVerification>;
+
+  /** Called after each durable change, in order. Returns a function that removes the listener. */
+  onChange(listener: ChangeListener): () => void;
+}
