@@ -1,0 +1,311 @@
+/**
+ * Decisions: may this contact be contacted on this channel for this purpose, now? And if not, why.
+ *
+ * One decision shape serves every caller (msg.dnc in Check DNC, the HTTP check route, a campaign scrub).
+ * The check runs from memory only and fails closed: a contact that cannot be parsed, a store that
+ * cannot answer, or any unexpected error blocks the contact with a reason code; nothing is allowed by
+ * accident. Bad options (an unknown label, a malformed channel) are configuration errors and throw a
+ * DncError instead, so a flow's Catch node sees them; they never produce an "allowed".
+ */
+import { ContactParser, contactLabel, type ParsedContact } from './contacts';
+import { DncError } from './errors';
+import { LabelCatalog, normaliseChannel } from './labels';
+import type { AppliedLabel, ContactState, DncStore } from './store/types';
+
+/** Stable reason codes, documented in the README. Later features add registry, calling-hour and frequency codes. */
+export type ReasonCode = 'LABEL' | 'INVALID_CONTACT' | 'STORE_UNAVAILABLE' | 'CHECK_FAILED';
+
+export interface Reason {
+  readonly code: ReasonCode;
+  readonly message: string;
+  /** For LABEL: the label that blocked. */
+  readonly label?: string;
+  /** For LABEL: when that label stops blocking (ISO 8601), or null for never. */
+  readonly expiresAt?: string | null;
+}
+
+/** A label the contact carries and that is in force at the instant checked. */
+export interface ActiveLabel {
+  readonly label: string;
+  readonly appliedAt: string;
+  readonly expiresAt: string | null;
+  readonly source: string;
+  /** The channels the label's definition covers; empty = every channel. */
+  readonly channels: readonly string[];
+  readonly global: boolean;
+}
+
+export interface Decision {
+  readonly allowed: boolean;
+  /** The contact as normalised (its first key: E.164 number, email or id:...), or null when it could not be parsed. */
+  readonly contact: string | null;
+  /** Every identifier key of the contact as given. */
+  readonly keys: readonly string[];
+  readonly channel: string | null;
+  /** Every active label the contact carries, whether this check enforces it or not. */
+  readonly labels: readonly ActiveLabel[];
+  /** The names of the labels that blocked this check. */
+  readonly matched: readonly string[];
+  /** Why the contact is blocked (empty when allowed). */
+  readonly reasons: readonly Reason[];
+  readonly checkedAt: string;
+}
+
+export interface CheckOptions {
+  /** The labels this check enforces; empty or absent = every label. Global labels always apply. */
+  readonly labels?: readonly string[] | string | null;
+  /** The channel about to be used; absent = unknown, so channel-scoped labels block too (fail closed). */
+  readonly channel?: string | null;
+  /** The instant to decide for (default now). */
+  readonly at?: Date | number;
+}
+
+export interface BlockedItem {
+  /** The list item exactly as given. */
+  readonly item: unknown;
+  readonly decision: Decision;
+}
+
+export interface BatchSummary {
+  readonly total: number;
+  readonly allowed: number;
+  readonly blocked: number;
+  /** Blocked contacts per reason code (a contact blocked for two reasons counts under both). */
+  readonly reasons: Partial<Record<ReasonCode, number>>;
+  /** Blocked contacts per matched label. */
+  readonly labels: Record<string, number>;
+}
+
+export interface BatchDecision {
+  /** The allowed items, exactly as given, in input order. */
+  readonly allowed: unknown[];
+  readonly blocked: BlockedItem[];
+  readonly summary: BatchSummary;
+  readonly checkedAt: string;
+}
+
+/** Check options validated once: a node compiles its configuration into a plan at deploy time. */
+export interface CheckPlan {
+  /** null: every label. */
+  readonly selected: ReadonlySet<string> | null;
+  readonly channel: string | null;
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function toMillis(at: Date | number | undefined, now: () => number): number {
+  if (at === undefined) return now();
+  const ms = typeof at === 'number' ? at : at.getTime();
+  if (!Number.isFinite(ms))
+    throw new DncError('DNC_INVALID_INPUT', 'the instant to check at is not a valid time', { field: 'at' });
+  return ms;
+}
+
+export class DncDecider {
+  constructor(
+    private readonly catalog: LabelCatalog,
+    private readonly parser: ContactParser,
+    private readonly store: DncStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Validates check options; throws DNC_UNKNOWN_LABEL or DNC_INVALID_INPUT. */
+  plan(options: CheckOptions = {}): CheckPlan {
+    const names =
+      options.labels === undefined || options.labels === null
+        ? []
+        : this.catalog.resolveNames(options.labels, 'labels');
+    const channel =
+      options.channel === undefined || options.channel === null || options.channel === ''
+        ? null
+        : normaliseChannel(options.channel, 'channel');
+    return { selected: names.length === 0 ? null : new Set(names), channel };
+  }
+
+  check(input: unknown, options: CheckOptions = {}): Decision {
+    const at = toMillis(options.at, this.now);
+    return this.decide(input, this.plan(options), at, new Date(at).toISOString());
+  }
+
+  checkMany(items: readonly unknown[], options: CheckOptions = {}): BatchDecision {
+    if (!Array.isArray(items)) {
+      throw new DncError('DNC_INVALID_INPUT', 'a batch check takes a list of contacts', {
+        field: 'contacts',
+      });
+    }
+    const at = toMillis(options.at, this.now);
+    const plan = this.plan(options);
+    const checkedAt = new Date(at).toISOString();
+    const allowed: unknown[] = [];
+    const blocked: BlockedItem[] = [];
+    const reasons: Partial<Record<ReasonCode, number>> = {};
+    const labels: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (const item of items) {
+      const decision = this.decide(item, plan, at, checkedAt);
+      if (decision.allowed) {
+        allowed.push(item);
+        continue;
+      }
+      blocked.push({ item, decision });
+      let lastCode: ReasonCode | undefined;
+      for (const reason of decision.reasons) {
+        // Count a contact once per code even when two labels blocked it.
+        if (reason.code !== lastCode) reasons[reason.code] = (reasons[reason.code] ?? 0) + 1;
+        lastCode = reason.code;
+      }
+      for (const name of decision.matched) labels[name] = (labels[name] ?? 0) + 1;
+    }
+    return {
+      allowed,
+      blocked,
+      summary: { total: items.length, allowed: allowed.length, blocked: blocked.length, reasons, labels },
+      checkedAt,
+    };
+  }
+
+  /** The decision for one contact under a compiled plan; never throws. */
+  decide(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
+    let contact: ParsedContact | undefined;
+    try {
+      const parsed = this.parser.tryParse(input);
+      if (parsed instanceof DncError) {
+        return blockedFor(null, [], plan.channel, checkedAt, {
+          code: 'INVALID_CONTACT',
+          message: parsed.message,
+        });
+      }
+      contact = parsed;
+      let profiles: ContactState[];
+      try {
+        if (parsed.keys.length === 1) {
+          const one = this.store.lookup(parsed.keys[0]!);
+          profiles = one === undefined ? [] : [one];
+        } else {
+          profiles = this.store.lookupAll(parsed.keys);
+        }
+      } catch (err) {
+        return blockedFor(contactLabel(parsed), parsed.keys, plan.channel, checkedAt, {
+          code: 'STORE_UNAVAILABLE',
+          message: `the DNC store cannot answer, so the contact is blocked: ${(err as Error).message}`,
+        });
+      }
+      const key = contactLabel(parsed);
+      if (profiles.length === 0) {
+        return {
+          allowed: true,
+          contact: key,
+          keys: parsed.keys,
+          channel: plan.channel,
+          labels: [],
+          matched: [],
+          reasons: [],
+          checkedAt,
+        };
+      }
+      return this.fromProfiles(key, parsed.keys, profiles, plan, at, checkedAt);
+    } catch (err) {
+      // Fail closed on anything unforeseen: a bug must never turn into an allowed call.
+      return blockedFor(
+        contact ? contactLabel(contact) : null,
+        contact?.keys ?? [],
+        plan.channel,
+        checkedAt,
+        {
+          code: 'CHECK_FAILED',
+          message: `the check could not be completed, so the contact is blocked: ${(err as Error).message}`,
+        },
+      );
+    }
+  }
+
+  private fromProfiles(
+    contact: string,
+    keys: readonly string[],
+    profiles: readonly ContactState[],
+    plan: CheckPlan,
+    at: number,
+    checkedAt: string,
+  ): Decision {
+    const active = activeLabels(profiles, at);
+    const labels: ActiveLabel[] = [];
+    const matched: string[] = [];
+    const reasons: Reason[] = [];
+    for (const applied of active) {
+      const def = this.catalog.find(applied.label);
+      labels.push({
+        label: applied.label,
+        appliedAt: new Date(applied.appliedAt).toISOString(),
+        expiresAt: iso(applied.expiresAt),
+        source: applied.source,
+        channels: def ? def.channels : [],
+        global: def ? def.global : false,
+      });
+      // A label the configuration no longer defines still blocks a check of "every label": we cannot
+      // tell what it was for, so we assume the worst.
+      const enforced = def
+        ? def.global || plan.selected === null || plan.selected.has(def.name)
+        : plan.selected === null;
+      // An unknown channel cannot be shown to be outside a label's scope: channel-scoped labels block too.
+      const inScope =
+        !def || def.channelSet === null || plan.channel === null || def.channelSet.has(plan.channel);
+      if (!enforced || !inScope) continue;
+      matched.push(applied.label);
+      const scope = def && def.channelSet !== null ? ` (${def.channels.join(', ')})` : '';
+      const until = applied.expiresAt === null ? '' : ` until ${iso(applied.expiresAt)}`;
+      reasons.push({
+        code: 'LABEL',
+        label: applied.label,
+        expiresAt: iso(applied.expiresAt),
+        message: `${contact} carries ${applied.label}${scope}${until}`,
+      });
+    }
+    return {
+      allowed: matched.length === 0,
+      contact,
+      keys,
+      channel: plan.channel,
+      labels,
+      matched,
+      reasons,
+      checkedAt,
+    };
+  }
+}
+
+/**
+ * The labels in force at `at` across the given profiles, one per name. When two profiles (two
+ * identifiers not yet linked) carry the same label, the stricter record wins: the earlier applied,
+ * the later expiry.
+ */
+export function activeLabels(profiles: readonly ContactState[], at: number): AppliedLabel[] {
+  const result: AppliedLabel[] = [];
+  for (const profile of profiles) {
+    for (const applied of profile.labels) {
+      if (applied.expiresAt !== null && at >= applied.expiresAt) continue;
+      const same = result.findIndex((l) => l.label === applied.label);
+      if (same === -1) {
+        result.push(applied);
+        continue;
+      }
+      const kept = result[same]!;
+      const expiresAt =
+        kept.expiresAt === null || applied.expiresAt === null
+          ? null
+          : Math.max(kept.expiresAt, applied.expiresAt);
+      result[same] = { ...(kept.appliedAt <= applied.appliedAt ? kept : applied), expiresAt };
+    }
+  }
+  return result;
+}
+
+function blockedFor(
+  contact: string | null,
+  keys: readonly string[],
+  channel: string | null,
+  checkedAt: string,
+  reason: Reason,
+): Decision {
+  return { allowed: false, contact, keys, channel, labels: [], matched: [], reasons: [reason], checkedAt };
+}
