@@ -1,0 +1,339 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDncError } from '../lib/errors';
+import { EmbeddedStore } from '../lib/store/embedded';
+import { acquireEmbeddedStore } from '../lib/store/registry';
+import type { DncStore } from '../lib/store/types';
+import { addChange, describeStoreContract, removeChange, type TamperKind } from './store-contract';
+
+const quiet = { warn: (): void => undefined };
+
+async function makeTempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'dnc-store-test-'));
+}
+
+async function readJournalLines(path: string): Promise<string[]> {
+  return (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');
+}
+
+async function tamperJournal(journalPath: string, kind: TamperKind, seq: number): Promise<void> {
+  const lines = await readJournalLines(journalPath);
+  const index = seq - 1;
+  if (kind === 'edit') {
+    const record = JSON.parse(lines[index]);
+    record.reason = 'edited afterwards';
+    lines[index] = JSON.stringify(record);
+  } else if (kind === 'delete') {
+    lines.splice(index, 1);
+  } else {
+    [lines[index], lines[index + 1]] = [lines[index + 1], lines[index]];
+  }
+  await writeFile(journalPath, lines.map((line) => `${line}\n`).join(''));
+}
+
+describeStoreContract('embedded', async () => {
+  const dir = await makeTempDir();
+  const path = join(dir, 'dnc-store.json');
+  let current = new EmbeddedStore({ path, snapshotEvery: 1000, logger: quiet });
+  await current.open();
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = new EmbeddedStore({ path, snapshotEvery: 1000, logger: quiet });
+      await current.open();
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+    tamper: (kind, seq) => tamperJournal(current.journalPath, kind, seq),
+    forceSnapshot: (store) => (store as EmbeddedStore).snapshotNow(),
+    dropSnapshot: () => rm(path),
+  };
+});
+
+describe('EmbeddedStore', function () {
+  let dir: string;
+  let path: string;
+  let journalPath: string;
+
+  beforeEach(async function () {
+    dir = await makeTempDir();
+    path = join(dir, 'dnc-store.json');
+    journalPath = join(dir, 'dnc-store.events.ndjson');
+  });
+  afterEach(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function openStore(snapshotEvery = 1000): Promise<EmbeddedStore> {
+    const store = new EmbeddedStore({ path, snapshotEvery, logger: quiet });
+    await store.open();
+    return store;
+  }
+
+  async function writeRecords(store: DncStore, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      await store.apply(
+        addChange([`+1555000${String(i).padStart(4, '0')}`], ['DNC_Sales'], { at: Date.UTC(2024, 0, 1) + i }),
+      );
+    }
+  }
+
+  it('keeps the journal beside the snapshot, one audit record per line, and a compact snapshot', async function () {
+    const store = await openStore();
+    await writeRecords(store, 3);
+    await store.close();
+    assert.equal(store.journalPath, journalPath);
+    const lines = await readJournalLines(journalPath);
+    assert.deepEqual(
+      lines.map((line) => (JSON.parse(line) as { seq: number }).seq),
+      [1, 2, 3],
+    );
+    const snapshot = JSON.parse(await readFile(path, 'utf8'));
+    assert.equal(snapshot.format, 'dnc-store-snapshot/1');
+    assert.equal(snapshot.seq, 3);
+    assert.equal(snapshot.head, JSON.parse(lines[2]).hash);
+    assert.equal(snapshot.offset, (await readFile(journalPath)).length);
+    assert.equal(snapshot.contacts.length, 3);
+  });
+
+  it('writes snapshots in the background every snapshotEvery records and replays only what follows', async function () {
+    const store = await openStore(10);
+    await writeRecords(store, 25);
+    await store.snapshotNow();
+    const snapshot = JSON.parse(await readFile(path, 'utf8'));
+    assert.equal(snapshot.seq, 25);
+    await writeRecords(store, 3); // overwrites keys 0..2 idempotently: seq 26..28 after the snapshot
+    // Simulate a crash: no close, so no final snapshot. A second instance must replay 26..28.
+    const reopened = await openStore(10);
+    assert.equal(reopened.status().seq, 28);
+    assert.equal(reopened.status().contacts, 25);
+    assert.deepEqual(await reopened.verify(), { ok: true, records: 28 });
+    await reopened.close();
+    await store.close();
+  });
+
+  describe('with an unreadable file at open', function () {
+    async function assertFailsClosed(badFile: string, messagePart: RegExp): Promise<void> {
+      const original = await readFile(badFile);
+      const store = new EmbeddedStore({ path, logger: quiet });
+      await assert.rejects(store.open(), (error: unknown) => {
+        assert.ok(isDncError(error));
+        assert.equal(error.code, 'DNC_STORE_UNAVAILABLE');
+        assert.match(error.message, messagePart);
+        assert.ok(error.message.includes(badFile), 'the message names the file');
+        assert.match(error.message, /[Rr]estore/);
+        return true;
+      });
+      const status = store.status();
+      assert.equal(status.state, 'unavailable');
+      assert.ok(isDncError(status.error) && status.error.code === 'DNC_STORE_UNAVAILABLE');
+      await assert.rejects(store.apply(addChange(['+15550009999'], ['DNC_Sales'])), (error: unknown) => {
+        return isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE';
+      });
+      assert.throws(
+        () => store.lookup('+15550000000'),
+        (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+      );
+      await store.close();
+      const names = await readdir(dir);
+      const copyName = names.find((name) => name.startsWith(`${badFile.slice(dir.length + 1)}.corrupt-`));
+      assert.ok(copyName, `a copy of the bad file is kept aside (found ${names.join(', ')})`);
+      assert.deepEqual(await readFile(join(dir, copyName)), original);
+      assert.deepEqual(await readFile(badFile), original, 'the original is untouched');
+    }
+
+    async function prepareStore(records = 5): Promise<void> {
+      const store = await openStore();
+      await writeRecords(store, records);
+      await store.close();
+    }
+
+    it('fails closed on garbage in the snapshot, and rebuilds from the journal once the snapshot is removed', async function () {
+      await prepareStore();
+      await writeFile(path, 'this is not json at all');
+      await assertFailsClosed(path, /snapshot .* is unreadable \(not valid JSON/);
+      await rm(path);
+      const rebuilt = await openStore();
+      assert.equal(rebuilt.status().seq, 5);
+      assert.equal(rebuilt.status().contacts, 5);
+      await rebuilt.close();
+    });
+
+    it('fails closed on a truncated snapshot', async function () {
+      await prepareStore();
+      const text = await readFile(path, 'utf8');
+      await writeFile(path, text.slice(0, Math.floor(text.length / 2)));
+      await assertFailsClosed(path, /not valid JSON/);
+    });
+
+    it('fails closed on a snapshot with a wrong format tag', async function () {
+      await prepareStore();
+      const snapshot = JSON.parse(await readFile(path, 'utf8'));
+      snapshot.format = 'something-else/9';
+      await writeFile(path, JSON.stringify(snapshot));
+      await assertFailsClosed(path, /unknown format tag/);
+    });
+
+    it('fails closed on a bad journal line in the middle of the file', async function () {
+      await prepareStore();
+      await rm(path);
+      const lines = await readJournalLines(journalPath);
+      lines[2] = '{"seq":3,"garbage';
+      await writeFile(journalPath, lines.map((line) => `${line}\n`).join(''));
+      await assertFailsClosed(journalPath, /journal .* is corrupt at byte \d+: record 3 is not valid JSON/);
+    });
+
+    it('fails closed on a broken hash chain in the replayed journal', async function () {
+      await prepareStore();
+      await rm(path);
+      await tamperJournal(journalPath, 'edit', 2);
+      await assertFailsClosed(journalPath, /record 2 was altered/);
+    });
+
+    it('fails closed when the journal does not continue the snapshot', async function () {
+      await prepareStore(5);
+      // Another store's journal of the same length range: same seqs, different hashes.
+      const otherDir = await makeTempDir();
+      const other = new EmbeddedStore({ path: join(otherDir, 'dnc-store.json'), logger: quiet });
+      await other.open();
+      for (let i = 0; i < 12; i++) await other.apply(removeChange([`+1555111${i}`], 'all'));
+      await other.close();
+      await writeFile(journalPath, await readFile(other.journalPath));
+      await rm(otherDir, { recursive: true, force: true });
+      await assertFailsClosed(journalPath, /does not continue the snapshot/);
+    });
+  });
+
+  it('sets a torn final journal line aside and carries on', async function () {
+    const store = await openStore();
+    await writeRecords(store, 4);
+    await store.close();
+    const torn = '{"seq":5,"at":"2024-01-01T00:00:00.000Z","op":"ad';
+    await appendFile(journalPath, torn);
+    const reopened = await openStore();
+    assert.equal(reopened.status().seq, 4);
+    const names = await readdir(dir);
+    const tornName = names.find((name) => name.startsWith('dnc-store.events.ndjson.torn-'));
+    assert.ok(tornName);
+    assert.equal(await readFile(join(dir, tornName), 'utf8'), torn);
+    assert.ok((await readFile(journalPath, 'utf8')).endsWith('}\n'));
+    const next = await reopened.apply(addChange(['+15559990000'], ['DNC_Sales']));
+    assert.equal(next.record.seq, 5);
+    assert.deepEqual(await reopened.verify(), { ok: true, records: 5 });
+    await reopened.close();
+    const again = await openStore();
+    assert.deepEqual(await again.verify(), { ok: true, records: 5 });
+    await again.close();
+  });
+
+  describe('crash safety', function () {
+    this.timeout(60_000);
+    const fixture = join(__dirname, 'fixtures', 'crash-writer.js');
+
+    async function runAndKill(
+      minimumAcks: number,
+      extraDelayMs: number,
+      firstNumber: number,
+    ): Promise<Map<string, number>> {
+      const child = spawn(process.execPath, [fixture, path, '37', String(firstNumber)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const acknowledged = new Map<string, number>();
+      let buffered = '';
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        child.on('exit', () => reject(new Error(`the writer exited before it was killed: ${stderr}`)));
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString();
+          const lines = buffered.split('\n');
+          buffered = lines.pop()!;
+          for (const line of lines) {
+            const [seq, key] = line.split(' ');
+            if (key !== undefined) acknowledged.set(key, Number(seq));
+          }
+          if (acknowledged.size >= minimumAcks) {
+            child.stdout.removeAllListeners('data');
+            setTimeout(() => {
+              child.kill('SIGKILL');
+              resolve();
+            }, extraDelayMs);
+          }
+        });
+      });
+      await exited;
+      return acknowledged;
+    }
+
+    for (let iteration = 1; iteration <= 5; iteration++) {
+      it(`keeps every acknowledged write after SIGKILL (run ${iteration})`, async function () {
+        // Two kills per run: the second one recovers from the first one's leftovers.
+        let allAcknowledged = new Map<string, number>();
+        for (let round = 0; round < 2; round++) {
+          const minimumAcks = 50 + Math.floor(Math.random() * 400);
+          const acknowledged = await runAndKill(
+            minimumAcks,
+            Math.floor(Math.random() * 40),
+            round * 1_000_000,
+          );
+          assert.ok(acknowledged.size >= minimumAcks);
+          allAcknowledged = new Map([...allAcknowledged, ...acknowledged]);
+          const snapshotText = await readFile(path, 'utf8').catch(() => undefined);
+          if (snapshotText !== undefined) JSON.parse(snapshotText);
+          const store = await openStore();
+          for (const [key, seq] of allAcknowledged) {
+            assert.deepEqual(
+              store.lookup(key)?.labels.map((label) => label.label),
+              ['DNC_Sales'],
+              `acknowledged write ${seq} (${key}) is present`,
+            );
+            assert.ok(seq <= store.status().seq);
+          }
+          assert.equal((await store.verify()).ok, true);
+          await store.close();
+        }
+      });
+    }
+  });
+
+  describe('registry', function () {
+    it('shares one store per file and closes it with the last release', async function () {
+      const first = acquireEmbeddedStore(path, { logger: quiet });
+      const second = acquireEmbeddedStore(join(dir, '.', 'dnc-store.json'), { logger: quiet });
+      assert.equal(first.store, second.store);
+      await first.ready;
+      await first.store.apply(addChange(['+15550001111'], ['DNC_Sales']));
+      await first.release();
+      await first.release(); // harmless twice
+      assert.equal(second.store.status().state, 'ready');
+      await second.release();
+      assert.equal(second.store.status().state, 'closed');
+    });
+
+    it('makes a reacquire wait for a close still in progress', async function () {
+      const first = acquireEmbeddedStore(path, { logger: quiet });
+      await first.ready;
+      const writes = Array.from({ length: 200 }, (_, i) =>
+        first.store.apply(addChange([`+1555222${String(i).padStart(4, '0')}`], ['DNC_Sales'])),
+      );
+      const releasing = first.release();
+      const second = acquireEmbeddedStore(path, { logger: quiet });
+      assert.notEqual(second.store, first.store);
+      assert.equal(second.store.status().state, 'opening');
+      await second.ready;
+      await releasing;
+      await Promise.all(writes);
+      assert.equal(second.store.status().seq, 200);
+      assert.deepEqual(await second.store.verify(), { ok: true, records: 200 });
+      await second.release();
+    });
+  });
+});
