@@ -1,0 +1,188 @@
+/**
+ * `dnc-check` ("check DNC"): output 1 allowed, output 2 blocked, `msg.dnc` = the Decision.
+ * A list of contacts goes through checkMany: output 1 gets the allowed items, output 2 the blocked
+ * items with their decisions, both with `msg.dnc.summary`. A contact that cannot be parsed or a store
+ * that cannot answer is a blocked decision (fail closed), not an error; bad options are errors.
+ *
+ * The per-message path is synchronous unless the contact is a JSONata expression: the plan (labels,
+ * channel) is compiled at deploy, the contact is read straight from the msg, status updates are coalesced.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { CheckOptions, CheckPlan, Decision } from '../lib/decide';
+import { linkConfig } from './shared/config';
+import { toCodedError, type CodedError } from './shared/errors';
+import { translator } from './shared/i18n';
+import { prepareProperty, type PreparedProperty } from './shared/inputs';
+import { labelNames } from './shared/label-change';
+import { STATUS, StatusReporter } from './shared/status';
+
+interface DncCheckDef extends NodeDef {
+  config?: string;
+  labels?: unknown;
+  channel?: string;
+  contact?: string;
+  contactType?: string;
+}
+
+type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+type Done = (err?: Error) => void;
+
+/** Plans for channels read from msg.channel, kept per channel name (bounded). */
+const MAX_CACHED_PLANS = 64;
+
+function blank(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+export = function (RED: NodeAPI) {
+  function DncCheck(this: Node, def: DncCheckDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const t = translator(RED, 'dnc-check');
+    const status = new StatusReporter(node, t);
+    const link = linkConfig(RED, node, def.config, status);
+    const service = link.service;
+    const nodeLabels = labelNames(def.labels);
+    const nodeChannel = typeof def.channel === 'string' ? def.channel.trim() : '';
+    let setupError: CodedError | null = link.failure;
+    let contactProp: PreparedProperty | null = null;
+    /** The plan for the node's labels (or every label) and the node's channel (or none given). */
+    let basePlan: CheckPlan | null = null;
+    const plansByChannel = new Map<string, CheckPlan>();
+
+    const allowedStatus = STATUS.ok(t('status.allowed'));
+    const blockedStatuses = new Map<string, NodeStatus>();
+
+    if (setupError === null && service !== null) {
+      try {
+        contactProp = prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
+          value: 'payload',
+          type: 'msg',
+        });
+        basePlan = service.plan({ labels: nodeLabels, channel: nodeChannel === '' ? null : nodeChannel });
+      } catch (err) {
+        setupError = toCodedError(err, 'DNC_INVALID_INPUT');
+        status.error(setupError.code);
+        node.error(setupError.message);
+      }
+    }
+
+    function optionsFor(msg: NodeMessage): CheckOptions {
+      const channel = nodeChannel !== '' ? nodeChannel : blank(msg.channel) ? null : (msg.channel as string);
+      const labels = nodeLabels.length > 0 || blank(msg.labels) ? nodeLabels : (msg.labels as string[]);
+      return { labels, channel };
+    }
+
+    function planFor(msg: NodeMessage): CheckPlan {
+      if (nodeLabels.length === 0 && !blank(msg.labels)) return service!.plan(optionsFor(msg));
+      if (nodeChannel !== '' || blank(msg.channel)) return basePlan!;
+      const channel = msg.channel;
+      if (typeof channel === 'string') {
+        const cached = plansByChannel.get(channel);
+        if (cached !== undefined) return cached;
+        const plan = service!.plan({ labels: nodeLabels, channel });
+        if (plansByChannel.size < MAX_CACHED_PLANS) plansByChannel.set(channel, plan);
+        return plan;
+      }
+      return service!.plan({ labels: nodeLabels, channel: channel as string });
+    }
+
+    function blockedStatus(decision: Decision): NodeStatus {
+      const reason = decision.reasons[0];
+      const key = reason === undefined ? 'CHECK_FAILED' : reason.code === 'LABEL' ? `L:${reason.label}` : reason.code;
+      let shown = blockedStatuses.get(key);
+      if (shown === undefined) {
+        if (reason?.code === 'LABEL') shown = STATUS.blocked(t('status.blockedLabel', { label: reason.label ?? '' }));
+        else if (reason?.code === 'INVALID_CONTACT') shown = STATUS.blocked(t('status.blockedInvalid'));
+        else if (reason?.code === 'STORE_UNAVAILABLE') shown = STATUS.error(t('status.storeUnavailable'));
+        else shown = STATUS.error(t('status.checkFailed'));
+        if (blockedStatuses.size < MAX_CACHED_PLANS) blockedStatuses.set(key, shown);
+      }
+      return shown;
+    }
+
+    /** Decides and sends; throws only for bad options (unknown label, bad channel, wrong shape). */
+    function run(msg: NodeMessageInFlow, contact: unknown, send: Send): void {
+      if (Array.isArray(contact)) {
+        const options = optionsFor(msg);
+        const result = service!.checkMany(contact, options);
+        const plan = planFor(msg);
+        const dnc = {
+          summary: result.summary,
+          checkedAt: result.checkedAt,
+          channel: plan.channel,
+          labels: plan.selected === null ? null : [...plan.selected],
+        };
+        msg.payload = result.allowed;
+        msg.dnc = dnc;
+        // Node-RED deep-clones every message after the first it sends, so a shallow copy is enough here.
+        const blockedMsg: NodeMessage = { ...msg, payload: result.blocked, dnc };
+        const { total, blocked } = result.summary;
+        if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
+        else status.ok('status.batchAllowed', { total });
+        send([msg, blockedMsg]);
+        return;
+      }
+      const decision = service!.checkWithPlan(contact, planFor(msg));
+      msg.dnc = decision;
+      if (decision.allowed) {
+        status.show(allowedStatus);
+        send([msg, null]);
+      } else {
+        status.show(blockedStatus(decision));
+        send([null, msg]);
+      }
+    }
+
+    function fail(err: unknown, done: Done): void {
+      const error = toCodedError(err, 'DNC_INVALID_INPUT');
+      status.error(error.code);
+      done(error);
+    }
+
+    let queued = 0;
+    async function slowPath(msg: NodeMessageInFlow, send: Send): Promise<void> {
+      queued += 1;
+      try {
+        // Right after deploy the store may still be opening: wait for it rather than block everyone.
+        // When it cannot open, the check blocks with STORE_UNAVAILABLE (fail closed).
+        if (!link.settled()) await service!.whenReady().catch(() => undefined);
+        const contact = contactProp!.async ? await contactProp!.evaluate(msg) : contactProp!.get(msg);
+        run(msg, contact, send);
+      } finally {
+        queued -= 1;
+      }
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (setupError !== null) {
+        status.error(setupError.code);
+        done(setupError);
+        return;
+      }
+      if (!contactProp!.async && queued === 0 && link.settled()) {
+        try {
+          run(msg, contactProp!.get(msg), send);
+        } catch (err) {
+          fail(err, done);
+          return;
+        }
+        done();
+        return;
+      }
+      slowPath(msg, send).then(
+        () => done(),
+        (err: unknown) => fail(err, done),
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      link.dispose();
+      status.clear();
+      plansByChannel.clear();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('dnc-check', DncCheck);
+};

@@ -1,0 +1,112 @@
+/**
+ * `dnc-config` ("DNC labels"): the label definitions, the default country for national-format numbers
+ * and the store file. It owns the store (shared with every other config node naming the same file,
+ * through the store registry) and the DncService the other DNC nodes call. It never throws: an invalid
+ * configuration is reported with node.error and every node using it fails closed with the error's code.
+ */
+import { join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import type { NodeAPI } from 'node-red';
+import { DncError } from '../lib/errors';
+import { LabelCatalog } from '../lib/labels';
+import { DncService } from '../lib/service';
+import { acquireEmbeddedStore } from '../lib/store/registry';
+import { DncBinding, type DncConfigDef, type DncConfigNode } from './shared/config';
+import { toCodedError } from './shared/errors';
+
+const DEFAULT_STORE_FILE = 'dnc-store.json';
+const COUNTRY_PATTERN = /^[A-Za-z]{2}$/;
+
+export = function (RED: NodeAPI) {
+  function userDir(): string {
+    const dir = (RED.settings as unknown as { userDir?: unknown }).userDir;
+    return typeof dir === 'string' && dir !== '' ? dir : join(homedir(), '.node-red');
+  }
+
+  /** Blank: `dnc-store.json` in the user directory; a relative path is relative to the user directory. */
+  function storePathFor(value: unknown): string {
+    const text = typeof value === 'string' ? value.trim() : '';
+    return text === '' ? join(userDir(), DEFAULT_STORE_FILE) : resolve(userDir(), text);
+  }
+
+  function labelsFrom(value: unknown): unknown[] {
+    if (value === undefined || value === null || value === '') return [];
+    if (typeof value === 'string') {
+      try {
+        return JSON.parse(value) as unknown[];
+      } catch {
+        throw new DncError('DNC_INVALID_LABEL', 'labels must be a list of label definitions', { field: 'labels' });
+      }
+    }
+    return value as unknown[];
+  }
+
+  function DncConfig(this: DncConfigNode, def: DncConfigDef) {
+    RED.nodes.createNode(this, def);
+    this.name = def.name;
+    let release: (() => Promise<void>) | null = null;
+    let binding: DncBinding;
+    try {
+      const labels = labelsFrom(def.labels);
+      new LabelCatalog(labels); // validate before taking a store
+      const country = typeof def.defaultCountry === 'string' ? def.defaultCountry.trim().toUpperCase() : '';
+      if (country !== '' && !COUNTRY_PATTERN.test(country)) {
+        throw new DncError(
+          'DNC_INVALID_INPUT',
+          `default country "${def.defaultCountry}" is not an ISO 3166 alpha-2 code (for example GB or US)`,
+          { field: 'defaultCountry' },
+        );
+      }
+      const storePath = storePathFor(def.storePath);
+      const handle = acquireEmbeddedStore(storePath, { logger: { warn: (message) => RED.log.warn(`[dnc] ${message}`) } });
+      release = () => handle.release();
+      try {
+        const storeReady = handle.ready;
+        const service = new DncService({
+          labels: labels as Record<string, unknown>[],
+          defaultCountry: country === '' ? undefined : country,
+          store: handle.store,
+          storeReady,
+        });
+        binding = new DncBinding(service, null, storePath);
+        const b = binding;
+        storeReady.then(
+          () => b.setState('ready'),
+          (err: unknown) => {
+            b.setState('unavailable');
+            this.error(`the DNC store ${storePath} cannot be opened: ${(err as Error).message ?? String(err)}`);
+          },
+        );
+      } catch (err) {
+        const r = release;
+        release = null;
+        void r().catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      const error = toCodedError(err, 'DNC_INVALID_LABEL');
+      binding = new DncBinding(null, error, null);
+      this.error(`invalid DNC labels configuration: ${error.message}`);
+    }
+    this.dnc = binding;
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      binding.close();
+      const r = release;
+      release = null;
+      if (r === null) {
+        done();
+        return;
+      }
+      r().then(
+        () => done(),
+        (err: unknown) => {
+          this.warn(`closing the DNC store failed: ${err instanceof Error ? err.message : String(err)}`);
+          done();
+        },
+      );
+    });
+  }
+
+  RED.nodes.registerType('dnc-config', DncConfig);
+};

@@ -1,0 +1,127 @@
+/**
+ * The link between a DNC node and its `dnc-config` node. The config node owns the store and the
+ * DncService; the nodes using it look it up by id, follow its state (waiting for the store, ready,
+ * unavailable, invalid) in their status, and unsubscribe on close without touching anyone else's listener.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { DncService } from '../../lib/service';
+import { codedError, type CodedError } from './errors';
+import type { StatusReporter } from './status';
+
+export type ConfigState = 'waiting' | 'ready' | 'unavailable' | 'invalid' | 'closed';
+
+export interface DncConfigDef extends NodeDef {
+  labels?: unknown;
+  defaultCountry?: string;
+  storePath?: string;
+}
+
+/** What a `dnc-config` node exposes to the nodes using it. */
+export class DncBinding {
+  private listeners = new Set<(state: ConfigState) => void>();
+  private current: ConfigState;
+
+  constructor(
+    /** null when the configuration is invalid (see `error`). */
+    readonly service: DncService | null,
+    /** Why the configuration cannot be used (DNC_INVALID_LABEL, DNC_INVALID_INPUT...), or null. */
+    readonly error: CodedError | null,
+    readonly storePath: string | null,
+  ) {
+    this.current = service === null ? 'invalid' : 'waiting';
+  }
+
+  get state(): ConfigState {
+    return this.current;
+  }
+
+  setState(state: ConfigState): void {
+    if (this.current === state || this.current === 'closed') return;
+    this.current = state;
+    for (const listener of [...this.listeners]) listener(state);
+  }
+
+  /** Follows state changes; returns the function that removes this listener (and only it). */
+  subscribe(listener: (state: ConfigState) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  close(): void {
+    this.setState('closed');
+    this.listeners.clear();
+  }
+}
+
+export interface DncConfigNode extends Node {
+  dnc?: DncBinding;
+}
+
+/** A using node's view of its config: the service when there is one, or the error to report. */
+export interface ConfigLink {
+  readonly binding: DncBinding | null;
+  /** The service, or null when not configured or invalid (then `failure` says why). */
+  readonly service: DncService | null;
+  readonly failure: CodedError | null;
+  /** True once the store has opened (or failed to: then checks fail closed). */
+  settled(): boolean;
+  dispose(): void;
+}
+
+export function linkConfig(
+  RED: NodeAPI,
+  node: Node,
+  configId: unknown,
+  status: StatusReporter,
+  onState?: (state: ConfigState) => void,
+): ConfigLink {
+  const configNode =
+    typeof configId === 'string' && configId !== ''
+      ? (RED.nodes.getNode(configId) as DncConfigNode | null)
+      : null;
+  const binding = configNode?.dnc ?? null;
+  if (binding === null) {
+    status.error('DNC_NOT_CONFIGURED');
+    return {
+      binding: null,
+      service: null,
+      failure: codedError(
+        'DNC_NOT_CONFIGURED',
+        'no DNC labels configuration: open the node and select or add a "DNC labels" configuration',
+      ),
+      settled: () => true,
+      dispose: () => undefined,
+    };
+  }
+  if (binding.service === null) {
+    status.error((binding.error?.code as 'DNC_INVALID_LABEL' | undefined) ?? 'DNC_INVALID_LABEL');
+    return {
+      binding,
+      service: null,
+      failure: binding.error ?? codedError('DNC_INVALID_LABEL', 'the DNC labels configuration is not valid'),
+      settled: () => true,
+      dispose: () => undefined,
+    };
+  }
+  const show = (state: ConfigState) => {
+    if (state === 'waiting') status.waiting();
+    else if (state === 'ready') status.ok('status.ready');
+    else if (state === 'unavailable') status.error('DNC_STORE_UNAVAILABLE');
+    onState?.(state);
+  };
+  show(binding.state);
+  const unsubscribe = binding.subscribe(show);
+  return {
+    binding,
+    service: binding.service,
+    failure: null,
+    settled: () => binding.state !== 'waiting',
+    dispose: unsubscribe,
+  };
+}

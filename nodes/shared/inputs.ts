@@ -1,0 +1,115 @@
+/**
+ * typedInput properties (msg, flow, global, env, jsonata, str), prepared once at deploy.
+ * Every type but JSONata is read synchronously, so a node's per-message path stays synchronous; a
+ * JSONata expression is compiled once and evaluated through a promise wrapper around
+ * RED.util.evaluateJSONataExpression.
+ */
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { DncError } from '../../lib/errors';
+
+export const PROPERTY_TYPES = ['msg', 'flow', 'global', 'env', 'jsonata', 'str'] as const;
+export type PropertyType = (typeof PROPERTY_TYPES)[number];
+
+export interface PreparedProperty {
+  /** True for JSONata: use `evaluate`. Otherwise `get` answers synchronously. */
+  readonly async: boolean;
+  get(msg: NodeMessage): unknown;
+  evaluate(msg: NodeMessage): Promise<unknown>;
+}
+
+const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+type JsonataExpression = ReturnType<NodeAPI['util']['prepareJSONataExpression']>;
+
+/** Promise wrapper around RED.util.evaluateJSONataExpression. */
+export function evaluateJsonata(RED: NodeAPI, expr: JsonataExpression, msg: NodeMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    RED.util.evaluateJSONataExpression(expr, msg, (err, value) => {
+      if (err) reject(err);
+      else resolve(value);
+    });
+  });
+}
+
+function syncProperty(get: (msg: NodeMessage) => unknown): PreparedProperty {
+  return {
+    async: false,
+    get,
+    evaluate: (msg) => {
+      try {
+        return Promise.resolve(get(msg));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    },
+  };
+}
+
+/**
+ * Prepares a typedInput value. Throws DNC_INVALID_INPUT (naming `field`) for an unknown type, a bad
+ * property expression or a JSONata syntax error, so the node can report it at deploy.
+ */
+export function prepareProperty(
+  RED: NodeAPI,
+  node: Node,
+  value: unknown,
+  type: unknown,
+  field: string,
+  defaults: { value: string; type: PropertyType },
+): PreparedProperty {
+  const kind = (typeof type === 'string' && type !== '' ? type : defaults.type) as PropertyType;
+  const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  const expression = text === '' && kind === defaults.type ? defaults.value : text;
+  try {
+    switch (kind) {
+      case 'msg': {
+        const path = expression.trim() === '' ? 'payload' : expression.trim();
+        if (SIMPLE_KEY.test(path)) return syncProperty((msg) => msg[path]);
+        RED.util.normalisePropertyExpression(path);
+        return syncProperty((msg) => RED.util.getMessageProperty(msg, path) as unknown);
+      }
+      case 'flow':
+      case 'global':
+        return syncProperty((msg) => RED.util.evaluateNodeProperty(expression, kind, node, msg) as unknown);
+      case 'env': {
+        const resolved = RED.util.evaluateNodeProperty(expression, 'env', node, {}) as unknown;
+        return syncProperty(() => resolved);
+      }
+      case 'str':
+        return syncProperty(() => expression);
+      case 'jsonata': {
+        const expr = RED.util.prepareJSONataExpression(expression, node);
+        return {
+          async: true,
+          get: () => {
+            throw new DncError('DNC_INVALID_INPUT', `${field} is a JSONata expression and must be evaluated asynchronously`, {
+              field,
+            });
+          },
+          evaluate: (msg) =>
+            evaluateJsonata(RED, expr, msg).catch((err: unknown) => {
+              throw new DncError(
+                'DNC_INVALID_INPUT',
+                `${field}: the JSONata expression failed: ${err instanceof Error ? err.message : String(err)}`,
+                { field, cause: err },
+              );
+            }),
+        };
+      }
+      default:
+        throw new DncError('DNC_INVALID_INPUT', `${field}: unsupported input type "${String(kind)}"`, { field });
+    }
+  } catch (err) {
+    if (err instanceof DncError) throw err;
+    throw new DncError(
+      'DNC_INVALID_INPUT',
+      `${field}: ${err instanceof Error ? err.message : String(err)}`,
+      { field, cause: err },
+    );
+  }
+}
+
+/** Evaluates several prepared properties: synchronously when none needs JSONata. */
+export function anyAsync(...props: readonly PreparedProperty[]): boolean {
+  return props.some((p) => p.async);
+}

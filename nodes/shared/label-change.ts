@@ -1,0 +1,183 @@
+/**
+ * The runtime of `dnc-add-label` and `dnc-remove-label`: one adapter, two operations. It evaluates the
+ * node's typedInputs, calls DncService.addLabels / removeLabels and sends the msg on only once the
+ * change is durable; a list of contacts is applied item by item, in order.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { LabelChangeOutcome, LabelChangeRequest } from '../../lib/service';
+import { linkConfig } from './config';
+import { codedError, toCodedError, type CodedError } from './errors';
+import { translator } from './i18n';
+import { prepareProperty, type PreparedProperty } from './inputs';
+import { StatusReporter } from './status';
+
+export interface LabelChangeDef extends NodeDef {
+  config?: string;
+  labels?: unknown;
+  contact?: string;
+  contactType?: string;
+  source?: string;
+  reason?: string;
+  reasonType?: string;
+  actor?: string;
+  actorType?: string;
+  removeAll?: boolean;
+}
+
+export type LabelChangeKind = 'add' | 'remove';
+
+/** What a failed item of a list looks like in msg.dnc.failed. */
+export interface FailedItem {
+  readonly item: unknown;
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+type Done = (err?: Error) => void;
+
+/** The node's own label names (an array, or a comma-separated string typed in an old flow). */
+export function labelNames(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
+  const names: string[] = [];
+  for (const item of list) {
+    if (typeof item !== 'string') continue;
+    const name = item.trim();
+    if (name !== '' && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+function decorate(kind: LabelChangeKind, outcome: LabelChangeOutcome): Record<string, unknown> {
+  return kind === 'add'
+    ? { ...outcome, added: outcome.changed, alreadyPresent: outcome.unchanged }
+    : { ...outcome, removed: outcome.changed, notPresent: outcome.unchanged };
+}
+
+/** Item-level problems in a list are reported per item; store problems stop the list. */
+function isItemError(err: CodedError): boolean {
+  return err.code === 'DNC_INVALID_CONTACT' || err.code === 'DNC_INVALID_INPUT';
+}
+
+export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKind) {
+  return function LabelChangeNode(this: Node, def: LabelChangeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const t = translator(RED, type);
+    const status = new StatusReporter(node, t);
+    const link = linkConfig(RED, node, def.config, status);
+    const service = link.service;
+    const removeAll = kind === 'remove' && def.removeAll === true;
+    const fixedSource = def.source === undefined || def.source === null ? 'ivr' : String(def.source).trim();
+    let setupError: CodedError | null = link.failure;
+    let labels: string[] = [];
+    let contactProp: PreparedProperty | null = null;
+    let reasonProp: PreparedProperty | null = null;
+    let actorProp: PreparedProperty | null = null;
+
+    if (setupError === null && service !== null) {
+      try {
+        contactProp = prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
+          value: 'payload',
+          type: 'msg',
+        });
+        reasonProp = prepareProperty(RED, node, def.reason, def.reasonType, 'reason', { value: '', type: 'str' });
+        actorProp = prepareProperty(RED, node, def.actor, def.actorType, 'actor', { value: '', type: 'str' });
+        labels = removeAll ? [] : service.catalog.resolveNames(labelNames(def.labels), 'labels');
+      } catch (err) {
+        setupError = toCodedError(err, 'DNC_INVALID_INPUT');
+        status.error(setupError.code);
+        node.error(setupError.message);
+      }
+    }
+
+    const pending = new Set<Promise<void>>();
+
+    async function requestFor(msg: NodeMessage): Promise<Omit<LabelChangeRequest, 'contact'>> {
+      const reason = reasonProp!.async ? await reasonProp!.evaluate(msg) : reasonProp!.get(msg);
+      const actor = actorProp!.async ? await actorProp!.evaluate(msg) : actorProp!.get(msg);
+      return {
+        labels: labels.length > 0 ? labels : msg.labels,
+        source: fixedSource !== '' ? fixedSource : msg.source === undefined || msg.source === '' ? 'ivr' : msg.source,
+        reason,
+        actor,
+        campaign: msg.campaign,
+        channel: msg.channel,
+        all: removeAll,
+      };
+    }
+
+    function apply(request: LabelChangeRequest): Promise<LabelChangeOutcome> {
+      return kind === 'add' ? service!.addLabels(request) : service!.removeLabels(request);
+    }
+
+    async function handle(msg: NodeMessageInFlow): Promise<void> {
+      const contact = contactProp!.async ? await contactProp!.evaluate(msg) : contactProp!.get(msg);
+      const base = await requestFor(msg);
+      if (!Array.isArray(contact)) {
+        const outcome = await apply({ ...base, contact });
+        msg.dnc = decorate(kind, outcome);
+        const count = outcome.changed.length;
+        if (count > 0) status.ok(kind === 'add' ? 'status.added' : 'status.removed', { count });
+        else status.ok(kind === 'add' ? 'status.alreadyPresent' : 'status.notPresent');
+        return;
+      }
+      const results: Record<string, unknown>[] = [];
+      const failed: FailedItem[] = [];
+      let changed = 0;
+      for (const item of contact as unknown[]) {
+        try {
+          const outcome = await apply({ ...base, contact: item });
+          if (outcome.changed.length > 0) changed += 1;
+          results.push(decorate(kind, outcome));
+        } catch (err) {
+          const error = toCodedError(err);
+          if (!isItemError(error)) {
+            throw codedError(
+              error.code,
+              `${error.message} (after ${results.length} of ${contact.length} contacts were applied)`,
+              err,
+            );
+          }
+          failed.push({ item, error: { code: error.code, message: error.message } });
+        }
+      }
+      msg.dnc = {
+        results,
+        failed,
+        summary: { total: contact.length, changed, unchanged: results.length - changed, failed: failed.length },
+      };
+      if (failed.length > 0 && results.length === 0) status.error('DNC_INVALID_CONTACT');
+      else status.ok(kind === 'add' ? 'status.added' : 'status.removed', { count: changed });
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (setupError !== null) {
+        status.error(setupError.code);
+        done(setupError);
+        return;
+      }
+      const work = handle(msg).then(
+        () => {
+          send(msg);
+          done();
+        },
+        (err: unknown) => {
+          const error = toCodedError(err);
+          status.error(error.code);
+          done(error);
+        },
+      );
+      pending.add(work);
+      void work.finally(() => pending.delete(work));
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      link.dispose();
+      // Let changes already on their way to disk finish (and acknowledge) before the store is released.
+      void Promise.allSettled([...pending]).then(() => {
+        status.clear();
+        done();
+      });
+    });
+  };
+}

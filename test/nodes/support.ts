@@ -1,0 +1,121 @@
+/**
+ * Shared set-up for the node tests: the test helper (typed just enough), the compiled node modules
+ * from dist/nodes, a fresh user directory per test, label definitions and small waiting helpers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestNode {
+  id: string;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  receive(msg: Record<string, unknown>): void;
+  status: { (s: unknown): void };
+  [key: string]: any;
+}
+
+export interface TestHelper {
+  init(runtimePath: string, settings?: Record<string, unknown>): void;
+  settings(settings: Record<string, unknown>): Record<string, unknown>;
+  startServer(): Promise<void>;
+  stopServer(): Promise<void>;
+  load(nodes: unknown[], flow: unknown[], credentials?: Record<string, unknown>): Promise<void>;
+  unload(): Promise<void>;
+  getNode(id: string): TestNode;
+  setFlows(flow: unknown[], type?: string): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const helper = require('node-red-node-test-helper') as TestHelper;
+helper.init(require.resolve('node-red'), { userDir: tmpdir() });
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const configModule = require('../../nodes/dnc-config') as unknown;
+export const addModule = require('../../nodes/dnc-add-label') as unknown;
+export const removeModule = require('../../nodes/dnc-remove-label') as unknown;
+export const checkModule = require('../../nodes/dnc-check') as unknown;
+/* eslint-enable @typescript-eslint/no-require-imports */
+export const allModules = [configModule, addModule, removeModule, checkModule];
+
+/** Valid numbers for libphonenumber (GB mobiles, a US number). */
+export const ANA = '+447911123456';
+export const BEN = '+447911123457';
+export const CARL = '+14155550199';
+
+export const LABELS = [
+  { name: 'DNC_Sales', description: 'no sales calls', channels: ['voice', 'sms'], global: false, expiresAfterDays: null },
+  { name: 'DNC_Marketing', description: '', channels: ['email', 'sms', 'whatsapp'], global: false, expiresAfterDays: 730 },
+  { name: 'DNC_Global', description: 'no contact at all', channels: [], global: true, expiresAfterDays: null },
+  { name: 'Hold', description: 'complaint under review', channels: [], global: false, expiresAfterDays: 30 },
+];
+
+export function config(id = 'c1', overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, type: 'dnc-config', name: 'DNC', labels: LABELS, defaultCountry: 'GB', storePath: '', ...overrides };
+}
+
+/** A fresh user directory for each test (the default store lives there). */
+export function freshUserDir(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'dnc-nodes-'));
+  helper.settings({ userDir: dir });
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The next message a helper node receives. */
+export function nextMessage(node: TestNode, timeoutMs = 4000): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message reached ${node.id}`)), timeoutMs);
+    node.once('input', (msg: unknown) => {
+      clearTimeout(timer);
+      resolve(msg);
+    });
+  });
+}
+
+/** Collects messages a helper node receives. */
+export function collect(node: TestNode): any[] {
+  const messages: any[] = [];
+  node.on('input', (msg: unknown) => messages.push(msg));
+  return messages;
+}
+
+/** Resolves with the first status that matches, rejects after the timeout. */
+export function statusMatching(
+  node: TestNode,
+  predicate: (status: { fill?: string; shape?: string; text?: string }) => boolean,
+  timeoutMs = 3000,
+): Promise<{ fill?: string; shape?: string; text?: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      node.removeListener('call:status', onStatus);
+      reject(new Error(`no matching status on ${node.id}`));
+    }, timeoutMs);
+    function onStatus(call: { args: [{ fill?: string; shape?: string; text?: string }] }) {
+      const status = call.args[0];
+      if (predicate(status)) {
+        clearTimeout(timer);
+        node.removeListener('call:status', onStatus);
+        resolve(status);
+      }
+    }
+    node.on('call:status', onStatus);
+  });
+}
+
+/** Rejects when the node reports an error through node.error / done(err). */
+export function failOnError(node: TestNode): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    node.on('call:error', (call: { args: unknown[] }) => reject(new Error(`unexpected error: ${String(call.args[0])}`)));
+  });
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits until the config node's store is open. */
+export async function storeReady(configId = 'c1'): Promise<void> {
+  const binding = helper.getNode(configId).dnc as { service: { whenReady(): Promise<void> } | null };
+  if (binding.service) await binding.service.whenReady();
+}
