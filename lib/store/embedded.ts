@@ -458,7 +458,7 @@ export class EmbeddedStore implements DncStore {
     try {
       foldable = normaliseChange(change);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return new Promise<ChangeResult>((resolve, reject) => {
       const requested = foldable.labels === null ? [] : [...new Set(foldable.labels)];

@@ -24,6 +24,11 @@ import { StoredContact, StoredLabel, type StringInterner } from './state';
 export const SNAPSHOT_FORMAT = 'dnc-store-snapshot/1';
 const LABEL_STRIDE = 8;
 const ROWS_PER_CHUNK = 5000;
+/**
+ * Flush the temp file every this many bytes: one fsync of a 50 MB file at the end would stall the
+ * journal's fsyncs (which share the disk and, on ext4, the file system journal) for a long moment.
+ */
+const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
 
 export interface SnapshotData {
   readonly format: typeof SNAPSHOT_FORMAT;
@@ -93,6 +98,7 @@ export class SnapshotFileAdapter implements Adapter<SnapshotData> {
       };
       await handle.write(`${JSON.stringify(header).slice(0, -1)},"contacts":[`);
       const profiles = data.profiles;
+      let unsyncedBytes = 0;
       for (let from = 0; from < profiles.length; from += ROWS_PER_CHUNK) {
         const parts: string[] = [];
         const to = Math.min(profiles.length, from + ROWS_PER_CHUNK);
@@ -113,7 +119,12 @@ export class SnapshotFileAdapter implements Adapter<SnapshotData> {
           }
           parts.push(JSON.stringify(row));
         }
-        await handle.write((from === 0 ? '' : ',') + parts.join(','));
+        const { bytesWritten } = await handle.write((from === 0 ? '' : ',') + parts.join(','));
+        unsyncedBytes += bytesWritten;
+        if (unsyncedBytes >= SYNC_EVERY_BYTES) {
+          await handle.datasync();
+          unsyncedBytes = 0;
+        }
         // Let queued writes and lookups run between chunks.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }

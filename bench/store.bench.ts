@@ -1,0 +1,363 @@
+/**
+ * Embedded store benchmark: load time, memory per contact, durable opt-out throughput and latency,
+ * lookups, each beside a baseline measured in the same run (plain lowdb, a bare Map).
+ *
+ *   node --expose-gc dist/bench/store.bench.js [--contacts=1000000]
+ *
+ * The store files are generated once per run in a temp dir: a journal of realistic opt-out records
+ * (~335 bytes of JSON each) written directly, then opened once (a full journal replay) and closed (which
+ * writes the snapshot). The baseline file holds the same contacts written as lowdb's JSONFile would.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { GENESIS_HASH, computeRecordHash } from '../lib/store/audit-hash';
+import { EmbeddedStore } from '../lib/store/embedded';
+import type { AddLabelsChange, AuditRecord } from '../lib/store/types';
+import { heapUsedAfterGc, opsPerSecond, percentile, record, seededRandom, timeMs } from './harness';
+
+const SUITE = 'store';
+const quiet = { warn: (): void => undefined };
+const argument = process.argv.find((arg) => arg.startsWith('--contacts='));
+const CONTACTS = argument ? Number(argument.split('=')[1]) : 1_000_000;
+const SMALL_CONTACTS = Math.min(100_000, CONTACTS);
+const T0 = Date.UTC(2023, 0, 1);
+
+const LABELS = ['DNC_Sales', 'DNC_Marketing', 'DNC_All', 'DNC_SMS'];
+const SOURCES = ['ivr', 'bot', 'agent', 'api', 'import', 'keyword'];
+const CHANNELS = ['voice', 'sms', 'whatsapp', 'email'];
+const REASONS = [
+  'Customer asked not to be called again about sales offers',
+  'Replied STOP to the marketing text message',
+  'Requested removal during the renewal call, confirmed by the agent',
+  'Pressed 9 in the IVR opt-out menu after the survey',
+  'Complaint logged: repeated calls in one week, escalate to compliance',
+  'Asked the chatbot to stop all promotional contact on every channel',
+];
+
+function keyOf(i: number): string {
+  return `+1${String(2_015_550_000 + i * 7).padStart(10, '0')}`;
+}
+
+/** The i-th generated opt-out (deterministic: one generator walked in order). */
+function makeChange(i: number, random: () => number): AddLabelsChange {
+  const expires = random() < 0.3;
+  const at = T0 + Math.floor(random() * 365 * 86_400_000);
+  return {
+    op: 'add',
+    keys: [keyOf(i)],
+    labels: [
+      {
+        label: LABELS[Math.floor(random() * LABELS.length)]!,
+        expiresAt: expires ? at + 3 * 365 * 86_400_000 : null,
+      },
+    ],
+    source: SOURCES[Math.floor(random() * SOURCES.length)]!,
+    actor: `agent-${String(Math.floor(random() * 500)).padStart(4, '0')}`,
+    reason: REASONS[Math.floor(random() * REASONS.length)]!,
+    campaign: `campaign-${2023 + Math.floor(random() * 2)}-${String(Math.floor(random() * 60)).padStart(2, '0')}`,
+    channel: CHANNELS[Math.floor(random() * CHANNELS.length)]!,
+    at,
+  };
+}
+
+/** Writes the journal a store would have after `count` opt-outs on new contacts; returns mean bytes per record. */
+function writeJournal(path: string, count: number): number {
+  const random = seededRandom(42);
+  const fd = openSync(path, 'w');
+  let prev = GENESIS_HASH;
+  let bytes = 0;
+  let lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const change = makeChange(i, random);
+    const label = change.labels[0]!;
+    const content: Omit<AuditRecord, 'hash'> = {
+      seq: i + 1,
+      at: new Date(change.at).toISOString(),
+      op: 'add',
+      keys: change.keys,
+      labels: [label.label],
+      changed: [label.label],
+      expiresAt: [label.expiresAt === null ? null : new Date(label.expiresAt).toISOString()],
+      source: change.source,
+      actor: change.actor ?? null,
+      reason: change.reason ?? null,
+      campaign: change.campaign ?? null,
+      channel: change.channel ?? null,
+      prev,
+    };
+    const full: AuditRecord = { ...content, hash: computeRecordHash(content) };
+    prev = full.hash;
+    lines.push(`${JSON.stringify(full)}\n`);
+    if (lines.length === 10_000 || i === count - 1) {
+      const chunk = Buffer.from(lines.join(''));
+      writeSync(fd, chunk);
+      bytes += chunk.length;
+      lines = [];
+    }
+  }
+  closeSync(fd);
+  return bytes / count;
+}
+
+/** The same contacts as a naive lowdb store would hold them: full objects, written by JSONFile. */
+function naiveData(count: number): { contacts: unknown[] } {
+  const random = seededRandom(42);
+  const contacts: unknown[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const change = makeChange(i, random);
+    const label = change.labels[0]!;
+    contacts[i] = {
+      keys: change.keys,
+      labels: [
+        {
+          label: label.label,
+          appliedAt: change.at,
+          expiresAt: label.expiresAt,
+          source: change.source,
+          actor: change.actor,
+          reason: change.reason,
+          campaign: change.campaign,
+          channel: change.channel,
+        },
+      ],
+    };
+  }
+  return { contacts };
+}
+
+async function buildStore(
+  dir: string,
+  count: number,
+): Promise<{ path: string; recordBytes: number; replayMs: number; snapshotMs: number }> {
+  const path = join(dir, 'dnc-store.json');
+  const recordBytes = writeJournal(join(dir, 'dnc-store.events.ndjson'), count);
+  const store = new EmbeddedStore({ path, logger: quiet, snapshotEvery: 10 * count });
+  const replayMs = await timeMs(() => store.open());
+  const snapshotMs = await timeMs(() => store.close());
+  return { path, recordBytes, replayMs, snapshotMs };
+}
+
+/** 1,000 concurrent opt-outs on new contacts; every one is fsynced before it resolves. */
+async function optOutBurst(
+  store: EmbeddedStore,
+  firstIndex: number,
+  count = 1000,
+): Promise<{ perSecond: number; p99: number; p50: number }> {
+  const random = seededRandom(7);
+  const latencies: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const began = performance.now();
+      await store.apply(makeChange(firstIndex + i, random));
+      latencies.push(performance.now() - began);
+    }),
+  );
+  const elapsed = performance.now() - start;
+  latencies.sort((a, b) => a - b);
+  return {
+    perSecond: (count * 1000) / elapsed,
+    p99: percentile(latencies, 99),
+    p50: percentile(latencies, 50),
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dnc-store-bench-'));
+  try {
+    const { Low } = await import('lowdb');
+    const { JSONFile } = await import('lowdb/node');
+    const label = CONTACTS >= 1_000_000 ? `${CONTACTS / 1_000_000}M` : `${CONTACTS / 1000}k`;
+
+    // ---- files for the large store
+    const largeDir = join(dir, 'large');
+    rmSync(largeDir, { recursive: true, force: true });
+    (await import('node:fs')).mkdirSync(largeDir);
+    const large = await buildStore(largeDir, CONTACTS);
+    record({
+      suite: SUITE,
+      case: `journal record size`,
+      value: Math.round(large.recordBytes),
+      unit: 'bytes/record',
+    });
+    record({
+      suite: SUITE,
+      case: `open from journal only (full replay + chain check), ${label} contacts`,
+      value: large.replayMs / 1000,
+      unit: 's',
+    });
+    record({
+      suite: SUITE,
+      case: `write snapshot on close, ${label} contacts`,
+      value: large.snapshotMs / 1000,
+      unit: 's',
+    });
+
+    // ---- baseline file: the same contacts written as lowdb's JSONFile would
+    const baselinePath = join(dir, 'lowdb-baseline.json');
+    {
+      const db = new Low(new JSONFile<{ contacts: unknown[] }>(baselinePath), { contacts: [] });
+      db.data = naiveData(CONTACTS);
+      await db.write();
+    }
+    heapUsedAfterGc();
+    const baselineLoadMs = await timeMs(async () => {
+      const db = new Low(new JSONFile<{ contacts: unknown[] }>(baselinePath), { contacts: [] });
+      await db.read();
+    });
+    rmSync(baselinePath);
+
+    // ---- load + memory
+    const heapBefore = heapUsedAfterGc();
+    const store = new EmbeddedStore({ path: large.path, logger: quiet });
+    const loadMs = await timeMs(() => store.open());
+    const heapAfter = heapUsedAfterGc();
+    record({
+      suite: SUITE,
+      case: `load ${label}-contact store at start (snapshot + journal tail)`,
+      value: loadMs / 1000,
+      unit: 's',
+      baseline: { case: 'plain lowdb JSONFile read of the same contacts', value: baselineLoadMs / 1000 },
+      goal: CONTACTS >= 1_000_000 ? '<= 5 s' : undefined,
+      met: CONTACTS >= 1_000_000 ? loadMs <= 5000 : undefined,
+    });
+    const bytesPerContact = (heapAfter - heapBefore) / store.status().contacts;
+    record({
+      suite: SUITE,
+      case: `heap per contact, ${label} contacts with one label each`,
+      value: Math.round(bytesPerContact),
+      unit: 'bytes/contact',
+      goal: '< 600 bytes/contact',
+      met: bytesPerContact < 600,
+    });
+
+    // ---- lookups
+    const sampleRandom = seededRandom(3);
+    const sample = Array.from({ length: 100_000 }, () => keyOf(Math.floor(sampleRandom() * CONTACTS)));
+    const bareMap = new Map<string, object>();
+    for (let i = 0; i < CONTACTS; i++) bareMap.set(keyOf(i), { i });
+    let found = 0;
+    const baselineLookups = opsPerSecond(() => {
+      for (const key of sample) if (bareMap.get(key) !== undefined) found++;
+      return sample.length;
+    });
+    bareMap.clear();
+    const lookups = opsPerSecond(() => {
+      for (const key of sample) if (store.lookup(key) !== undefined) found++;
+      return sample.length;
+    });
+    if (found === 0) throw new Error('no key found');
+    record({
+      suite: SUITE,
+      case: `lookups on the ${label} store`,
+      value: Math.round(lookups),
+      unit: 'lookups/s',
+      baseline: { case: 'bare Map.get on the same keys', value: Math.round(baselineLookups) },
+    });
+
+    // ---- durable opt-outs on the large store
+    const largeBurst = await optOutBurst(store, CONTACTS);
+    record({
+      suite: SUITE,
+      case: `1,000 concurrent durable opt-outs on the ${label} store: throughput`,
+      value: Math.round(largeBurst.perSecond),
+      unit: 'opt-outs/s',
+      goal: '>= 1000 opt-outs/s',
+      met: largeBurst.perSecond >= 1000,
+    });
+    record({
+      suite: SUITE,
+      case: `1,000 concurrent durable opt-outs on the ${label} store: p99 latency`,
+      value: Number(largeBurst.p99.toFixed(1)),
+      unit: 'ms',
+      goal: '<= 100 ms',
+      met: largeBurst.p99 <= 100,
+      note: `p50 ${largeBurst.p50.toFixed(1)} ms`,
+    });
+
+    // ---- writes while a snapshot of the large store is being written
+    {
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      const random = seededRandom(11);
+      const latencies: number[] = [];
+      let next = CONTACTS + 10_000;
+      let snapshotDone = false;
+      const snapshotMs = timeMs(() => store.snapshotNow()).finally(() => (snapshotDone = true));
+      while (!snapshotDone) {
+        const began = performance.now();
+        await Promise.all(Array.from({ length: 10 }, () => store.apply(makeChange(next++, random))));
+        latencies.push(performance.now() - began);
+      }
+      delay.disable();
+      latencies.sort((a, b) => a - b);
+      record({
+        suite: SUITE,
+        case: `opt-out latency while a ${label} snapshot is written (batches of 10): p99`,
+        value: Number(percentile(latencies, 99).toFixed(1)),
+        unit: 'ms',
+        note: `${latencies.length} batches during a ${((await snapshotMs) / 1000).toFixed(2)} s snapshot; max ${latencies[latencies.length - 1]!.toFixed(1)} ms; event loop delay max ${(delay.max / 1e6).toFixed(1)} ms`,
+      });
+    }
+    await store.close();
+    rmSync(largeDir, { recursive: true, force: true });
+
+    // ---- durable opt-outs on a 100k store, against a naive lowdb store writing the file per change
+    const smallLabel = `${SMALL_CONTACTS / 1000}k`;
+    const smallDir = join(dir, 'small');
+    (await import('node:fs')).mkdirSync(smallDir);
+    const small = await buildStore(smallDir, SMALL_CONTACTS);
+    const smallStore = new EmbeddedStore({ path: small.path, logger: quiet });
+    await smallStore.open();
+    const smallBurst = await optOutBurst(smallStore, SMALL_CONTACTS);
+    await smallStore.close();
+
+    const naivePath = join(dir, 'naive.json');
+    const naive = new Low(new JSONFile<{ contacts: unknown[] }>(naivePath), naiveData(SMALL_CONTACTS));
+    await naive.write();
+    const naiveRandom = seededRandom(7);
+    const naiveWrites = 5;
+    const naiveMs = await timeMs(async () => {
+      for (let i = 0; i < naiveWrites; i++) {
+        const change = makeChange(SMALL_CONTACTS + i, naiveRandom);
+        naive.data.contacts.push({ keys: change.keys, labels: change.labels });
+        await naive.write();
+      }
+    });
+    const naivePerSecond = (naiveWrites * 1000) / naiveMs;
+    record({
+      suite: SUITE,
+      case: `1,000 concurrent durable opt-outs on the ${smallLabel} store: throughput`,
+      value: Math.round(smallBurst.perSecond),
+      unit: 'opt-outs/s',
+      baseline: {
+        case: `naive lowdb store, db.write() per change (${naiveWrites} writes, no fsync)`,
+        value: Number(naivePerSecond.toFixed(2)),
+      },
+      goal: '>= 1000 opt-outs/s',
+      met: smallBurst.perSecond >= 1000,
+    });
+    record({
+      suite: SUITE,
+      case: `1,000 concurrent durable opt-outs on the ${smallLabel} store: p99 latency`,
+      value: Number(smallBurst.p99.toFixed(1)),
+      unit: 'ms',
+      baseline: {
+        case: 'naive lowdb store: one db.write()',
+        value: Number((naiveMs / naiveWrites).toFixed(1)),
+      },
+      goal: '<= 100 ms',
+      met: smallBurst.p99 <= 100,
+      note: `p50 ${smallBurst.p50.toFixed(1)} ms`,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
