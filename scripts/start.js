@@ -20,7 +20,8 @@ function fail(message) {
   process.exit(1);
 }
 
-if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a port number, not "${process.env.PORT}"`);
+if (!Number.isInteger(port) || port < 1 || port > 65535)
+  fail(`PORT must be a port number, not "${process.env.PORT}"`);
 
 let redJs;
 try {
@@ -32,7 +33,8 @@ try {
 // The nodes Node-RED will load: package.json `node-red.nodes`, compiled into dist/.
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 for (const [type, file] of Object.entries((pkg['node-red'] && pkg['node-red'].nodes) || {})) {
-  if (!fs.existsSync(path.join(root, file))) fail(`${file} (${type}) does not exist: run \`npm run build\` first`);
+  if (!fs.existsSync(path.join(root, file)))
+    fail(`${file} (${type}) does not exist: run \`npm run build\` first`);
 }
 
 function shortHash(text) {
@@ -52,14 +54,25 @@ function remapIds(value, ids) {
 
 /** Config nodes have no position on a workspace. */
 function isConfigNode(node) {
-  return node.type !== 'tab' && node.type !== 'group' && node.x === undefined && node.y === undefined && node.wires === undefined;
+  return (
+    node.type !== 'tab' &&
+    node.type !== 'group' &&
+    node.x === undefined &&
+    node.y === undefined &&
+    node.wires === undefined
+  );
 }
 
 /** Every example on its own tab, with ids unique across examples. */
 function examplesAsFlows() {
   const dir = path.join(root, 'examples');
   const flows = [];
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : [];
   for (const file of files) {
     const title = file.replace(/\.json$/, '');
     let nodes;
@@ -97,16 +110,23 @@ const settings = {
   editorTheme: { tours: false, projects: { enabled: false } },
 };
 const settingsFile = path.join(userDir, 'settings.js');
-fs.writeFileSync(settingsFile, `// Written by scripts/start.js on every start.\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`);
+fs.writeFileSync(
+  settingsFile,
+  `// Written by scripts/start.js on every start.\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`,
+);
 
 if (!fs.existsSync(flowFile)) {
   const { flows, count } = examplesAsFlows();
   fs.writeFileSync(flowFile, JSON.stringify(flows, null, 2) + '\n');
-  console.log(`npm start: first start, deployed ${count} example flows into ${path.relative(root, flowFile)}`);
+  console.log(
+    `npm start: first start, deployed ${count} example flows into ${path.relative(root, flowFile)}`,
+  );
 }
 
 const editorHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-console.log(`npm start: Node-RED editor at http://${editorHost}:${port}/ (user directory ${path.relative(root, userDir) || '.'})`);
+console.log(
+  `npm start: Node-RED editor at http://${editorHost}:${port}/ (user directory ${path.relative(root, userDir) || '.'})`,
+);
 
 const child = spawn(process.execPath, [redJs, '--settings', settingsFile, '--userDir', userDir], {
   cwd: root,

@@ -30,11 +30,11 @@ export interface NodeRedOptions {
   readonly settings?: Record<string, unknown>;
 }
 
-export interface HttpResult {
+export interface HttpResult<T = unknown> {
   readonly status: number;
   readonly text: string;
-  /** The body parsed as JSON, or undefined when it is not JSON. */
-  readonly json: any;
+  /** The body parsed as JSON (not checked against T), or undefined when it is not JSON. */
+  readonly json: T;
   readonly headers: Headers;
 }
 
@@ -75,7 +75,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -130,6 +134,11 @@ interface WsLike {
 }
 type WsConstructor = new (url: string) => WsLike;
 
+interface CommsEvent {
+  topic?: string;
+  data?: unknown;
+}
+
 function loadWs(): WsConstructor {
   const fromNodeRed = createRequire(require.resolve('node-red/package.json'));
   const editorApi = createRequire(fromNodeRed.resolve('@node-red/editor-api/package.json'));
@@ -146,6 +155,8 @@ export class NodeRedProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private socket: WsLike | undefined;
+  /** The flows revision the runtime last reported as started. */
+  private revision: string | undefined;
 
   private constructor(
     readonly options: NodeRedOptions,
@@ -176,11 +187,15 @@ export class NodeRedProcess {
 
   private async launch(): Promise<void> {
     this.log = '';
-    const child = spawn(process.execPath, [RED_JS, '--settings', this.settingsFile, '--userDir', this.options.userDir], {
-      cwd: this.options.userDir,
-      env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [RED_JS, '--settings', this.settingsFile, '--userDir', this.options.userDir],
+      {
+        cwd: this.options.userDir,
+        env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     running.add(child);
     const onData = (chunk: Buffer): void => {
@@ -210,6 +225,14 @@ export class NodeRedProcess {
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- node-red output ---\n${this.log}`);
     });
+    // The flows file (if any) is loaded and started after the admin API comes up.
+    await waitFor(
+      'Node-RED to start its flows',
+      () => (/\] Started flows/.test(this.log) ? true : undefined),
+      30000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- node-red output ---\n${this.log}`);
+    });
     await this.connectComms();
   }
 
@@ -230,13 +253,14 @@ export class NodeRedProcess {
       } catch {
         return;
       }
-      for (const event of Array.isArray(parsed) ? parsed : [parsed]) this.onComms(event as { topic?: string; data?: any });
+      for (const event of Array.isArray(parsed) ? parsed : [parsed]) this.onComms(event as CommsEvent);
     });
     socket.send(JSON.stringify({ subscribe: 'debug' }));
     socket.send(JSON.stringify({ subscribe: 'status/#' }));
+    socket.send(JSON.stringify({ subscribe: 'notification/#' }));
   }
 
-  private onComms(event: { topic?: string; data?: any }): void {
+  private onComms(event: CommsEvent): void {
     if (event.topic === 'debug' && event.data && typeof event.data === 'object') {
       const data = event.data as { id: string; name?: string; format?: string; msg?: unknown };
       let value: unknown = data.msg;
@@ -248,8 +272,11 @@ export class NodeRedProcess {
         }
       }
       this.debug.push({ id: data.id, name: data.name, format: data.format, value });
+    } else if (event.topic === 'notification/runtime-deploy') {
+      const revision = (event.data as { revision?: unknown } | undefined)?.revision;
+      if (typeof revision === 'string') this.revision = revision;
     } else if (typeof event.topic === 'string' && event.topic.startsWith('status/')) {
-      this.status.set(event.topic.slice('status/'.length), (event.data ?? {}) as NodeStatus);
+      this.status.set(event.topic.slice('status/'.length), event.data ?? {});
     }
   }
 
@@ -260,13 +287,22 @@ export class NodeRedProcess {
       () => this.debug.slice(fromIndex).find((m) => m.id === debugNodeId),
       timeoutMs,
     ).catch((err: Error) => {
-      const seen = this.debug.map((m) => `${m.id} ${m.name ?? ''}: ${JSON.stringify(m.value).slice(0, 300)}`).join('\n');
-      throw new Error(`${err.message}\n--- debug messages seen ---\n${seen}\n--- node-red output (tail) ---\n${this.log.slice(-4000)}`);
+      const seen = this.debug
+        .map((m) => `${m.id} ${m.name ?? ''}: ${JSON.stringify(m.value).slice(0, 300)}`)
+        .join('\n');
+      throw new Error(
+        `${err.message}\n--- debug messages seen ---\n${seen}\n--- node-red output (tail) ---\n${this.log.slice(-4000)}`,
+      );
     });
   }
 
   /** Sends an HTTP request to the process (admin API or a flow's http in endpoint). */
-  async request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+  async request<T = unknown>(
+    method: string,
+    urlPath: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<HttpResult<T>> {
     const res = await fetch(`${this.baseUrl}${urlPath}`, {
       method,
       headers: {
@@ -283,15 +319,28 @@ export class NodeRedProcess {
     } catch {
       json = undefined;
     }
-    return { status: res.status, text, json, headers: res.headers };
+    return { status: res.status, text, json: json as T, headers: res.headers };
   }
 
-  /** Full deploy through the admin API; resolves once the runtime has accepted and started the flows. */
+  /**
+   * Full deploy through the admin API. The API answers before the new flows have started; this waits
+   * for the runtime's deploy notification of the new revision, so the flows are running on return.
+   */
   async deploy(flows: readonly FlowNode[]): Promise<void> {
-    const res = await this.request('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full' });
-    if (res.status !== 204 && res.status !== 200) {
+    const res = await this.request<{ rev?: string }>(
+      'POST',
+      '/flows',
+      { flows },
+      {
+        'Node-RED-Deployment-Type': 'full',
+        'Node-RED-API-Version': 'v2',
+      },
+    );
+    if (res.status !== 200 || typeof res.json?.rev !== 'string') {
       throw new Error(`deploy failed: HTTP ${res.status} ${res.text}\n${this.log.slice(-4000)}`);
     }
+    const rev = res.json.rev;
+    await waitFor(`flows revision ${rev} to start`, () => (this.revision === rev ? true : undefined), 30000);
   }
 
   /** Presses an inject node's button (what the editor does). */
@@ -317,6 +366,7 @@ export class NodeRedProcess {
     await this.stop();
     this.debug.length = 0;
     this.status.clear();
+    this.revision = undefined;
     await this.launch();
   }
 }
@@ -343,7 +393,13 @@ export function loadExamples(dir = path.join(PACKAGE_ROOT, 'examples')): Example
 
 /** A config node: no position on a workspace (and no wires). */
 export function isConfigNode(node: FlowNode): boolean {
-  return node.type !== 'tab' && node.type !== 'group' && node.x === undefined && node.y === undefined && node.wires === undefined;
+  return (
+    node.type !== 'tab' &&
+    node.type !== 'group' &&
+    node.x === undefined &&
+    node.y === undefined &&
+    node.wires === undefined
+  );
 }
 
 function shortHash(text: string): string {
@@ -366,7 +422,10 @@ function remapIds(value: unknown, ids: ReadonlyMap<string, string>): unknown {
  * One example as a tab: every node gets a new id derived from `prefix` (so several copies can coexist),
  * nodes on the workspace get the tab as `z`, config nodes stay global.
  */
-export function exampleAsTab(example: Example, prefix: string): { tabId: string; flows: FlowNode[]; ids: Map<string, string> } {
+export function exampleAsTab(
+  example: Example,
+  prefix: string,
+): { tabId: string; flows: FlowNode[]; ids: Map<string, string> } {
   const tabId = shortHash(`${prefix}:tab:${example.title}`);
   const ids = new Map<string, string>();
   for (const node of example.flows) ids.set(node.id, shortHash(`${prefix}:${example.title}:${node.id}`));
@@ -381,7 +440,10 @@ export function exampleAsTab(example: Example, prefix: string): { tabId: string;
 }
 
 /** Every example, each on its own tab, as one flow set. */
-export function examplesAsFlowSet(examples: readonly Example[], prefix = 'examples'): {
+export function examplesAsFlowSet(
+  examples: readonly Example[],
+  prefix = 'examples',
+): {
   flows: FlowNode[];
   /** Per example title: its tab id and a map from the example's node ids to the deployed ids. */
   tabs: Map<string, { tabId: string; ids: Map<string, string> }>;

@@ -1,0 +1,87 @@
+/**
+ * Real Chromium through playwright-core, with the system browser (browser downloads are blocked here:
+ * never `npx playwright install`). CI installs it with apt (.ci/run).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
+
+/** The Chromium executable: CHROMIUM_PATH, else the usual system locations; undefined when there is none. */
+export function findChromium(): string | undefined {
+  const fromEnv = process.env.CHROMIUM_PATH;
+  if (fromEnv) return fs.existsSync(fromEnv) ? fromEnv : undefined;
+  return CANDIDATES.find((candidate) => fs.existsSync(candidate));
+}
+
+/** True on CI, where a missing browser is a failure rather than a skip. */
+export function onCi(): boolean {
+  const ci = process.env.CI;
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
+export interface Browser {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** The fresh profile directory (removed by close()). */
+  readonly profileDir: string;
+  /** Console errors and uncaught page errors seen so far. */
+  readonly pageErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(executablePath: string): Promise<Browser> {
+  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnc-chromium-'));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1600, height: 1000 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  return {
+    context,
+    page,
+    profileDir,
+    pageErrors,
+    async close() {
+      await context.close().catch(() => undefined);
+      fs.rmSync(profileDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let screenshotDir: string | undefined;
+
+/** Saves a full-page screenshot into a temp directory (kept) and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string | undefined> {
+  screenshotDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'dnc-browser-failures-'));
+  const file = path.join(screenshotDir, `${name.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 100)}.png`);
+  try {
+    await page.screenshot({ path: file, fullPage: true, timeout: 10000 });
+    return file;
+  } catch {
+    return undefined;
+  }
+}
