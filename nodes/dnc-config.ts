@@ -4,7 +4,8 @@
  * through the store registry) and the DncService the other DNC nodes call. It never throws: an invalid
  * configuration is reported with node.error and every node using it fails closed with the error's code.
  */
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import type { NodeAPI } from 'node-red';
 import { DncError } from '../lib/errors';
@@ -58,6 +59,11 @@ export = function (RED: NodeAPI) {
         );
       }
       const storePath = storePathFor(def.storePath);
+      try {
+        mkdirSync(dirname(storePath), { recursive: true });
+      } catch {
+        // The store reports the real problem (DNC_STORE_UNAVAILABLE) when it cannot open its files.
+      }
       const handle = acquireEmbeddedStore(storePath, { logger: { warn: (message) => RED.log.warn(`[dnc] ${message}`) } });
       release = () => handle.release();
       try {
@@ -91,14 +97,21 @@ export = function (RED: NodeAPI) {
     this.dnc = binding;
 
     this.on('close', (_removed: boolean, done: () => void) => {
-      binding.close();
       const r = release;
       release = null;
       if (r === null) {
+        binding.close();
         done();
         return;
       }
-      r().then(
+      // Changes already accepted by a node finish (and are acknowledged) before the store is released.
+      binding
+        .drain()
+        .then(() => {
+          binding.close();
+          return r();
+        })
+        .then(
         () => done(),
         (err: unknown) => {
           this.warn(`closing the DNC store failed: ${err instanceof Error ? err.message : String(err)}`);

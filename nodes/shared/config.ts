@@ -49,6 +49,23 @@ export class DncBinding {
     };
   }
 
+  private inFlight = new Set<Promise<unknown>>();
+
+  /** Keeps the store open until `work` settles (a change on its way to disk when a redeploy starts). */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const forget = () => {
+      this.inFlight.delete(work);
+    };
+    work.then(forget, forget);
+    return work;
+  }
+
+  /** Settles once every tracked change has settled. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   get listenerCount(): number {
     return this.listeners.size;
   }

@@ -156,7 +156,7 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
         done(setupError);
         return;
       }
-      const work = handle(msg).then(
+      const work = link.binding!.track(handle(msg)).then(
         () => {
           send(msg);
           done();

@@ -25,6 +25,7 @@ export interface TestHelper {
   unload(): Promise<void>;
   getNode(id: string): TestNode;
   setFlows(flow: unknown[], type?: string): Promise<void>;
+  log(): { args: unknown[][]; ERROR: number };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

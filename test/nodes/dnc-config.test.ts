@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ANA, allModules, config, configModule, freshUserDir, helper, nextMessage, storeReady } from './support';
+
+type Props = Record<string, unknown>;
+
+function withCheck(configOverrides: Props = {}): Props[] {
+  return [
+    { id: 't1', type: 'tab', label: 'DNC' },
+    config('c1', configOverrides),
+    { id: 'n1', type: 'dnc-check', z: 't1', config: 'c1', wires: [['allowed'], ['blocked']] },
+    { id: 'allowed', type: 'helper', z: 't1' },
+    { id: 'blocked', type: 'helper', z: 't1' },
+    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 't1' },
+  ];
+}
+
+describe('dnc-config node', function () {
+  let userDir: ReturnType<typeof freshUserDir>;
+
+  beforeEach(async function () {
+    userDir = freshUserDir();
+    await helper.startServer();
+  });
+
+  afterEach(async function () {
+    await helper.unload();
+    await helper.stopServer();
+    userDir.cleanup();
+  });
+
+  it('loads with its properties and keeps the store in dnc-store.json in the user directory by default', async function () {
+    await helper.load([configModule], [config('c1', { name: 'Contact centre' })]);
+    const c1 = helper.getNode('c1');
+    assert.equal(c1.name, 'Contact centre');
+    assert.equal(c1.dnc.storePath, join(userDir.dir, 'dnc-store.json'));
+    assert.deepEqual(c1.dnc.service.catalog.names, ['DNC_Sales', 'DNC_Marketing', 'DNC_Global', 'Hold']);
+    await storeReady();
+    assert.equal(c1.dnc.state, 'ready');
+    await c1.dnc.service.addLabels({ contact: ANA, labels: ['Hold'], source: 'test' });
+    assert.ok(existsSync(join(userDir.dir, 'dnc-store.events.ndjson')));
+  });
+
+  it('resolves a relative store path against the user directory, creating its folder', async function () {
+    await helper.load([configModule], [config('c1', { storePath: 'dnc/main.json' })]);
+    assert.equal(helper.getNode('c1').dnc.storePath, join(userDir.dir, 'dnc', 'main.json'));
+    await storeReady();
+    assert.equal(helper.getNode('c1').dnc.state, 'ready');
+  });
+
+  it('reads national numbers with the default country', async function () {
+    await helper.load(allModules, withCheck({ defaultCountry: 'gb' }));
+    await storeReady();
+    await helper.getNode('c1').dnc.service.addLabels({ contact: '07911 123456', labels: ['Hold'], source: 'test' });
+    const out = nextMessage(helper.getNode('blocked'));
+    helper.getNode('n1').receive({ payload: ANA });
+    assert.deepEqual((await out).dnc.matched, ['Hold']);
+  });
+
+  for (const [what, overrides, field] of [
+    ['a bad label name', { labels: [{ name: 'has space' }] }, 'labels[0].name'],
+    ['a duplicate label name', { labels: [{ name: 'A' }, { name: 'a' }] }, 'labels[1].name'],
+    ['a bad channel', { labels: [{ name: 'A', channels: ['S M S'] }] }, 'labels[0].channels[0]'],
+    ['a bad expiry', { labels: [{ name: 'A', expiresAfterDays: -3 }] }, 'labels[0].expiresAfterDays'],
+    ['a bad default country', { defaultCountry: 'Britain' }, 'defaultCountry'],
+  ] as const) {
+    it(`reports ${what} without crashing, takes no store, and fails the nodes using it`, async function () {
+      const errors: string[] = [];
+      const flow = withCheck(overrides);
+      await helper.load(allModules, flow);
+      const c1 = helper.getNode('c1');
+      c1.on('call:error', (call: { args: unknown[] }) => errors.push(String(call.args[0])));
+      assert.equal(c1.dnc.service, null);
+      assert.equal(c1.dnc.error.field, field);
+      assert.equal(c1.dnc.storePath, null);
+      const caught = nextMessage(helper.getNode('caught'));
+      helper.getNode('n1').receive({ payload: ANA });
+      const msg = await caught;
+      assert.match(msg.error.code, /^DNC_INVALID_(LABEL|INPUT)$/);
+      assert.equal(existsSync(join(userDir.dir, 'dnc-store.events.ndjson')), false);
+    });
+  }
+
+  it('reports an invalid configuration through node.error and stays deployable', async function () {
+    await helper.load([configModule], [config('c1', { labels: 'not json' })]);
+    const c1 = helper.getNode('c1');
+    assert.equal(c1.dnc.error.code, 'DNC_INVALID_LABEL');
+    assert.equal(c1.dnc.state, 'invalid');
+    const logged = (helper.log().args as [{ level: number; msg: unknown; id?: string }][])
+      .map((a) => a[0])
+      .filter((m) => m.level === helper.log().ERROR && m.id === 'c1');
+    assert.equal(logged.length, 1);
+    assert.match(String(logged[0]!.msg), /invalid DNC labels configuration/);
+  });
+
+  it('releases the store on close, and a new deploy opens it again with the labels written before', async function () {
+    await helper.load([configModule], [config('c1')]);
+    await storeReady();
+    const first = helper.getNode('c1').dnc.service;
+    await first.addLabels({ contact: ANA, labels: ['DNC_Sales'], source: 'test' });
+    await helper.unload();
+    assert.equal(first.store.status().state, 'closed');
+    await helper.load([configModule], [config('c1')]);
+    await storeReady();
+    const second = helper.getNode('c1').dnc.service;
+    assert.notEqual(second.store, first.store);
+    assert.equal(second.check(ANA, { channel: 'sms' }).allowed, false);
+  });
+
+  it('shares one store between config nodes naming the same file, and closes it after the last one', async function () {
+    await helper.load([configModule], [config('c1'), config('c2', { storePath: 'dnc-store.json', labels: [] })]);
+    await storeReady('c1');
+    const a = helper.getNode('c1').dnc.service;
+    const b = helper.getNode('c2').dnc.service;
+    assert.equal(a.store, b.store);
+    await helper.unload();
+    assert.equal(a.store.status().state, 'closed');
+  });
+});
