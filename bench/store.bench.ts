@@ -49,15 +49,15 @@ function makeChange(i: number, random: () => number): AddLabelsChange {
     keys: [keyOf(i)],
     labels: [
       {
-        label: LABELS[Math.floor(random() * LABELS.length)]!,
+        label: LABELS[Math.floor(random() * LABELS.length)],
         expiresAt: expires ? at + 3 * 365 * 86_400_000 : null,
       },
     ],
-    source: SOURCES[Math.floor(random() * SOURCES.length)]!,
+    source: SOURCES[Math.floor(random() * SOURCES.length)],
     actor: `agent-${String(Math.floor(random() * 500)).padStart(4, '0')}`,
-    reason: REASONS[Math.floor(random() * REASONS.length)]!,
+    reason: REASONS[Math.floor(random() * REASONS.length)],
     campaign: `campaign-${2023 + Math.floor(random() * 2)}-${String(Math.floor(random() * 60)).padStart(2, '0')}`,
-    channel: CHANNELS[Math.floor(random() * CHANNELS.length)]!,
+    channel: CHANNELS[Math.floor(random() * CHANNELS.length)],
     at,
   };
 }
@@ -71,7 +71,7 @@ function writeJournal(path: string, count: number): number {
   let lines: string[] = [];
   for (let i = 0; i < count; i++) {
     const change = makeChange(i, random);
-    const label = change.labels[0]!;
+    const label = change.labels[0];
     const content: Omit<AuditRecord, 'hash'> = {
       seq: i + 1,
       at: new Date(change.at).toISOString(),
@@ -107,7 +107,7 @@ function naiveData(count: number): { contacts: unknown[] } {
   const contacts: unknown[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const change = makeChange(i, random);
-    const label = change.labels[0]!;
+    const label = change.labels[0];
     contacts[i] = {
       keys: change.keys,
       labels: [
@@ -298,7 +298,7 @@ async function main(): Promise<void> {
         case: `opt-out latency while a ${label} snapshot is written (batches of 10): p99`,
         value: Number(percentile(latencies, 99).toFixed(1)),
         unit: 'ms',
-        note: `${latencies.length} batches during a ${((await snapshotMs) / 1000).toFixed(2)} s snapshot; max ${latencies[latencies.length - 1]!.toFixed(1)} ms; event loop delay max ${(delay.max / 1e6).toFixed(1)} ms`,
+        note: `${latencies.length} batches during a ${((await snapshotMs) / 1000).toFixed(2)} s snapshot; max ${latencies[latencies.length - 1].toFixed(1)} ms; event loop delay max ${(delay.max / 1e6).toFixed(1)} ms`,
       });
     }
     await store.close();

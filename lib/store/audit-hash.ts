@@ -38,11 +38,11 @@ const RECORD_MEMBERS = [
   'seq',
   'source',
 ] as const;
-const KNOWN_MEMBERS = new Set<string>([...RECORD_MEMBERS, 'hash']);
-
 function isFlat(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return true;
-  return Array.isArray(value) && value.every((item) => item === null || typeof item !== 'object');
+  if (!Array.isArray(value)) return false;
+  for (const item of value as unknown[]) if (item !== null && typeof item === 'object') return false;
+  return true;
 }
 
 /**
@@ -52,21 +52,41 @@ function isFlat(value: unknown): boolean {
  * record edited to carry extra members, nested objects) goes through the generic canonicalJson.
  */
 function canonicalRecordContent(record: Readonly<Record<string, unknown>>): string {
-  for (const member in record) {
-    if (!KNOWN_MEMBERS.has(member) || !isFlat(record[member])) {
-      const content: Record<string, unknown> = { ...record };
-      delete content.hash;
-      return canonicalJson(content);
-    }
-  }
+  // Named loads (not record[member]) keep this monomorphic and fast.
+  const r = record as unknown as AuditRecord;
+  const values: unknown[] = [
+    r.actor,
+    r.at,
+    r.campaign,
+    r.changed,
+    r.channel,
+    r.expiresAt,
+    r.keys,
+    r.labels,
+    r.op,
+    r.prev,
+    r.reason,
+    r.seq,
+    r.source,
+  ];
+  let defined = r.hash === undefined ? 0 : 1;
   let text = '{';
-  for (const member of RECORD_MEMBERS) {
-    const value = record[member];
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
     if (value === undefined) continue;
-    if (text.length > 1) text += ',';
-    text += `"${member}":${JSON.stringify(value)}`;
+    if (!isFlat(value)) return genericContent(record);
+    defined++;
+    text += `${text.length > 1 ? ',' : ''}"${RECORD_MEMBERS[i]}":${JSON.stringify(value)}`;
   }
+  // A member outside the known set (an edited record): only the generic form covers it.
+  if (Object.keys(record).length !== defined) return genericContent(record);
   return `${text}}`;
+}
+
+function genericContent(record: Readonly<Record<string, unknown>>): string {
+  const content: Record<string, unknown> = { ...record };
+  delete content.hash;
+  return canonicalJson(content);
 }
 
 /** The hash a record must carry, computed from everything but its own `hash`. */
