@@ -141,7 +141,8 @@ export class DncDecider {
     const allowed: unknown[] = [];
     const blocked: BlockedItem[] = [];
     const reasons: Partial<Record<ReasonCode, number>> = {};
-    const labels: Record<string, number> = Object.create(null) as Record<string, number>;
+    // A Map, not an object: label names are user-chosen and `constructor` must count like any other.
+    const labels = new Map<string, number>();
     for (const item of items) {
       const decision = this.decide(item, plan, at, checkedAt);
       if (decision.allowed) {
@@ -155,12 +156,18 @@ export class DncDecider {
         if (reason.code !== lastCode) reasons[reason.code] = (reasons[reason.code] ?? 0) + 1;
         lastCode = reason.code;
       }
-      for (const name of decision.matched) labels[name] = (labels[name] ?? 0) + 1;
+      for (const name of decision.matched) labels.set(name, (labels.get(name) ?? 0) + 1);
     }
     return {
       allowed,
       blocked,
-      summary: { total: items.length, allowed: allowed.length, blocked: blocked.length, reasons, labels },
+      summary: {
+        total: items.length,
+        allowed: allowed.length,
+        blocked: blocked.length,
+        reasons,
+        labels: Object.fromEntries(labels),
+      },
       checkedAt,
     };
   }

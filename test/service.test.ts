@@ -244,7 +244,7 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
     });
     assert.deepEqual(removed.changed, ['DNC_Sales']);
     assert.deepEqual(removed.unchanged, ['DNC_Global']);
-    assert.deepEqual(dnc.check('+12015550123', { channel: 'sms' }).matched.sort(), [
+    assert.deepEqual([...dnc.check('+12015550123', { channel: 'sms' }).matched].sort(), [
       'DNC_SMS',
       'DNC_Surveys',
     ]);
