@@ -36,7 +36,7 @@ export function opsPerSecond(fn: () => number, minMs = 1000): number {
   fn(); // warm up
   let ops = 0;
   const start = performance.now();
-  let elapsed = 0;
+  let elapsed: number;
   do {
     ops += fn();
     elapsed = performance.now() - start;
@@ -64,7 +64,7 @@ export function heapUsedAfterGc(): number {
 export function percentile(sortedAscending: readonly number[], p: number): number {
   if (sortedAscending.length === 0) return NaN;
   const index = Math.min(sortedAscending.length - 1, Math.ceil((p / 100) * sortedAscending.length) - 1);
-  return sortedAscending[Math.max(0, index)]!;
+  return sortedAscending[Math.max(0, index)];
 }
 
 /** Deterministic pseudo-random numbers (mulberry32), so every run benchmarks the same data. */

@@ -187,7 +187,7 @@ export class DncDecider {
       let profiles: ContactState[];
       try {
         if (parsed.keys.length === 1) {
-          const one = this.store.lookup(parsed.keys[0]!);
+          const one = this.store.lookup(parsed.keys[0]);
           profiles = one === undefined ? [] : [one];
         } else {
           profiles = this.store.lookupAll(parsed.keys);
@@ -296,7 +296,7 @@ export function activeLabels(profiles: readonly ContactState[], at: number): App
         result.push(applied);
         continue;
       }
-      const kept = result[same]!;
+      const kept = result[same];
       const expiresAt =
         kept.expiresAt === null || applied.expiresAt === null
           ? null

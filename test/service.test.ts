@@ -58,11 +58,11 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
     assert.equal(decision.channel, 'voice');
     assert.deepEqual(decision.matched, ['DNC_Sales']);
     assert.equal(decision.reasons.length, 1);
-    assert.equal(decision.reasons[0]!.code, 'LABEL');
-    assert.equal(decision.reasons[0]!.label, 'DNC_Sales');
-    assert.match(decision.reasons[0]!.message, /\+12015550123 carries DNC_Sales/);
-    assert.equal(decision.labels[0]!.source, 'ivr');
-    assert.equal(decision.labels[0]!.expiresAt, new Date(T0 + 30 * DAY).toISOString());
+    assert.equal(decision.reasons[0].code, 'LABEL');
+    assert.equal(decision.reasons[0].label, 'DNC_Sales');
+    assert.match(decision.reasons[0].message, /\+12015550123 carries DNC_Sales/);
+    assert.equal(decision.labels[0].source, 'ivr');
+    assert.equal(decision.labels[0].expiresAt, new Date(T0 + 30 * DAY).toISOString());
     assert.equal(decision.checkedAt, new Date(T0).toISOString());
   });
 
@@ -120,7 +120,7 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
     assert.deepEqual(after.labels, [], 'an expired label is not an active label');
     const history = await store.audit({ keys: ['+12015550123'] });
     assert.equal(history.length, 1);
-    assert.deepEqual(history[0]!.changed, ['DNC_Sales']);
+    assert.deepEqual(history[0].changed, ['DNC_Sales']);
   });
 
   it('re-applying a label is idempotent, audited, and never shortens the block', async () => {
@@ -196,8 +196,8 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
     const decision = dnc.check('call me maybe', { channel: 'voice' });
     assert.equal(decision.allowed, false);
     assert.equal(decision.contact, null);
-    assert.equal(decision.reasons[0]!.code, 'INVALID_CONTACT');
-    assert.match(decision.reasons[0]!.message, /call me maybe/);
+    assert.equal(decision.reasons[0].code, 'INVALID_CONTACT');
+    assert.match(decision.reasons[0].message, /call me maybe/);
     assert.throws(
       () => dnc.check('+12015550123', { labels: ['DNC_Nope'] }),
       (e: unknown) => (e as DncError).code === 'DNC_UNKNOWN_LABEL',
@@ -212,7 +212,7 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
     await store.close();
     const decision = dnc.check('+12015550123', { channel: 'voice' });
     assert.equal(decision.allowed, false);
-    assert.equal(decision.reasons[0]!.code, 'STORE_UNAVAILABLE');
+    assert.equal(decision.reasons[0].code, 'STORE_UNAVAILABLE');
     const batch = dnc.checkMany(['+12015550123', 'ana@example.com']);
     assert.equal(batch.allowed.length, 0);
     assert.equal(batch.summary.reasons.STORE_UNAVAILABLE, 2);
@@ -283,7 +283,7 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
       batch.blocked.map((b) => b.item),
       [rows[0], rows[2], rows[3]],
     );
-    assert.deepEqual(batch.blocked[0]!.decision.matched, ['DNC_Sales']);
+    assert.deepEqual(batch.blocked[0].decision.matched, ['DNC_Sales']);
     assert.deepEqual(batch.summary, {
       total: 5,
       allowed: 2,
