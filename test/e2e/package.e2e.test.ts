@@ -280,7 +280,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
         module: string;
         types: string[];
         enabled: boolean;
-        loaded: boolean;
+        local: boolean;
         err?: string;
         version: string;
       }[]
@@ -290,7 +290,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     for (const set of sets) {
       assert.equal(set.err, undefined, `${set.types.join(',')}: ${set.err}`);
       assert.equal(set.enabled, true);
-      assert.equal(set.loaded, true);
+      assert.equal(set.local, true, 'loaded from <userDir>/node_modules');
       assert.equal(set.version, version);
     }
     const installed = path.join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'), 'package.json');
