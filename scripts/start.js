@@ -118,15 +118,16 @@ fs.writeFileSync(
 if (!fs.existsSync(flowFile)) {
   const { flows, count } = examplesAsFlows();
   fs.writeFileSync(flowFile, JSON.stringify(flows, null, 2) + '\n');
-  console.log(
-    `npm start: first start, deployed ${count} example flows into ${path.relative(root, flowFile)}`,
-  );
+  console.log(`npm start: first start, deployed ${count} example flows into ${shown(flowFile)}`);
+}
+
+function shown(file) {
+  const relative = path.relative(root, file);
+  return relative === '' ? '.' : relative.startsWith('..') ? file : relative;
 }
 
 const editorHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-console.log(
-  `npm start: Node-RED editor at http://${editorHost}:${port}/ (user directory ${path.relative(root, userDir) || '.'})`,
-);
+console.log(`npm start: Node-RED editor at http://${editorHost}:${port}/ (user directory ${shown(userDir)})`);
 
 const child = spawn(process.execPath, [redJs, '--settings', settingsFile, '--userDir', userDir], {
   cwd: root,
