@@ -37,6 +37,7 @@ function blank(value: unknown): boolean {
 export = function (RED: NodeAPI) {
   function DncCheck(this: Node, def: DncCheckDef) {
     RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
     const node = this;
     const t = translator(RED, 'dnc-check');
     const status = new StatusReporter(node, t);
@@ -89,10 +90,12 @@ export = function (RED: NodeAPI) {
 
     function blockedStatus(decision: Decision): NodeStatus {
       const reason = decision.reasons[0];
-      const key = reason === undefined ? 'CHECK_FAILED' : reason.code === 'LABEL' ? `L:${reason.label}` : reason.code;
+      const key =
+        reason === undefined ? 'CHECK_FAILED' : reason.code === 'LABEL' ? `L:${reason.label}` : reason.code;
       let shown = blockedStatuses.get(key);
       if (shown === undefined) {
-        if (reason?.code === 'LABEL') shown = STATUS.blocked(t('status.blockedLabel', { label: reason.label ?? '' }));
+        if (reason?.code === 'LABEL')
+          shown = STATUS.blocked(t('status.blockedLabel', { label: reason.label ?? '' }));
         else if (reason?.code === 'INVALID_CONTACT') shown = STATUS.blocked(t('status.blockedInvalid'));
         else if (reason?.code === 'STORE_UNAVAILABLE') shown = STATUS.error(t('status.storeUnavailable'));
         else shown = STATUS.error(t('status.checkFailed'));

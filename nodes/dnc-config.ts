@@ -36,7 +36,9 @@ export = function (RED: NodeAPI) {
       try {
         return JSON.parse(value) as unknown[];
       } catch {
-        throw new DncError('DNC_INVALID_LABEL', 'labels must be a list of label definitions', { field: 'labels' });
+        throw new DncError('DNC_INVALID_LABEL', 'labels must be a list of label definitions', {
+          field: 'labels',
+        });
       }
     }
     return value as unknown[];
@@ -64,7 +66,9 @@ export = function (RED: NodeAPI) {
       } catch {
         // The store reports the real problem (DNC_STORE_UNAVAILABLE) when it cannot open its files.
       }
-      const handle = acquireEmbeddedStore(storePath, { logger: { warn: (message) => RED.log.warn(`[dnc] ${message}`) } });
+      const handle = acquireEmbeddedStore(storePath, {
+        logger: { warn: (message) => RED.log.warn(`[dnc] ${message}`) },
+      });
       release = () => handle.release();
       try {
         const storeReady = handle.ready;
@@ -80,7 +84,9 @@ export = function (RED: NodeAPI) {
           () => b.setState('ready'),
           (err: unknown) => {
             b.setState('unavailable');
-            this.error(`the DNC store ${storePath} cannot be opened: ${(err as Error).message ?? String(err)}`);
+            this.error(
+              `the DNC store ${storePath} cannot be opened: ${(err as Error).message ?? String(err)}`,
+            );
           },
         );
       } catch (err) {
@@ -112,12 +118,12 @@ export = function (RED: NodeAPI) {
           return r();
         })
         .then(
-        () => done(),
-        (err: unknown) => {
-          this.warn(`closing the DNC store failed: ${err instanceof Error ? err.message : String(err)}`);
-          done();
-        },
-      );
+          () => done(),
+          (err: unknown) => {
+            this.warn(`closing the DNC store failed: ${err instanceof Error ? err.message : String(err)}`);
+            done();
+          },
+        );
     });
   }
 

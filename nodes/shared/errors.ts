@@ -13,7 +13,9 @@ export interface CodedError extends Error {
 
 /** An Error with a code of its own (own property, so Node-RED copies it to msg.error.code). */
 export function codedError(code: NodeErrorCode, message: string, cause?: unknown): CodedError {
-  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: NodeErrorCode };
+  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & {
+    code: NodeErrorCode;
+  };
   err.name = 'DncError';
   err.code = code;
   return err;

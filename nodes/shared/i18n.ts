@@ -14,7 +14,9 @@ type Catalog = { [key: string]: string | Catalog };
 
 function loadCatalog(type: string): Catalog {
   try {
-    return JSON.parse(readFileSync(join(__dirname, '..', 'locales', 'en-US', `${type}.json`), 'utf8')) as Catalog;
+    return JSON.parse(
+      readFileSync(join(__dirname, '..', 'locales', 'en-US', `${type}.json`), 'utf8'),
+    ) as Catalog;
   } catch {
     return {};
   }

@@ -39,7 +39,7 @@ function syncProperty(get: (msg: NodeMessage) => unknown): PreparedProperty {
       try {
         return Promise.resolve(get(msg));
       } catch (err) {
-        return Promise.reject(err as Error);
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
     },
   };
@@ -58,7 +58,12 @@ export function prepareProperty(
   defaults: { value: string; type: PropertyType },
 ): PreparedProperty {
   const kind = (typeof type === 'string' && type !== '' ? type : defaults.type) as PropertyType;
-  const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'number' || typeof value === 'boolean'
+        ? String(value)
+        : '';
   const expression = text === '' && kind === defaults.type ? defaults.value : text;
   try {
     switch (kind) {
@@ -82,9 +87,13 @@ export function prepareProperty(
         return {
           async: true,
           get: () => {
-            throw new DncError('DNC_INVALID_INPUT', `${field} is a JSONata expression and must be evaluated asynchronously`, {
-              field,
-            });
+            throw new DncError(
+              'DNC_INVALID_INPUT',
+              `${field} is a JSONata expression and must be evaluated asynchronously`,
+              {
+                field,
+              },
+            );
           },
           evaluate: (msg) =>
             evaluateJsonata(RED, expr, msg).catch((err: unknown) => {
@@ -97,15 +106,16 @@ export function prepareProperty(
         };
       }
       default:
-        throw new DncError('DNC_INVALID_INPUT', `${field}: unsupported input type "${String(kind)}"`, { field });
+        throw new DncError('DNC_INVALID_INPUT', `${field}: unsupported input type "${String(kind)}"`, {
+          field,
+        });
     }
   } catch (err) {
     if (err instanceof DncError) throw err;
-    throw new DncError(
-      'DNC_INVALID_INPUT',
-      `${field}: ${err instanceof Error ? err.message : String(err)}`,
-      { field, cause: err },
-    );
+    throw new DncError('DNC_INVALID_INPUT', `${field}: ${err instanceof Error ? err.message : String(err)}`, {
+      field,
+      cause: err,
+    });
   }
 }
 

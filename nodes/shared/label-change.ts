@@ -61,6 +61,7 @@ function isItemError(err: CodedError): boolean {
 export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKind) {
   return function LabelChangeNode(this: Node, def: LabelChangeDef) {
     RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
     const node = this;
     const t = translator(RED, type);
     const status = new StatusReporter(node, t);
@@ -80,7 +81,10 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
           value: 'payload',
           type: 'msg',
         });
-        reasonProp = prepareProperty(RED, node, def.reason, def.reasonType, 'reason', { value: '', type: 'str' });
+        reasonProp = prepareProperty(RED, node, def.reason, def.reasonType, 'reason', {
+          value: '',
+          type: 'str',
+        });
         actorProp = prepareProperty(RED, node, def.actor, def.actorType, 'actor', { value: '', type: 'str' });
         labels = removeAll ? [] : service.catalog.resolveNames(labelNames(def.labels), 'labels');
       } catch (err) {
@@ -97,7 +101,12 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
       const actor = actorProp!.async ? await actorProp!.evaluate(msg) : actorProp!.get(msg);
       return {
         labels: labels.length > 0 ? labels : msg.labels,
-        source: fixedSource !== '' ? fixedSource : msg.source === undefined || msg.source === '' ? 'ivr' : msg.source,
+        source:
+          fixedSource !== ''
+            ? fixedSource
+            : msg.source === undefined || msg.source === ''
+              ? 'ivr'
+              : msg.source,
         reason,
         actor,
         campaign: msg.campaign,
@@ -144,7 +153,12 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
       msg.dnc = {
         results,
         failed,
-        summary: { total: contact.length, changed, unchanged: results.length - changed, failed: failed.length },
+        summary: {
+          total: contact.length,
+          changed,
+          unchanged: results.length - changed,
+          failed: failed.length,
+        },
       };
       if (failed.length > 0 && results.length === 0) status.error('DNC_INVALID_CONTACT');
       else status.ok(kind === 'add' ? 'status.added' : 'status.removed', { count: changed });

@@ -1,4 +1,6 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- messages from the test helper are untyped */
 import assert from 'node:assert/strict';
+import type { DncService } from '../../lib/service';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -47,7 +49,7 @@ function flow(props: Props = {}, configOverrides: Props = {}, extra: Props[] = [
   ];
 }
 
-function service(configId = 'c1') {
+function service(configId = 'c1'): DncService {
   return helper.getNode(configId).dnc.service;
 }
 
@@ -98,7 +100,7 @@ describe('dnc-add-label node', function () {
     helper.getNode('n1').receive({ payload: BEN });
     const msg = await out;
     const journal = readFileSync(join(userDir.dir, 'dnc-store.events.ndjson'), 'utf8').trim().split('\n');
-    const record = JSON.parse(journal[journal.length - 1]!);
+    const record = JSON.parse(journal[journal.length - 1]);
     assert.equal(record.seq, msg.dnc.seq);
     assert.deepEqual(record.keys, [BEN]);
     assert.deepEqual(record.changed, ['DNC_Sales']);
@@ -126,15 +128,18 @@ describe('dnc-add-label node', function () {
     assert.equal(msg.dnc.source, 'bot');
   });
 
-  it("ignores msg.source when the node sets a source, and defaults to ivr", async function () {
-    await helper.load(allModules, flow({ source: 'agent' }, {}, [
-      { id: 'n2', type: 'dnc-add-label', z: 't1', config: 'c1', labels: ['Hold'], wires: [['out']] },
-    ]));
+  it('ignores msg.source when the node sets a source, and defaults to ivr', async function () {
+    await helper.load(
+      allModules,
+      flow({ source: 'agent' }, {}, [
+        { id: 'n2', type: 'dnc-add-label', z: 't1', config: 'c1', labels: ['Hold'], wires: [['out']] },
+      ]),
+    );
     const out = collect(helper.getNode('out'));
     helper.getNode('n1').receive({ payload: ANA, source: 'bot' });
     helper.getNode('n2').receive({ payload: BEN });
     await delay(200);
-    assert.deepEqual(out.map((m) => m.dnc.source).sort(), ['agent', 'ivr']);
+    assert.deepEqual(out.map((m): string => m.dnc.source).sort(), ['agent', 'ivr']);
   });
 
   it('records reason and actor from typedInputs (msg, str, jsonata, flow) and campaign/channel from msg', async function () {
@@ -154,7 +159,10 @@ describe('dnc-add-label node', function () {
         wires: [['out']],
       },
     ];
-    await helper.load(allModules, flow({ reason: 'why', reasonType: 'msg', actor: 'ivr-bot-1', actorType: 'str' }, {}, extra));
+    await helper.load(
+      allModules,
+      flow({ reason: 'why', reasonType: 'msg', actor: 'ivr-bot-1', actorType: 'str' }, {}, extra),
+    );
     helper.getNode('n1').context().flow.set('agentId', 'agent-7');
     const first = nextMessage(helper.getNode('out'));
     helper.getNode('n1').receive({ payload: ANA, why: 'pressed 9', campaign: 'spring', channel: 'voice' });
@@ -244,7 +252,14 @@ describe('dnc-add-label node', function () {
     const storePath = 'team-dnc.json';
     const extra = [
       config('c2', { storePath, labels: [{ name: 'DNC_Sales', channels: ['voice'] }] }),
-      { id: 'chk', type: 'dnc-check', z: 't1', config: 'c2', channel: 'voice', wires: [['allowedOut'], ['blockedOut']] },
+      {
+        id: 'chk',
+        type: 'dnc-check',
+        z: 't1',
+        config: 'c2',
+        channel: 'voice',
+        wires: [['allowedOut'], ['blockedOut']],
+      },
       { id: 'allowedOut', type: 'helper', z: 't1' },
       { id: 'blockedOut', type: 'helper', z: 't1' },
     ];

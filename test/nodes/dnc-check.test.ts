@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- messages from the test helper are untyped */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -203,10 +204,42 @@ describe('dnc-check node', function () {
 
   it('reads the contact from a nested msg property, flow and global context, env and a string', async function () {
     const extra = [
-      { id: 'nFlow', type: 'dnc-check', z: 't1', config: 'c1', contact: 'dialTo', contactType: 'flow', wires: [['allowed'], ['blocked']] },
-      { id: 'nGlobal', type: 'dnc-check', z: 't1', config: 'c1', contact: 'next', contactType: 'global', wires: [['allowed'], ['blocked']] },
-      { id: 'nEnv', type: 'dnc-check', z: 't1', config: 'c1', contact: 'DNC_TEST_CONTACT', contactType: 'env', wires: [['allowed'], ['blocked']] },
-      { id: 'nStr', type: 'dnc-check', z: 't1', config: 'c1', contact: CARL, contactType: 'str', wires: [['allowed'], ['blocked']] },
+      {
+        id: 'nFlow',
+        type: 'dnc-check',
+        z: 't1',
+        config: 'c1',
+        contact: 'dialTo',
+        contactType: 'flow',
+        wires: [['allowed'], ['blocked']],
+      },
+      {
+        id: 'nGlobal',
+        type: 'dnc-check',
+        z: 't1',
+        config: 'c1',
+        contact: 'next',
+        contactType: 'global',
+        wires: [['allowed'], ['blocked']],
+      },
+      {
+        id: 'nEnv',
+        type: 'dnc-check',
+        z: 't1',
+        config: 'c1',
+        contact: 'DNC_TEST_CONTACT',
+        contactType: 'env',
+        wires: [['allowed'], ['blocked']],
+      },
+      {
+        id: 'nStr',
+        type: 'dnc-check',
+        z: 't1',
+        config: 'c1',
+        contact: CARL,
+        contactType: 'str',
+        wires: [['allowed'], ['blocked']],
+      },
     ];
     process.env.DNC_TEST_CONTACT = BEN;
     try {
@@ -225,7 +258,7 @@ describe('dnc-check node', function () {
       helper.getNode('nStr').receive({});
       await delay(100);
       assert.deepEqual(
-        blocked.map((m) => m.dnc.contact),
+        blocked.map((m): string => m.dnc.contact),
         [ANA, ANA, ANA, BEN, CARL],
       );
     } finally {
@@ -234,7 +267,10 @@ describe('dnc-check node', function () {
   });
 
   it('evaluates a JSONata contact expression', async function () {
-    await helper.load(allModules, flow({ contact: '"+44" & $substring(payload.local, 1)', contactType: 'jsonata' }));
+    await helper.load(
+      allModules,
+      flow({ contact: '"+44" & $substring(payload.local, 1)', contactType: 'jsonata' }),
+    );
     await storeReady();
     await label(ANA, ['Hold']);
     const out = nextMessage(helper.getNode('blocked'));

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ANA, allModules, config, configModule, freshUserDir, helper, nextMessage, storeReady } from './support';
+import {
+  ANA,
+  allModules,
+  config,
+  configModule,
+  freshUserDir,
+  helper,
+  nextMessage,
+  storeReady,
+} from './support';
 
 type Props = Record<string, unknown>;
 
@@ -53,7 +62,9 @@ describe('dnc-config node', function () {
   it('reads national numbers with the default country', async function () {
     await helper.load(allModules, withCheck({ defaultCountry: 'gb' }));
     await storeReady();
-    await helper.getNode('c1').dnc.service.addLabels({ contact: '07911 123456', labels: ['Hold'], source: 'test' });
+    await helper
+      .getNode('c1')
+      .dnc.service.addLabels({ contact: '07911 123456', labels: ['Hold'], source: 'test' });
     const out = nextMessage(helper.getNode('blocked'));
     helper.getNode('n1').receive({ payload: ANA });
     assert.deepEqual((await out).dnc.matched, ['Hold']);
@@ -92,7 +103,7 @@ describe('dnc-config node', function () {
       .map((a) => a[0])
       .filter((m) => m.level === helper.log().ERROR && m.id === 'c1');
     assert.equal(logged.length, 1);
-    assert.match(String(logged[0]!.msg), /invalid DNC labels configuration/);
+    assert.match(String(logged[0]?.msg), /invalid DNC labels configuration/);
   });
 
   it('releases the store on close, and a new deploy opens it again with the labels written before', async function () {
@@ -110,7 +121,10 @@ describe('dnc-config node', function () {
   });
 
   it('shares one store between config nodes naming the same file, and closes it after the last one', async function () {
-    await helper.load([configModule], [config('c1'), config('c2', { storePath: 'dnc-store.json', labels: [] })]);
+    await helper.load(
+      [configModule],
+      [config('c1'), config('c2', { storePath: 'dnc-store.json', labels: [] })],
+    );
     await storeReady('c1');
     const a = helper.getNode('c1').dnc.service;
     const b = helper.getNode('c2').dnc.service;

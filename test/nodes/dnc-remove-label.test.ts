@@ -1,5 +1,19 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- messages from the test helper are untyped */
 import assert from 'node:assert/strict';
-import { ANA, BEN, allModules, collect, config, delay, freshUserDir, helper, nextMessage, statusMatching, storeReady } from './support';
+import type { DncService } from '../../lib/service';
+import {
+  ANA,
+  BEN,
+  allModules,
+  collect,
+  config,
+  delay,
+  freshUserDir,
+  helper,
+  nextMessage,
+  statusMatching,
+  storeReady,
+} from './support';
 
 type Props = Record<string, unknown>;
 
@@ -31,7 +45,7 @@ function flow(props: Props = {}, configOverrides: Props = {}): Props[] {
   ];
 }
 
-function service() {
+function service(): DncService {
   return helper.getNode('c1').dnc.service;
 }
 

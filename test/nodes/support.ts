@@ -2,6 +2,7 @@
  * Shared set-up for the node tests: the test helper (typed just enough), the compiled node modules
  * from dist/nodes, a fresh user directory per test, label definitions and small waiting helpers.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- messages and nodes from the test helper are untyped */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,14 +47,40 @@ export const BEN = '+447911123457';
 export const CARL = '+14155550199';
 
 export const LABELS = [
-  { name: 'DNC_Sales', description: 'no sales calls', channels: ['voice', 'sms'], global: false, expiresAfterDays: null },
-  { name: 'DNC_Marketing', description: '', channels: ['email', 'sms', 'whatsapp'], global: false, expiresAfterDays: 730 },
-  { name: 'DNC_Global', description: 'no contact at all', channels: [], global: true, expiresAfterDays: null },
+  {
+    name: 'DNC_Sales',
+    description: 'no sales calls',
+    channels: ['voice', 'sms'],
+    global: false,
+    expiresAfterDays: null,
+  },
+  {
+    name: 'DNC_Marketing',
+    description: '',
+    channels: ['email', 'sms', 'whatsapp'],
+    global: false,
+    expiresAfterDays: 730,
+  },
+  {
+    name: 'DNC_Global',
+    description: 'no contact at all',
+    channels: [],
+    global: true,
+    expiresAfterDays: null,
+  },
   { name: 'Hold', description: 'complaint under review', channels: [], global: false, expiresAfterDays: 30 },
 ];
 
 export function config(id = 'c1', overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id, type: 'dnc-config', name: 'DNC', labels: LABELS, defaultCountry: 'GB', storePath: '', ...overrides };
+  return {
+    id,
+    type: 'dnc-config',
+    name: 'DNC',
+    labels: LABELS,
+    defaultCountry: 'GB',
+    storePath: '',
+    ...overrides,
+  };
 }
 
 /** A fresh user directory for each test (the default store lives there). */
@@ -107,7 +134,9 @@ export function statusMatching(
 /** Rejects when the node reports an error through node.error / done(err). */
 export function failOnError(node: TestNode): Promise<never> {
   return new Promise((_resolve, reject) => {
-    node.on('call:error', (call: { args: unknown[] }) => reject(new Error(`unexpected error: ${String(call.args[0])}`)));
+    node.on('call:error', (call: { args: unknown[] }) =>
+      reject(new Error(`unexpected error: ${String(call.args[0])}`)),
+    );
   });
 }
 
