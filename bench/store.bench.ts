@@ -8,13 +8,17 @@
  * (~335 bytes of JSON each) written directly, then opened once (a full journal replay) and closed (which
  * writes the snapshot). The baseline file holds the same contacts written as lowdb's JSONFile would.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { GENESIS_HASH, computeRecordHash } from '../lib/store/audit-hash';
 import { EmbeddedStore } from '../lib/store/embedded';
-import type { AddLabelsChange, AuditRecord } from '../lib/store/types';
+import type { AddLabelsChange } from '../lib/store/types';
+import {
+  makeChange as makeFixtureChange,
+  validNumbers,
+  writeJournal as writeFixtureJournal,
+} from './fixtures';
 import { heapUsedAfterGc, opsPerSecond, percentile, record, seededRandom, timeMs } from './harness';
 
 const SUITE = 'store';
@@ -22,83 +26,17 @@ const quiet = { warn: (): void => undefined };
 const argument = process.argv.find((arg) => arg.startsWith('--contacts='));
 const CONTACTS = argument ? Number(argument.split('=')[1]) : 1_000_000;
 const SMALL_CONTACTS = Math.min(100_000, CONTACTS);
-const T0 = Date.UTC(2023, 0, 1);
 
-const LABELS = ['DNC_Sales', 'DNC_Marketing', 'DNC_All', 'DNC_SMS'];
-const SOURCES = ['ivr', 'bot', 'agent', 'api', 'import', 'keyword'];
-const CHANNELS = ['voice', 'sms', 'whatsapp', 'email'];
-const REASONS = [
-  'Customer asked not to be called again about sales offers',
-  'Replied STOP to the marketing text message',
-  'Requested removal during the renewal call, confirmed by the agent',
-  'Pressed 9 in the IVR opt-out menu after the survey',
-  'Complaint logged: repeated calls in one week, escalate to compliance',
-  'Asked the chatbot to stop all promotional contact on every channel',
-];
-
+/** The store's contacts: valid numbers, so the figures hold for the store a real flow fills. */
+const NUMBERS = validNumbers(CONTACTS + 100_000);
 function keyOf(i: number): string {
-  return `+1${String(2_015_550_000 + i * 7).padStart(10, '0')}`;
+  return NUMBERS[i]!;
 }
-
-/** The i-th generated opt-out (deterministic: one generator walked in order). */
 function makeChange(i: number, random: () => number): AddLabelsChange {
-  const expires = random() < 0.3;
-  const at = T0 + Math.floor(random() * 365 * 86_400_000);
-  return {
-    op: 'add',
-    keys: [keyOf(i)],
-    labels: [
-      {
-        label: LABELS[Math.floor(random() * LABELS.length)],
-        expiresAt: expires ? at + 3 * 365 * 86_400_000 : null,
-      },
-    ],
-    source: SOURCES[Math.floor(random() * SOURCES.length)],
-    actor: `agent-${String(Math.floor(random() * 500)).padStart(4, '0')}`,
-    reason: REASONS[Math.floor(random() * REASONS.length)],
-    campaign: `campaign-${2023 + Math.floor(random() * 2)}-${String(Math.floor(random() * 60)).padStart(2, '0')}`,
-    channel: CHANNELS[Math.floor(random() * CHANNELS.length)],
-    at,
-  };
+  return makeFixtureChange(keyOf(i), random);
 }
-
-/** Writes the journal a store would have after `count` opt-outs on new contacts; returns mean bytes per record. */
 function writeJournal(path: string, count: number): number {
-  const random = seededRandom(42);
-  const fd = openSync(path, 'w');
-  let prev = GENESIS_HASH;
-  let bytes = 0;
-  let lines: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const change = makeChange(i, random);
-    const label = change.labels[0];
-    const content: Omit<AuditRecord, 'hash'> = {
-      seq: i + 1,
-      at: new Date(change.at).toISOString(),
-      op: 'add',
-      keys: change.keys,
-      labels: [label.label],
-      changed: [label.label],
-      expiresAt: [label.expiresAt === null ? null : new Date(label.expiresAt).toISOString()],
-      source: change.source,
-      actor: change.actor ?? null,
-      reason: change.reason ?? null,
-      campaign: change.campaign ?? null,
-      channel: change.channel ?? null,
-      prev,
-    };
-    const full: AuditRecord = { ...content, hash: computeRecordHash(content) };
-    prev = full.hash;
-    lines.push(`${JSON.stringify(full)}\n`);
-    if (lines.length === 10_000 || i === count - 1) {
-      const chunk = Buffer.from(lines.join(''));
-      writeSync(fd, chunk);
-      bytes += chunk.length;
-      lines = [];
-    }
-  }
-  closeSync(fd);
-  return bytes / count;
+  return writeFixtureJournal(path, NUMBERS.slice(0, count));
 }
 
 /** The same contacts as a naive lowdb store would hold them: full objects, written by JSONFile. */

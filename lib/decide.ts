@@ -11,6 +11,7 @@ import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel } from './labels';
 import type { AppliedLabel, ContactState, DncStore } from './store/types';
+import { IsoClock, isoTime } from './time';
 
 /** Stable reason codes, documented in the README. Later features add registry, calling-hour and frequency codes. */
 export type ReasonCode = 'LABEL' | 'INVALID_CONTACT' | 'STORE_UNAVAILABLE' | 'CHECK_FAILED';
@@ -92,7 +93,7 @@ export interface CheckPlan {
 }
 
 function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoTime(ms);
 }
 
 function toMillis(at: Date | number | undefined, now: () => number): number {
@@ -126,7 +127,7 @@ export class DncDecider {
 
   check(input: unknown, options: CheckOptions = {}): Decision {
     const at = toMillis(options.at, this.now);
-    return this.decide(input, this.plan(options), at, new Date(at).toISOString());
+    return this.decide(input, this.plan(options), at, isoTime(at));
   }
 
   checkMany(items: readonly unknown[], options: CheckOptions = {}): BatchDecision {
@@ -137,7 +138,7 @@ export class DncDecider {
     }
     const at = toMillis(options.at, this.now);
     const plan = this.plan(options);
-    const checkedAt = new Date(at).toISOString();
+    const checkedAt = isoTime(at);
     const allowed: unknown[] = [];
     const blocked: BlockedItem[] = [];
     const reasons: Partial<Record<ReasonCode, number>> = {};
@@ -243,7 +244,7 @@ export class DncDecider {
       const def = this.catalog.find(applied.label);
       labels.push({
         label: applied.label,
-        appliedAt: new Date(applied.appliedAt).toISOString(),
+        appliedAt: isoTime(applied.appliedAt),
         expiresAt: iso(applied.expiresAt),
         source: applied.source,
         channels: def ? def.channels : [],

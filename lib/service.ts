@@ -8,6 +8,7 @@ import { DncDecider, type BatchDecision, type CheckOptions, type CheckPlan, type
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel, type LabelDefinition } from './labels';
 import type { AuditRecord, ChangeResult, DncStore } from './store/types';
+import { IsoClock } from './time';
 
 export interface DncServiceOptions {
   /** Label definitions (validated here: DNC_INVALID_LABEL). */
@@ -99,6 +100,7 @@ export class DncService {
   private readonly decider: DncDecider;
   private readonly now: () => number;
   private readonly storeReady: Promise<void>;
+  private readonly clock = new IsoClock();
 
   constructor(options: DncServiceOptions) {
     this.catalog = new LabelCatalog(options.labels);
@@ -136,7 +138,7 @@ export class DncService {
 
   /** The same under a compiled plan, for the hot path of a node. */
   checkWithPlan(contact: unknown, plan: CheckPlan, at: number = this.now()): Decision {
-    return this.decider.decide(contact, plan, at, new Date(at).toISOString());
+    return this.decider.decide(contact, plan, at, this.clock.iso(at));
   }
 
   /** A campaign list: allowed items as given, blocked items with their decision, a summary per reason. */
