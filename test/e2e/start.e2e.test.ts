@@ -109,6 +109,7 @@ describe('npm start (scripts/start.js)', function () {
   it('keeps the flows of an existing user directory on later starts', async () => {
     const flowFile = path.join(userDir, 'flows.json');
     const mine = [{ id: 'c0ffee0000000001', type: 'tab', label: 'my flow', disabled: false, info: '' }];
+    fs.mkdirSync(userDir, { recursive: true });
     fs.writeFileSync(flowFile, JSON.stringify(mine));
     const started = start();
     const running = await flows(started);
