@@ -93,6 +93,36 @@ describe('editor in a real browser', function () {
     assert.equal(await page().locator('.red-ui-palette-node[data-palette-type="dnc-config"]').count(), 0);
   });
 
+  it('shows every deployed example node as valid (no validation errors in the editor)', async () => {
+    const invalid = await page().evaluate(() => {
+      interface EditorNode {
+        type: string;
+        name?: string;
+        valid?: boolean;
+        validationErrors?: string[];
+      }
+      const RED = (
+        window as unknown as {
+          RED: {
+            nodes: {
+              eachNode(cb: (n: EditorNode) => void): void;
+              eachConfig(cb: (n: EditorNode) => void): void;
+            };
+          };
+        }
+      ).RED;
+      const found: string[] = [];
+      const visit = (n: EditorNode): void => {
+        if (n.valid === false)
+          found.push(`${n.type} "${n.name ?? ''}": ${(n.validationErrors ?? []).join(', ')}`);
+      };
+      RED.nodes.eachNode(visit);
+      RED.nodes.eachConfig(visit);
+      return found;
+    });
+    assert.deepEqual(invalid, []);
+  });
+
   it('lists the config nodes in the Configuration nodes sidebar and opens the labels dialog', async () => {
     await page().evaluate(() => {
       (window as unknown as { RED: { actions: { invoke(name: string): void } } }).RED.actions.invoke(
