@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.node-red/**', 'scripts/**', 'eslint.config.mjs', 'nodes/**/*.html'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.node-red/**',
+      'scripts/**',
+      'eslint.config.mjs',
+      'nodes/**/*.html',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 
     // ---- baseline: bare Map.get over the same keys
     const bare = new Map<string, number>();
-    for (let i = 0; i < stored.length; i++) bare.set(stored[i]!, i);
+    for (let i = 0; i < stored.length; i++) bare.set(stored[i], i);
     let hits = 0;
     const mapRate = opsPerSecond(() => {
       for (const input of sample) if (bare.get(input) !== undefined) hits++;

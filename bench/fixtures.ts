@@ -58,15 +58,15 @@ export function makeChange(key: string, random: () => number): AddLabelsChange {
     keys: [key],
     labels: [
       {
-        label: LABELS[Math.floor(random() * LABELS.length)]!,
+        label: LABELS[Math.floor(random() * LABELS.length)],
         expiresAt: expires ? at + 3 * 365 * 86_400_000 : null,
       },
     ],
-    source: SOURCES[Math.floor(random() * SOURCES.length)]!,
+    source: SOURCES[Math.floor(random() * SOURCES.length)],
     actor: `agent-${String(Math.floor(random() * 500)).padStart(4, '0')}`,
-    reason: REASONS[Math.floor(random() * REASONS.length)]!,
+    reason: REASONS[Math.floor(random() * REASONS.length)],
     campaign: `campaign-${2023 + Math.floor(random() * 2)}-${String(Math.floor(random() * 60)).padStart(2, '0')}`,
-    channel: CHANNELS[Math.floor(random() * CHANNELS.length)]!,
+    channel: CHANNELS[Math.floor(random() * CHANNELS.length)],
     at,
   };
 }
@@ -83,8 +83,8 @@ export function writeJournal(path: string, keys: readonly string[]): number {
   let bytes = 0;
   let lines: string[] = [];
   for (let i = 0; i < keys.length; i++) {
-    const change = makeChange(keys[i]!, random);
-    const label = change.labels[0]!;
+    const change = makeChange(keys[i], random);
+    const label = change.labels[0];
     const content: Omit<AuditRecord, 'hash'> = {
       seq: i + 1,
       at: new Date(change.at).toISOString(),

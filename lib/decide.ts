@@ -11,7 +11,7 @@ import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel } from './labels';
 import type { AppliedLabel, ContactState, DncStore } from './store/types';
-import { IsoClock, isoTime } from './time';
+import { isoTime } from './time';
 
 /** Stable reason codes, documented in the README. Later features add registry, calling-hour and frequency codes. */
 export type ReasonCode = 'LABEL' | 'INVALID_CONTACT' | 'STORE_UNAVAILABLE' | 'CHECK_FAILED';
