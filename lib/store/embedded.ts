@@ -360,6 +360,14 @@ export class EmbeddedStore implements DncStore {
     return profiles;
   }
 
+  *contacts(): IterableIterator<ContactState> {
+    this.assertReady();
+    // Every key of a profile maps to it: yield each profile once, at its first key.
+    for (const [key, profile] of this.index) {
+      if (profile.keys[0] === key) yield profile;
+    }
+  }
+
   /**
    * Cost: scans the journal file from the start (a stream in 8 MB chunks, about 1 s per million records)
    * on every call; the audit trail is queried rarely, and an index would cost memory on every contact.

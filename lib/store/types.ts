@@ -136,6 +136,11 @@ export interface DncStore {
   lookup(key: string): ContactState | undefined;
   /** The distinct profiles holding any of these keys (several when the keys are not linked yet). */
   lookupAll(keys: readonly string[]): ContactState[];
+  /**
+   * Every distinct profile, from memory (export, expiry scans). Lazy: iterating while changes land is
+   * safe and may or may not include profiles changed meanwhile. Iterating throws DNC_STORE_UNAVAILABLE unless ready.
+   */
+  contacts(): IterableIterator<ContactState>;
 
   /** Applies a change. Resolves only when the change is durable (fsynced); rejects with DNC_STORE_ERROR otherwise. */
   apply(change: LabelChange): Promise<ChangeResult>;
