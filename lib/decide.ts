@@ -10,11 +10,24 @@
 import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel } from './labels';
+import { CallingPolicy, preset, type AttemptSource, type PolicyDefinition } from './policy';
 import type { AppliedLabel, ContactState, DncStore } from './store/types';
 import { isoTime } from './time';
 
-/** Stable reason codes, documented in the README. Later features add registry, calling-hour and frequency codes. */
-export type ReasonCode = 'LABEL' | 'INVALID_CONTACT' | 'STORE_UNAVAILABLE' | 'CHECK_FAILED';
+/**
+ * Stable reason codes, documented in the README. A calling policy (lib/policy) adds
+ * OUTSIDE_CALLING_HOURS, HOLIDAY, FREQUENCY_CAP, COOLING_OFF and TIMEZONE_UNKNOWN, each citing its rule.
+ */
+export type ReasonCode =
+  | 'LABEL'
+  | 'INVALID_CONTACT'
+  | 'STORE_UNAVAILABLE'
+  | 'CHECK_FAILED'
+  | 'OUTSIDE_CALLING_HOURS'
+  | 'HOLIDAY'
+  | 'FREQUENCY_CAP'
+  | 'COOLING_OFF'
+  | 'TIMEZONE_UNKNOWN';
 
 export interface Reason {
   readonly code: ReasonCode;
@@ -23,6 +36,15 @@ export interface Reason {
   readonly label?: string;
   /** For LABEL: when that label stops blocking (ISO 8601), or null for never. */
   readonly expiresAt?: string | null;
+  /** For policy reasons: the rule enforced, as the policy cites it. */
+  readonly rule?: string;
+  /** For policy reasons: when this reason stops blocking (ISO 8601), or null when it has no end in sight. */
+  readonly nextAllowedAt?: string | null;
+  /** For OUTSIDE_CALLING_HOURS and HOLIDAY: the callee's possible zones. */
+  readonly zones?: readonly string[];
+  /** For FREQUENCY_CAP: attempts counted and the limit. */
+  readonly count?: number;
+  readonly limit?: number;
 }
 
 /** A label the contact carries and that is in force at the instant checked. */
@@ -50,6 +72,11 @@ export interface Decision {
   /** Why the contact is blocked (empty when allowed). */
   readonly reasons: readonly Reason[];
   readonly checkedAt: string;
+  /**
+   * Under a calling policy, on blocked decisions: the first instant every reason has cleared (ISO 8601),
+   * so a scheduler can retry then; null when the block is not only a matter of time.
+   */
+  readonly nextAllowedAt?: string | null;
 }
 
 export interface CheckOptions {
@@ -59,6 +86,10 @@ export interface CheckOptions {
   readonly channel?: string | null;
   /** The instant to decide for (default now). */
   readonly at?: Date | number;
+  /** A calling policy (compiled, a definition, or a preset name); absent = no policy. */
+  readonly policy?: CallingPolicy | PolicyDefinition | string | null;
+  /** The campaign or subject, for frequency caps and cooling-off scoped to it; absent = unknown. */
+  readonly campaign?: string | null;
 }
 
 export interface BlockedItem {
@@ -90,6 +121,9 @@ export interface CheckPlan {
   /** null: every label. */
   readonly selected: ReadonlySet<string> | null;
   readonly channel: string | null;
+  /** The calling policy, when the check has one. */
+  readonly policy?: CallingPolicy;
+  readonly campaign?: string | null;
 }
 
 function iso(ms: number | null): string | null {
@@ -122,7 +156,9 @@ export class DncDecider {
       options.channel === undefined || options.channel === null || options.channel === ''
         ? null
         : normaliseChannel(options.channel, 'channel');
-    return { selected: names.length === 0 ? null : new Set(names), channel };
+    const selected = names.length === 0 ? null : new Set(names);
+    if (options.policy === undefined || options.policy === null) return { selected, channel };
+    return { selected, channel, policy: policyOf(options.policy), campaign: campaignOf(options.campaign) };
   }
 
   check(input: unknown, options: CheckOptions = {}): Decision {
@@ -175,6 +211,84 @@ export class DncDecider {
 
   /** The decision for one contact under a compiled plan; never throws. */
   decide(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
+    const decision = this.decideLabels(input, plan, at, checkedAt);
+    return plan.policy === undefined ? decision : this.withPolicy(decision, input, plan, plan.policy, at);
+  }
+
+  private attemptReader: AttemptSource | null | undefined;
+
+  /** The store's attempt records, or undefined for a store without them. */
+  private get attemptSource(): AttemptSource | undefined {
+    if (this.attemptReader === undefined) {
+      const store = this.store;
+      this.attemptReader =
+        typeof store.attempts === 'function' ? (key, since) => store.attempts!(key, since) : null;
+    }
+    return this.attemptReader ?? undefined;
+  }
+
+  /** Adds the policy's reasons and nextAllowedAt; a policy that throws blocks (fail closed). */
+  private withPolicy(
+    decision: Decision,
+    input: unknown,
+    plan: CheckPlan,
+    policy: CallingPolicy,
+    at: number,
+  ): Decision {
+    if (decision.contact === null) return { ...decision, nextAllowedAt: null };
+    try {
+      let phone: string | undefined;
+      for (const key of decision.keys) {
+        if (key.charCodeAt(0) === 43 /* + */) {
+          phone = key;
+          break;
+        }
+      }
+      const contact = { input, phone, keys: decision.keys };
+      const scope = { channel: plan.channel, campaign: plan.campaign ?? null };
+      const verdict = policy.evaluate(contact, scope, at, this.attemptSource);
+      if (verdict === null && decision.allowed) return decision;
+      // Only a matter of time when every other reason is a label that expires.
+      let latestExpiry = at;
+      let timed = true;
+      for (const reason of decision.reasons) {
+        if (reason.code !== 'LABEL' || typeof reason.expiresAt !== 'string') {
+          timed = false;
+          break;
+        }
+        latestExpiry = Math.max(latestExpiry, Date.parse(reason.expiresAt));
+      }
+      let next: number | null = null;
+      if (timed) {
+        if (latestExpiry === at) next = verdict === null ? at : verdict.nextAllowedAt;
+        else {
+          const then = policy.evaluate(contact, scope, latestExpiry, this.attemptSource);
+          next = then === null ? latestExpiry : then.nextAllowedAt;
+        }
+      }
+      return {
+        ...decision,
+        allowed: false,
+        reasons: verdict === null ? decision.reasons : [...decision.reasons, ...verdict.reasons],
+        nextAllowedAt: next === null ? null : isoTime(next),
+      };
+    } catch (err) {
+      return {
+        ...decision,
+        allowed: false,
+        reasons: [
+          ...decision.reasons,
+          {
+            code: 'CHECK_FAILED',
+            message: `the calling policy "${policy.name}" could not be applied, so the contact is blocked: ${(err as Error).message}`,
+          },
+        ],
+        nextAllowedAt: null,
+      };
+    }
+  }
+
+  private decideLabels(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
     let contact: ParsedContact | undefined;
     try {
       const parsed = this.parser.tryParse(input);
@@ -306,6 +420,29 @@ export function activeLabels(profiles: readonly ContactState[], at: number): App
     }
   }
   return result;
+}
+
+function policyOf(value: CallingPolicy | PolicyDefinition | string): CallingPolicy {
+  if (value instanceof CallingPolicy) return value;
+  if (typeof value === 'string') {
+    const found = preset(value);
+    if (found === undefined)
+      throw new DncError('DNC_INVALID_INPUT', `no calling policy preset named "${value}"`, {
+        field: 'policy',
+      });
+    return new CallingPolicy(found);
+  }
+  return new CallingPolicy(value);
+}
+
+function campaignOf(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string' || value.length > 200)
+    throw new DncError('DNC_INVALID_INPUT', 'campaign must be text of at most 200 characters', {
+      field: 'campaign',
+    });
+  return value.trim() === '' ? null : value.trim();
 }
 
 function blockedFor(

@@ -120,6 +120,25 @@ export interface StoreStatus {
   readonly seq: number;
 }
 
+/**
+ * One contact attempt or outcome, for frequency caps and cooling-off periods (lib/policy). Kept in a
+ * separate append-only log, not in the audit trail; pruned once no policy's rule can need it.
+ */
+export interface AttemptRecord {
+  /** Index keys of the contact. */
+  readonly keys: readonly string[];
+  /** Epoch ms. */
+  readonly at: number;
+  /** true: a contact attempt (a call placed, a message sent); false: an outcome recorded on its own. */
+  readonly attempt: boolean;
+  /** `conversation`, `refusal`, `optout`, or another short word (`no-answer`...); null: none known. */
+  readonly outcome: string | null;
+  readonly channel: string | null;
+  /** The campaign or subject (caps "on the same subject" count per campaign). */
+  readonly campaign: string | null;
+  readonly source: string;
+}
+
 export type ChangeListener = (record: AuditRecord, contact: ContactState | undefined) => void;
 
 export interface DncStore {
@@ -152,4 +171,15 @@ export interface DncStore {
 
   /** Called after each durable change, in order. Returns a function that removes the listener. */
   onChange(listener: ChangeListener): () => void;
+
+  /**
+   * Attempt records (frequency caps, cooling-off). Optional in the contract so that adapters without
+   * them still type-check; a policy with caps or cooling-off blocks (fails closed) on such a store.
+   * Resolves once the record is durable.
+   */
+  recordAttempt?(record: AttemptRecord): Promise<void>;
+  /** The records of one key at or after `since`, oldest first, from memory. Throws DNC_STORE_UNAVAILABLE unless ready. */
+  attempts?(key: string, since: number): readonly AttemptRecord[];
+  /** Drops records older than `before` (no rule needs them); resolves with how many were dropped. */
+  pruneAttempts?(before: number): Promise<number>;
 }

@@ -1,0 +1,182 @@
+/**
+ * Calling windows and holidays evaluated in one zone, and in the overlap of several zones.
+ *
+ * A window is half-open in local wall time: [start, end). 08:00-21:00 allows 08:00:00.000 and
+ * 20:59:59.999 and blocks 21:00:00.000 (the conservative reading of "after 9 p.m."); 20:00-24:00 ends
+ * at midnight. A window is a set of local wall times, so on the day clocks are set forward a wall time
+ * in the gap never occurs (a window starting in the gap opens at the jump), and on the day clocks are
+ * set back a repeated wall time is inside the window both times it occurs. A holiday blocks the whole
+ * local day.
+ */
+import Holidays from 'date-holidays';
+import { DAY_MS, weekdayOf, type ZoneClock } from './zone-clock';
+
+/** How far ahead nextAllowedAt is looked for; beyond it the block is reported as having no end. */
+export const HORIZON_DAYS = 400;
+
+export interface HolidaySource {
+  readonly country?: string;
+  readonly state?: string;
+  /** date-holidays types to bar (default ['public']). */
+  readonly types?: readonly string[];
+  /** 'YYYY-MM-DD' (that day) or 'MM-DD' (every year). */
+  readonly dates?: readonly string[];
+}
+
+function dayNumber(year: number, month: number, day: number): number {
+  return Math.floor(Date.UTC(year, month - 1, day) / DAY_MS);
+}
+
+export class HolidayCalendar {
+  private readonly days = new Set<number>();
+  private readonly years = new Set<number>();
+  private readonly library: Holidays | null;
+  private readonly types: ReadonlySet<string>;
+  private readonly yearly: Array<readonly [number, number]> = [];
+  /** name of each barred day, for messages */
+  private readonly names = new Map<number, string>();
+
+  constructor(source: HolidaySource) {
+    this.types = new Set(source.types && source.types.length > 0 ? source.types : ['public']);
+    this.library = source.country
+      ? source.state
+        ? new Holidays(source.country, source.state)
+        : new Holidays(source.country)
+      : null;
+    for (const date of source.dates ?? []) {
+      const full = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+      if (full) {
+        const day = dayNumber(Number(full[1]), Number(full[2]), Number(full[3]));
+        this.days.add(day);
+        this.names.set(day, 'custom date');
+        continue;
+      }
+      const yearly = /^(\d{2})-(\d{2})$/.exec(date);
+      if (yearly) this.yearly.push([Number(yearly[1]), Number(yearly[2])]);
+    }
+  }
+
+  private load(year: number): void {
+    this.years.add(year);
+    for (const [month, day] of this.yearly) {
+      const number = dayNumber(year, month, day);
+      // 02-29 only in leap years: Date.UTC would roll it over to 1 March.
+      if (new Date(number * DAY_MS).getUTCMonth() !== month - 1) continue;
+      this.days.add(number);
+      this.names.set(number, 'custom date');
+    }
+    if (this.library === null) return;
+    for (const holiday of this.library.getHolidays(year)) {
+      if (!this.types.has(holiday.type)) continue;
+      const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(holiday.date);
+      if (!match) continue;
+      const number = dayNumber(Number(match[1]), Number(match[2]), Number(match[3]));
+      this.days.add(number);
+      if (!this.names.has(number)) this.names.set(number, holiday.name);
+    }
+  }
+
+  /** Is this local date (a day number) barred? */
+  has(day: number): boolean {
+    const year = new Date(day * DAY_MS).getUTCFullYear();
+    if (!this.years.has(year)) this.load(year);
+    return this.days.has(day);
+  }
+
+  nameOf(day: number): string {
+    return this.names.get(day) ?? 'holiday';
+  }
+}
+
+/** Windows per weekday (0 = Sunday): flat [start, end, start, end...] in milliseconds since local midnight. */
+export type WeekWindows = readonly (readonly number[])[];
+
+export class ZoneCalendar {
+  private readonly hasWindows: boolean;
+
+  constructor(
+    readonly windows: WeekWindows,
+    readonly holidays: HolidayCalendar | null,
+  ) {
+    this.hasWindows = windows.some((day) => day.length > 0);
+  }
+
+  /** Local day number of an instant. */
+  localDay(clock: ZoneClock, t: number): number {
+    return Math.floor((t + clock.offset(t)) / DAY_MS);
+  }
+
+  isHoliday(clock: ZoneClock, t: number): boolean {
+    return this.holidays !== null && this.holidays.has(this.localDay(clock, t));
+  }
+
+  allowedIn(clock: ZoneClock, t: number): boolean {
+    const wall = t + clock.offset(t);
+    const day = Math.floor(wall / DAY_MS);
+    if (this.holidays !== null && this.holidays.has(day)) return false;
+    const ms = wall - day * DAY_MS;
+    const list = this.windows[weekdayOf(day)];
+    for (let i = 0; i < list.length; i += 2) if (ms >= list[i] && ms < list[i + 1]) return true;
+    return false;
+  }
+
+  /** The first instant at or after t allowed in this zone, or null within the horizon. */
+  nextAllowedIn(clock: ZoneClock, t: number): number | null {
+    if (this.allowedIn(clock, t)) return t;
+    if (!this.hasWindows) return null;
+    const first = this.localDay(clock, t);
+    for (let day = first - 1; day <= first + HORIZON_DAYS; day++) {
+      if (this.holidays !== null && this.holidays.has(day)) continue;
+      const list = this.windows[weekdayOf(day)];
+      for (let i = 0; i < list.length; i += 2) {
+        const start = clock.firstAtOrAfterWall(day * DAY_MS + list[i]);
+        if (start >= t) {
+          if (this.allowedIn(clock, start)) return start;
+          continue;
+        }
+        const end = clock.firstAtOrAfterWall(day * DAY_MS + list[i + 1]);
+        if (end > t) {
+          // t lies between the window's first and last instant yet is not allowed: clocks set back
+          // may bring the window's wall times round again at the jump.
+          const jump = clock.nextTransition(t);
+          if (jump < end && this.allowedIn(clock, jump)) return jump;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The first instant after t at which this zone's status or local date may change. */
+  nextChangeIn(clock: ZoneClock, t: number): number {
+    const day = this.localDay(clock, t);
+    let next = clock.firstAtOrAfterWall((day + 1) * DAY_MS);
+    const list = this.windows[weekdayOf(day)];
+    for (let i = 0; i < list.length; i++) {
+      const edge = clock.firstAtOrAfterWall(day * DAY_MS + list[i]);
+      if (edge > t && edge < next) next = edge;
+    }
+    const jump = clock.nextTransition(t);
+    if (jump > t && jump < next) next = jump;
+    return next > t ? next : t + 1;
+  }
+
+  /** The first instant at or after t allowed in every zone, or null within the horizon. */
+  nextAllowedInAll(clocks: readonly ZoneClock[], t: number): number | null {
+    const limit = t + (HORIZON_DAYS + 1) * DAY_MS;
+    let c = t;
+    for (let round = 0; round < 100_000; round++) {
+      let moved = false;
+      for (const clock of clocks) {
+        const next = this.nextAllowedIn(clock, c);
+        if (next === null) return null;
+        if (next > c) {
+          c = next;
+          moved = true;
+        }
+      }
+      if (!moved) return c;
+      if (c > limit) return null;
+    }
+    return null;
+  }
+}

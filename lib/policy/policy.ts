@@ -1,0 +1,277 @@
+/**
+ * A compiled calling policy: windows and holidays in the callee's local time, frequency caps and
+ * cooling-off periods over attempt records. `evaluate` answers null (allowed) or a blocked verdict with
+ * reasons and, when the block is only a matter of time, the first instant the contact may be tried.
+ *
+ * Cost: the window verdict depends only on the zone set and the instant, and stays the same until the
+ * next window edge, local midnight or clock change in any of the zones; it is cached per zone set with
+ * that validity, so a batch (one instant) or a busy node evaluates windows once per zone set.
+ */
+import { isoTime } from '../time';
+import type { AttemptRecord } from '../store/types';
+import { HORIZON_DAYS } from './calendar';
+import { DAY_MS, dateOf, weekdayOf } from './zone-clock';
+import {
+  compileDefinition,
+  WEEKDAY_NAMES,
+  type CapScope,
+  type CompiledDefinition,
+  type PolicyDefinition,
+} from './model';
+import { resolveZones, zoneSetOf, type ZoneSet } from './zones';
+
+export type PolicyReasonCode =
+  'OUTSIDE_CALLING_HOURS' | 'HOLIDAY' | 'FREQUENCY_CAP' | 'COOLING_OFF' | 'TIMEZONE_UNKNOWN';
+
+export interface PolicyReason {
+  readonly code: PolicyReasonCode;
+  readonly message: string;
+  /** The rule this reason enforces, as cited by the policy. */
+  readonly rule: string;
+  /** When this reason stops blocking (ISO 8601), or null when it has no end in sight. */
+  readonly nextAllowedAt: string | null;
+  /** The callee's zones considered (window and holiday reasons). */
+  readonly zones?: readonly string[];
+  /** For FREQUENCY_CAP: attempts counted and the limit. */
+  readonly count?: number;
+  readonly limit?: number;
+}
+
+export interface PolicyVerdict {
+  readonly reasons: readonly PolicyReason[];
+  /** The first instant every reason has cleared (epoch ms), or null. */
+  readonly nextAllowedAt: number | null;
+  readonly zones: readonly string[] | null;
+}
+
+export interface PolicyContact {
+  /** The contact as given (hints: timezone, region, postalCode, country). */
+  readonly input: unknown;
+  /** E.164 number, when the contact has one. */
+  readonly phone?: string;
+  /** Every index key of the contact (attempt records are kept per key). */
+  readonly keys: readonly string[];
+}
+
+export interface PolicyScope {
+  readonly channel: string | null;
+  readonly campaign: string | null;
+}
+
+/** Attempt records of one key at or after `since`, oldest first. */
+export type AttemptSource = (key: string, since: number) => readonly AttemptRecord[];
+
+interface WindowVerdict {
+  readonly from: number;
+  readonly until: number;
+  readonly allowed: boolean;
+  readonly next: number | null;
+  readonly reasons: readonly PolicyReason[];
+}
+
+const MAX_CACHED_SETS = 50_000;
+
+function matches(scope: CapScope, record: AttemptRecord, wanted: PolicyScope): boolean {
+  // Unknown on either side could be the same campaign or channel: it counts (fail closed).
+  if (scope === 'campaign')
+    return wanted.campaign === null || record.campaign === null || record.campaign === wanted.campaign;
+  if (scope === 'channel')
+    return wanted.channel === null || record.channel === null || record.channel === wanted.channel;
+  return true;
+}
+
+export class CallingPolicy {
+  readonly definition: PolicyDefinition;
+  readonly name: string;
+  /** How far back attempt records can matter (the longest cap window or cooling-off period). */
+  readonly horizonMs: number;
+  readonly needsAttempts: boolean;
+  private readonly compiled: CompiledDefinition;
+  private readonly fallback: ZoneSet | null;
+  private readonly verdicts = new Map<ZoneSet, WindowVerdict>();
+
+  /** Throws DncError DNC_INVALID_INPUT when the definition is not valid. */
+  constructor(definition: PolicyDefinition) {
+    this.compiled = compileDefinition(definition);
+    this.definition = definition;
+    this.name = this.compiled.name;
+    this.horizonMs = this.compiled.horizonMs;
+    this.needsAttempts = this.compiled.caps.length > 0 || this.compiled.coolingOff.length > 0;
+    this.fallback =
+      this.compiled.fallbackZone === null ? null : zoneSetOf([this.compiled.fallbackZone], 'fallback');
+  }
+
+  /** Does the policy govern this channel? An unknown channel is governed (fail closed). */
+  appliesTo(channel: string | null): boolean {
+    return this.compiled.channels === null || channel === null || this.compiled.channels.has(channel);
+  }
+
+  /** null: allowed. Throws when attempt records are needed and none can be read (the caller blocks). */
+  evaluate(
+    contact: PolicyContact,
+    scope: PolicyScope,
+    at: number,
+    attempts: AttemptSource | undefined,
+  ): PolicyVerdict | null {
+    if (!this.appliesTo(scope.channel)) return null;
+    const set = resolveZones(contact.input, contact.phone) ?? this.fallback;
+    const window = set === null ? null : this.windowVerdict(set, at);
+    let timed: PolicyReason[] | null = null;
+    let clearAt = at;
+    if (this.needsAttempts) {
+      if (attempts === undefined)
+        throw new Error(
+          'the store keeps no attempt records, so frequency caps and cooling-off cannot be checked',
+        );
+      const records = this.recordsOf(contact.keys, at, attempts);
+      if (records.length > 0) {
+        for (const reason of this.capReasons(records, scope, at)) {
+          (timed ??= []).push(reason.reason);
+          if (reason.clearAt > clearAt) clearAt = reason.clearAt;
+        }
+      }
+    }
+    if (window !== null && window.allowed && timed === null) return null;
+    if (set === null) {
+      const reasons: PolicyReason[] = [
+        {
+          code: 'TIMEZONE_UNKNOWN',
+          message:
+            "the callee's time zone could not be found (no zone, region, number prefix or country to go by), and the policy blocks such contacts",
+          rule: this.compiled.rule,
+          nextAllowedAt: null,
+        },
+      ];
+      if (timed !== null) reasons.push(...timed);
+      return { reasons, nextAllowedAt: null, zones: null };
+    }
+    const reasons: PolicyReason[] = window!.allowed ? [] : [...window!.reasons];
+    if (timed !== null) reasons.push(...timed);
+    let next: number | null;
+    if (timed === null) next = window!.next;
+    else next = this.compiled.calendar.nextAllowedInAll(set.clocks, clearAt);
+    return { reasons, nextAllowedAt: next, zones: set.zones };
+  }
+
+  private recordsOf(keys: readonly string[], at: number, attempts: AttemptSource): readonly AttemptRecord[] {
+    const since = at - this.horizonMs;
+    if (keys.length === 1) return attempts(keys[0], since);
+    const seen = new Set<AttemptRecord>();
+    for (const key of keys) for (const record of attempts(key, since)) seen.add(record);
+    return [...seen].sort((a, b) => a.at - b.at);
+  }
+
+  private capReasons(
+    records: readonly AttemptRecord[],
+    scope: PolicyScope,
+    at: number,
+  ): Array<{ reason: PolicyReason; clearAt: number }> {
+    const out: Array<{ reason: PolicyReason; clearAt: number }> = [];
+    for (const cap of this.compiled.caps) {
+      const times: number[] = [];
+      for (const record of records) {
+        if (!record.attempt || record.at > at || record.at <= at - cap.windowMs) continue;
+        if (matches(cap.scope, record, scope)) times.push(record.at);
+      }
+      if (times.length < cap.limit) continue;
+      times.sort((a, b) => a - b);
+      const clearAt = times[times.length - cap.limit] + cap.windowMs;
+      out.push({
+        clearAt,
+        reason: {
+          code: 'FREQUENCY_CAP',
+          message: `${times.length} attempts already made; the cap is ${cap.text}`,
+          rule: cap.rule,
+          nextAllowedAt: isoTime(clearAt),
+          count: times.length,
+          limit: cap.limit,
+        },
+      });
+    }
+    for (const cooling of this.compiled.coolingOff) {
+      let last: AttemptRecord | null = null;
+      for (const record of records) {
+        if (record.outcome !== cooling.after || record.at > at || record.at <= at - cooling.durationMs)
+          continue;
+        if (!matches(cooling.scope, record, scope)) continue;
+        if (last === null || record.at > last.at) last = record;
+      }
+      if (last === null) continue;
+      const clearAt = last.at + cooling.durationMs;
+      out.push({
+        clearAt,
+        reason: {
+          code: 'COOLING_OFF',
+          message: `a ${cooling.after} was recorded at ${isoTime(last.at)}: no contact for ${cooling.days} days`,
+          rule: cooling.rule,
+          nextAllowedAt: isoTime(clearAt),
+        },
+      });
+    }
+    return out;
+  }
+
+  private windowVerdict(set: ZoneSet, at: number): WindowVerdict {
+    const cached = this.verdicts.get(set);
+    if (cached !== undefined && at >= cached.from && at < cached.until) return cached;
+    const verdict = this.computeWindow(set, at);
+    if (this.verdicts.size >= MAX_CACHED_SETS) this.verdicts.clear();
+    this.verdicts.set(set, verdict);
+    return verdict;
+  }
+
+  private computeWindow(set: ZoneSet, at: number): WindowVerdict {
+    const calendar = this.compiled.calendar;
+    let until = Infinity;
+    let allowed = true;
+    const holidays: string[] = [];
+    const outside: string[] = [];
+    for (const clock of set.clocks) {
+      const change = calendar.nextChangeIn(clock, at);
+      if (change < until) until = change;
+      if (calendar.allowedIn(clock, at)) continue;
+      allowed = false;
+      const day = calendar.localDay(clock, at);
+      if (calendar.holidays !== null && calendar.holidays.has(day)) {
+        holidays.push(`${dateOf(day)} is a holiday (${calendar.holidays.nameOf(day)}) in ${clock.name}`);
+      } else {
+        const weekday = weekdayOf(day);
+        outside.push(`${clock.name} (${WEEKDAY_NAMES[weekday]}: ${this.compiled.windowText[weekday]})`);
+      }
+    }
+    if (allowed) return { from: at, until, allowed, next: null, reasons: [] };
+    const next = calendar.nextAllowedInAll(set.clocks, at);
+    if (next !== null && next < until) until = next;
+    const nextText = next === null ? null : isoTime(next);
+    const reasons: PolicyReason[] = [];
+    const several = set.zones.length > 1 ? ' (every possible zone of the callee must allow it)' : '';
+    if (outside.length > 0) {
+      reasons.push({
+        code: 'OUTSIDE_CALLING_HOURS',
+        message:
+          `outside calling hours in the callee's local time: ${outside.join('; ')}${several}` +
+          (next === null ? `; no time in the next ${HORIZON_DAYS} days is allowed everywhere` : ''),
+        rule: this.compiled.rule,
+        nextAllowedAt: nextText,
+        zones: set.zones,
+      });
+    }
+    if (holidays.length > 0) {
+      reasons.push({
+        code: 'HOLIDAY',
+        message: holidays.join('; '),
+        rule: this.compiled.holidayRule || this.compiled.rule,
+        nextAllowedAt: nextText,
+        zones: set.zones,
+      });
+    }
+    return { from: at, until, allowed, next, reasons };
+  }
+}
+
+/** Compiles a policy definition; throws DncError DNC_INVALID_INPUT. */
+export function compilePolicy(definition: PolicyDefinition): CallingPolicy {
+  return new CallingPolicy(definition);
+}
+
+export { DAY_MS };

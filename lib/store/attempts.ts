@@ -1,0 +1,272 @@
+/**
+ * Attempt records for the embedded store: `<name>.attempts.ndjson` beside the journal, one
+ * AttemptRecord per line, append-only, fsynced per batch (group commit), indexed in memory per key.
+ *
+ * Separate from the journal on purpose: attempts are operational data (many per contact, short-lived),
+ * not DNC changes, so they stay out of the hash-chained audit trail and can be pruned: `prune(before)`
+ * rewrites the file without the records no rule can need any more (write a temporary file, fsync,
+ * rename over, fsync the directory), so a crash leaves either the old file or the new one.
+ *
+ * Its state is its own: an unreadable attempts file makes `attempts()` throw DNC_STORE_UNAVAILABLE (a
+ * policy with caps then blocks, failing closed) without taking the DNC labels down with it.
+ */
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { DncError } from '../errors';
+import { fsyncDirectory } from './snapshot';
+import type { AttemptRecord } from './types';
+
+/** `dnc-store.json` -> `dnc-store.attempts.ndjson`. */
+export function attemptsPathFor(snapshotPath: string): string {
+  return `${snapshotPath.replace(/\.json$/i, '')}.attempts.ndjson`;
+}
+
+const EMPTY: readonly AttemptRecord[] = Object.freeze([]);
+const MAX_BATCH = 5000;
+
+interface Pending {
+  readonly record: AttemptRecord;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function checkRecord(value: unknown): AttemptRecord {
+  const r = value as Record<string, unknown>;
+  const text = (v: unknown) => v === null || typeof v === 'string';
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    !Array.isArray(r.keys) ||
+    r.keys.length === 0 ||
+    !r.keys.every((k) => typeof k === 'string') ||
+    typeof r.at !== 'number' ||
+    !Number.isFinite(r.at) ||
+    typeof r.attempt !== 'boolean' ||
+    !text(r.outcome) ||
+    !text(r.channel) ||
+    !text(r.campaign) ||
+    typeof r.source !== 'string'
+  ) {
+    throw new DncError('DNC_INVALID_INPUT', 'not a valid attempt record', { field: 'attempt' });
+  }
+  return {
+    keys: r.keys,
+    at: r.at,
+    attempt: r.attempt,
+    outcome: r.outcome,
+    channel: r.channel,
+    campaign: r.campaign,
+    source: r.source,
+  };
+}
+
+export class AttemptLog {
+  private readonly byKey = new Map<string, AttemptRecord[]>();
+  private handle: FileHandle | undefined;
+  private state: 'closed' | 'opening' | 'ready' | 'unavailable' = 'closed';
+  private error: Error | undefined;
+  private openPromise: Promise<void> | undefined;
+  private readonly queue: Pending[] = [];
+  private writer: Promise<void> | undefined;
+  private jobs: Promise<unknown> = Promise.resolve();
+  private count = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly openAfter?: Promise<unknown>,
+  ) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  open(): Promise<void> {
+    this.openPromise ??= this.load();
+    return this.openPromise;
+  }
+
+  private async load(): Promise<void> {
+    this.state = 'opening';
+    try {
+      await this.openAfter?.catch(() => undefined);
+      let text = '';
+      try {
+        const read = await open(this.path, 'r');
+        try {
+          text = await read.readFile('utf8');
+        } finally {
+          await read.close();
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      const complete = text.lastIndexOf('\n') + 1;
+      let lineNo = 0;
+      for (const line of text.slice(0, complete).split('\n')) {
+        lineNo++;
+        if (line === '') continue;
+        let record: AttemptRecord;
+        try {
+          record = checkRecord(JSON.parse(line));
+        } catch {
+          throw new Error(`line ${lineNo} is not an attempt record`);
+        }
+        this.index(record);
+      }
+      // A torn final line (a write that was never acknowledged) is cut off so appends stay whole lines.
+      // The file itself is created by the first record.
+      if (text !== '') {
+        this.handle = await open(this.path, 'a+');
+        if (complete < text.length) await this.handle.truncate(Buffer.byteLength(text.slice(0, complete)));
+      }
+      this.state = 'ready';
+    } catch (err) {
+      this.state = 'unavailable';
+      this.error = new DncError(
+        'DNC_STORE_UNAVAILABLE',
+        `attempt records unavailable: ${this.path}: ${(err as Error).message}`,
+        { cause: err },
+      );
+      throw this.error;
+    }
+  }
+
+  private index(record: AttemptRecord): void {
+    this.count++;
+    for (const key of new Set(record.keys)) {
+      let list = this.byKey.get(key);
+      if (list === undefined) {
+        list = [];
+        this.byKey.set(key, list);
+      }
+      // Records arrive nearly in time order; keep each list sorted.
+      let i = list.length;
+      while (i > 0 && list[i - 1].at > record.at) i--;
+      list.splice(i, 0, record);
+    }
+  }
+
+  private assertReady(): void {
+    if (this.state !== 'ready') {
+      throw (
+        this.error ?? new DncError('DNC_STORE_UNAVAILABLE', `attempt records are ${this.state}: ${this.path}`)
+      );
+    }
+  }
+
+  attempts(key: string, since: number): readonly AttemptRecord[] {
+    this.assertReady();
+    const list = this.byKey.get(key);
+    if (list === undefined) return EMPTY;
+    if (list.length === 0 || list[0].at >= since) return list;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].at < since) lo = mid + 1;
+      else hi = mid;
+    }
+    return list.slice(lo);
+  }
+
+  /** Resolves once the record is durable; it is visible to attempts() from then on. */
+  record(record: AttemptRecord): Promise<void> {
+    let checked: AttemptRecord;
+    try {
+      this.assertReady();
+      checked = checkRecord(record);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ record: checked, resolve, reject });
+      this.writer ??= this.drain().finally(() => {
+        this.writer = undefined;
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      await this.exclusive(async () => {
+        try {
+          if (this.state !== 'ready') throw new Error(`the attempts file is ${this.state}`);
+          const handle = (this.handle ??= await open(this.path, 'a+'));
+          await handle.appendFile(batch.map((p) => `${JSON.stringify(p.record)}\n`).join(''), 'utf8');
+          await handle.datasync();
+          for (const pending of batch) this.index(pending.record);
+          for (const pending of batch) pending.resolve();
+        } catch (err) {
+          const error = new DncError(
+            'DNC_STORE_ERROR',
+            `recording the attempt failed: ${(err as Error).message}`,
+            { cause: err },
+          );
+          for (const pending of batch) pending.reject(error);
+        }
+      });
+    }
+  }
+
+  /** Runs file work one job at a time (appends and prunes never interleave). */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.jobs.then(work, work);
+    this.jobs = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Drops records older than `before` from memory and from the file. */
+  prune(before: number): Promise<number> {
+    try {
+      this.assertReady();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.exclusive(async () => {
+      const kept = new Set<AttemptRecord>();
+      for (const [key, list] of this.byKey) {
+        const rest = list.filter((r) => r.at >= before);
+        if (rest.length === 0) this.byKey.delete(key);
+        else if (rest.length !== list.length) this.byKey.set(key, rest);
+        for (const r of rest) kept.add(r);
+      }
+      const dropped = this.count - kept.size;
+      if (dropped === 0) return 0;
+      const ordered = [...kept].sort((a, b) => a.at - b.at);
+      const temporary = `${this.path}.tmp`;
+      const out = await open(temporary, 'w');
+      try {
+        await out.writeFile(ordered.map((r) => `${JSON.stringify(r)}\n`).join(''), 'utf8');
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+      await this.handle?.close();
+      this.handle = undefined;
+      try {
+        await rename(temporary, this.path);
+        await fsyncDirectory(this.path);
+      } catch (err) {
+        await rm(temporary, { force: true });
+        throw err;
+      } finally {
+        this.handle = await open(this.path, 'a+');
+      }
+      this.count = kept.size;
+      return dropped;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.openPromise?.catch(() => undefined);
+    while (this.writer) await this.writer;
+    await this.jobs;
+    await this.handle?.close();
+    this.handle = undefined;
+    this.byKey.clear();
+    this.count = 0;
+    this.state = 'closed';
+    this.openPromise = undefined;
+    this.error = undefined;
+  }
+}
