@@ -1,0 +1,66 @@
+/** National Do-Not-Call registries from files: compact index, parsers, loading and freshness, India NCPR. */
+export {
+  NumberIndex,
+  NumberIndexBuilder,
+  buildIndex,
+  mergeIndex,
+  e164ToKey,
+  keyToE164,
+  type NumberIndexParts,
+  type DirectoryKind,
+  type BuildYield,
+} from './number-index';
+export {
+  writeIndexFile,
+  readIndexFile,
+  readIndexFileHeader,
+  IndexFileError,
+  INDEX_FORMAT_VERSION,
+  type IndexFileHeader,
+  type SourceFingerprint,
+} from './index-file';
+export {
+  LineScanner,
+  parseLineFile,
+  parseLineStream,
+  parseCsvFile,
+  parseCsvStream,
+  dateFromFileName,
+  type RegistryLayout,
+  type LayoutOptions,
+  type KeySink,
+  type ParseReport,
+  type MalformedLine,
+  type ParseProgress,
+  type ParseOptions,
+} from './parsers';
+export { readZipDirectory, readZipEntry, ZipFormatError, type ZipEntry } from './zip';
+export {
+  FileRegistry,
+  listRegistrySources,
+  KNOWN_REGISTRIES,
+  DEFAULT_MAX_AGE_DAYS,
+  DEFAULT_LAYOUTS,
+  DEFAULT_CALLING_CODES,
+  type KnownRegistryId,
+  type RegistryId,
+  type RegistryResult,
+  type RegistryReasonCode,
+  type RegistryLookupResult,
+  type RegistryLoadProgress,
+  type RegistryLoadOutcome,
+  type FileRegistryOptions,
+  type RegistryState,
+  type RegistryStatus,
+} from './registry';
+export {
+  NCPR_CATEGORIES,
+  parseNcprPreference,
+  formatNcprPreference,
+  decideNcpr,
+  isNcprCategory,
+  type NcprCategory,
+  type NcprPreference,
+  type NcprDecision,
+  type NcprReasonCode,
+} from './ncpr';

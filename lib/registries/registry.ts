@@ -1,0 +1,918 @@
+/**
+ * A file-backed national Do-Not-Call registry: where its data comes from (a file or a folder), how fresh
+ * it must be, and lookups that fail closed.
+ *
+ * Loading. On start the registry loads from its binary index (index-file.ts) when that index was built from
+ * exactly the source files now present (names, sizes, mtimes) with the same layout; otherwise it parses the
+ * text and writes a new binary index. When the only difference is new change lists (additions / deletions)
+ * after the ones already applied, they are merged into the current index instead of re-parsing everything.
+ * Reloads happen when the files change (fs.watch, debounced; a poll of the files' sizes and mtimes catches
+ * what the watcher misses, e.g. network shares), on an optional schedule, and on request. A reload builds a
+ * complete new index and then replaces the reference to the current one in one assignment: a lookup (and a
+ * whole batch, which takes the reference once) sees the old data or the new, never a mix. A failed reload
+ * (unreadable file, damaged zip, a file changing while read, or a file where too many lines do not parse,
+ * typically the wrong layout) keeps the previous data and is reported; it never installs a partial index.
+ *
+ * Freshness. The data's as-of date comes from the file names (`..._2026-03-01.txt`) where they carry one,
+ * else the files' modification times. With several full-list files the registry is as old as the oldest; a
+ * change list brings it forward to the change list's date. Past maxAgeDays the registry is stale.
+ *
+ * Lookups fail closed: not loaded (or never loaded successfully) is `unavailable`, stale is `stale`, never
+ * `not-listed`. The one `not-listed` that needs no data is a number outside the registry's calling codes
+ * (a UK number is not on the US list, loaded or not).
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  IndexFileError,
+  readIndexFile,
+  readIndexFileHeader,
+  writeIndexFile,
+  type IndexFileHeader,
+  type SourceFingerprint,
+} from './index-file';
+import { e164ToKey, mergeIndex, NumberIndex, NumberIndexBuilder } from './number-index';
+import {
+  dateFromFileName,
+  parseLineFile,
+  parseLineStream,
+  type LayoutOptions,
+  type MalformedLine,
+  type ParseReport,
+} from './parsers';
+import { readZipDirectory, readZipEntry } from './zip';
+
+export type KnownRegistryId = 'US_NDNC' | 'CA_DNCL' | 'UK_TPS' | 'UK_CTPS' | 'AU_DNCR' | 'SG_DNC';
+/** A known registry, or a custom one (any other id). */
+export type RegistryId = KnownRegistryId | (string & {});
+
+export const KNOWN_REGISTRIES: readonly KnownRegistryId[] = [
+  'US_NDNC',
+  'CA_DNCL',
+  'UK_TPS',
+  'UK_CTPS',
+  'AU_DNCR',
+  'SG_DNC',
+];
+
+/**
+ * Days the data may be old before lookups fail as stale, per registry's rule (COMPLIANCE.md): US and Canada
+ * 31 (data no more than 31 days old when calling), UK 28 (screen at least every 28 days), Australia 30 (a wash
+ * is a defence for 30 days), Singapore 21 (results valid 21 days).
+ */
+export const DEFAULT_MAX_AGE_DAYS: Readonly<Record<KnownRegistryId, number>> = {
+  US_NDNC: 31,
+  CA_DNCL: 31,
+  UK_TPS: 28,
+  UK_CTPS: 28,
+  AU_DNCR: 30,
+  SG_DNC: 21,
+};
+
+/** File layout each known registry is delivered in (overridable). AU and SG files are wash/check results. */
+export const DEFAULT_LAYOUTS: Readonly<Record<KnownRegistryId, LayoutOptions>> = {
+  US_NDNC: { layout: 'nanp' },
+  CA_DNCL: { layout: 'nanp' },
+  UK_TPS: { layout: 'uk-fixed' },
+  UK_CTPS: { layout: 'uk-fixed' },
+  AU_DNCR: { layout: 'lines', callingCode: '61', trunkPrefix: '0' },
+  SG_DNC: { layout: 'lines', callingCode: '65' },
+};
+
+/** Calling codes whose numbers each known registry can list; numbers outside are simply not on it. */
+export const DEFAULT_CALLING_CODES: Readonly<Record<KnownRegistryId, readonly string[]>> = {
+  US_NDNC: ['1'],
+  CA_DNCL: ['1'],
+  UK_TPS: ['44'],
+  UK_CTPS: ['44'],
+  AU_DNCR: ['61'],
+  SG_DNC: ['65'],
+};
+
+const DAY_MS = 86_400_000;
+
+export type RegistryResult = 'listed' | 'not-listed' | 'unavailable' | 'stale';
+
+export type RegistryReasonCode =
+  /** The number is on the registry. */
+  | 'LISTED'
+  /** The registry's current data does not list the number. */
+  | 'NOT_LISTED'
+  /** The number is outside the registry's calling codes (a UK number and the US registry). */
+  | 'OUTSIDE_REGISTRY'
+  /** The data is older than maxAgeDays. */
+  | 'REGISTRY_STALE'
+  /** No data yet (still loading, or every load so far failed). */
+  | 'REGISTRY_NOT_LOADED'
+  /** Not E.164 (`+` and 7-15 digits). */
+  | 'INVALID_NUMBER';
+
+export interface RegistryLookupResult {
+  registry: RegistryId;
+  result: RegistryResult;
+  /** As-of date of the data consulted (ISO 8601), null when there is none. */
+  asOf: string | null;
+  reason: RegistryReasonCode;
+  /** Human-readable detail (why it is unavailable, how stale). */
+  detail?: string;
+}
+
+export interface RegistryLoadProgress {
+  registry: RegistryId;
+  phase: 'reading-index' | 'parsing' | 'building' | 'writing-index';
+  /** The file (or `zip!entry`) being read. */
+  source: string;
+  linesRead: number;
+  bytesRead: number;
+  totalBytes: number;
+  /** 0-100 over the whole load (parsing is most of it). */
+  percent: number;
+}
+
+export interface RegistryLoadOutcome {
+  registry: RegistryId;
+  ok: boolean;
+  /** How the data was obtained. */
+  via?: 'binary-index' | 'parsed' | 'change-lists' | 'unchanged';
+  error?: Error;
+  count?: number;
+  asOf?: string;
+  durationMs: number;
+  /** Lines that did not parse (counted over every source), with the first examples. */
+  malformedLines?: number;
+  malformed?: MalformedLine[];
+  /** Non-fatal problems (the binary index could not be written, a damaged one was rebuilt...). */
+  warnings: string[];
+}
+
+export interface FileRegistryOptions {
+  id: RegistryId;
+  /** A display name (defaults to the id). */
+  name?: string;
+  /** A file, or a folder of files (full lists, change lists, zips of per-area-code files). */
+  source: string;
+  /** Defaults to the registry's layout; required for custom registries. */
+  layout?: LayoutOptions;
+  /** Defaults to the registry's rule; required (> 0) for custom registries. */
+  maxAgeDays?: number;
+  /** Calling codes the registry covers (defaults per registry; custom registries: all). */
+  callingCodes?: readonly string[];
+  /** Where the binary index is kept; default beside the source. null: keep none. */
+  indexPath?: string | null;
+  /** Reload when the files change (default true). */
+  watch?: boolean;
+  /** Wait this long after the last change event before reloading (default 2000 ms). */
+  debounceMs?: number;
+  /** Compare the files' sizes and mtimes this often and reload on a difference (default 60000; 0: off). */
+  pollIntervalMs?: number;
+  /** Re-parse the sources from text this often, whatever changed (default 0: off). */
+  reloadIntervalMs?: number;
+  /** A load fails when more than this share of a file's lines do not parse (default 0.01). */
+  maxMalformedRatio?: number;
+  /** Malformed lines kept as examples (default 20). */
+  maxMalformedExamples?: number;
+  onProgress?: (progress: RegistryLoadProgress) => void;
+  /** Called after every load attempt, successful or not. */
+  onLoad?: (outcome: RegistryLoadOutcome) => void;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export type RegistryState = 'not-loaded' | 'ready' | 'stale';
+
+export interface RegistryStatus {
+  registry: RegistryId;
+  name: string;
+  state: RegistryState;
+  loading: boolean;
+  progress: RegistryLoadProgress | null;
+  count: number;
+  asOf: string | null;
+  /** When the current data became stale or will become so (ISO). */
+  staleAt: string | null;
+  loadedAt: string | null;
+  lastError: string | null;
+  malformedLines: number;
+}
+
+/** The data a registry answers from; replaced as a whole by a reload. */
+interface Snapshot {
+  readonly index: NumberIndex;
+  readonly asOf: number;
+  readonly asOfIso: string;
+  readonly loadedAt: number;
+  readonly sources: readonly SourceFingerprint[];
+  readonly malformedLines: number;
+  readonly malformed: readonly MalformedLine[];
+}
+
+type SourceKind = 'full' | 'additions' | 'deletions';
+
+interface SourceFile extends SourceFingerprint {
+  path: string;
+  kind: SourceKind;
+  zip: boolean;
+}
+
+const INDEX_SUFFIX = '.dncidx';
+const ADDITIONS_NAME = /(^|[^a-z])(add|adds|added|additions?)([^a-z]|$)/i;
+const DELETIONS_NAME = /(^|[^a-z])(del|dels|deleted|deletions?|removals?|removed)([^a-z]|$)/i;
+
+/** Whether a name in a source folder is registry data (not hidden, not an index or a temporary file). */
+function isDataFileName(name: string): boolean {
+  return (
+    !name.startsWith('.') && !name.endsWith(INDEX_SUFFIX) && !name.endsWith('.tmp') && !name.endsWith('~')
+  );
+}
+
+function kindOfFile(name: string): SourceKind {
+  if (DELETIONS_NAME.test(name)) return 'deletions';
+  if (ADDITIONS_NAME.test(name)) return 'additions';
+  return 'full';
+}
+
+function sameFingerprint(a: SourceFingerprint, b: SourceFingerprint): boolean {
+  return a.name === b.name && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function sameSources(a: readonly SourceFingerprint[], b: readonly SourceFingerprint[]): boolean {
+  return a.length === b.length && a.every((source, i) => sameFingerprint(source, b[i]));
+}
+
+/** The sources a registry reads (its file, or its folder's data files), in the order they are applied. */
+export async function listRegistrySources(source: string): Promise<SourceFile[]> {
+  const info = await stat(source);
+  const describe = (path: string, name: string, size: number, mtimeMs: number): SourceFile => ({
+    path,
+    name,
+    size,
+    mtimeMs,
+    kind: kindOfFile(name),
+    zip: extname(name).toLowerCase() === '.zip',
+  });
+  if (info.isFile()) return [describe(source, basename(source), info.size, info.mtimeMs)];
+  if (!info.isDirectory()) throw new Error(`${source} is neither a file nor a folder`);
+  const files: SourceFile[] = [];
+  for (const name of (await readdir(source)).sort()) {
+    if (!isDataFileName(name)) continue;
+    const path = join(source, name);
+    const entry = await stat(path);
+    if (entry.isFile()) files.push(describe(path, name, entry.size, entry.mtimeMs));
+  }
+  // The order they are applied in: full lists first, then change lists in name order (their dates sort them).
+  return [...files.filter((f) => f.kind === 'full'), ...files.filter((f) => f.kind !== 'full')];
+}
+
+/** As-of of a set of sources: oldest full list, brought forward by the newest change list. */
+function asOfOf(files: readonly SourceFile[]): number {
+  const dateOf = (file: SourceFile): number => dateFromFileName(file.name) ?? Math.floor(file.mtimeMs);
+  const full = files.filter((f) => f.kind === 'full').map(dateOf);
+  const changes = files.filter((f) => f.kind !== 'full').map(dateOf);
+  let asOf = full.length > 0 ? Math.min(...full) : Math.min(...changes);
+  if (changes.length > 0) asOf = Math.max(asOf, Math.max(...changes));
+  return asOf;
+}
+
+export class FileRegistry {
+  readonly id: RegistryId;
+  readonly name: string;
+  readonly maxAgeDays: number;
+  readonly layout: LayoutOptions;
+  readonly callingCodes: readonly string[] | null;
+  readonly indexPath: string | null;
+  private readonly options: FileRegistryOptions;
+  private readonly now: () => number;
+  private snapshot: Snapshot | null = null;
+  private lastError: Error | null = null;
+  private loading: Promise<RegistryLoadOutcome> | null = null;
+  private pending: { force: boolean } | null = null;
+  private progress: RegistryLoadProgress | null = null;
+  private lastAttempt: readonly SourceFile[] | null = null;
+  private watcher: FSWatcher | null = null;
+  private debounceTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(options: FileRegistryOptions) {
+    const known = (KNOWN_REGISTRIES as readonly string[]).includes(options.id)
+      ? (options.id as KnownRegistryId)
+      : null;
+    if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(options.id)) {
+      throw new RangeError(
+        `registry id must be letters, digits, _ and - (starting with a letter): ${options.id}`,
+      );
+    }
+    const layout = options.layout ?? (known ? DEFAULT_LAYOUTS[known] : undefined);
+    if (!layout) throw new RangeError(`registry ${options.id}: a custom registry needs a layout`);
+    const maxAgeDays = options.maxAgeDays ?? (known ? DEFAULT_MAX_AGE_DAYS[known] : undefined);
+    if (maxAgeDays === undefined || !(maxAgeDays > 0)) {
+      throw new RangeError(`registry ${options.id}: maxAgeDays must be a positive number of days`);
+    }
+    this.id = options.id;
+    this.name = options.name ?? options.id;
+    this.layout = layout;
+    this.maxAgeDays = maxAgeDays;
+    this.callingCodes = options.callingCodes ?? (known ? DEFAULT_CALLING_CODES[known] : null);
+    this.options = options;
+    this.now = options.now ?? Date.now;
+    this.indexPath =
+      options.indexPath === null
+        ? null
+        : (options.indexPath ?? `${options.source.replace(/[\\/]+$/, '')}${INDEX_SUFFIX}`);
+  }
+
+  /** First load, then watchers and timers. Resolves with the load's outcome (a failure does not throw). */
+  async start(): Promise<RegistryLoadOutcome> {
+    const outcome = await this.reload();
+    if (!this.closed) this.startWatching();
+    return outcome;
+  }
+
+  /**
+   * Loads the sources if they changed since the data in use (or always, with force: re-parse the text).
+   * Concurrent calls share the running load; a call during a load queues one more load after it.
+   */
+  reload(options: { force?: boolean } = {}): Promise<RegistryLoadOutcome> {
+    const force = options.force ?? false;
+    if (this.loading) {
+      this.pending = { force: force || (this.pending?.force ?? false) };
+      return this.loading;
+    }
+    const run = async (): Promise<RegistryLoadOutcome> => {
+      let outcome = await this.load(force);
+      while (this.pending && !this.closed) {
+        const next = this.pending;
+        this.pending = null;
+        outcome = await this.load(next.force);
+      }
+      return outcome;
+    };
+    this.loading = run().finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  /** Stops watchers and timers; lookups keep answering from the data loaded. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    this.watcher = null;
+    for (const timer of [this.debounceTimer, this.pollTimer, this.reloadTimer])
+      if (timer) clearTimeout(timer);
+    this.debounceTimer = this.pollTimer = this.reloadTimer = null;
+    await this.loading?.catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lookups
+  // ---------------------------------------------------------------------------------------------
+
+  /** Whether the registry can list this E.164 number at all (by calling code). */
+  covers(e164: string): boolean {
+    const codes = this.callingCodes;
+    if (!codes) return true;
+    for (const code of codes) if (e164.startsWith(code, 1)) return true;
+    return false;
+  }
+
+  /** Looks one E.164 number up. */
+  lookup(e164: string, at: number = this.now()): RegistryLookupResult {
+    return this.lookupIn(this.snapshot, e164, at);
+  }
+
+  /** Looks a batch up against one snapshot of the data (a reload mid-batch does not split it). */
+  lookupMany(numbers: readonly string[], at: number = this.now()): RegistryLookupResult[] {
+    const snapshot = this.snapshot;
+    const results = new Array<RegistryLookupResult>(numbers.length);
+    for (let i = 0; i < numbers.length; i++) results[i] = this.lookupIn(snapshot, numbers[i], at);
+    return results;
+  }
+
+  /**
+   * For bulk scrubs: the current index when it can answer (fresh), else why not. Use index.hasMany on
+   * keys (E.164 digits as integers) or E.164 strings; numbers outside `callingCodes` are simply not in it.
+   */
+  view(
+    at: number = this.now(),
+  ):
+    | { usable: true; index: NumberIndex; asOf: string }
+    | { usable: false; result: 'unavailable' | 'stale'; reason: RegistryReasonCode; asOf: string | null } {
+    const snapshot = this.snapshot;
+    if (!snapshot) return { usable: false, result: 'unavailable', reason: 'REGISTRY_NOT_LOADED', asOf: null };
+    if (this.isStale(snapshot, at)) {
+      return { usable: false, result: 'stale', reason: 'REGISTRY_STALE', asOf: snapshot.asOfIso };
+    }
+    return { usable: true, index: snapshot.index, asOf: snapshot.asOfIso };
+  }
+
+  status(at: number = this.now()): RegistryStatus {
+    const snapshot = this.snapshot;
+    return {
+      registry: this.id,
+      name: this.name,
+      state: !snapshot ? 'not-loaded' : this.isStale(snapshot, at) ? 'stale' : 'ready',
+      loading: this.loading !== null,
+      progress: this.progress,
+      count: snapshot?.index.count ?? 0,
+      asOf: snapshot?.asOfIso ?? null,
+      staleAt: snapshot ? new Date(snapshot.asOf + this.maxAgeDays * DAY_MS).toISOString() : null,
+      loadedAt: snapshot ? new Date(snapshot.loadedAt).toISOString() : null,
+      lastError: this.lastError?.message ?? null,
+      malformedLines: snapshot?.malformedLines ?? 0,
+    };
+  }
+
+  /** Stale when strictly older than maxAgeDays: data exactly maxAgeDays old may still be used. */
+  private isStale(snapshot: Snapshot, at: number): boolean {
+    return at - snapshot.asOf > this.maxAgeDays * DAY_MS;
+  }
+
+  private lookupIn(snapshot: Snapshot | null, e164: string, at: number): RegistryLookupResult {
+    const registry = this.id;
+    const key = e164ToKey(e164);
+    if (Number.isNaN(key)) {
+      return { registry, result: 'unavailable', asOf: snapshot?.asOfIso ?? null, reason: 'INVALID_NUMBER' };
+    }
+    if (!this.covers(e164)) {
+      return { registry, result: 'not-listed', asOf: snapshot?.asOfIso ?? null, reason: 'OUTSIDE_REGISTRY' };
+    }
+    if (!snapshot) {
+      return {
+        registry,
+        result: 'unavailable',
+        asOf: null,
+        reason: 'REGISTRY_NOT_LOADED',
+        detail: this.lastError ? `load failed: ${this.lastError.message}` : 'not loaded yet',
+      };
+    }
+    if (this.isStale(snapshot, at)) {
+      return {
+        registry,
+        result: 'stale',
+        asOf: snapshot.asOfIso,
+        reason: 'REGISTRY_STALE',
+        detail: `data of ${snapshot.asOfIso.slice(0, 10)} is older than ${this.maxAgeDays} days`,
+      };
+    }
+    return snapshot.index.has(key)
+      ? { registry, result: 'listed', asOf: snapshot.asOfIso, reason: 'LISTED' }
+      : { registry, result: 'not-listed', asOf: snapshot.asOfIso, reason: 'NOT_LISTED' };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Loading
+  // ---------------------------------------------------------------------------------------------
+
+  private async load(force: boolean): Promise<RegistryLoadOutcome> {
+    const started = performance.now();
+    const warnings: string[] = [];
+    const finish = (outcome: Omit<RegistryLoadOutcome, 'registry' | 'durationMs' | 'warnings'>) => {
+      const result: RegistryLoadOutcome = {
+        registry: this.id,
+        ...outcome,
+        durationMs: performance.now() - started,
+        warnings,
+      };
+      this.progress = null;
+      try {
+        this.options.onLoad?.(result);
+      } catch {
+        // a listener's failure is not the load's
+      }
+      return result;
+    };
+    try {
+      const sources = await listRegistrySources(this.options.source);
+      this.lastAttempt = sources;
+      if (sources.length === 0) throw new Error(`${this.options.source}: no registry files`);
+      const current = this.snapshot;
+      if (!force && current && sameSources(current.sources, sources)) {
+        return finish({
+          ok: true,
+          via: 'unchanged',
+          count: current.index.count,
+          asOf: current.asOfIso,
+          malformedLines: current.malformedLines,
+          malformed: [...current.malformed],
+        });
+      }
+      const loaded = await this.loadSnapshot(sources, force, warnings);
+      // A file that changed while it was read gave a mix of old and new lines: do not install that.
+      const after = await listRegistrySources(this.options.source);
+      if (!sameSources(after, sources)) {
+        this.pending = { force };
+        throw new Error('the registry files changed while they were read; loading again');
+      }
+      this.snapshot = loaded.snapshot;
+      this.lastError = null;
+      return finish({
+        ok: true,
+        via: loaded.via,
+        count: loaded.snapshot.index.count,
+        asOf: loaded.snapshot.asOfIso,
+        malformedLines: loaded.snapshot.malformedLines,
+        malformed: [...loaded.snapshot.malformed],
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.lastError = error;
+      return finish({ ok: false, error });
+    }
+  }
+
+  private layoutKey(): string {
+    return JSON.stringify(this.layout);
+  }
+
+  private async loadSnapshot(
+    sources: SourceFile[],
+    force: boolean,
+    warnings: string[],
+  ): Promise<{ snapshot: Snapshot; via: NonNullable<RegistryLoadOutcome['via']> }> {
+    const ordered = sources;
+    const fingerprints = ordered.map(({ name, size, mtimeMs }) => ({ name, size, mtimeMs }));
+    const asOf = asOfOf(ordered);
+
+    // 1. The data in memory or the binary index, when the sources are the same or only gained change lists.
+    if (!force) {
+      let base: {
+        index: NumberIndex;
+        sources: readonly SourceFingerprint[];
+        malformed: MalformedLine[];
+        malformedLines: number;
+      } | null = null;
+      let via: 'binary-index' | 'change-lists' = 'change-lists';
+      const current = this.snapshot;
+      if (current && this.extendsSources(current.sources, fingerprints)) {
+        base = {
+          index: current.index,
+          sources: current.sources,
+          malformed: [...current.malformed],
+          malformedLines: current.malformedLines,
+        };
+      } else if (this.indexPath) {
+        const fromFile = await this.readBinaryIndex(fingerprints, warnings);
+        if (fromFile) {
+          base = fromFile;
+          via = 'binary-index';
+        }
+      }
+      if (base) {
+        const added = ordered.slice(base.sources.length);
+        if (added.length === 0) {
+          return {
+            snapshot: this.makeSnapshot(base.index, asOf, fingerprints, base.malformedLines, base.malformed),
+            via,
+          };
+        }
+        const { index, reports } = await this.applyChangeLists(base.index, added, ordered);
+        const malformed = [...base.malformed, ...reports.flatMap((r) => r.malformed)];
+        const malformedLines = base.malformedLines + reports.reduce((sum, r) => sum + r.malformedLines, 0);
+        await this.writeBinaryIndex(index, asOf, fingerprints, reports, warnings);
+        return {
+          snapshot: this.makeSnapshot(index, asOf, fingerprints, malformedLines, malformed),
+          via: 'change-lists',
+        };
+      }
+    }
+
+    // 2. Parse everything.
+    const full = ordered.filter((f) => f.kind === 'full');
+    const changes = ordered.filter((f) => f.kind !== 'full');
+    const totalBytes = ordered.reduce((sum, f) => sum + f.size, 0);
+    let bytesBefore = 0;
+    const builder = new NumberIndexBuilder();
+    const reports: ParseReport[] = [];
+    for (const file of full) {
+      reports.push(...(await this.parseSource(file, builder, bytesBefore, totalBytes)));
+      bytesBefore += file.size;
+    }
+    this.report(
+      { phase: 'building', source: this.options.source, linesRead: 0, bytesRead: bytesBefore, totalBytes },
+      90,
+    );
+    let index = await builder.build(
+      this.pauser((done, total) =>
+        this.report(
+          {
+            phase: 'building',
+            source: this.options.source,
+            linesRead: 0,
+            bytesRead: bytesBefore,
+            totalBytes,
+          },
+          90 + (5 * done) / total,
+        ),
+      ),
+    );
+    if (changes.length > 0) {
+      const applied = await this.applyChangeLists(index, changes, ordered);
+      index = applied.index;
+      reports.push(...applied.reports);
+    }
+    await this.writeBinaryIndex(index, asOf, fingerprints, reports, warnings);
+    const malformed = reports.flatMap((r) => r.malformed).slice(0, this.options.maxMalformedExamples ?? 20);
+    const malformedLines = reports.reduce((sum, r) => sum + r.malformedLines, 0);
+    return {
+      snapshot: this.makeSnapshot(index, asOf, fingerprints, malformedLines, malformed),
+      via: 'parsed',
+    };
+  }
+
+  /** Whether `now` is `before` plus change lists only (so they can be merged in). */
+  private extendsSources(before: readonly SourceFingerprint[], now: readonly SourceFingerprint[]): boolean {
+    if (now.length < before.length) return false;
+    for (let i = 0; i < before.length; i++) if (!sameFingerprint(before[i], now[i])) return false;
+    for (let i = before.length; i < now.length; i++) if (kindOfFile(now[i].name) === 'full') return false;
+    return true;
+  }
+
+  private makeSnapshot(
+    index: NumberIndex,
+    asOf: number,
+    sources: readonly SourceFingerprint[],
+    malformedLines: number,
+    malformed: readonly MalformedLine[],
+  ): Snapshot {
+    return {
+      index,
+      asOf,
+      asOfIso: new Date(asOf).toISOString(),
+      loadedAt: this.now(),
+      sources,
+      malformedLines,
+      malformed: malformed.slice(0, this.options.maxMalformedExamples ?? 20),
+    };
+  }
+
+  private async readBinaryIndex(
+    fingerprints: readonly SourceFingerprint[],
+    warnings: string[],
+  ): Promise<{
+    index: NumberIndex;
+    sources: SourceFingerprint[];
+    malformed: MalformedLine[];
+    malformedLines: number;
+  } | null> {
+    const path = this.indexPath!;
+    let header: IndexFileHeader;
+    try {
+      header = await readIndexFileHeader(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        warnings.push(`ignored the binary index: ${(err as Error).message}`);
+      return null;
+    }
+    if (
+      header.registry !== this.id ||
+      header.layoutKey !== this.layoutKey() ||
+      !this.extendsSources(header.sources, fingerprints)
+    ) {
+      return null;
+    }
+    this.report({ phase: 'reading-index', source: path, linesRead: 0, bytesRead: 0, totalBytes: 0 }, 0);
+    try {
+      const { index } = await readIndexFile(path);
+      const malformedLines = header.parseSummary.reduce((sum, s) => sum + s.malformedLines, 0);
+      return { index, sources: header.sources, malformed: [], malformedLines };
+    } catch (err) {
+      if (!(err instanceof IndexFileError)) throw err;
+      warnings.push(`rebuilt from the sources: ${err.message}`);
+      return null;
+    }
+  }
+
+  private async writeBinaryIndex(
+    index: NumberIndex,
+    asOf: number,
+    sources: readonly SourceFingerprint[],
+    reports: readonly ParseReport[],
+    warnings: string[],
+  ): Promise<void> {
+    if (!this.indexPath) return;
+    this.report(
+      { phase: 'writing-index', source: this.indexPath, linesRead: 0, bytesRead: 0, totalBytes: 0 },
+      97,
+    );
+    try {
+      await writeIndexFile(this.indexPath, index, {
+        registry: this.id,
+        layoutKey: this.layoutKey(),
+        asOf,
+        builtAt: this.now(),
+        sources: [...sources],
+        parseSummary: reports.map((r) => ({
+          source: r.source,
+          lines: r.lines,
+          numbers: r.numbers,
+          malformedLines: r.malformedLines,
+        })),
+      });
+    } catch (err) {
+      // The data is good; only the next restart will be slower.
+      warnings.push(`could not write the binary index ${this.indexPath}: ${(err as Error).message}`);
+    }
+  }
+
+  /** base + each change list in order; each is its own additions or deletions set. */
+  private async applyChangeLists(
+    base: NumberIndex,
+    changes: readonly SourceFile[],
+    all: readonly SourceFile[],
+  ): Promise<{ index: NumberIndex; reports: ParseReport[] }> {
+    const totalBytes = all.reduce((sum, f) => sum + f.size, 0);
+    let bytesBefore = totalBytes - changes.reduce((sum, f) => sum + f.size, 0);
+    let index = base;
+    const reports: ParseReport[] = [];
+    const empty = NumberIndex.empty();
+    for (const file of changes) {
+      const builder = new NumberIndexBuilder();
+      reports.push(...(await this.parseSource(file, builder, bytesBefore, totalBytes)));
+      bytesBefore += file.size;
+      const change = await builder.build(this.pauser());
+      index =
+        file.kind === 'additions'
+          ? await mergeIndex(index, change, empty, this.pauser())
+          : await mergeIndex(index, empty, change, this.pauser());
+    }
+    return { index, reports };
+  }
+
+  /** Parses one file (or each entry of a zip) into the builder, checking the malformed share. */
+  private async parseSource(
+    file: SourceFile,
+    builder: NumberIndexBuilder,
+    bytesBefore: number,
+    totalBytes: number,
+  ): Promise<ParseReport[]> {
+    const maxExamples = this.options.maxMalformedExamples ?? 20;
+    const reports: ParseReport[] = [];
+    if (file.zip) {
+      const entries = await readZipDirectory(file.path);
+      const compressedTotal = entries.reduce((sum, e) => sum + e.compressedSize, 0) || 1;
+      let entryBase = 0;
+      for (const entry of entries) {
+        if (!isDataFileName(basename(entry.name)) || entry.name.startsWith('__MACOSX/')) continue;
+        const source = `${file.path}!${entry.name}`;
+        let uncompressed = 0;
+        const share = entry.compressedSize / compressedTotal;
+        const report = await parseLineStream(source, readZipEntry(file.path, entry), this.layout, builder, {
+          maxExamples,
+          onBytes: async (bytes, lines) => {
+            uncompressed += bytes;
+            const fraction = entryBase + share * Math.min(1, uncompressed / (entry.uncompressedSize || 1));
+            this.reportThrottled(
+              {
+                phase: 'parsing',
+                source,
+                linesRead: lines,
+                bytesRead: bytesBefore + fraction * file.size,
+                totalBytes,
+              },
+              (90 * (bytesBefore + fraction * file.size)) / totalBytes,
+            );
+            await this.yieldNow();
+          },
+        });
+        entryBase += share;
+        this.checkReport(report);
+        reports.push(report);
+      }
+      return reports;
+    }
+    const report = await parseLineFile(file.path, this.layout, builder, {
+      maxExamples,
+      onProgress: (progress) =>
+        this.reportThrottled(
+          {
+            phase: 'parsing',
+            source: file.path,
+            linesRead: progress.lines,
+            bytesRead: bytesBefore + progress.bytesRead,
+            totalBytes,
+          },
+          (90 * (bytesBefore + progress.bytesRead)) / totalBytes,
+        ),
+    });
+    this.checkReport(report);
+    return [report];
+  }
+
+  private checkReport(report: ParseReport): void {
+    const ratio = this.options.maxMalformedRatio ?? 0.01;
+    const considered = report.numbers + report.malformedLines;
+    if (considered > 0 && report.malformedLines > ratio * considered) {
+      const first = report.malformed[0];
+      throw new Error(
+        `${report.source}: ${report.malformedLines} of ${considered} lines do not parse as ${report.layout}` +
+          (first ? ` (line ${first.line}: "${first.text}": ${first.reason})` : '') +
+          ' - wrong layout or a damaged file; the previous data is kept',
+      );
+    }
+  }
+
+  private lastProgressAt = 0;
+
+  private report(progress: Omit<RegistryLoadProgress, 'registry' | 'percent'>, percent: number): void {
+    this.progress = { registry: this.id, ...progress, percent: Math.min(100, Math.max(0, percent)) };
+    this.lastProgressAt = performance.now();
+    try {
+      this.options.onProgress?.(this.progress);
+    } catch {
+      // a listener's failure is not the load's
+    }
+  }
+
+  /** At most four progress reports a second. */
+  private reportThrottled(
+    progress: Omit<RegistryLoadProgress, 'registry' | 'percent'>,
+    percent: number,
+  ): void {
+    if (performance.now() - this.lastProgressAt >= 250) this.report(progress, percent);
+    else this.progress = { registry: this.id, ...progress, percent: Math.min(100, Math.max(0, percent)) };
+  }
+
+  private lastYieldAt = performance.now();
+
+  /** Lets other work (lookups, the editor) run every ~20 ms of a long synchronous stretch. */
+  private async yieldNow(): Promise<void> {
+    if (performance.now() - this.lastYieldAt < 20) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.lastYieldAt = performance.now();
+  }
+
+  private pauser(
+    onStep?: (done: number, total: number) => void,
+  ): (done: number, total: number) => Promise<void> {
+    return async (done, total) => {
+      onStep?.(done, total);
+      await this.yieldNow();
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Watching
+  // ---------------------------------------------------------------------------------------------
+
+  private startWatching(): void {
+    const source = this.options.source.replace(/[\\/]+$/, '');
+    if (this.options.watch ?? true) {
+      this.startWatcher(source).catch(() => undefined);
+    }
+    const pollMs = this.options.pollIntervalMs ?? 60_000;
+    if (pollMs > 0) {
+      const poll = async (): Promise<void> => {
+        try {
+          const sources = await listRegistrySources(this.options.source);
+          if (!this.lastAttempt || !sameSources(this.lastAttempt, sources)) await this.reload();
+        } catch {
+          // A missing source: the files coming back differ from the last attempt, which reloads them.
+        }
+        if (!this.closed) this.pollTimer = setTimeout(() => void poll(), pollMs).unref();
+      };
+      this.pollTimer = setTimeout(() => void poll(), pollMs).unref();
+    }
+    const reloadMs = this.options.reloadIntervalMs ?? 0;
+    if (reloadMs > 0) {
+      const scheduled = async (): Promise<void> => {
+        await this.reload({ force: true });
+        if (!this.closed) this.reloadTimer = setTimeout(() => void scheduled(), reloadMs).unref();
+      };
+      this.reloadTimer = setTimeout(() => void scheduled(), reloadMs).unref();
+    }
+  }
+
+  private async startWatcher(source: string): Promise<void> {
+    const isFolder = (await stat(source)).isDirectory();
+    if (this.closed) return;
+    const folder = isFolder ? source : dirname(source);
+    const fileName = isFolder ? null : basename(source);
+    try {
+      this.watcher = watch(folder, { persistent: false }, (_event, changed) => {
+        const name = changed === null ? null : String(changed);
+        if (name !== null && (fileName ? name !== fileName : !isDataFileName(name))) return;
+        this.scheduleReload();
+      });
+      // Watchers fail on some file systems (or run out of handles): the poll still covers changes.
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = null;
+      });
+    } catch {
+      this.watcher = null;
+    }
+  }
+
+  private scheduleReload(): void {
+    if (this.closed) return;
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = null;
+      void this.reload();
+    }, this.options.debounceMs ?? 2000).unref();
+  }
+}
