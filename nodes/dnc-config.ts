@@ -13,12 +13,17 @@ import { LabelCatalog } from '../lib/labels';
 import { DncService } from '../lib/service';
 import { acquireEmbeddedStore } from '../lib/store/registry';
 import { DncBinding, type DncConfigDef, type DncConfigNode } from './shared/config';
+import { TokenSet, parseTokens } from '../lib/api/auth';
+import { mountDncApi, publicPathOf, rateLimitOf, registerApiConfig } from './shared/api-mount';
 import { toCodedError } from './shared/errors';
 
 const DEFAULT_STORE_FILE = 'dnc-store.json';
 const COUNTRY_PATTERN = /^[A-Za-z]{2}$/;
 
 export = function (RED: NodeAPI) {
+  // The HTTP API (admin /dnc/ and the public token mount): registered once per module load.
+  mountDncApi(RED);
+
   function userDir(): string {
     const dir = (RED.settings as unknown as { userDir?: unknown }).userDir;
     return typeof dir === 'string' && dir !== '' ? dir : join(homedir(), '.node-red');
@@ -101,8 +106,13 @@ export = function (RED: NodeAPI) {
       this.error(`invalid DNC labels configuration: ${error.message}`);
     }
     this.dnc = binding;
+    const unregisterApi = registerApiConfig(
+      { id: this.id, name: this.name ?? '', binding, api: apiSettings(this, def) },
+      (message) => this.warn(message),
+    );
 
     this.on('close', (_removed: boolean, done: () => void) => {
+      unregisterApi();
       const r = release;
       release = null;
       if (r === null) {
@@ -127,5 +137,23 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType('dnc-config', DncConfig);
+  /** Tokens (credentials) and the public path; off until a token exists. Problems are logged, never thrown. */
+  function apiSettings(node: DncConfigNode, def: DncConfigDef) {
+    const credentials = (node.credentials ?? {}) as { writeTokens?: unknown; readTokens?: unknown };
+    const write = parseTokens(credentials.writeTokens, 'write');
+    const read = parseTokens(credentials.readTokens, 'read');
+    for (const problem of [...write.problems, ...read.problems]) node.warn(problem);
+    const tokens = new TokenSet([...write.tokens, ...read.tokens]);
+    try {
+      const publicPath = tokens.size > 0 ? publicPathOf(def.apiPath) : null;
+      return { publicPath, tokens, rateLimit: rateLimitOf(def.apiRateLimit) };
+    } catch (err) {
+      node.error(`the public DNC API is off: ${(err as Error).message}`);
+      return { publicPath: null, tokens: new TokenSet([]), rateLimit: 0 };
+    }
+  }
+
+  RED.nodes.registerType('dnc-config', DncConfig, {
+    credentials: { writeTokens: { type: 'password' }, readTokens: { type: 'password' } },
+  });
 };

@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { DncService } from '../../lib/service';
 import { codedError, type CodedError } from './errors';
 import type { StatusReporter } from './status';
+import type { TokenSet } from '../../lib/api/auth';
 
 export type ConfigState = 'waiting' | 'ready' | 'unavailable' | 'invalid' | 'closed';
 
@@ -14,6 +15,10 @@ export interface DncConfigDef extends NodeDef {
   labels?: unknown;
   defaultCountry?: string;
   storePath?: string;
+  /** The public API's path on the flows app (off until a token exists). */
+  apiPath?: string;
+  /** Requests per minute per API token (0: no limit). */
+  apiRateLimit?: number | string;
 }
 
 /** What a `dnc-config` node exposes to the nodes using it. */
@@ -142,3 +147,23 @@ export function linkConfig(
     dispose: unsubscribe,
   };
 }
+
+/** The HTTP API settings of a `dnc-config` node (public mount path, its tokens, the rate limit). */
+export interface ApiSettings {
+  /** The public mount path on Node-RED's flows app (`/dnc-api`); null: no public mount (no token). */
+  readonly publicPath: string | null;
+  readonly tokens: TokenSet;
+  /** Requests per minute per token on the public mount; 0 = no limit. */
+  readonly rateLimit: number;
+}
+
+/** A deployed `dnc-config` node, as the HTTP API finds it (by id or name). */
+export interface LiveConfig {
+  readonly id: string;
+  readonly name: string;
+  readonly binding: DncBinding;
+  readonly api: ApiSettings;
+}
+
+/** Every deployed `dnc-config` node, by id: the HTTP API's way to its service (nodes/shared/api-mount.ts). */
+export const liveConfigs = new Map<string, LiveConfig>();

@@ -1,0 +1,579 @@
+/**
+ * Bulk import of labels from CSV or JSON lines, as a background job.
+ *
+ * The upload is streamed to a temporary file (hashed on the way, for Idempotency-Key), the header is
+ * checked before the job is accepted (a wrong file is a 400, not a failed job), then the job reads the
+ * file as a stream and applies rows in batches of BATCH rows: one group commit per batch, memory bounded
+ * by the batch, not by the file. Progress (bytes, rows, applied, unchanged, failed) is readable at any time.
+ *
+ * Rows:
+ * - CSV with a header. Contact: `contact`, or `phone` / `whatsapp` / `email` / `id` columns. Labels:
+ *   `labels` (several separated by `|`, `;` or `,`) or `label`. Optional: `action` (`add`, the default, or
+ *   `remove`), `source` (default `import`), `actor`, `reason`, `campaign`, `channel`. The export's other
+ *   columns (`keys`, `active`, `appliedAt`, `expiresAt`) are accepted and ignored, so an export re-imports.
+ * - JSON lines: one object per line with the same fields (`labels` may be a list of names or of objects
+ *   with a `label`); blank lines are skipped.
+ *
+ * Re-importing a file changes nothing: a row whose labels the contact already carries (active), or whose
+ * labels to remove it does not carry, is skipped before the store is asked, so it writes no audit record
+ * either. (An import therefore never extends the expiry of a label already there.)
+ * Good rows are applied, bad rows are reported with their line number; a store failure stops the job.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse as parseCsv } from 'csv-parse';
+import { activeLabels } from '../decide';
+import { DncError } from '../errors';
+import { normaliseChannel } from '../labels';
+import type { DncService } from '../service';
+import { ApiError, invalid } from './errors';
+import { unescapeFormula } from './csv';
+import { assertPlainJson, tooLarge } from './http';
+
+export type ImportFormat = 'csv' | 'jsonl';
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface RowError {
+  readonly line: number;
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+}
+
+export interface ImportJobView {
+  readonly id: string;
+  readonly state: JobState;
+  readonly format: ImportFormat;
+  readonly dryRun: boolean;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  /** 0..1, by bytes read. */
+  readonly progress: number;
+  readonly bytes: { readonly read: number; readonly total: number };
+  readonly rows: {
+    readonly read: number;
+    /** Rows applied (dry run: that would be applied). */
+    readonly applied: number;
+    /** Rows that needed no change (labels already there, or not there to remove). */
+    readonly unchanged: number;
+    readonly failed: number;
+  };
+  readonly rowsPerSecond: number;
+  /** The first MAX_ERRORS row errors. */
+  readonly errors: readonly RowError[];
+  readonly errorsTruncated: boolean;
+  /** Why the job stopped, when it failed. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+export const MAX_ERRORS = 1000;
+const BATCH = 2000;
+const CSV_COLUMNS = new Set([
+  'contact',
+  'phone',
+  'whatsapp',
+  'email',
+  'id',
+  'label',
+  'labels',
+  'action',
+  'source',
+  'actor',
+  'reason',
+  'campaign',
+  'channel',
+  // Export columns, ignored on import.
+  'keys',
+  'active',
+  'appliedAt',
+  'expiresAt',
+]);
+const JSON_FIELDS = new Set([...CSV_COLUMNS]);
+const SOURCE_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
+
+interface Spooled {
+  readonly dir: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/** Streams the request body into a temporary file (at most `limit` bytes), hashing it on the way. */
+export async function spool(req: IncomingMessage, limit: number): Promise<Spooled> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const dir = await mkdtemp(join(tmpdir(), 'dnc-import-'));
+  const file = join(dir, 'upload');
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(file);
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        req.unpipe(out);
+        req.resume();
+        out.destroy();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      };
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > limit) fail(tooLarge(limit));
+        else hash.update(chunk);
+      });
+      req.on('error', (err) => fail(invalid(`the upload could not be read: ${err.message}`)));
+      out.on('error', (err) => fail(err));
+      out.on('finish', () => {
+        if (!failed) resolve();
+      });
+      req.pipe(out);
+    });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, file, bytes, sha256: hash.digest('hex') };
+}
+
+/** Reads the first line and checks the CSV header (400 before a job is created). */
+async function checkCsvHeader(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  let text: string;
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+  } finally {
+    await handle.close();
+  }
+  const end = text.search(/\r?\n/);
+  const first = (end === -1 ? text : text.slice(0, end)).trim();
+  if (first === '') throw invalid('the CSV file is empty: it needs a header line (contact,labels,...)', 'body');
+  const columns = first.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+  const unknown = columns.filter((c) => !CSV_COLUMNS.has(c));
+  if (unknown.length > 0) {
+    throw invalid(
+      `unknown CSV column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => JSON.stringify(c)).join(', ')}: use contact (or phone, whatsapp, email, id), labels, action, source, actor, reason, campaign, channel`,
+      'header',
+    );
+  }
+  if (new Set(columns).size !== columns.length) throw invalid('a CSV column is named twice', 'header');
+  if (!columns.some((c) => ['contact', 'phone', 'whatsapp', 'email', 'id'].includes(c))) {
+    throw invalid('the CSV header needs a contact column (contact, phone, whatsapp, email or id)', 'header');
+  }
+  if (!columns.includes('labels') && !columns.includes('label')) {
+    throw invalid('the CSV header needs a labels (or label) column', 'header');
+  }
+}
+
+interface Row {
+  readonly line: number;
+  readonly fields: Record<string, unknown>;
+}
+
+class RowFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface PreparedRow {
+  readonly line: number;
+  readonly op: 'add' | 'remove';
+  readonly contact: unknown;
+  readonly keys: readonly string[];
+  readonly labels: string[];
+  readonly source: string;
+  readonly actor: string | null;
+  readonly reason: string | null;
+  readonly campaign: string | null;
+  readonly channel: string | null;
+}
+
+function text(value: unknown, field: string, max: number): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') throw new RowFailure('DNC_INVALID_INPUT', `${field} must be text`, field);
+  const t = unescapeFormula(value.trim());
+  if (t.length > max) throw new RowFailure('DNC_INVALID_INPUT', `${field} is longer than ${max} characters`, field);
+  return t === '' ? null : t;
+}
+
+function labelList(value: unknown): unknown {
+  if (typeof value === 'string') return value.split(/[|;,]/);
+  if (Array.isArray(value)) {
+    return value.map((v) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as { label?: unknown }).label : v,
+    );
+  }
+  return value;
+}
+
+/** A job with its counters; the runner updates it, the route reads `view()`. */
+export class ImportJob {
+  readonly id = randomUUID();
+  state: JobState = 'queued';
+  readonly createdAt = Date.now();
+  startedAt: number | null = null;
+  finishedAt: number | null = null;
+  bytesRead = 0;
+  rowsRead = 0;
+  applied = 0;
+  unchanged = 0;
+  failed = 0;
+  readonly errors: RowError[] = [];
+  failure: { code: string; message: string } | null = null;
+  cancelled = false;
+  /** For Idempotency-Key: what the upload was. */
+  readonly fingerprint: string;
+
+  constructor(
+    readonly format: ImportFormat,
+    readonly dryRun: boolean,
+    readonly upload: Spooled,
+    fingerprint: string,
+  ) {
+    this.fingerprint = fingerprint;
+  }
+
+  rowError(line: number, err: unknown): void {
+    this.failed += 1;
+    if (this.errors.length >= MAX_ERRORS) return;
+    if (err instanceof RowFailure || err instanceof DncError || err instanceof ApiError) {
+      const field = (err as { field?: string }).field;
+      this.errors.push({
+        line,
+        code: (err as { code: string }).code,
+        message: err.message,
+        ...(field === undefined ? {} : { field }),
+      });
+    } else {
+      this.errors.push({ line, code: 'DNC_INVALID_INPUT', message: (err as Error).message ?? String(err) });
+    }
+  }
+
+  view(): ImportJobView {
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const total = this.upload.bytes;
+    const seconds = this.startedAt === null ? 0 : ((this.finishedAt ?? Date.now()) - this.startedAt) / 1000;
+    return {
+      id: this.id,
+      state: this.state,
+      format: this.format,
+      dryRun: this.dryRun,
+      createdAt: new Date(this.createdAt).toISOString(),
+      startedAt: iso(this.startedAt),
+      finishedAt: iso(this.finishedAt),
+      progress:
+        this.state === 'done' ? 1 : total === 0 ? 0 : Math.min(1, Math.floor((this.bytesRead / total) * 1000) / 1000),
+      bytes: { read: this.bytesRead, total },
+      rows: { read: this.rowsRead, applied: this.applied, unchanged: this.unchanged, failed: this.failed },
+      rowsPerSecond: seconds > 0 ? Math.round(this.rowsRead / seconds) : 0,
+      errors: this.errors,
+      errorsTruncated: this.failed > this.errors.length,
+      error: this.failure,
+    };
+  }
+}
+
+export interface ImportHost {
+  readonly service: DncService;
+  /** Keeps the store open until the work settles (the config node drains on redeploy). */
+  readonly track?: <T>(work: Promise<T>) => Promise<T>;
+  readonly now?: () => number;
+}
+
+/** The jobs of one configuration: run one at a time, the last KEEP kept for reading. */
+export class ImportJobs {
+  private readonly jobs = new Map<string, ImportJob>();
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  static readonly KEEP = 50;
+
+  constructor(private readonly host: ImportHost) {}
+
+  get(id: string): ImportJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  list(): ImportJob[] {
+    return [...this.jobs.values()];
+  }
+
+  findByFingerprint(fingerprint: string): ImportJob | undefined {
+    for (const job of this.jobs.values()) if (job.fingerprint === fingerprint) return job;
+    return undefined;
+  }
+
+  /** Checks the header, then queues the job. On a 4xx the upload is deleted. */
+  async submit(format: ImportFormat, dryRun: boolean, upload: Spooled, fingerprint: string): Promise<ImportJob> {
+    try {
+      if (this.closed) throw new ApiError(503, 'DNC_NOT_CONFIGURED', 'the configuration is being redeployed');
+      if (upload.bytes === 0) throw invalid('the upload is empty', 'body');
+      if (format === 'csv') await checkCsvHeader(upload.file);
+    } catch (err) {
+      await rm(upload.dir, { recursive: true, force: true });
+      throw err;
+    }
+    const job = new ImportJob(format, dryRun, upload, fingerprint);
+    this.jobs.set(job.id, job);
+    for (const old of this.jobs.values()) {
+      if (this.jobs.size <= ImportJobs.KEEP) break;
+      if (old.state !== 'queued' && old.state !== 'running') this.jobs.delete(old.id);
+    }
+    const run = this.queue.then(() => this.run(job));
+    this.queue = run.catch(() => undefined);
+    void (this.host.track ? this.host.track(run) : run).catch(() => undefined);
+    return job;
+  }
+
+  cancel(job: ImportJob): void {
+    if (job.state === 'queued' || job.state === 'running') job.cancelled = true;
+  }
+
+  /** Cancels every job (redeploy); resolves once the running one has stopped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.jobs.values()) this.cancel(job);
+    await this.queue;
+  }
+
+  private async run(job: ImportJob): Promise<void> {
+    if (job.cancelled) {
+      job.state = 'cancelled';
+      job.finishedAt = Date.now();
+      await rm(job.upload.dir, { recursive: true, force: true });
+      return;
+    }
+    job.state = 'running';
+    job.startedAt = Date.now();
+    try {
+      await this.process(job);
+      job.state = job.cancelled ? 'cancelled' : 'done';
+    } catch (err) {
+      job.state = 'failed';
+      const e = err as { code?: unknown; message?: unknown };
+      job.failure = {
+        code: typeof e.code === 'string' && e.code.startsWith('DNC_') ? e.code : 'DNC_STORE_ERROR',
+        message: typeof e.message === 'string' ? e.message : String(err),
+      };
+    } finally {
+      job.finishedAt = Date.now();
+      await rm(job.upload.dir, { recursive: true, force: true });
+    }
+  }
+
+  private async *rows(job: ImportJob): AsyncGenerator<Row> {
+    const input = createReadStream(job.upload.file, { highWaterMark: 256 * 1024 });
+    input.on('data', (chunk) => {
+      job.bytesRead += chunk.length;
+    });
+    try {
+      if (job.format === 'jsonl') {
+        const lines = createInterface({ input, crlfDelay: Infinity });
+        let line = 0;
+        for await (const raw of lines) {
+          line += 1;
+          const t = raw.trim();
+          if (t === '') continue;
+          let value: unknown;
+          try {
+            value = JSON.parse(t);
+          } catch {
+            yield { line, fields: { __error: new RowFailure('DNC_INVALID_INPUT', 'the line is not valid JSON') } };
+            continue;
+          }
+          if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+            yield { line, fields: { __error: new RowFailure('DNC_INVALID_INPUT', 'each line must be a JSON object') } };
+            continue;
+          }
+          yield { line, fields: value as Record<string, unknown> };
+        }
+        return;
+      }
+      // A fresh object per record without a prototype: a column can never reach Object.prototype.
+      const parser = input.pipe(
+        parseCsv({
+          bom: true,
+          columns: (header: string[]) => header.map((h) => h.trim()),
+          skip_empty_lines: true,
+          skip_records_with_error: true,
+          trim: true,
+          info: true,
+          max_record_size: 64 * 1024,
+        }),
+      );
+      const skipped: Row[] = [];
+      parser.on('skip', (err: Error & { lines?: number }) => {
+        skipped.push({
+          line: err.lines ?? 0,
+          fields: { __error: new RowFailure('DNC_INVALID_INPUT', `malformed CSV: ${err.message}`) },
+        });
+      });
+      for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+        while (skipped.length > 0) yield skipped.shift()!;
+        yield { line: entry.info.lines, fields: entry.record };
+      }
+      while (skipped.length > 0) yield skipped.shift()!;
+    } finally {
+      input.destroy();
+    }
+  }
+
+  /** Validates a row into a change (throws RowFailure / DncError for a bad row). */
+  private prepare(row: Row): PreparedRow {
+    const fields = row.fields;
+    if (fields.__error instanceof RowFailure) throw fields.__error;
+    if (Object.getPrototypeOf(fields) === Object.prototype || Object.getPrototypeOf(fields) === null) {
+      assertPlainJson(fields, 'row');
+    }
+    for (const key of Object.keys(fields)) {
+      if (!JSON_FIELDS.has(key)) throw new RowFailure('DNC_INVALID_INPUT', `unknown field "${key}"`, key);
+    }
+    const service = this.host.service;
+    const actionText = fields.action === undefined || fields.action === '' ? 'add' : fields.action;
+    if (actionText !== 'add' && actionText !== 'remove') {
+      throw new RowFailure('DNC_INVALID_INPUT', 'action must be add or remove', 'action');
+    }
+    let contact: unknown;
+    if (fields.contact !== undefined && fields.contact !== '') {
+      contact = typeof fields.contact === 'string' ? unescapeFormula(fields.contact) : fields.contact;
+    } else {
+      const parts: Record<string, string> = {};
+      for (const name of ['phone', 'whatsapp', 'email', 'id'] as const) {
+        const value = fields[name];
+        if (value === undefined || value === '') continue;
+        if (typeof value !== 'string') throw new RowFailure('DNC_INVALID_INPUT', `${name} must be text`, name);
+        parts[name] = unescapeFormula(value);
+      }
+      if (Object.keys(parts).length === 0) {
+        throw new RowFailure('DNC_INVALID_CONTACT', 'the row has no contact', 'contact');
+      }
+      contact = parts;
+    }
+    const parsed = service.parser.parse(contact);
+    const rawLabels = fields.labels !== undefined && fields.labels !== '' ? fields.labels : fields.label;
+    if (rawLabels === undefined || rawLabels === '' || rawLabels === null) {
+      throw new RowFailure('DNC_INVALID_INPUT', 'the row names no label', 'labels');
+    }
+    const labels = service.catalog.resolveNames(labelList(rawLabels), 'labels');
+    if (labels.length === 0) throw new RowFailure('DNC_INVALID_INPUT', 'the row names no label', 'labels');
+    const sourceValue = fields.source === undefined || fields.source === '' ? 'import' : fields.source;
+    if (typeof sourceValue !== 'string' || !SOURCE_PATTERN.test(sourceValue)) {
+      throw new RowFailure(
+        'DNC_INVALID_INPUT',
+        'source must be a short name (letters, digits, "_", "-", ".", ":")',
+        'source',
+      );
+    }
+    let channel: string | null = null;
+    const channelValue = fields.channel;
+    if (channelValue !== undefined && channelValue !== null && channelValue !== '') {
+      channel = normaliseChannel(channelValue, 'channel');
+    }
+    return {
+      line: row.line,
+      op: actionText,
+      contact,
+      keys: parsed.keys,
+      labels,
+      source: sourceValue,
+      actor: text(fields.actor, 'actor', 200),
+      reason: text(fields.reason, 'reason', 1000),
+      campaign: text(fields.campaign, 'campaign', 200),
+      channel,
+    };
+  }
+
+  /** True when applying the row would change nothing (so it is skipped and writes no audit record). */
+  private isNoOp(row: PreparedRow, now: number): boolean {
+    const profiles = this.host.service.store.lookupAll(row.keys);
+    if (row.op === 'remove') {
+      return !profiles.some((p) => p.labels.some((l) => row.labels.includes(l.label)));
+    }
+    // An add that would link identifiers not yet linked is a change even when the labels are there.
+    if (profiles.length !== 1 || !row.keys.every((k) => profiles[0]!.keys.includes(k))) return false;
+    const active = activeLabels(profiles, now);
+    return row.labels.every((name) => active.some((a) => a.label === name));
+  }
+
+  private async process(job: ImportJob): Promise<void> {
+    const service = this.host.service;
+    const now = this.host.now ?? Date.now;
+    if (!job.dryRun) await service.whenReady();
+    let batch: Promise<void>[] = [];
+    const batchKeys = new Set<string>();
+    const flush = async () => {
+      const pending = batch;
+      batch = [];
+      batchKeys.clear();
+      await Promise.all(pending);
+    };
+    for await (const row of this.rows(job)) {
+      if (job.cancelled) break;
+      job.rowsRead += 1;
+      let prepared: PreparedRow;
+      try {
+        prepared = this.prepare(row);
+      } catch (err) {
+        job.rowError(row.line, err);
+        continue;
+      }
+      // The same contact twice in one batch: let the first land before deciding about the second.
+      if (prepared.keys.some((k) => batchKeys.has(k))) await flush();
+      if (job.dryRun) {
+        // Dry run: decided against the store as it is (rows repeating within the file count each time).
+        try {
+          if (this.isNoOp(prepared, now())) job.unchanged += 1;
+          else job.applied += 1;
+        } catch (err) {
+          throw err instanceof DncError ? err : new DncError('DNC_STORE_UNAVAILABLE', String(err));
+        }
+        continue;
+      }
+      if (this.isNoOp(prepared, now())) {
+        job.unchanged += 1;
+        continue;
+      }
+      for (const k of prepared.keys) batchKeys.add(k);
+      const request = {
+        contact: prepared.contact,
+        labels: prepared.labels,
+        source: prepared.source,
+        actor: prepared.actor,
+        reason: prepared.reason,
+        campaign: prepared.campaign,
+        channel: prepared.channel,
+      };
+      const write = prepared.op === 'add' ? service.addLabels(request) : service.removeLabels(request);
+      batch.push(
+        write.then(
+          (outcome) => {
+            if (outcome.changed.length > 0) job.applied += 1;
+            else job.unchanged += 1;
+          },
+          (err: unknown) => {
+            const code = (err as { code?: unknown }).code;
+            if (code === 'DNC_STORE_UNAVAILABLE' || code === 'DNC_STORE_ERROR' || !(err instanceof DncError)) {
+              throw err;
+            }
+            job.rowError(prepared.line, err);
+          },
+        ),
+      );
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  }
+}

@@ -1,0 +1,642 @@
+/**
+ * The OpenAPI 3.1 description of the DNC API, served at `<mount>/openapi.json` and linted in the tests
+ * with @redocly/cli. Kept by hand beside router.ts: a test checks that every route is documented.
+ */
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const errorResponse = (description: string): Json => ({
+  description,
+  content: { 'application/json': { schema: ref('Error') } },
+});
+const json = (schema: Json, description = 'OK'): Json => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const ERRORS = {
+  '400': { $ref: '#/components/responses/BadRequest' },
+  '401': { $ref: '#/components/responses/Unauthorized' },
+  '429': { $ref: '#/components/responses/TooManyRequests' },
+  '503': { $ref: '#/components/responses/Unavailable' },
+};
+const WRITE_ERRORS = {
+  ...ERRORS,
+  '403': { $ref: '#/components/responses/Forbidden' },
+  '409': { $ref: '#/components/responses/Conflict' },
+  '413': { $ref: '#/components/responses/TooLarge' },
+  '415': { $ref: '#/components/responses/UnsupportedMediaType' },
+};
+
+const nullableText = { type: ['string', 'null'] };
+const isoTime = { type: 'string', format: 'date-time' };
+
+export function openApiDocument(serverUrl: string, configParam: boolean): Json {
+  const configParameter = configParam ? [{ $ref: '#/components/parameters/Config' }] : [];
+  const op = (
+    operationId: string,
+    tag: string,
+    summary: string,
+    description: string,
+    responses: Json,
+    extra: Json = {},
+  ): Json => ({
+    operationId,
+    tags: [tag],
+    summary,
+    description,
+    ...extra,
+    parameters: [...configParameter, ...((extra.parameters as unknown[]) ?? [])],
+    responses,
+  });
+  const idempotencyKey = { $ref: '#/components/parameters/IdempotencyKey' };
+  const changeBody = (remove: boolean): Json => ({
+    required: true,
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['contact'],
+          properties: {
+            contact: ref('Contact'),
+            labels: ref('LabelNames'),
+            ...(remove ? { all: { type: 'boolean', description: 'Remove every label the contact carries.' } } : {}),
+            source: {
+              type: 'string',
+              pattern: '^[A-Za-z0-9_.:-]{1,32}$',
+              default: 'api',
+              description: 'Where the change comes from: api, agent, crm, keyword...',
+            },
+            actor: { type: 'string', maxLength: 200 },
+            reason: { type: 'string', maxLength: 1000 },
+            ...(remove
+              ? {}
+              : {
+                  campaign: { type: 'string', maxLength: 200 },
+                  channel: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' },
+                }),
+          },
+        },
+      },
+    },
+  });
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'DNC Flow API',
+      version: '1.0.0',
+      description:
+        'Do-Not-Contact labels, checks, audit trail, bulk import and export of one DNC labels configuration ' +
+        '(@dncflow/node-red-dnc). Errors are JSON `{ code, message, field? }`. Writes accept an `Idempotency-Key`.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: serverUrl, description: 'this Node-RED instance' }],
+    security: [{ bearer: [] }],
+    tags: [
+      { name: 'labels', description: 'Label definitions and label changes' },
+      { name: 'contacts', description: 'Contacts and checks' },
+      { name: 'audit', description: 'The hash-chained audit trail' },
+      { name: 'bulk', description: 'Import and export' },
+      { name: 'system', description: 'Health and this document' },
+    ],
+    paths: {
+      '/openapi.json': {
+        get: op('getOpenApi', 'system', 'This document', 'The OpenAPI 3.1 description of the API.', {
+          '200': json({ type: 'object' }),
+          ...ERRORS,
+        }),
+      },
+      '/health': {
+        get: op(
+          'getHealth',
+          'system',
+          'Store and registry health',
+          'The store state, its size and the age of the last change. 503 while the store cannot answer.',
+          { '200': json(ref('Health')), ...ERRORS, '503': json(ref('Health'), 'The store is unavailable') },
+        ),
+      },
+      '/labels': {
+        get: op('listLabels', 'labels', 'Label definitions', 'The labels this configuration defines.', {
+          '200': json({
+            type: 'object',
+            required: ['labels'],
+            properties: { labels: { type: 'array', items: ref('LabelDefinition') } },
+          }),
+          ...ERRORS,
+        }),
+      },
+      '/labels/add': {
+        post: op(
+          'addLabels',
+          'labels',
+          'Add labels to a contact',
+          'Applies labels (idempotent: labels already carried are reported in alreadyPresent). Answers once the change is durable.',
+          { '200': json(ref('ChangeOutcome')), ...WRITE_ERRORS },
+          { parameters: [idempotencyKey], requestBody: changeBody(false) },
+        ),
+      },
+      '/labels/remove': {
+        post: op(
+          'removeLabels',
+          'labels',
+          'Remove labels from a contact',
+          'Removes the named labels, or every label with `all: true`. Answers once the change is durable.',
+          { '200': json(ref('ChangeOutcome')), ...WRITE_ERRORS },
+          { parameters: [idempotencyKey], requestBody: changeBody(true) },
+        ),
+      },
+      '/contacts/{contact}': {
+        get: op(
+          'getContact',
+          'contacts',
+          'One contact',
+          'A contact by any identifier (E.164 number, email, id:...), with its active labels and its history.',
+          {
+            '200': json(ref('ContactDetail')),
+            ...ERRORS,
+          },
+          {
+            parameters: [
+              {
+                name: 'contact',
+                in: 'path',
+                required: true,
+                description: 'Phone number (URL-encode the +), email address or id:<external id>.',
+                schema: { type: 'string', maxLength: 320 },
+              },
+              { name: 'history', in: 'query', schema: { type: 'boolean', default: true } },
+              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+            ],
+          },
+        ),
+      },
+      '/check': {
+        get: op(
+          'checkContactByQuery',
+          'contacts',
+          'Check one contact',
+          'The same decision as the Check DNC node.',
+          { '200': json(ref('Decision')), ...ERRORS },
+          {
+            parameters: [
+              { name: 'contact', in: 'query', required: true, schema: { type: 'string', maxLength: 320 } },
+              { name: 'channel', in: 'query', schema: { type: 'string' } },
+              { name: 'labels', in: 'query', description: 'Comma-separated label names.', schema: { type: 'string' } },
+            ],
+          },
+        ),
+        post: op(
+          'checkContacts',
+          'contacts',
+          'Check a contact or a list',
+          'One `contact` gives a Decision; `contacts` (at most 10,000) gives a BatchDecision.',
+          {
+            '200': json({ oneOf: [ref('Decision'), ref('BatchDecision')] }),
+            ...ERRORS,
+            '413': { $ref: '#/components/responses/TooLarge' },
+            '415': { $ref: '#/components/responses/UnsupportedMediaType' },
+          },
+          {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    additionalProperties: false,
+                    properties: {
+                      contact: ref('Contact'),
+                      contacts: { type: 'array', maxItems: 10000, items: ref('Contact') },
+                      channel: { type: 'string' },
+                      labels: ref('LabelNames'),
+                      at: isoTime,
+                    },
+                  },
+                },
+              },
+            },
+          },
+        ),
+      },
+      '/audit': {
+        get: op(
+          'listAudit',
+          'audit',
+          'Audit trail',
+          'Audit records, oldest first (the newest `limit`), with optional chain verification.',
+          {
+            '200': json({
+              type: 'object',
+              required: ['records', 'count'],
+              properties: {
+                records: { type: 'array', items: ref('AuditRecord') },
+                count: { type: 'integer' },
+                verification: ref('Verification'),
+              },
+            }),
+            ...ERRORS,
+          },
+          {
+            parameters: [
+              { name: 'contact', in: 'query', schema: { type: 'string' } },
+              { name: 'label', in: 'query', schema: { type: 'string' } },
+              { name: 'source', in: 'query', schema: { type: 'string' } },
+              { name: 'since', in: 'query', schema: isoTime },
+              { name: 'until', in: 'query', schema: isoTime },
+              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+              { name: 'verify', in: 'query', schema: { type: 'boolean', default: false } },
+            ],
+          },
+        ),
+      },
+      '/audit/verify': {
+        get: op('verifyAudit', 'audit', 'Verify the chain', 'Walks the whole hash chain.', {
+          '200': json(ref('Verification')),
+          ...ERRORS,
+        }),
+      },
+      '/imports': {
+        get: op('listImports', 'bulk', 'Import jobs', 'The recent import jobs (kept in memory).', {
+          '200': json({
+            type: 'object',
+            required: ['jobs'],
+            properties: { jobs: { type: 'array', items: ref('ImportJob') } },
+          }),
+          ...ERRORS,
+        }),
+        post: op(
+          'startImport',
+          'bulk',
+          'Import a file',
+          'Uploads a CSV (header: contact or phone/whatsapp/email/id, labels, action, source, actor, reason, campaign, channel) or JSON lines file and starts a background job; poll its Location.',
+          {
+            '202': {
+              description: 'Accepted: the job is queued',
+              headers: { Location: { description: 'The job', schema: { type: 'string' } } },
+              content: { 'application/json': { schema: ref('ImportJob') } },
+            },
+            ...WRITE_ERRORS,
+          },
+          {
+            parameters: [
+              idempotencyKey,
+              { name: 'format', in: 'query', schema: { type: 'string', enum: ['csv', 'jsonl'] } },
+              { name: 'dryRun', in: 'query', schema: { type: 'boolean', default: false } },
+            ],
+            requestBody: {
+              required: true,
+              content: {
+                'text/csv': { schema: { type: 'string' } },
+                'application/x-ndjson': { schema: { type: 'string' } },
+              },
+            },
+          },
+        ),
+      },
+      '/imports/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: op('getImport', 'bulk', 'One import job', 'Progress, counters and row errors.', {
+          '200': json(ref('ImportJob')),
+          ...ERRORS,
+          '404': { $ref: '#/components/responses/NotFound' },
+        }),
+        delete: op('cancelImport', 'bulk', 'Cancel an import', 'Stops the job after the current batch.', {
+          '200': json(ref('ImportJob')),
+          ...ERRORS,
+          '403': { $ref: '#/components/responses/Forbidden' },
+          '404': { $ref: '#/components/responses/NotFound' },
+        }),
+      },
+      '/export': {
+        get: op(
+          'exportContacts',
+          'bulk',
+          'Export contacts',
+          'Streams every labelled contact: CSV (one row per label, formula-safe), JSON or JSON lines.',
+          {
+            '200': {
+              description: 'The export',
+              content: {
+                'text/csv': { schema: { type: 'string' } },
+                'application/json': { schema: { type: 'array', items: ref('ExportedContact') } },
+                'application/x-ndjson': { schema: { type: 'string' } },
+              },
+            },
+            ...ERRORS,
+          },
+          {
+            parameters: [
+              { name: 'format', in: 'query', schema: { type: 'string', enum: ['csv', 'json', 'jsonl'], default: 'csv' } },
+              { name: 'label', in: 'query', schema: { type: 'string' } },
+              { name: 'includeExpired', in: 'query', schema: { type: 'boolean', default: false } },
+            ],
+          },
+        ),
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'Admin mount: a Node-RED admin token (permission dnc.read or dnc.write). Public mount: a read-only or read-write API token of the DNC labels configuration.',
+        },
+      },
+      parameters: {
+        Config: {
+          name: 'config',
+          in: 'query',
+          description: 'The DNC labels configuration (node id or name); needed when there are several.',
+          schema: { type: 'string' },
+        },
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          description: 'Same key and same body: the first response is replayed. Same key, other body: 409.',
+          schema: { type: 'string', maxLength: 255 },
+        },
+      },
+      responses: {
+        BadRequest: errorResponse('Invalid input, contact or label'),
+        Unauthorized: errorResponse('No valid credentials'),
+        Forbidden: errorResponse('The credentials do not allow writes'),
+        NotFound: errorResponse('Not found'),
+        Conflict: errorResponse('Idempotency-Key reused with another request, or still running'),
+        TooLarge: errorResponse('The body is too large'),
+        UnsupportedMediaType: errorResponse('Wrong Content-Type'),
+        TooManyRequests: errorResponse('Rate limit reached (see Retry-After)'),
+        Unavailable: errorResponse('The store is not available'),
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: {
+            code: { type: 'string', examples: ['DNC_UNKNOWN_LABEL'] },
+            message: { type: 'string' },
+            field: { type: 'string' },
+          },
+        },
+        Contact: {
+          description: 'A phone number, an email address, id:<external id>, or an object with several.',
+          oneOf: [
+            { type: 'string', maxLength: 320 },
+            {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                phone: { type: 'string' },
+                whatsapp: { type: 'string' },
+                email: { type: 'string' },
+                id: { type: 'string' },
+                country: { type: 'string' },
+              },
+            },
+          ],
+        },
+        LabelNames: {
+          description: 'One label name, a comma-separated list, or a list.',
+          oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+        },
+        LabelDefinition: {
+          type: 'object',
+          required: ['name', 'channels', 'global'],
+          properties: {
+            name: { type: 'string' },
+            description: { type: 'string' },
+            channels: { type: 'array', items: { type: 'string' } },
+            global: { type: 'boolean' },
+            expiresAfterDays: { type: ['number', 'null'] },
+          },
+        },
+        ActiveLabel: {
+          type: 'object',
+          required: ['label', 'appliedAt', 'expiresAt', 'source'],
+          properties: {
+            label: { type: 'string' },
+            appliedAt: isoTime,
+            expiresAt: { type: ['string', 'null'], format: 'date-time' },
+            source: { type: 'string' },
+            actor: nullableText,
+            reason: nullableText,
+            campaign: nullableText,
+            channel: nullableText,
+            channels: { type: 'array', items: { type: 'string' } },
+            global: { type: 'boolean' },
+          },
+        },
+        Decision: {
+          type: 'object',
+          required: ['allowed', 'contact', 'keys', 'channel', 'labels', 'matched', 'reasons', 'checkedAt'],
+          properties: {
+            allowed: { type: 'boolean' },
+            contact: nullableText,
+            keys: { type: 'array', items: { type: 'string' } },
+            channel: nullableText,
+            labels: { type: 'array', items: ref('ActiveLabel') },
+            matched: { type: 'array', items: { type: 'string' } },
+            reasons: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['code', 'message'],
+                properties: {
+                  code: { type: 'string' },
+                  message: { type: 'string' },
+                  label: { type: 'string' },
+                  expiresAt: { type: ['string', 'null'] },
+                },
+              },
+            },
+            checkedAt: isoTime,
+          },
+        },
+        BatchDecision: {
+          type: 'object',
+          required: ['allowed', 'blocked', 'summary', 'checkedAt'],
+          properties: {
+            allowed: { type: 'array', items: {} },
+            blocked: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { item: {}, decision: ref('Decision') },
+              },
+            },
+            summary: {
+              type: 'object',
+              properties: {
+                total: { type: 'integer' },
+                allowed: { type: 'integer' },
+                blocked: { type: 'integer' },
+                reasons: { type: 'object', additionalProperties: { type: 'integer' } },
+                labels: { type: 'object', additionalProperties: { type: 'integer' } },
+              },
+            },
+            checkedAt: isoTime,
+          },
+        },
+        AuditRecord: {
+          type: 'object',
+          required: ['seq', 'at', 'op', 'keys', 'labels', 'changed', 'source', 'prev', 'hash'],
+          properties: {
+            seq: { type: 'integer', minimum: 1 },
+            at: isoTime,
+            op: { type: 'string', enum: ['add', 'remove'] },
+            keys: { type: 'array', items: { type: 'string' } },
+            labels: { type: 'array', items: { type: 'string' } },
+            changed: { type: 'array', items: { type: 'string' } },
+            expiresAt: { type: 'array', items: { type: ['string', 'null'] } },
+            source: { type: 'string' },
+            actor: nullableText,
+            reason: nullableText,
+            campaign: nullableText,
+            channel: nullableText,
+            prev: { type: 'string' },
+            hash: { type: 'string' },
+          },
+        },
+        ChangeOutcome: {
+          type: 'object',
+          required: ['contact', 'keys', 'labels', 'changed', 'unchanged', 'seq', 'at', 'record'],
+          properties: {
+            contact: { type: 'string' },
+            keys: { type: 'array', items: { type: 'string' } },
+            labels: { type: 'array', items: { type: 'string' } },
+            changed: { type: 'array', items: { type: 'string' } },
+            unchanged: { type: 'array', items: { type: 'string' } },
+            added: { type: 'array', items: { type: 'string' } },
+            alreadyPresent: { type: 'array', items: { type: 'string' } },
+            removed: { type: 'array', items: { type: 'string' } },
+            notPresent: { type: 'array', items: { type: 'string' } },
+            seq: { type: 'integer' },
+            at: isoTime,
+            source: { type: 'string' },
+            actor: nullableText,
+            reason: nullableText,
+            record: ref('AuditRecord'),
+          },
+        },
+        ContactDetail: {
+          type: 'object',
+          required: ['contact', 'keys', 'known', 'labels', 'expired'],
+          properties: {
+            contact: { type: 'string' },
+            keys: { type: 'array', items: { type: 'string' } },
+            known: { type: 'boolean' },
+            labels: { type: 'array', items: ref('ActiveLabel') },
+            expired: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { label: { type: 'string' }, expiredAt: isoTime },
+              },
+            },
+            history: { type: 'array', items: ref('AuditRecord') },
+          },
+        },
+        Verification: {
+          type: 'object',
+          required: ['ok', 'records'],
+          properties: {
+            ok: { type: 'boolean' },
+            records: { type: 'integer' },
+            badSeq: { type: 'integer' },
+            problem: { type: 'string' },
+          },
+        },
+        Health: {
+          type: 'object',
+          required: ['status', 'store', 'registries'],
+          properties: {
+            status: { type: 'string', enum: ['ok', 'unavailable'] },
+            config: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } },
+            store: {
+              type: 'object',
+              properties: {
+                state: { type: 'string', enum: ['closed', 'opening', 'ready', 'unavailable'] },
+                error: { type: 'string' },
+                contacts: { type: 'integer' },
+                keys: { type: 'integer' },
+                seq: { type: 'integer' },
+                lastChangeAt: { type: ['string', 'null'], format: 'date-time' },
+                lastChangeAgeSeconds: { type: ['integer', 'null'] },
+                watchedSince: isoTime,
+                watchedForSeconds: { type: 'integer' },
+              },
+            },
+            registries: { type: 'array', items: { type: 'object' } },
+            imports: {
+              type: 'object',
+              properties: { running: { type: 'integer' }, queued: { type: 'integer' } },
+            },
+            checkedAt: isoTime,
+          },
+        },
+        ImportJob: {
+          type: 'object',
+          required: ['id', 'state', 'format', 'dryRun', 'progress', 'bytes', 'rows', 'errors'],
+          properties: {
+            id: { type: 'string' },
+            state: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+            format: { type: 'string', enum: ['csv', 'jsonl'] },
+            dryRun: { type: 'boolean' },
+            createdAt: isoTime,
+            startedAt: { type: ['string', 'null'], format: 'date-time' },
+            finishedAt: { type: ['string', 'null'], format: 'date-time' },
+            progress: { type: 'number', minimum: 0, maximum: 1 },
+            bytes: {
+              type: 'object',
+              properties: { read: { type: 'integer' }, total: { type: 'integer' } },
+            },
+            rows: {
+              type: 'object',
+              properties: {
+                read: { type: 'integer' },
+                applied: { type: 'integer' },
+                unchanged: { type: 'integer' },
+                failed: { type: 'integer' },
+              },
+            },
+            rowsPerSecond: { type: 'integer' },
+            errors: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['line', 'code', 'message'],
+                properties: {
+                  line: { type: 'integer' },
+                  code: { type: 'string' },
+                  message: { type: 'string' },
+                  field: { type: 'string' },
+                },
+              },
+            },
+            errorsTruncated: { type: 'boolean' },
+            error: {
+              oneOf: [
+                { type: 'null' },
+                {
+                  type: 'object',
+                  properties: { code: { type: 'string' }, message: { type: 'string' } },
+                },
+              ],
+            },
+          },
+        },
+        ExportedContact: {
+          type: 'object',
+          properties: {
+            contact: { type: 'string' },
+            keys: { type: 'array', items: { type: 'string' } },
+            labels: { type: 'array', items: ref('ActiveLabel') },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * `dnc-events` ("DNC changes"): no input; sends a message for every label change of its configuration,
+ * whatever made it (a node, the HTTP API, an import) and when a label expires, so a flow can sync a CRM
+ * or send the opt-out confirmation. msg.topic = `dnc/<add|remove|expire>`, msg.payload = the change (its
+ * audit record and the contact after it; lib/api/events.ts).
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { changeFeed, type ChangeEvent, type ChangeKind } from '../lib/api/events';
+import { linkConfig } from './shared/config';
+import { toCodedError } from './shared/errors';
+import { translator } from './shared/i18n';
+import { labelNames } from './shared/label-change';
+import { StatusReporter } from './shared/status';
+
+interface EventsDef extends NodeDef {
+  config?: string;
+  events?: unknown;
+  labels?: unknown;
+}
+
+const KINDS: readonly ChangeKind[] = ['add', 'remove', 'expire'];
+
+export = function (RED: NodeAPI) {
+  function DncEvents(this: Node, def: EventsDef) {
+    RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
+    const node = this;
+    const t = translator(RED, 'dnc-events');
+    const status = new StatusReporter(node, t);
+    const link = linkConfig(RED, node, def.config, status);
+    let unsubscribe: (() => void) | null = null;
+
+    if (link.service !== null) {
+      try {
+        const wanted = Array.isArray(def.events)
+          ? KINDS.filter((k) => (def.events as unknown[]).includes(k))
+          : [...KINDS];
+        const labels = new Set(link.service.catalog.resolveNames(labelNames(def.labels), 'labels'));
+        const feed = changeFeed(link.service, (err) =>
+          node.error(`a change event could not be delivered: ${(err as Error).message ?? String(err)}`),
+        );
+        unsubscribe = feed.subscribe((event: ChangeEvent) => {
+          if (!wanted.includes(event.event)) return;
+          if (labels.size > 0 && !event.labels.some((l) => labels.has(l))) return;
+          node.send({ topic: `dnc/${event.event}`, payload: event });
+          status.ok(`status.${event.event}`, { labels: event.labels.join(', ') });
+        });
+      } catch (err) {
+        const error = toCodedError(err, 'DNC_INVALID_INPUT');
+        status.error(error.code);
+        node.error(error.message);
+      }
+    }
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      unsubscribe?.();
+      unsubscribe = null;
+      link.dispose();
+      status.clear();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('dnc-events', DncEvents);
+};

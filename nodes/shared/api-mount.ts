@@ -1,0 +1,237 @@
+/**
+ * Mounts the DNC HTTP API (lib/api) on Node-RED, once per express app (so once per module load: a
+ * redeploy adds nothing):
+ * - on the admin app (`RED.httpAdmin`) under `/dnc/`, guarded by `RED.auth.needsPermission('dnc.read')`
+ *   for reads and `'dnc.write'` for writes, so Node-RED's `adminAuth` protects it;
+ * - on the flows app (`RED.httpNode`) under each `dnc-config` node's public path, guarded by that
+ *   node's bearer tokens (read-only or read-write), rate limited per token. No token, no mount.
+ * Routes find their configuration in `liveConfigs` (by the `config` query parameter on the admin mount).
+ */
+import type { NodeAPI } from 'node-red';
+import { RateLimiter, bearerToken, type TokenSet } from '../../lib/api/auth';
+import { ApiError } from '../../lib/api/errors';
+import type { ApiRequest, ApiResponse, Next } from '../../lib/api/http';
+import { IdempotencyCache } from '../../lib/api/idempotency';
+import { createApiContext, createDncApi, type ApiContext } from '../../lib/api/router';
+import { liveConfigs, type ApiSettings, type DncBinding, type LiveConfig } from './config';
+
+type Middleware = (req: ApiRequest, res: ApiResponse, next: Next) => void;
+type ErrorMiddleware = (err: unknown, req: ApiRequest, res: ApiResponse, next: Next) => void;
+interface ExpressLike {
+  use(path: string, ...handlers: (Middleware | ErrorMiddleware)[]): unknown;
+  use(...handlers: (Middleware | ErrorMiddleware)[]): unknown;
+}
+
+const mounted = new WeakSet<object>();
+const contexts = new WeakMap<DncBinding, ApiContext>();
+const limiters = new WeakMap<ApiSettings, RateLimiter>();
+/** Failed authentications per client address: slows down token guessing. */
+const authFailures = new RateLimiter(60, 20);
+const idempotency = new IdempotencyCache();
+
+export const DEFAULT_PUBLIC_PATH = '/dnc-api';
+export const DEFAULT_RATE_LIMIT = 6000;
+const PATH_PATTERN = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+/** Validates a public path: `/dnc-api`, `/api/dnc`; a trailing slash is dropped. */
+export function publicPathOf(value: unknown): string {
+  const text = typeof value === 'string' ? value.trim().replace(/\/+$/, '') : '';
+  if (text === '') return DEFAULT_PUBLIC_PATH;
+  const path = text.startsWith('/') ? text : `/${text}`;
+  if (!PATH_PATTERN.test(path)) {
+    throw new Error(`the API path "${String(value)}" may only hold letters, digits and . _ ~ - between slashes`);
+  }
+  return path;
+}
+
+export function rateLimitOf(value: unknown): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_RATE_LIMIT;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000_000) {
+    throw new Error('the API rate limit must be a whole number of requests per minute (0: no limit)');
+  }
+  return n;
+}
+
+function contextOf(entry: LiveConfig): ApiContext {
+  const binding = entry.binding;
+  if (binding.service === null) {
+    throw new ApiError(
+      503,
+      'DNC_NOT_CONFIGURED',
+      `the DNC labels configuration "${entry.name}" is not valid: ${binding.error?.message ?? 'see the Node-RED log'}`,
+    );
+  }
+  let context = contexts.get(binding);
+  if (context === undefined) {
+    context = createApiContext({
+      id: entry.id,
+      name: entry.name,
+      service: binding.service,
+      track: (work) => binding.track(work),
+    });
+    contexts.set(binding, context);
+  }
+  return context;
+}
+
+function resolveAdmin(ref: string | undefined): ApiContext {
+  if (ref !== undefined) {
+    const byId = liveConfigs.get(ref);
+    if (byId) return contextOf(byId);
+    const named = [...liveConfigs.values()].filter((c) => c.name === ref);
+    if (named.length === 1) return contextOf(named[0]!);
+    if (named.length > 1) {
+      throw new ApiError(400, 'DNC_CONFIG_REQUIRED', `several configurations are named "${ref}": use the node id`, 'config');
+    }
+    throw new ApiError(404, 'DNC_NOT_FOUND', `no DNC labels configuration "${ref}" is deployed`, 'config');
+  }
+  const all = [...liveConfigs.values()];
+  if (all.length === 1) return contextOf(all[0]!);
+  if (all.length === 0) {
+    throw new ApiError(503, 'DNC_NOT_CONFIGURED', 'no DNC labels configuration is deployed');
+  }
+  throw new ApiError(
+    400,
+    'DNC_CONFIG_REQUIRED',
+    `several DNC labels configurations are deployed: name one with ?config= (${all
+      .map((c) => `${c.name || c.id} = ${c.id}`)
+      .join(', ')})`,
+    'config',
+  );
+}
+
+/** Where the request came from, for the failed-authentication limit. */
+function clientOf(req: ApiRequest): string {
+  return req.socket?.remoteAddress ?? 'unknown';
+}
+
+/** The mount's URL as the client used it (for the OpenAPI document's server entry). */
+function serverUrl(req: ApiRequest): string {
+  const full = (req.originalUrl ?? req.url ?? '').split('?')[0]!;
+  const at = full.lastIndexOf('/openapi.json');
+  return at > 0 ? full.slice(0, at) : full;
+}
+
+/** Registers a deployed config node; the returned function unregisters it (and stops its import jobs). */
+export function registerApiConfig(entry: LiveConfig, warn: (message: string) => void): () => void {
+  const path = entry.api.publicPath;
+  if (path !== null) {
+    for (const other of liveConfigs.values()) {
+      if (other.id !== entry.id && other.api.publicPath === path) {
+        warn(`the DNC API path ${path} is already used by configuration "${other.name || other.id}": not mounted twice`);
+      }
+    }
+  }
+  liveConfigs.set(entry.id, entry);
+  return () => {
+    if (liveConfigs.get(entry.id) === entry) liveConfigs.delete(entry.id);
+    const context = contexts.get(entry.binding);
+    contexts.delete(entry.binding);
+    // Cancels import jobs now; the config node's drain waits for the running batch to land.
+    if (context) void context.dispose();
+  };
+}
+
+/** The public mount whose path is a prefix of `path`, with the rest of the path. */
+function publicTarget(path: string): { entry: LiveConfig; rest: string } | null {
+  let found: { entry: LiveConfig; rest: string } | null = null;
+  for (const entry of liveConfigs.values()) {
+    const base = entry.api.publicPath;
+    if (base === null || entry.api.tokens.size === 0) continue;
+    if (path !== base && !path.startsWith(`${base}/`)) continue;
+    // The first registered wins a clash (registerApiConfig warned about it).
+    if (found === null) found = { entry, rest: path.slice(base.length) || '/' };
+  }
+  return found;
+}
+
+export function mountDncApi(RED: NodeAPI): void {
+  const log = (message: string) => RED.log.error(message);
+  const adminApi = createDncApi({ resolve: resolveAdmin, configParam: true, idempotency, serverUrl, log });
+  const admin = (RED as unknown as { httpAdmin?: ExpressLike }).httpAdmin;
+  if (admin && !mounted.has(admin)) {
+    mounted.add(admin);
+    const guard: Middleware = (req, res, next) => {
+      const access = adminApi.accessFor(req);
+      const check = RED.auth.needsPermission(access === 'write' ? 'dnc.write' : 'dnc.read') as unknown as Middleware;
+      check(req, res, () => {
+        const user = (req as { user?: { username?: unknown } }).user;
+        const id = typeof user?.username === 'string' ? `user:${user.username}` : 'admin';
+        adminApi.handle(req, res, next, { id, access });
+      });
+    };
+    // body-parser runs on the admin app before our routes: its errors (413, bad JSON) come here as JSON.
+    // Four parameters: express recognises an error handler by its arity.
+    const errors: ErrorMiddleware = (err, _req, res, _next) => adminApi.fail(res, err);
+    admin.use('/dnc', guard, errors);
+  }
+
+  const flows = (RED as unknown as { httpNode?: ExpressLike }).httpNode;
+  if (flows && !mounted.has(flows)) {
+    mounted.add(flows);
+    const publicApi = createDncApi({
+      resolve: () => {
+        throw new ApiError(500, 'DNC_INTERNAL', 'no configuration');
+      },
+      configParam: false,
+      idempotency,
+      serverUrl,
+      log,
+    });
+    const handler: Middleware = (req, res, next) => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const target = publicTarget(path);
+      if (target === null) {
+        next();
+        return;
+      }
+      const { entry, rest } = target;
+      const tokens: TokenSet = entry.api.tokens;
+      const presented = bearerToken(req.headers.authorization);
+      const match = presented === null ? null : tokens.match(presented);
+      if (match === null) {
+        const wait = authFailures.take(clientOf(req));
+        publicApi.fail(
+          res,
+          wait > 0
+            ? new ApiError(429, 'DNC_RATE_LIMITED', 'too many failed authentications: wait and retry', undefined, {
+                'Retry-After': String(wait),
+              })
+            : new ApiError(
+                401,
+                'DNC_UNAUTHORIZED',
+                presented === null
+                  ? 'send an API token: Authorization: Bearer <token>'
+                  : 'the API token is not valid for this configuration',
+                undefined,
+                { 'WWW-Authenticate': `Bearer realm="dnc"${presented === null ? '' : ', error="invalid_token"'}` },
+              ),
+        );
+        return;
+      }
+      let limiter = limiters.get(entry.api);
+      if (limiter === undefined) {
+        limiter = new RateLimiter(entry.api.rateLimit);
+        limiters.set(entry.api, limiter);
+      }
+      const wait = limiter.take(match.id);
+      if (wait > 0) {
+        publicApi.fail(
+          res,
+          new ApiError(429, 'DNC_RATE_LIMITED', `rate limit of ${entry.api.rateLimit} requests a minute reached`, undefined, {
+            'Retry-After': String(wait),
+          }),
+        );
+        return;
+      }
+      // The API routes relative to the mount; originalUrl keeps the full URL (express sets it).
+      req.originalUrl ??= url;
+      req.url = rest + (q === -1 ? '' : url.slice(q));
+      publicApi.handle(req, res, next, { id: match.id, access: match.access }, () => contextOf(entry));
+    };
+    flows.use(handler);
+  }
+}
