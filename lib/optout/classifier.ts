@@ -1,0 +1,548 @@
+/**
+ * The opt-out classifier: deterministic rules, no model, no network. A message is read in three passes:
+ *
+ * 1. Keyword reply: the whole message, politeness words aside, is one keyword of a kind ("STOP",
+ *    "stop please", "Baja por favor", "HELP", "START"). Confidence 1 for the carrier keywords.
+ * 2. Phrases: every pattern that one of the message's tokens can start is tried ("take me off your
+ *    list", "no me llames más", "mujhe call mat karo"); also a strong keyword standing alone in one part
+ *    of a longer message ("Stop. I mean it.") and a keyword in capitals inside a sentence ("I said STOP").
+ * 3. Gates, for each candidate: a hypothetical or question about opting out before it in the clause
+ *    ("what happens if I reply STOP") makes it a help request; an instruction to send a keyword
+ *    ("Text STOP to 12345") discards it; a negation before it (reaching only across words like "want
+ *    to") or after it (Hindi "nahi", French "pas") discards it; a time right after a restrictable phrase
+ *    ("don't call me before noon") discards it.
+ * The surviving candidate with the strongest kind (opt-out, then help, then opt-in) and the highest
+ * confidence decides; `matched` quotes its words from the message and `rule` names the rule.
+ */
+import type { Lexicon } from './lexicon';
+import { de } from './de';
+import { en, universal } from './en';
+import { es } from './es';
+import { fr } from './fr';
+import { hi } from './hi';
+import { phraseTokens, tokenise, type Tokens } from './normalise';
+import {
+  compilePattern,
+  matchAt,
+  PatternIndex,
+  type CompiledPattern,
+  type IntentKind,
+  type MatchContext,
+} from './patterns';
+import { pt } from './pt';
+
+export type { IntentKind } from './patterns';
+
+export const LEXICONS: readonly Lexicon[] = [en, es, fr, de, pt, hi];
+/** The languages the classifier reads (`hi` covers romanised Hindi, reported as `hi-Latn`). */
+export const LANGUAGES = ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn'] as const;
+export const TOPICS = ['marketing', 'sales', 'surveys'] as const;
+
+export type IgnoredWhy = 'negated' | 'hypothetical' | 'instruction' | 'restriction';
+
+export interface Classification {
+  readonly kind: IntentKind;
+  /** The words of the message that decided (null for none). */
+  readonly matched: string | null;
+  /** The rule that decided: `keyword: stop`, `en: (stop|quit...) @ing`... (null for none). */
+  readonly rule: string | null;
+  readonly language: string;
+  readonly confidence: number;
+  /** What the message says the opt-out is about (marketing, sales, surveys). */
+  readonly topics: string[];
+  /** Channels the message names ("stop calling" = voice, "no more texts" = sms). */
+  readonly channels: string[];
+  /** Phrases that looked like an intent but were set aside, and why. */
+  readonly ignored: { matched: string; rule: string; why: IgnoredWhy }[];
+  /** The normalised words of the message, space-separated (for custom topic words). */
+  readonly words: string;
+}
+
+export interface ClassifierOptions {
+  /** Language of a message that gives no clue (a bare "STOP"): default `en`. */
+  readonly fallbackLanguage?: string;
+}
+
+interface Gates {
+  readonly negators: ReadonlySet<string>;
+  readonly postNegators: ReadonlySet<string>;
+  readonly licensed: ReadonlySet<string>;
+  readonly hypothetical: readonly (readonly string[])[];
+  readonly restrict: readonly (readonly string[])[];
+}
+
+interface KeywordEntry {
+  readonly kind: Exclude<IntentKind, 'none'>;
+  readonly languages: readonly string[];
+  readonly phrase: string;
+}
+
+interface Candidate {
+  readonly kind: Exclude<IntentKind, 'none'>;
+  readonly start: number;
+  readonly end: number;
+  readonly confidence: number;
+  readonly language: string;
+  readonly rule: string;
+  readonly restrictable: boolean;
+}
+
+const KIND_ORDER: Record<Exclude<IntentKind, 'none'>, number> = { 'opt-out': 3, help: 2, 'opt-in': 1 };
+const DEVANAGARI = /[\u0900-\u097f]/;
+const MAX_KEYWORD_TOKENS = 5;
+const NEGATION_REACH = 6;
+
+function set(...lists: readonly (readonly string[])[]): Set<string> {
+  const out = new Set<string>();
+  for (const list of lists) for (const word of list) for (const t of phraseTokens(word)) out.add(t);
+  return out;
+}
+
+function phrases(list: readonly string[]): string[][] {
+  return list.map(phraseTokens).filter((p) => p.length > 0);
+}
+
+function startsWithAt(norm: readonly string[], at: number, phrase: readonly string[]): boolean {
+  if (at + phrase.length > norm.length) return false;
+  for (let k = 0; k < phrase.length; k++) if (norm[at + k] !== phrase[k]) return false;
+  return true;
+}
+
+export class OptOutClassifier {
+  private readonly fallback: string;
+  private readonly politeness: Set<string>;
+  private readonly keywords = new Map<string, KeywordEntry>();
+  private readonly strong = new Map<string, string>();
+  private readonly capitals = new Map<string, string>();
+  private readonly index = new PatternIndex();
+  private readonly gates = new Map<string, Gates>();
+  private readonly instructions: Set<string>;
+  /** Single-token keywords (any kind), for spotting "reply STOP" instructions. */
+  private readonly keywordTokens = new Set<string>();
+  /** Single-token opt-out keywords: "if I text stop..." is a question about opting out. */
+  private readonly optOutTokens = new Set<string>();
+  private readonly functionWords = new Map<string, string[]>();
+  private readonly topicWords = new Map<string, string[]>();
+  private readonly topicPhrases: { words: string; topic: string }[] = [];
+  private readonly channelWords = new Map<string, string[]>();
+  private readonly channelPhrases: { words: string; channel: string }[] = [];
+
+  constructor(options: ClassifierOptions = {}) {
+    this.fallback = options.fallbackLanguage ?? 'en';
+    const all = [universal, ...LEXICONS];
+    this.politeness = set(...all.map((l) => l.politeness));
+    this.instructions = set(...all.map((l) => l.instructions));
+    for (const lexicon of LEXICONS) {
+      this.gates.set(lexicon.language, this.gatesOf(lexicon));
+    }
+    // The language-neutral rules use every language's gates, except words that mean something else
+    // elsewhere ("no" is a negation in Spanish but an interjection in English: "no, stop texting me").
+    this.gates.set('*', this.universalGates());
+    for (const lexicon of all) this.addLexicon(lexicon);
+  }
+
+  private gatesOf(lexicon: Lexicon): Gates {
+    return {
+      negators: set(lexicon.negators, universal.negators),
+      postNegators: set(lexicon.postNegators),
+      licensed: set(lexicon.licensed),
+      hypothetical: phrases(lexicon.hypothetical),
+      restrict: phrases(lexicon.restrict),
+    };
+  }
+
+  private universalGates(): Gates {
+    const ambiguous = new Set(['no', 'na', 'se', 'si', 'ni', 'cuando', 'caso', 'ob']);
+    const keep = (words: Iterable<string>) => [...words].filter((w) => !ambiguous.has(w));
+    return {
+      negators: new Set(keep(set(universal.negators, ...LEXICONS.map((l) => l.negators)))),
+      postNegators: set(universal.postNegators),
+      licensed: set(universal.licensed, ...LEXICONS.map((l) => l.licensed)),
+      hypothetical: phrases([...universal.hypothetical, ...LEXICONS.flatMap((l) => keep(l.hypothetical))]),
+      restrict: [],
+    };
+  }
+
+  private core(tokens: readonly string[]): string {
+    return tokens.filter((t) => !this.politeness.has(t)).join(' ');
+  }
+
+  private addLexicon(lexicon: Lexicon): void {
+    const language = lexicon.language;
+    for (const kind of ['opt-out', 'help', 'opt-in'] as const) {
+      for (const phrase of lexicon.keywords[kind] ?? []) {
+        const tokens = phraseTokens(phrase);
+        const key = this.core(tokens);
+        if (key === '') continue;
+        if (tokens.length === 1) {
+          this.keywordTokens.add(tokens[0]);
+          if (kind === 'opt-out') this.optOutTokens.add(tokens[0]);
+        }
+        const existing = this.keywords.get(key);
+        if (existing === undefined) this.keywords.set(key, { kind, languages: [language], phrase });
+        else if (existing.kind === kind && !existing.languages.includes(language)) {
+          this.keywords.set(key, { ...existing, languages: [...existing.languages, language] });
+        }
+      }
+    }
+    for (const phrase of lexicon.strong) this.strong.set(this.core(phraseTokens(phrase)), language);
+    for (const word of lexicon.capitals) {
+      this.capitals.set(phraseTokens(word).join(' '), language);
+      this.keywordTokens.add(phraseTokens(word).join(' '));
+    }
+    for (const [kind, source, confidence, flag] of lexicon.patterns) {
+      for (const compiled of compilePattern(
+        { kind, source, confidence: confidence ?? 0.9, restrictable: flag === 'r' },
+        language,
+        lexicon.classes,
+      )) {
+        this.index.add(compiled);
+      }
+    }
+    if (lexicon.functionWords.length > 0) {
+      for (const word of set(lexicon.functionWords)) {
+        const list = this.functionWords.get(word) ?? [];
+        list.push(language === 'hi' ? 'hi-Latn' : language);
+        this.functionWords.set(word, list);
+      }
+    }
+    for (const [topic, words] of Object.entries(lexicon.topics))
+      this.addVocabulary(words, topic, this.topicWords, this.topicPhrases, 'topic');
+    for (const [channel, words] of Object.entries(lexicon.channels))
+      this.addVocabulary(words, channel, this.channelWords, this.channelPhrases, 'channel');
+  }
+
+  private addVocabulary<K extends 'topic' | 'channel'>(
+    words: readonly string[],
+    name: string,
+    single: Map<string, string[]>,
+    multi: (K extends 'topic' ? { words: string; topic: string } : { words: string; channel: string })[],
+    key: K,
+  ): void {
+    for (const word of words) {
+      const tokens = phraseTokens(word);
+      if (tokens.length === 1) {
+        const list = single.get(tokens[0]) ?? [];
+        if (!list.includes(name)) list.push(name);
+        single.set(tokens[0], list);
+      } else if (tokens.length > 1) {
+        (multi as { words: string; [k: string]: string }[]).push({
+          words: ` ${tokens.join(' ')} `,
+          [key]: name,
+        });
+      }
+    }
+  }
+
+  /** Number of compiled patterns (for the docs and the benchmark). */
+  get patternCount(): number {
+    return this.index.size;
+  }
+
+  classify(text: string): Classification {
+    const tk = tokenise(text);
+    const norm = tk.norm;
+    const words = norm.join(' ');
+    if (norm.length === 0) return this.none(tk, words, []);
+
+    // 1. Keyword reply.
+    if (norm.length <= MAX_KEYWORD_TOKENS + 4) {
+      const key = this.core(norm);
+      const entry = key === '' ? undefined : this.keywords.get(key);
+      if (entry !== undefined) {
+        const language =
+          entry.languages.length === 1 && entry.languages[0] !== '*'
+            ? this.scriptLanguage(entry.languages[0], tk, 0, norm.length)
+            : this.guessLanguage(tk, entry.languages.includes('*') ? null : entry.languages);
+        return this.result(tk, words, {
+          kind: entry.kind,
+          matched: this.quote(tk, 0, norm.length),
+          rule: `keyword: ${entry.phrase}`,
+          language,
+          confidence: entry.languages.includes('*') ? 1 : 0.98,
+          ignored: [],
+        });
+      }
+    }
+
+    // 2. Candidates.
+    const candidates: Candidate[] = [];
+    const ctx: MatchContext = { norm, clause: tk.clause, segment: tk.segment, trailing: this.politeness };
+    for (let i = 0; i < norm.length; i++) {
+      const patterns = this.index.candidates(norm[i]);
+      for (let p = 0; p < patterns.length; p++) {
+        const pattern: CompiledPattern = patterns[p];
+        const end = matchAt(pattern, ctx, i);
+        if (end > i) {
+          candidates.push({
+            kind: pattern.kind,
+            start: i,
+            end,
+            confidence: pattern.confidence,
+            language: pattern.language,
+            rule: `${pattern.language === '*' ? 'keyword' : pattern.language}: ${pattern.source}`,
+            restrictable: pattern.restrictable,
+          });
+        }
+      }
+    }
+    // "reply STOP", "text stop to": an opt-out keyword named after an instruction verb. Always gated:
+    // a question ("if I text stop...") makes it a help request, else it is an instruction to ignore.
+    for (let i = 0; i < norm.length - 1; i++) {
+      if (!this.instructions.has(norm[i])) continue;
+      for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === tk.clause[i]; k++) {
+        if (this.optOutTokens.has(norm[k])) {
+          candidates.push({
+            kind: 'opt-out',
+            start: i,
+            end: k + 1,
+            confidence: 0.6,
+            language: '*',
+            rule: `keyword after an instruction: ${norm[k]}`,
+            restrictable: false,
+          });
+          break;
+        }
+      }
+    }
+    const lastSegment = tk.segment[norm.length - 1];
+    if (lastSegment > 0) this.strongSegments(tk, candidates);
+    if (tk.mixedCase) {
+      for (let i = 0; i < norm.length; i++) {
+        if (!tk.caps[i]) continue;
+        const language = this.capitals.get(norm[i]);
+        if (language !== undefined) {
+          candidates.push({
+            kind: 'opt-out',
+            start: i,
+            end: i + 1,
+            confidence: 0.85,
+            language,
+            rule: `capitals: ${norm[i].toUpperCase()}`,
+            restrictable: false,
+          });
+        }
+      }
+    }
+    if (candidates.length === 0) return this.none(tk, words, []);
+
+    // 3. Gates.
+    const ignored: Classification['ignored'] = [];
+    let best: Candidate | null = null;
+    let question: Candidate | null = null;
+    let instructionClauses: Map<number, boolean> | null = null;
+    for (const c of candidates) {
+      const gates = this.gates.get(c.language) ?? this.gates.get('*')!;
+      let why: IgnoredWhy | null = null;
+      if (this.hypothetical(tk, c, gates)) why = 'hypothetical';
+      else {
+        instructionClauses ??= new Map();
+        const clauseNo = tk.clause[c.start];
+        let instruction = instructionClauses.get(clauseNo);
+        if (instruction === undefined) {
+          instruction = this.instructionIn(tk, clauseNo);
+          instructionClauses.set(clauseNo, instruction);
+        }
+        if (instruction) why = 'instruction';
+        else if (this.negated(tk, c, gates)) why = 'negated';
+        else if (c.restrictable && this.restricted(tk, c, gates)) why = 'restriction';
+      }
+      if (why !== null) {
+        ignored.push({ matched: this.quote(tk, c.start, c.end), rule: c.rule, why });
+        if (why === 'hypothetical' && c.kind === 'opt-out' && question === null) question = c;
+        continue;
+      }
+      if (
+        best === null ||
+        KIND_ORDER[c.kind] > KIND_ORDER[best.kind] ||
+        (KIND_ORDER[c.kind] === KIND_ORDER[best.kind] && c.confidence > best.confidence)
+      ) {
+        best = c;
+      }
+    }
+    if (best === null && question !== null) {
+      // A question about what opting out does: the help route answers it.
+      return this.result(tk, words, {
+        kind: 'help',
+        matched: this.quote(tk, question.start, question.end),
+        rule: `question about opting out (${question.rule})`,
+        language: this.languageOf(question, tk),
+        confidence: 0.6,
+        ignored,
+      });
+    }
+    if (best === null) return this.none(tk, words, ignored);
+    return this.result(tk, words, {
+      kind: best.kind,
+      matched: this.quote(tk, best.start, best.end),
+      rule: best.rule,
+      language: this.languageOf(best, tk),
+      confidence: best.confidence,
+      ignored,
+    });
+  }
+
+  /** A strong keyword alone in one segment of a longer message ("Enough. STOP."). */
+  private strongSegments(tk: Tokens, out: Candidate[]): void {
+    const norm = tk.norm;
+    let from = 0;
+    while (from < norm.length) {
+      let to = from;
+      while (to < norm.length && tk.segment[to] === tk.segment[from]) to += 1;
+      if (to - from <= 4) {
+        const key = this.core(norm.slice(from, to));
+        const language = key === '' ? undefined : this.strong.get(key);
+        if (language !== undefined) {
+          out.push({
+            kind: 'opt-out',
+            start: from,
+            end: to,
+            confidence: 0.9,
+            language,
+            rule: `keyword in a sentence: ${key}`,
+            restrictable: false,
+          });
+        }
+      }
+      from = to;
+    }
+  }
+
+  private hypothetical(tk: Tokens, c: Candidate, gates: Gates): boolean {
+    const clauseNo = tk.clause[c.start];
+    let i = c.start - 1;
+    while (i >= 0 && tk.clause[i] === clauseNo) i -= 1;
+    for (let k = i + 1; k < c.start; k++) {
+      for (const phrase of gates.hypothetical) {
+        if (k + phrase.length > c.start) continue;
+        // A single-word cue must be written as such: "sí" (yes) is not "si" (if).
+        if (phrase.length === 1 && tk.raw[k] !== tk.norm[k]) continue;
+        if (startsWithAt(tk.norm, k, phrase)) return true;
+      }
+    }
+    return false;
+  }
+
+  private instructionIn(tk: Tokens, clauseNo: number): boolean {
+    const norm = tk.norm;
+    for (let i = 0; i < norm.length; i++) {
+      if (tk.clause[i] !== clauseNo || !this.instructions.has(norm[i])) continue;
+      for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
+        if (this.keywordTokens.has(norm[k])) return true;
+      }
+    }
+    return false;
+  }
+
+  private negated(tk: Tokens, c: Candidate, gates: Gates): boolean {
+    const segmentNo = tk.segment[c.start];
+    for (
+      let i = c.start - 1, steps = 0;
+      i >= 0 && steps < NEGATION_REACH && tk.segment[i] === segmentNo;
+      i--, steps++
+    ) {
+      const word = tk.norm[i];
+      if (gates.negators.has(word)) return true;
+      if (!gates.licensed.has(word)) break;
+    }
+    const after = c.end;
+    if (after < tk.norm.length && tk.segment[after] === segmentNo && gates.postNegators.has(tk.norm[after])) {
+      const next = tk.norm[after + 1];
+      return next !== 'to' && next !== 'तो';
+    }
+    return false;
+  }
+
+  private restricted(tk: Tokens, c: Candidate, gates: Gates): boolean {
+    const at = c.end;
+    if (at >= tk.norm.length || tk.segment[at] !== tk.segment[c.start]) return false;
+    for (const phrase of gates.restrict) if (startsWithAt(tk.norm, at, phrase)) return true;
+    return false;
+  }
+
+  private languageOf(c: Candidate, tk: Tokens): string {
+    if (c.language === '*') return this.guessLanguage(tk, null);
+    return this.scriptLanguage(c.language, tk, c.start, c.end);
+  }
+
+  /** `hi` for Devanagari, `hi-Latn` for romanised Hindi; other languages as they are. */
+  private scriptLanguage(language: string, tk: Tokens, start: number, end: number): string {
+    if (language !== 'hi') return language;
+    for (let i = start; i < end; i++) if (DEVANAGARI.test(tk.norm[i])) return 'hi';
+    return 'hi-Latn';
+  }
+
+  /** The language of a message whose deciding words belong to none (or several): script, then frequent words. */
+  private guessLanguage(tk: Tokens, among: readonly string[] | null): string {
+    if (DEVANAGARI.test(tk.text)) return 'hi';
+    const scores = new Map<string, number>();
+    for (const word of tk.norm) {
+      const languages = this.functionWords.get(word);
+      if (languages === undefined) continue;
+      for (const language of languages) scores.set(language, (scores.get(language) ?? 0) + 1);
+    }
+    let bestLanguage: string | null = null;
+    let bestScore = 0;
+    let tie = false;
+    for (const [language, score] of scores) {
+      if (among !== null && !among.includes(language === 'hi-Latn' ? 'hi' : language)) continue;
+      if (score > bestScore) {
+        bestLanguage = language;
+        bestScore = score;
+        tie = false;
+      } else if (score === bestScore) tie = true;
+    }
+    if (bestLanguage !== null && !tie) return bestLanguage;
+    if (among !== null) {
+      if (among.includes(this.fallback)) return this.fallback;
+      return among[0] === 'hi' ? 'hi-Latn' : among[0];
+    }
+    return this.fallback;
+  }
+
+  private quote(tk: Tokens, start: number, end: number): string {
+    return tk.text.slice(tk.start[start], tk.end[end - 1]);
+  }
+
+  private mentions(tk: Tokens, words: string): { topics: string[]; channels: string[] } {
+    const topics: string[] = [];
+    const channels: string[] = [];
+    for (const word of tk.norm) {
+      for (const topic of this.topicWords.get(word) ?? []) if (!topics.includes(topic)) topics.push(topic);
+      for (const channel of this.channelWords.get(word) ?? [])
+        if (!channels.includes(channel)) channels.push(channel);
+    }
+    if (tk.norm.length > 1) {
+      const padded = ` ${words} `;
+      for (const { words: phrase, topic } of this.topicPhrases)
+        if (!topics.includes(topic) && padded.includes(phrase)) topics.push(topic);
+      for (const { words: phrase, channel } of this.channelPhrases)
+        if (!channels.includes(channel) && padded.includes(phrase)) channels.push(channel);
+    }
+    return { topics, channels };
+  }
+
+  private result(
+    tk: Tokens,
+    words: string,
+    r: Omit<Classification, 'topics' | 'channels' | 'words'>,
+  ): Classification {
+    const { topics, channels } =
+      r.kind === 'opt-out' || r.kind === 'opt-in' ? this.mentions(tk, words) : { topics: [], channels: [] };
+    return { ...r, topics, channels, words };
+  }
+
+  private none(tk: Tokens, words: string, ignored: Classification['ignored']): Classification {
+    return {
+      kind: 'none',
+      matched: null,
+      rule: null,
+      language: tk.norm.length === 0 ? this.fallback : this.guessLanguage(tk, null),
+      confidence: ignored.length > 0 ? 0.6 : 0.9,
+      topics: [],
+      channels: [],
+      ignored,
+      words,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What a language contributes to the classifier. Every phrase is written as people type it; the
+ * classifier normalises it exactly as it normalises a message (accents, apostrophes, hyphens).
+ */
+import type { IntentKind } from './patterns';
+
+/** `[kind, pattern]`, optionally with a confidence and flags (`r`: a time right after makes it a restriction). */
+export type PatternTuple =
+  | readonly [Exclude<IntentKind, 'none'>, string]
+  | readonly [Exclude<IntentKind, 'none'>, string, number]
+  | readonly [Exclude<IntentKind, 'none'>, string, number, 'r'];
+
+export interface Lexicon {
+  /** BCP 47 code (`en`, `hi`...); `*` for the language-neutral carrier keywords. */
+  readonly language: string;
+  /** Named word lists, used in patterns as `@name`. */
+  readonly classes: Readonly<Record<string, readonly string[]>>;
+  /** Whole-message replies (politeness words aside): `STOP`, `stop please`, `Baja por favor`. */
+  readonly keywords: Readonly<Partial<Record<Exclude<IntentKind, 'none'>, readonly string[]>>>;
+  /** Opt-out keywords that decide even as one part of a longer message ("Stop. I mean it."). */
+  readonly strong: readonly string[];
+  /** Opt-out keywords that decide when written in capitals inside a sentence ("I said STOP texting"). */
+  readonly capitals: readonly string[];
+  readonly patterns: readonly PatternTuple[];
+  /** Words that may surround a keyword reply: please, thanks, now, por favor, bitte, svp, kripya... */
+  readonly politeness: readonly string[];
+  /** Words that negate what follows them ("not", "no", "ne", "nicht", "não"). */
+  readonly negators: readonly string[];
+  /** Words that negate what precedes them (Hindi "नहीं", "मत"; French "pas"). */
+  readonly postNegators: readonly string[];
+  /** Words a negation reaches across ("do not *want to* unsubscribe"). */
+  readonly licensed: readonly string[];
+  /** Phrases that make what follows in the clause hypothetical or a question about it ("if", "what happens"). */
+  readonly hypothetical: readonly string[];
+  /** Words right after a restrictable match that make it a time restriction ("before", "tomorrow"). */
+  readonly restrict: readonly string[];
+  /** Verbs that introduce a keyword as an instruction to quote ("reply STOP to..."). */
+  readonly instructions: readonly string[];
+  /** Frequent words, for guessing the language of a bare keyword's message. */
+  readonly functionWords: readonly string[];
+  /** Words that name what an opt-out is about: marketing, sales, surveys. */
+  readonly topics: Readonly<Record<string, readonly string[]>>;
+  /** Words that name a channel: voice, sms, email, whatsapp. */
+  readonly channels: Readonly<Record<string, readonly string[]>>;
+}

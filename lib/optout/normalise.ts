@@ -1,0 +1,255 @@
+/**
+ * Text normalisation for the opt-out classifier: one pass from a raw SMS, chat line or speech transcript
+ * to a token list the rules can match, keeping each token's place in the original text (so `matched` can
+ * quote the words that decided).
+ *
+ * - Unicode NFKC; lower case; Latin accents folded (`arrêt` = `arret`, `não` = `nao`, `ß` = `ss`);
+ *   Devanagari nukta dropped and candrabindu read as anusvara (`फ़ोन` = `फोन`, `हाँ` = `हां`).
+ * - English contractions expanded (`don't`, `dont` -> `do not`); other apostrophes split words
+ *   (`m'appeler` -> `m appeler`); hyphens split words (`opt-out` -> `opt out`).
+ * - Quoted text ("...", “...”, «...», '...') is cut out and becomes a clause break, unless the quote is
+ *   the whole message: a quote of someone else's words is not a request.
+ * - Speech fillers (uh, um, euh, äh, arre...) are dropped, a stutter (`stop stop`) is read once, digits
+ *   and runs of three or more spelled-out numbers (`five five five one`) become one `#` token.
+ * - Clause breaks (. ! ? ; । and line ends) end a clause: no rule matches across one. Commas and colons
+ *   are soft breaks: rules match across them, but a negation does not reach over one ("no, stop").
+ */
+
+export interface Tokens {
+  /** Folded tokens. */
+  readonly norm: string[];
+  /** Lower-cased tokens before accent folding (`sí` vs `si`). */
+  readonly raw: string[];
+  /** The original word was written in capitals (at least two letters). */
+  readonly caps: boolean[];
+  /** Offsets of the source word in `text`. */
+  readonly start: number[];
+  readonly end: number[];
+  /** Clause (hard break) and segment (soft break) numbers. */
+  readonly clause: number[];
+  readonly segment: number[];
+  /** The text the offsets refer to (NFKC, quotes of other text blanked out). */
+  readonly text: string;
+  /** The message has lower-case letters (so a word in capitals stands out). */
+  readonly mixedCase: boolean;
+}
+
+const CONTRACTIONS: Record<string, readonly string[]> = {
+  dont: ['do', 'not'],
+  doesnt: ['does', 'not'],
+  didnt: ['did', 'not'],
+  cant: ['can', 'not'],
+  cannot: ['can', 'not'],
+  wont: ['will', 'not'],
+  isnt: ['is', 'not'],
+  arent: ['are', 'not'],
+  wasnt: ['was', 'not'],
+  werent: ['were', 'not'],
+  shouldnt: ['should', 'not'],
+  wouldnt: ['would', 'not'],
+  couldnt: ['could', 'not'],
+  havent: ['have', 'not'],
+  hasnt: ['has', 'not'],
+  aint: ['is', 'not'],
+  im: ['i', 'am'],
+  ive: ['i', 'have'],
+  youre: ['you', 'are'],
+};
+
+/** Hesitations and interjections speech recognisers (and people) put anywhere. */
+export const FILLERS: ReadonlySet<string> = new Set([
+  'uh',
+  'uhh',
+  'uhm',
+  'um',
+  'umm',
+  'hmm',
+  'hmmm',
+  'hm',
+  'mm',
+  'mmm',
+  'er',
+  'erm',
+  'ah',
+  'ahh',
+  'eh',
+  'ehh',
+  'euh',
+  'heu',
+  'ahm',
+  'ohm',
+  'oh',
+  'arre',
+  'अरे',
+  'अं',
+  'उम्म',
+]);
+
+/** Spelled-out numbers in the supported languages; a run of three or more is a number. */
+const NUMBER_WORDS: ReadonlySet<string> = new Set(
+  (
+    'zero oh one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty ' +
+    'seventy eighty ninety hundred thousand double triple ' +
+    'cero uno una dos tres cuatro cinco seis siete ocho nueve diez cien mil ' +
+    'zero un une deux trois quatre cinq six sept huit neuf dix cent ' +
+    'null eins zwei drei vier funf sechs sieben acht neun zehn hundert tausend ' +
+    'um dois duas tres quatro cinco seis sete oito nove dez cem ' +
+    'shunya ek do teen char paanch panch chhe chah saat aath nau das ' +
+    'शून्य एक दो तीन चार पांच छह छः सात आठ नौ दस'
+  ).split(' '),
+);
+
+const WORD = /[\p{L}\p{M}\p{N}]+(?:['’`´][\p{L}\p{M}]+)*/gu;
+const HARD_BREAK = /[.!?;¿¡।|\n\r…]/;
+const SOFT_BREAK = /[,:()–—]|\s-\s/;
+const QUOTED =
+  /["“”„«»‹›]([^"“”„«»‹›\n]{1,300})["“”„«»‹›]|(^|[\s(])['‘‚]([^'’‘\n]{1,300})['’](?=$|[\s.,!?;:)])/gu;
+const NON_ASCII = /[^\u0020-\u007e]/;
+const COMBINING = /[\u0300-\u036f\u093c\u200c\u200d]/g;
+
+/** Folds one lower-case word (accents, ß, nukta, candrabindu). */
+export function foldWord(lower: string): string {
+  if (!NON_ASCII.test(lower)) return lower;
+  return lower
+    .replace(/ß/g, 'ss')
+    .normalize('NFD')
+    .replace(COMBINING, '')
+    .replace(/\u0901/g, '\u0902')
+    .normalize('NFC');
+}
+
+/** Blanks out quoted text (keeping offsets), unless the quote is the whole message. */
+function dropQuotes(text: string): string {
+  if (!/["“”„«»‹›'‘‚]/.test(text)) return text;
+  return text.replace(QUOTED, (whole: string, _inner1?: string, lead?: string) => {
+    const rest = text.replace(whole, ' ');
+    // The whole message is the quote ("STOP"): it is the person's own words.
+    if (!/[\p{L}\p{N}]/u.test(rest)) return whole;
+    return `${lead ?? ''}\n`;
+  });
+}
+
+/** Splits a word with apostrophes: English n't contractions, else at each apostrophe. */
+function splitWord(lower: string, out: string[]): void {
+  if (!/['’`´]/.test(lower)) {
+    const expanded = CONTRACTIONS[lower];
+    if (expanded !== undefined) out.push(...expanded);
+    else out.push(lower);
+    return;
+  }
+  const plain = lower.replace(/[’`´]/g, "'");
+  if (plain.endsWith("n't")) {
+    const stem = plain.slice(0, -3);
+    if (stem === 'won') out.push('will', 'not');
+    else if (stem === 'ca') out.push('can', 'not');
+    else if (stem === 'ai') out.push('is', 'not');
+    else out.push(stem, 'not');
+    return;
+  }
+  if (plain === "i'm") {
+    out.push('i', 'am');
+    return;
+  }
+  for (const part of plain.split("'")) if (part !== '') out.push(part);
+}
+
+export function tokenise(input: string): Tokens {
+  const text = dropQuotes(input.normalize('NFKC'));
+  const norm: string[] = [];
+  const raw: string[] = [];
+  const caps: boolean[] = [];
+  const start: number[] = [];
+  const end: number[] = [];
+  const clause: number[] = [];
+  const segment: number[] = [];
+  let clauseNo = 0;
+  let segmentNo = 0;
+  let last = 0;
+  const parts: string[] = [];
+  WORD.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = WORD.exec(text)) !== null) {
+    const word = m[0];
+    const at = m.index;
+    if (at > last) {
+      const gap = text.slice(last, at);
+      if (HARD_BREAK.test(gap)) {
+        clauseNo += 1;
+        segmentNo += 1;
+      } else if (SOFT_BREAK.test(gap)) segmentNo += 1;
+    }
+    last = at + word.length;
+    const lower = word.toLowerCase();
+    const isCaps = word !== lower && word === word.toUpperCase() && word.length >= 2;
+    parts.length = 0;
+    splitWord(lower, parts);
+    for (const part of parts) {
+      if (FILLERS.has(part)) continue;
+      const folded = foldWord(part);
+      const n = norm.length;
+      // A stutter ("stop stop stop", "i i want"): read once.
+      if (n > 0 && norm[n - 1] === folded && segment[n - 1] === segmentNo) {
+        end[n - 1] = last;
+        continue;
+      }
+      norm.push(/^\p{N}+$/u.test(folded) ? '#' : folded);
+      raw.push(part);
+      caps.push(isCaps);
+      start.push(at);
+      end.push(last);
+      clause.push(clauseNo);
+      segment.push(segmentNo);
+    }
+  }
+  collapseNumberRuns(norm, raw, caps, start, end, clause, segment);
+  return {
+    norm,
+    raw,
+    caps,
+    start,
+    end,
+    clause,
+    segment,
+    text,
+    mixedCase: text !== text.toUpperCase(),
+  };
+}
+
+/** Replaces each run of three or more number words (a spoken phone number) with one `#`. */
+function collapseNumberRuns(
+  norm: string[],
+  raw: string[],
+  caps: boolean[],
+  start: number[],
+  end: number[],
+  clause: number[],
+  segment: number[],
+): void {
+  let i = 0;
+  while (i < norm.length) {
+    if (!NUMBER_WORDS.has(norm[i]) && norm[i] !== '#') {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j < norm.length && (NUMBER_WORDS.has(norm[j]) || norm[j] === '#') && clause[j] === clause[i])
+      j += 1;
+    if (j - i >= 3 || (j - i >= 2 && norm.slice(i, j).includes('#'))) {
+      const count = j - i;
+      norm.splice(i, count, '#');
+      raw.splice(i, count, '#');
+      caps.splice(i, count, false);
+      const last = end[j - 1];
+      start.splice(i + 1, count - 1);
+      end.splice(i, count, last);
+      clause.splice(i + 1, count - 1);
+      segment.splice(i + 1, count - 1);
+    }
+    i += 1;
+  }
+}
+
+/** Normalises a lexicon phrase exactly as message text is normalised: its folded tokens. */
+export function phraseTokens(phrase: string): string[] {
+  return tokenise(phrase).norm;
+}

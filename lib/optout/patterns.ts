@@ -1,0 +1,218 @@
+/**
+ * A small phrase-pattern language over normalised tokens, compiled once. A pattern is a sequence of:
+ * - `word`: one token (folded as message text is: `arrêtez` = `arretez`); `word*`: any token starting so;
+ * - `(a|b c|@class)`: one of the alternatives (an alternative may be several words);
+ * - `[a|b c]`: the same, optional (tried first, so matches are greedy);
+ * - `@class`: one of a lexicon class's entries;
+ * - `~N`: up to N arbitrary tokens (German separable verbs: `rufen ~3 nicht mehr an`);
+ * - `$`: the end of a segment (only politeness words may follow).
+ * Matches never cross a clause break. The index maps each pattern's possible first tokens to it, so a
+ * message only tries the patterns one of its own tokens can start.
+ */
+import { phraseTokens } from './normalise';
+
+export type IntentKind = 'opt-out' | 'opt-in' | 'help' | 'none';
+
+type Element =
+  | { readonly t: 'alt'; readonly alts: readonly (readonly string[])[]; readonly optional: boolean }
+  | { readonly t: 'gap'; readonly max: number }
+  | { readonly t: 'end' };
+
+export interface PatternSpec {
+  readonly kind: Exclude<IntentKind, 'none'>;
+  /** The pattern source. */
+  readonly source: string;
+  readonly confidence: number;
+  /** A time or occasion right after the match makes it a restriction, not an opt-out ("don't call me before noon"). */
+  readonly restrictable: boolean;
+}
+
+export interface CompiledPattern extends PatternSpec {
+  readonly language: string;
+  readonly elements: readonly Element[];
+}
+
+export interface MatchContext {
+  readonly norm: readonly string[];
+  readonly clause: readonly number[];
+  readonly segment: readonly number[];
+  /** Words allowed after a `$` (please, thanks...). */
+  readonly trailing: ReadonlySet<string>;
+}
+
+function expandAlt(text: string, classes: Readonly<Record<string, readonly string[]>>): string[][] {
+  const out: string[][] = [];
+  for (const part of text.split('|')) {
+    const alt = part.trim();
+    if (alt === '') continue;
+    // Each `@class` word multiplies the alternative by the class's entries.
+    let variants: string[][] = [[]];
+    for (const word of alt.split(/\s+/)) {
+      let options: string[][];
+      if (word.startsWith('@')) {
+        const entries = classes[word.slice(1)];
+        if (entries === undefined) throw new Error(`unknown class ${word}`);
+        options = entries.map(wordsOf);
+      } else options = [wordsOf(word)];
+      variants = variants.flatMap((v) => options.map((o) => [...v, ...o]));
+    }
+    out.push(...variants);
+  }
+  // Longest first: "plus jamais" before "plus", so a match takes every word it can.
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** Folds a lexicon phrase's words, keeping a trailing `*` (prefix) on the last one. */
+function wordsOf(phrase: string): string[] {
+  return phrase
+    .split(/\s+/)
+    .filter((w) => w !== '')
+    .flatMap((w) => (w.endsWith('*') ? [`${phraseTokens(w.slice(0, -1)).join('')}*`] : phraseTokens(w)));
+}
+
+/** Splits a pattern source into elements (groups keep their spaces). */
+function parts(source: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of source) {
+    if (ch === '(' || ch === '[') depth += 1;
+    if (ch === ')' || ch === ']') depth -= 1;
+    if (ch === ' ' && depth === 0) {
+      if (current !== '') out.push(current);
+      current = '';
+    } else current += ch;
+  }
+  if (current !== '') out.push(current);
+  return out;
+}
+
+function compileElements(source: string, classes: Readonly<Record<string, readonly string[]>>): Element[] {
+  return parts(source).map((part): Element => {
+    if (part === '$') return { t: 'end' };
+    if (/^~\d$/.test(part)) return { t: 'gap', max: Number(part.slice(1)) };
+    if (part.startsWith('(') && part.endsWith(')'))
+      return { t: 'alt', alts: expandAlt(part.slice(1, -1), classes), optional: false };
+    if (part.startsWith('[') && part.endsWith(']'))
+      return { t: 'alt', alts: expandAlt(part.slice(1, -1), classes), optional: true };
+    return { t: 'alt', alts: expandAlt(part, classes), optional: false };
+  });
+}
+
+/**
+ * Compiles a pattern; a pattern whose first elements are optional becomes several (with and without
+ * each), so every compiled pattern starts with a required word.
+ */
+export function compilePattern(
+  spec: PatternSpec,
+  language: string,
+  classes: Readonly<Record<string, readonly string[]>>,
+): CompiledPattern[] {
+  const elements = compileElements(spec.source, classes);
+  const variants: Element[][] = [];
+  const expand = (list: Element[]) => {
+    const first = list[0];
+    if (first === undefined || first.t !== 'alt')
+      throw new Error(`pattern must start with a word: ${spec.source}`);
+    if (!first.optional) {
+      variants.push(list);
+      return;
+    }
+    variants.push([{ ...first, optional: false }, ...list.slice(1)]);
+    expand(list.slice(1));
+  };
+  expand(elements);
+  return variants.map((v) => ({ ...spec, language, elements: v }));
+}
+
+function wordMatches(want: string, token: string): boolean {
+  if (want.endsWith('*')) return token.startsWith(want.slice(0, -1));
+  return want === token;
+}
+
+/** Where `pattern` matching from `from` ends (exclusive), or -1. */
+export function matchAt(pattern: CompiledPattern, ctx: MatchContext, from: number): number {
+  const clauseNo = ctx.clause[from];
+  let limit = from;
+  while (limit < ctx.norm.length && ctx.clause[limit] === clauseNo) limit += 1;
+  return step(pattern.elements, 0, from, ctx, limit);
+}
+
+function atSegmentEnd(ctx: MatchContext, pos: number, limit: number): boolean {
+  if (pos >= limit) return true;
+  const segmentNo = ctx.segment[pos - 1];
+  for (let i = pos; i < limit && ctx.segment[i] === segmentNo; i++) {
+    if (!ctx.trailing.has(ctx.norm[i])) return false;
+  }
+  return true;
+}
+
+function step(
+  elements: readonly Element[],
+  index: number,
+  pos: number,
+  ctx: MatchContext,
+  limit: number,
+): number {
+  if (index === elements.length) return pos;
+  const element = elements[index];
+  if (element.t === 'end')
+    return atSegmentEnd(ctx, pos, limit) ? step(elements, index + 1, pos, ctx, limit) : -1;
+  if (element.t === 'gap') {
+    for (let k = 0; k <= element.max && pos + k <= limit; k++) {
+      const end = step(elements, index + 1, pos + k, ctx, limit);
+      if (end >= 0) return end;
+    }
+    return -1;
+  }
+  for (const alt of element.alts) {
+    if (pos + alt.length > limit) continue;
+    let ok = true;
+    for (let k = 0; k < alt.length; k++) {
+      if (!wordMatches(alt[k], ctx.norm[pos + k])) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    const end = step(elements, index + 1, pos + alt.length, ctx, limit);
+    if (end >= 0) return end;
+  }
+  return element.optional ? step(elements, index + 1, pos, ctx, limit) : -1;
+}
+
+/** Patterns indexed by the tokens they can start with (prefix words kept apart). */
+export class PatternIndex {
+  private readonly byWord = new Map<string, CompiledPattern[]>();
+  private readonly byPrefix: { prefix: string; pattern: CompiledPattern }[] = [];
+  private readonly empty: CompiledPattern[] = [];
+  size = 0;
+
+  add(pattern: CompiledPattern): void {
+    this.size += 1;
+    const first = pattern.elements[0] as Extract<Element, { t: 'alt' }>;
+    const seen = new Set<string>();
+    for (const alt of first.alts) {
+      const word = alt[0];
+      if (seen.has(word)) continue;
+      seen.add(word);
+      if (word.endsWith('*')) this.byPrefix.push({ prefix: word.slice(0, -1), pattern });
+      else {
+        const list = this.byWord.get(word);
+        if (list === undefined) this.byWord.set(word, [pattern]);
+        else list.push(pattern);
+      }
+    }
+  }
+
+  /** The patterns that may start at a token. */
+  candidates(token: string): readonly CompiledPattern[] {
+    const exact = this.byWord.get(token) ?? this.empty;
+    if (this.byPrefix.length === 0) return exact;
+    let extra: CompiledPattern[] | null = null;
+    for (const { prefix, pattern } of this.byPrefix) {
+      if (token.startsWith(prefix)) (extra ??= []).push(pattern);
+    }
+    return extra === null ? exact : [...exact, ...extra];
+  }
+}
