@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NumberIndexBuilder } from '../lib/registries/number-index';
@@ -203,7 +203,7 @@ describe('registry parsers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'registry-zip-'));
     try {
       const source = join(REGISTRY_FIXTURES, 'ca-dncl-2026-03-01.zip');
-      const bytes = Buffer.from(require('node:fs').readFileSync(source) as Buffer);
+      const bytes = readFileSync(source);
       const entries = await readZipDirectory(source);
       const stored = entries.find((e) => e.method === 0)!;
       const dataAt =

@@ -109,7 +109,8 @@ export async function writeIndexFile(
   fixed.writeUInt32LE(INDEX_FORMAT_VERSION, 8);
   fixed.writeUInt32LE(json.length, 16);
   let checksum = crc32(fixed.subarray(16));
-  for (const piece of body) checksum = crc32(piece, checksum);
+  // Empty pieces are skipped: zlib.crc32 of a view on a zero-length ArrayBuffer returns 0, not the running value.
+  for (const piece of body) if (piece.length > 0) checksum = crc32(piece, checksum);
   fixed.writeUInt32LE(checksum >>> 0, 12);
 
   const temporary = `${path}.${process.pid}.tmp`;

@@ -206,6 +206,19 @@ interface Snapshot {
   readonly sources: readonly SourceFingerprint[];
   readonly malformedLines: number;
   readonly malformed: readonly MalformedLine[];
+  /** Per source: lines, numbers, malformed lines (persisted in the binary index). */
+  readonly summary: readonly SourceSummary[];
+}
+
+type SourceSummary = IndexFileHeader['parseSummary'][number];
+
+function summaryOf(reports: readonly ParseReport[]): SourceSummary[] {
+  return reports.map((r) => ({
+    source: r.source,
+    lines: r.lines,
+    numbers: r.numbers,
+    malformedLines: r.malformedLines,
+  }));
 }
 
 type SourceKind = 'full' | 'additions' | 'deletions';
@@ -261,8 +274,17 @@ export async function listRegistrySources(source: string): Promise<SourceFile[]>
     const entry = await stat(path);
     if (entry.isFile()) files.push(describe(path, name, entry.size, entry.mtimeMs));
   }
-  // The order they are applied in: full lists first, then change lists in name order (their dates sort them).
-  return [...files.filter((f) => f.kind === 'full'), ...files.filter((f) => f.kind !== 'full')];
+  // The order they are applied in: full lists first (by name), then change lists by date, and on one date
+  // deletions before additions, so a number both deleted and added that day ends up listed (the safe side).
+  const changes = files.filter((f) => f.kind !== 'full');
+  const changeDate = (f: SourceFile): number => dateFromFileName(f.name) ?? f.mtimeMs;
+  changes.sort(
+    (a, b) =>
+      changeDate(a) - changeDate(b) ||
+      (a.kind === b.kind ? 0 : a.kind === 'deletions' ? -1 : 1) ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  return [...files.filter((f) => f.kind === 'full'), ...changes];
 }
 
 /** As-of of a set of sources: oldest full list, brought forward by the newest change list. */
@@ -543,7 +565,7 @@ export class FileRegistry {
         index: NumberIndex;
         sources: readonly SourceFingerprint[];
         malformed: MalformedLine[];
-        malformedLines: number;
+        summary: readonly SourceSummary[];
       } | null = null;
       let via: 'binary-index' | 'change-lists' = 'change-lists';
       const current = this.snapshot;
@@ -552,7 +574,7 @@ export class FileRegistry {
           index: current.index,
           sources: current.sources,
           malformed: [...current.malformed],
-          malformedLines: current.malformedLines,
+          summary: current.summary,
         };
       } else if (this.indexPath) {
         const fromFile = await this.readBinaryIndex(fingerprints, warnings);
@@ -565,16 +587,16 @@ export class FileRegistry {
         const added = ordered.slice(base.sources.length);
         if (added.length === 0) {
           return {
-            snapshot: this.makeSnapshot(base.index, asOf, fingerprints, base.malformedLines, base.malformed),
+            snapshot: this.makeSnapshot(base.index, asOf, fingerprints, base.summary, base.malformed),
             via,
           };
         }
         const { index, reports } = await this.applyChangeLists(base.index, added, ordered);
         const malformed = [...base.malformed, ...reports.flatMap((r) => r.malformed)];
-        const malformedLines = base.malformedLines + reports.reduce((sum, r) => sum + r.malformedLines, 0);
-        await this.writeBinaryIndex(index, asOf, fingerprints, reports, warnings);
+        const summary = [...base.summary, ...summaryOf(reports)];
+        await this.writeBinaryIndex(index, asOf, fingerprints, summary, warnings);
         return {
-          snapshot: this.makeSnapshot(index, asOf, fingerprints, malformedLines, malformed),
+          snapshot: this.makeSnapshot(index, asOf, fingerprints, summary, malformed),
           via: 'change-lists',
         };
       }
@@ -614,11 +636,11 @@ export class FileRegistry {
       index = applied.index;
       reports.push(...applied.reports);
     }
-    await this.writeBinaryIndex(index, asOf, fingerprints, reports, warnings);
-    const malformed = reports.flatMap((r) => r.malformed).slice(0, this.options.maxMalformedExamples ?? 20);
-    const malformedLines = reports.reduce((sum, r) => sum + r.malformedLines, 0);
+    const summary = summaryOf(reports);
+    await this.writeBinaryIndex(index, asOf, fingerprints, summary, warnings);
+    const malformed = reports.flatMap((r) => r.malformed);
     return {
-      snapshot: this.makeSnapshot(index, asOf, fingerprints, malformedLines, malformed),
+      snapshot: this.makeSnapshot(index, asOf, fingerprints, summary, malformed),
       via: 'parsed',
     };
   }
@@ -635,7 +657,7 @@ export class FileRegistry {
     index: NumberIndex,
     asOf: number,
     sources: readonly SourceFingerprint[],
-    malformedLines: number,
+    summary: readonly SourceSummary[],
     malformed: readonly MalformedLine[],
   ): Snapshot {
     return {
@@ -644,8 +666,9 @@ export class FileRegistry {
       asOfIso: new Date(asOf).toISOString(),
       loadedAt: this.now(),
       sources,
-      malformedLines,
+      malformedLines: summary.reduce((sum, s) => sum + s.malformedLines, 0),
       malformed: malformed.slice(0, this.options.maxMalformedExamples ?? 20),
+      summary,
     };
   }
 
@@ -656,7 +679,7 @@ export class FileRegistry {
     index: NumberIndex;
     sources: SourceFingerprint[];
     malformed: MalformedLine[];
-    malformedLines: number;
+    summary: readonly SourceSummary[];
   } | null> {
     const path = this.indexPath!;
     let header: IndexFileHeader;
@@ -677,8 +700,8 @@ export class FileRegistry {
     this.report({ phase: 'reading-index', source: path, linesRead: 0, bytesRead: 0, totalBytes: 0 }, 0);
     try {
       const { index } = await readIndexFile(path);
-      const malformedLines = header.parseSummary.reduce((sum, s) => sum + s.malformedLines, 0);
-      return { index, sources: header.sources, malformed: [], malformedLines };
+      // The examples of malformed lines are not persisted, only the counts.
+      return { index, sources: header.sources, malformed: [], summary: header.parseSummary };
     } catch (err) {
       if (!(err instanceof IndexFileError)) throw err;
       warnings.push(`rebuilt from the sources: ${err.message}`);
@@ -690,7 +713,7 @@ export class FileRegistry {
     index: NumberIndex,
     asOf: number,
     sources: readonly SourceFingerprint[],
-    reports: readonly ParseReport[],
+    summary: readonly SourceSummary[],
     warnings: string[],
   ): Promise<void> {
     if (!this.indexPath) return;
@@ -705,12 +728,7 @@ export class FileRegistry {
         asOf,
         builtAt: this.now(),
         sources: [...sources],
-        parseSummary: reports.map((r) => ({
-          source: r.source,
-          lines: r.lines,
-          numbers: r.numbers,
-          malformedLines: r.malformedLines,
-        })),
+        parseSummary: [...summary],
       });
     } catch (err) {
       // The data is good; only the next restart will be slower.

@@ -165,7 +165,7 @@ export async function* readZipEntry(path: string, entry: ZipEntry): AsyncGenerat
       stream = raw.pipe(inflate);
     }
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      crc = crc32(chunk, crc);
+      if (chunk.length > 0) crc = crc32(chunk, crc); // crc32 of an empty view can return 0
       size += chunk.length;
       yield chunk;
     }
