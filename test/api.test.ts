@@ -180,6 +180,22 @@ describe('DNC API: admin mount routes', function () {
     assert.equal(method.status, 405);
   });
 
+  it('records attempts and outcomes when the service keeps them', async () => {
+    await deploy();
+    const res = await post('/dnc/attempts', { contact: ANA, channel: 'voice', outcome: 'no-answer' });
+    if (res.status === 404) return; // a service without attempt records
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.keys, [ANA]);
+    assert.equal(res.body.attempt, true);
+    assert.equal(typeof res.body.at, 'string');
+    const outcome = await post('/dnc/outcomes', { contact: ANA, outcome: 'refusal' });
+    assert.equal(outcome.status, 200, outcome.text);
+    assert.equal(outcome.body.attempt, false);
+    assert.equal((await post('/dnc/outcomes', { contact: ANA })).status, 400);
+    assert.equal((await post('/dnc/attempts', { contact: ANA, outcome: 'Not OK' })).status, 400);
+    assert.equal((await post('/dnc/attempts', { contact: ANA, at: 'soon' })).status, 400);
+  });
+
   it('dnc-events sends every change from the API and the nodes, and an event when a label expires', async () => {
     const labels = [
       { name: 'DNC_Sales', channels: [], global: false, expiresAfterDays: null },

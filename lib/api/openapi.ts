@@ -83,6 +83,27 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
     },
   });
 
+  const attemptBody = (outcomeRequired: boolean): Json => ({
+    required: true,
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          additionalProperties: false,
+          required: outcomeRequired ? ['contact', 'outcome'] : ['contact'],
+          properties: {
+            contact: ref('Contact'),
+            at: isoTime,
+            channel: { type: 'string' },
+            campaign: { type: 'string', maxLength: 200 },
+            outcome: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$', examples: ['conversation', 'refusal', 'optout'] },
+            source: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,32}$', default: 'api' },
+          },
+        },
+      },
+    },
+  });
+
   return {
     openapi: '3.1.0',
     info: {
@@ -146,6 +167,26 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           'Removes the named labels, or every label with `all: true`. Answers once the change is durable.',
           { '200': json(ref('ChangeOutcome')), ...WRITE_ERRORS },
           { parameters: [idempotencyKey], requestBody: changeBody(true) },
+        ),
+      },
+      '/attempts': {
+        post: op(
+          'recordAttempt',
+          'contacts',
+          'Record a contact attempt',
+          'Records an attempt (with its outcome when known) for frequency caps and cooling-off periods.',
+          { '200': json(ref('Attempt')), ...WRITE_ERRORS, '404': { $ref: '#/components/responses/NotFound' } },
+          { parameters: [idempotencyKey], requestBody: attemptBody(false) },
+        ),
+      },
+      '/outcomes': {
+        post: op(
+          'recordOutcome',
+          'contacts',
+          'Record an outcome',
+          'Records an outcome on its own (conversation, refusal, optout...), e.g. from a dialler call result.',
+          { '200': json(ref('Attempt')), ...WRITE_ERRORS, '404': { $ref: '#/components/responses/NotFound' } },
+          { parameters: [idempotencyKey], requestBody: attemptBody(true) },
         ),
       },
       '/contacts/{contact}': {
@@ -213,6 +254,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                       channel: { type: 'string' },
                       labels: ref('LabelNames'),
                       at: isoTime,
+                      policy: {
+                        description: 'A calling-hours policy: a preset name or a definition (see the Check DNC node).',
+                        oneOf: [{ type: 'string' }, { type: 'object' }],
+                      },
+                      campaign: { type: 'string', description: 'The campaign, for frequency caps.' },
                     },
                   },
                 },
@@ -347,12 +393,16 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
         },
       },
       parameters: {
-        Config: {
-          name: 'config',
-          in: 'query',
-          description: 'The DNC labels configuration (node id or name); needed when there are several.',
-          schema: { type: 'string' },
-        },
+        ...(configParam
+          ? {
+              Config: {
+                name: 'config',
+                in: 'query',
+                description: 'The DNC labels configuration (node id or name); needed when there are several.',
+                schema: { type: 'string' },
+              },
+            }
+          : {}),
         IdempotencyKey: {
           name: 'Idempotency-Key',
           in: 'header',
@@ -537,6 +587,19 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
               },
             },
             history: { type: 'array', items: ref('AuditRecord') },
+          },
+        },
+        Attempt: {
+          type: 'object',
+          required: ['keys', 'at', 'attempt'],
+          properties: {
+            keys: { type: 'array', items: { type: 'string' } },
+            at: isoTime,
+            attempt: { type: 'boolean' },
+            outcome: nullableText,
+            channel: nullableText,
+            campaign: nullableText,
+            source: { type: 'string' },
           },
         },
         Verification: {

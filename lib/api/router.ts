@@ -102,7 +102,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
  * Check options beyond labels, channel and at that the check route passes on to DncService.check as
  * given (after the JSON safety checks). Registries and calling-hour policy add theirs here.
  */
-export const EXTRA_CHECK_FIELDS: readonly string[] = [];
+export const EXTRA_CHECK_FIELDS: readonly string[] = ['policy', 'campaign'];
 
 export interface DncApiOptions {
   /**
@@ -176,6 +176,7 @@ function decorate(kind: 'add' | 'remove', outcome: LabelChangeOutcome): Record<s
 
 const CHANGE_FIELDS = ['contact', 'labels', 'source', 'actor', 'reason', 'campaign', 'channel'];
 const REMOVE_FIELDS = ['contact', 'labels', 'all', 'source', 'actor', 'reason'];
+const ATTEMPT_FIELDS = ['contact', 'at', 'channel', 'campaign', 'outcome', 'source'];
 
 export function createDncApi(options: DncApiOptions) {
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -234,6 +235,38 @@ export function createDncApi(options: DncApiOptions) {
       body: result.body,
       headers: { ...result.headers, 'Idempotent-Replayed': 'true' },
     };
+  }
+
+  /**
+   * Attempts and outcomes (frequency caps, cooling-off). Called through the service's recordAttempt /
+   * recordOutcome when this version of the service has them; otherwise the route answers 404.
+   */
+  async function attempt(kind: 'attempt' | 'outcome', r: RouteRequest): Promise<StoredResponse> {
+    const body = await readJsonObject(r.req, limits.changeBytes);
+    assertKnownFields(body, ATTEMPT_FIELDS);
+    if (body.contact === undefined) throw invalid('contact is required', 'contact');
+    const ctx = r.ctx();
+    const writer = ctx.service as unknown as Partial<
+      Record<'recordAttempt' | 'recordOutcome', (request: Record<string, unknown>) => Promise<Record<string, unknown>>>
+    >;
+    const method = kind === 'attempt' ? writer.recordAttempt : writer.recordOutcome;
+    if (typeof method !== 'function') {
+      throw new ApiError(404, 'DNC_NOT_FOUND', 'this version does not record attempts');
+    }
+    let at: number | undefined;
+    if (body.at !== undefined) {
+      at = typeof body.at === 'string' ? Date.parse(body.at) : NaN;
+      if (!Number.isFinite(at)) throw invalid('at must be an ISO 8601 time', 'at');
+    }
+    const apply = async (): Promise<StoredResponse> => {
+      const record = await ctx.track(
+        method.call(ctx.service, { ...body, ...(at === undefined ? {} : { at }), source: body.source ?? 'api' }),
+      );
+      const when = record.at;
+      return ok({ ...record, at: typeof when === 'number' ? isoTime(when) : when });
+    };
+    if (r.idem === null) return apply();
+    return idempotent(r.idem, fingerprintOf(JSON.stringify(body)), apply);
   }
 
   function checkOptions(source: Record<string, unknown>): CheckOptions {
@@ -304,6 +337,8 @@ export function createDncApi(options: DncApiOptions) {
     }),
     route('POST', '/labels/add', 'write', withConfig([]), (r) => change('add', r), true),
     route('POST', '/labels/remove', 'write', withConfig([]), (r) => change('remove', r), true),
+    route('POST', '/attempts', 'write', withConfig([]), (r) => attempt('attempt', r), true),
+    route('POST', '/outcomes', 'write', withConfig([]), (r) => attempt('outcome', r), true),
     route('POST', '/check', 'read', withConfig([]), async (r) => {
       const body = await readJsonObject(r.req, limits.checkBytes);
       assertKnownFields(body, ['contact', 'contacts', 'labels', 'channel', 'at', ...EXTRA_CHECK_FIELDS]);
