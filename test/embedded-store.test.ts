@@ -4,9 +4,10 @@ import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDncError } from '../lib/errors';
+import { computeRecordHash, sealRecord } from '../lib/store/audit-hash';
 import { EmbeddedStore } from '../lib/store/embedded';
 import { acquireEmbeddedStore } from '../lib/store/registry';
-import type { DncStore } from '../lib/store/types';
+import type { AuditRecord, DncStore } from '../lib/store/types';
 import { addChange, describeStoreContract, removeChange, type TamperKind } from './store-contract';
 
 const quiet = { warn: (): void => undefined };
@@ -96,11 +97,219 @@ describe('EmbeddedStore', function () {
       [1, 2, 3],
     );
     const snapshot = JSON.parse(await readFile(path, 'utf8'));
-    assert.equal(snapshot.format, 'dnc-store-snapshot/1');
+    assert.equal(snapshot.format, 'dnc-store-snapshot/2');
     assert.equal(snapshot.seq, 3);
     assert.equal(snapshot.head, JSON.parse(lines[2]).hash);
     assert.equal(snapshot.offset, (await readFile(journalPath)).length);
-    assert.equal(snapshot.contacts.length, 3);
+    assert.equal(snapshot.contacts, 3);
+    assert.equal(snapshot.keys, '+15550000000\n+15550000001\n+15550000002');
+    assert.deepEqual(snapshot.keyCounts, [1, 1, 1]);
+    assert.deepEqual(snapshot.labelCounts, [1, 1, 1]);
+    assert.equal(snapshot.labels.length, 18);
+    assert.equal(snapshot.times.length, 6);
+  });
+
+  /** Profiles as plain data, to compare two loads. */
+  function stateOf(store: EmbeddedStore, keys: readonly string[]): unknown[] {
+    return keys.map((key) => {
+      const contact = store.lookup(key);
+      return contact && { keys: [...contact.keys], labels: contact.labels.map((label) => ({ ...label })) };
+    });
+  }
+
+  it('loads a format 1 snapshot (rows) and writes format 2 from then on', async function () {
+    const store = await openStore();
+    const keys = ['+15550000001', 'a@example.com', '+15550000002', 'id:"quoted"\\x', 'id:ünïcode'];
+    await store.apply(addChange(keys.slice(0, 2), ['DNC_Sales', 'DNC_SMS'], { campaign: null, actor: null }));
+    await store.apply(
+      addChange([keys[2]], ['DNC_All'], { labels: [{ label: 'DNC_All', expiresAt: Date.UTC(2030, 0, 1) }] }),
+    );
+    await store.apply(addChange(keys.slice(3), ['DNC_Sales']));
+    await store.apply(removeChange([keys[3]], 'all'));
+    const expected = stateOf(store, keys);
+    await store.close();
+    // The same state as format 1 rows.
+    const v2 = JSON.parse(await readFile(path, 'utf8'));
+    const strings: string[] = v2.strings;
+    let k = 0;
+    let l = 0;
+    const rows = (v2.keyCounts as number[]).map((keyCount, r) => {
+      const row: unknown[] = [(v2.keys as string).split('\n').slice(k, (k += keyCount))];
+      for (let j = 0; j < v2.labelCounts[r]; j++, l++) {
+        const s = (i: number): number | null => {
+          const position = (v2.labels as number[])[l * 6 + i];
+          return position < 0 ? null : position;
+        };
+        const expiresAt = v2.times[l * 2 + 1];
+        row.push(s(0), v2.times[l * 2], expiresAt === 9e15 ? null : expiresAt, s(1), s(2), s(3), s(4), s(5));
+      }
+      return row;
+    });
+    const v1 = {
+      format: 'dnc-store-snapshot/1',
+      seq: v2.seq,
+      offset: v2.offset,
+      head: v2.head,
+      createdAt: v2.createdAt,
+      contacts: rows,
+      strings,
+    };
+    await writeFile(path, JSON.stringify(v1));
+    const reopened = await openStore();
+    assert.deepEqual(stateOf(reopened, keys), expected);
+    assert.deepEqual(await reopened.verify(), { ok: true, records: 4 });
+    await reopened.apply(addChange(['+15550000009'], ['DNC_Sales']));
+    await reopened.close();
+    assert.equal(JSON.parse(await readFile(path, 'utf8')).format, 'dnc-store-snapshot/2');
+    const again = await openStore();
+    assert.deepEqual(stateOf(again, keys), expected);
+    await again.close();
+  });
+
+  it('writes format 1 when a key holds a newline, and loads it back', async function () {
+    const store = await openStore();
+    await store.apply(addChange(['id:two\nlines', '+15550000001'], ['DNC_Sales']));
+    const expected = stateOf(store, ['id:two\nlines', '+15550000001']);
+    await store.close();
+    assert.equal(JSON.parse(await readFile(path, 'utf8')).format, 'dnc-store-snapshot/1');
+    const reopened = await openStore();
+    assert.deepEqual(stateOf(reopened, ['id:two\nlines', '+15550000001']), expected);
+    await reopened.close();
+  });
+
+  it('fails closed on a format 2 snapshot whose columns disagree', async function () {
+    const store = await openStore();
+    await writeRecords(store, 3);
+    await store.close();
+    const snapshot = JSON.parse(await readFile(path, 'utf8'));
+    snapshot.keyCounts = [1, 2, 1];
+    await writeFile(path, JSON.stringify(snapshot));
+    const broken = new EmbeddedStore({ path, logger: quiet });
+    await assert.rejects(
+      broken.open(),
+      /snapshot .* is unreadable \(keys do not match keyCounts\).*remove it so the state is rebuilt/s,
+    );
+    await broken.close();
+  });
+
+  it('seals records exactly as the generic hash and JSON.stringify would', function () {
+    const base = {
+      seq: 7,
+      at: '2024-01-01T00:00:00.000Z',
+      keys: ['+15550000001', 'ü"\\@x'],
+      prev: 'a'.repeat(64),
+    };
+    const contents: Omit<AuditRecord, 'hash'>[] = [
+      {
+        ...base,
+        op: 'add',
+        labels: ['DNC_Sales'],
+        changed: ['DNC_Sales'],
+        expiresAt: [null],
+        source: 'ivr',
+        actor: null,
+        reason: 'said "stop"\n',
+        campaign: null,
+        channel: 'voice',
+      },
+      {
+        ...base,
+        op: 'add',
+        labels: ['A', 'B'],
+        changed: ['B'],
+        expiresAt: ['2030-01-01T00:00:00.000Z', null],
+        source: 'api',
+        actor: 'agent-7',
+        reason: null,
+        campaign: 'spring',
+        channel: null,
+      },
+      {
+        ...base,
+        op: 'add',
+        labels: ['A'],
+        changed: [],
+        expiresAt: [null],
+        source: 'api',
+        actor: null,
+        reason: null,
+        campaign: null,
+        channel: null,
+      },
+      {
+        ...base,
+        op: 'remove',
+        labels: ['*'],
+        changed: ['A', 'B'],
+        source: 'agent',
+        actor: 'agent-9',
+        reason: 'consent',
+      },
+      { ...base, op: 'remove', labels: ['A'], changed: [], source: 'agent', actor: null, reason: null },
+    ];
+    for (const content of contents) {
+      const sealed = sealRecord(content);
+      const record = { ...content, hash: computeRecordHash(content) };
+      assert.deepEqual(sealed.record, record);
+      // The member order the store has always written (an array replacer keeps its order, skips absent members).
+      const order = [
+        'seq',
+        'at',
+        'op',
+        'keys',
+        'labels',
+        'changed',
+        'expiresAt',
+        'source',
+        'actor',
+        'reason',
+        'campaign',
+        'channel',
+        'prev',
+        'hash',
+      ];
+      assert.equal(sealed.line, `${JSON.stringify(record, order)}\n`);
+    }
+  });
+
+  it('acknowledges a flood in seq order, batch by batch, each change durable and visible when acknowledged', async function () {
+    const store = await openStore(100_000);
+    const acknowledged: number[] = [];
+    const writes = Array.from({ length: 1500 }, (_, i) => {
+      const key = `+1555${String(i).padStart(7, '0')}`;
+      return store.apply(addChange([key], ['DNC_Sales'])).then((result) => {
+        // Visible to lookups once acknowledged, and on disk.
+        assert.equal(store.lookup(key)?.labels[0]?.label, 'DNC_Sales');
+        assert.ok(store.status().seq >= result.record.seq);
+        acknowledged.push(result.record.seq);
+        return result;
+      });
+    });
+    // Not visible before it is durable.
+    assert.equal(store.lookup('+15550000000'), undefined);
+    await Promise.all(writes);
+    assert.deepEqual(
+      acknowledged,
+      Array.from({ length: 1500 }, (_, i) => i + 1),
+    );
+    const lines = await readJournalLines(journalPath);
+    assert.equal(lines.length, 1500);
+    assert.deepEqual(await store.verify(), { ok: true, records: 1500 });
+    await store.close();
+  });
+
+  it('acknowledges the first changes of a flood before the last ones are written', async function () {
+    const store = await openStore(100_000);
+    let firstAckSeqOnDisk = -1;
+    const writes = Array.from({ length: 2000 }, (_, i) =>
+      store.apply(addChange([`+1666${String(i).padStart(7, '0')}`], ['DNC_Sales'])),
+    );
+    await writes[0].then(() => {
+      firstAckSeqOnDisk = store.status().seq;
+    });
+    await Promise.all(writes);
+    assert.ok(firstAckSeqOnDisk > 0 && firstAckSeqOnDisk < 2000, `first ack at seq ${firstAckSeqOnDisk}`);
+    await store.close();
   });
 
   it('writes snapshots in the background every snapshotEvery records and replays only what follows', async function () {

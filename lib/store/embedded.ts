@@ -94,6 +94,8 @@ interface Batch {
   readonly profileDelta: number;
   /** Settles when the fdatasync issued after this batch's write completes. */
   synced?: Promise<void>;
+  /** Set once `synced` has resolved. */
+  durable?: boolean;
 }
 
 function emptySnapshot(): SnapshotData {
@@ -542,6 +544,9 @@ export class EmbeddedStore implements DncStore {
     let seq = this.seq;
     let head = this.head;
     while (this.queue.length > 0 || inFlight.length > 0) {
+      // Acknowledge what is already durable before preparing more: the first acks of a flood do not
+      // wait for the next batch's preparation.
+      while (inFlight.length > 0 && inFlight[0].durable === true) this.commit(inFlight.shift()!);
       const journal = this.journal;
       if (this.queue.length > 0 && inFlight.length < MAX_IN_FLIGHT && this.state === 'ready' && journal) {
         const batch = this.prepareBatch(this.queue.splice(0, MAX_BATCH), seq, head);
@@ -562,7 +567,10 @@ export class EmbeddedStore implements DncStore {
           return;
         }
         batch.synced = journal.datasync();
-        batch.synced.catch(() => undefined); // awaited below, in order; never left unhandled meanwhile
+        batch.synced.then(
+          () => (batch.durable = true),
+          () => undefined, // awaited below, in order; never left unhandled meanwhile
+        );
         seq = batch.seq;
         head = batch.head;
         inFlight.push(batch);
@@ -778,7 +786,8 @@ export class EmbeddedStore implements DncStore {
 /** The labels asked for (distinct, in order) that needed no change. */
 function unchangedLabels(requested: readonly string[] | null, changed: readonly string[]): string[] {
   if (requested === null) return [];
-  if (requested.length === 1) return changed.length === 1 && changed[0] === requested[0] ? [] : [requested[0]];
+  if (requested.length === 1)
+    return changed.length === 1 && changed[0] === requested[0] ? [] : [requested[0]];
   return [...new Set(requested)].filter((label) => !changed.includes(label));
 }
 
@@ -789,33 +798,33 @@ function recordContent(
   changed: readonly string[],
 ): Omit<AuditRecord, 'hash'> {
   return change.op === 'add'
-      ? {
-          seq,
-          at: iso(change.at),
-          op: 'add',
-          keys: change.keys,
-          labels: change.labels ?? [],
-          changed,
-          expiresAt: change.expiresAt.map((time) => (time === null ? null : iso(time))),
-          source: change.source,
-          actor: change.actor,
-          reason: change.reason,
-          campaign: change.campaign,
-          channel: change.channel,
-          prev,
-        }
-      : {
-          seq,
-          at: iso(change.at),
-          op: 'remove',
-          keys: change.keys,
-          labels: change.labels ?? ['*'],
-          changed,
-          source: change.source,
-          actor: change.actor,
-          reason: change.reason,
-          prev,
-        };
+    ? {
+        seq,
+        at: iso(change.at),
+        op: 'add',
+        keys: change.keys,
+        labels: change.labels ?? [],
+        changed,
+        expiresAt: change.expiresAt.map((time) => (time === null ? null : iso(time))),
+        source: change.source,
+        actor: change.actor,
+        reason: change.reason,
+        campaign: change.campaign,
+        channel: change.channel,
+        prev,
+      }
+    : {
+        seq,
+        at: iso(change.at),
+        op: 'remove',
+        keys: change.keys,
+        labels: change.labels ?? ['*'],
+        changed,
+        source: change.source,
+        actor: change.actor,
+        reason: change.reason,
+        prev,
+      };
 }
 
 function invalid(message: string, field: string): DncError {
