@@ -7,7 +7,7 @@ import { ContactParser, contactLabel } from './contacts';
 import { DncDecider, type BatchDecision, type CheckOptions, type CheckPlan, type Decision } from './decide';
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel, type LabelDefinition } from './labels';
-import type { AuditRecord, ChangeResult, DncStore } from './store/types';
+import type { AttemptRecord, AuditRecord, ChangeResult, DncStore } from './store/types';
 import { IsoClock } from './time';
 
 export interface DncServiceOptions {
@@ -59,6 +59,28 @@ export interface LabelChangeOutcome {
 }
 
 const SOURCE_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
+
+/** A contact attempt or outcome made here or elsewhere (frequency caps, cooling-off). */
+export interface AttemptRequest {
+  readonly contact: unknown;
+  /** When it happened (default now). */
+  readonly at?: Date | number;
+  readonly channel?: unknown;
+  /** The campaign or subject (caps "on the same subject"). */
+  readonly campaign?: unknown;
+  /** `conversation`, `refusal`, `optout` (these start cooling-off periods), or another short word. */
+  readonly outcome?: unknown;
+  readonly source?: unknown;
+}
+
+const OUTCOME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+/** Attempt records older than the longest rule of any policy seen are pruned at most this often. */
+const PRUNE_EVERY_MS = 3_600_000;
+/**
+ * The longest horizon announced by any policy in this process: several services (config nodes) may
+ * share one store file, and none may prune records another one's rules still need.
+ */
+let attemptHorizonMs = 0;
 
 function optionalText(value: unknown, field: string, max: number): string | null {
   if (value === undefined || value === null || value === '') return null;
@@ -128,7 +150,9 @@ export class DncService {
 
   /** Validates check options once (for nodes: at deploy time). */
   plan(options: CheckOptions = {}): CheckPlan {
-    return this.decider.plan(options);
+    const plan = this.decider.plan(options);
+    if (plan.policy !== undefined) this.retainAttemptsFor(plan.policy.horizonMs);
+    return plan;
   }
 
   /** The decision for one contact. Contact and store problems are decisions (blocked); bad options throw. */
@@ -144,6 +168,73 @@ export class DncService {
   /** A campaign list: allowed items as given, blocked items with their decision, a summary per reason. */
   checkMany(contacts: readonly unknown[], options: CheckOptions = {}): BatchDecision {
     return this.decider.checkMany(contacts, options);
+  }
+
+  private lastPrune = 0;
+
+  /**
+   * Tells the service how long a policy needs attempt records; records older than the longest
+   * horizon announced are pruned (never while no policy with caps or cooling-off has been announced).
+   */
+  retainAttemptsFor(horizonMs: number): void {
+    if (Number.isFinite(horizonMs) && horizonMs > attemptHorizonMs) attemptHorizonMs = horizonMs;
+  }
+
+  /** Records a contact attempt (with its outcome when known). Resolves once durable. */
+  recordAttempt(request: AttemptRequest): Promise<AttemptRecord> {
+    return this.writeAttempt(request, true);
+  }
+
+  /** Records an outcome (conversation, refusal, optout...) on its own, e.g. from a dialer's call result. */
+  recordOutcome(request: AttemptRequest): Promise<AttemptRecord> {
+    if (request.outcome === undefined || request.outcome === null || request.outcome === '') {
+      return Promise.reject(
+        new DncError('DNC_INVALID_INPUT', 'an outcome is needed (conversation, refusal, optout...)', {
+          field: 'outcome',
+        }),
+      );
+    }
+    return this.writeAttempt(request, false);
+  }
+
+  private async writeAttempt(request: AttemptRequest, attempt: boolean): Promise<AttemptRecord> {
+    const contact = this.parser.parse(request.contact);
+    const outcome = optionalText(request.outcome, 'outcome', 32);
+    if (outcome !== null && !OUTCOME_PATTERN.test(outcome)) {
+      throw new DncError(
+        'DNC_INVALID_INPUT',
+        'outcome must be a short lower-case word: conversation, refusal, optout, no-answer...',
+        { field: 'outcome' },
+      );
+    }
+    const record: AttemptRecord = {
+      keys: contact.keys,
+      at: instant(request.at, this.now),
+      attempt,
+      outcome,
+      channel:
+        request.channel === undefined || request.channel === null || request.channel === ''
+          ? null
+          : normaliseChannel(request.channel, 'channel'),
+      campaign: optionalText(request.campaign, 'campaign', 200),
+      source: sourceOf(request.source, 'api'),
+    };
+    if (typeof this.store.recordAttempt !== 'function') {
+      throw new DncError('DNC_STORE_ERROR', 'this store keeps no attempt records');
+    }
+    await this.whenReady();
+    await this.store.recordAttempt(record);
+    this.maybePrune(record.at);
+    return record;
+  }
+
+  private maybePrune(at: number): void {
+    const now = Math.max(at, this.now());
+    if (attemptHorizonMs === 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
+    if (typeof this.store.pruneAttempts !== 'function') return;
+    this.lastPrune = now;
+    // Best effort: a failed prune only keeps records a little longer.
+    this.store.pruneAttempts(now - attemptHorizonMs).catch(() => undefined);
   }
 
   /** Applies labels to a contact. Resolves once the change is durable. */

@@ -124,22 +124,16 @@ export class ZoneCalendar {
   nextAllowedIn(clock: ZoneClock, t: number): number | null {
     if (this.allowedIn(clock, t)) return t;
     if (!this.hasWindows) return null;
+    // The status only turns to allowed where the wall clock reaches a window's start: at each
+    // instant a start wall time occurs (twice when clocks are set back over it, at the jump when
+    // clocks skip it).
     const first = this.localDay(clock, t);
     for (let day = first - 1; day <= first + HORIZON_DAYS; day++) {
       if (this.holidays !== null && this.holidays.has(day)) continue;
       const list = this.windows[weekdayOf(day)];
       for (let i = 0; i < list.length; i += 2) {
-        const start = clock.firstAtOrAfterWall(day * DAY_MS + list[i]);
-        if (start >= t) {
-          if (this.allowedIn(clock, start)) return start;
-          continue;
-        }
-        const end = clock.firstAtOrAfterWall(day * DAY_MS + list[i + 1]);
-        if (end > t) {
-          // t lies between the window's first and last instant yet is not allowed: clocks set back
-          // may bring the window's wall times round again at the jump.
-          const jump = clock.nextTransition(t);
-          if (jump < end && this.allowedIn(clock, jump)) return jump;
+        for (const start of clock.instantsOfWall(day * DAY_MS + list[i])) {
+          if (start >= t && this.allowedIn(clock, start)) return start;
         }
       }
     }
@@ -152,8 +146,9 @@ export class ZoneCalendar {
     let next = clock.firstAtOrAfterWall((day + 1) * DAY_MS);
     const list = this.windows[weekdayOf(day)];
     for (let i = 0; i < list.length; i++) {
-      const edge = clock.firstAtOrAfterWall(day * DAY_MS + list[i]);
-      if (edge > t && edge < next) next = edge;
+      for (const edge of clock.instantsOfWall(day * DAY_MS + list[i])) {
+        if (edge > t && edge < next) next = edge;
+      }
     }
     const jump = clock.nextTransition(t);
     if (jump > t && jump < next) next = jump;

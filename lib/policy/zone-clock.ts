@@ -139,6 +139,23 @@ export class ZoneClock {
     return this.bisectOffset(lo, hi, after);
   }
 
+  /**
+   * Every instant at which the wall clock reads `wall` (ascending): one; two when clocks are set back
+   * over it; none when clocks jump over it, and then the instant of the jump (where wall time passes it).
+   */
+  instantsOfWall(wall: number): number[] {
+    const before = this.offset(wall - DAY_MS);
+    const after = this.offset(wall + DAY_MS);
+    const c1 = wall - before;
+    if (before === after && this.offset(c1) === before) return [c1];
+    const c2 = wall - after;
+    const out: number[] = [];
+    if (this.offset(c1) === before) out.push(c1);
+    if (c2 !== c1 && this.offset(c2) === after) out.push(c2);
+    if (out.length === 0) return [this.bisectOffset(Math.min(c1, c2), Math.max(c1, c2), after)];
+    return out.length === 2 && out[1] < out[0] ? [out[1], out[0]] : out;
+  }
+
   private bisectOffset(lo: number, hi: number, target: number): number {
     // offset(lo) !== target, offset(hi) === target
     while (hi - lo > 1) {

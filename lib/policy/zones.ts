@@ -51,6 +51,8 @@ interface TrieNode {
   /** 'America/Denver&America/Phoenix' as stored, or undefined. */
   raw?: string;
   set?: ZoneSet | null;
+  /** For a prefix of mobile numbers in a country with several zones: the country's zones. */
+  mobile?: ZoneSet | null;
   depth: number;
 }
 
@@ -149,6 +151,13 @@ function numberCountry(e164: string): { country: string | null; callingCode: str
   return known;
 }
 
+function mobileZones(e164: string): ZoneSet | null {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (parsed === undefined || parsed.country === undefined || parsed.getType() !== 'MOBILE') return null;
+  const set = countryZones(parsed.country);
+  return set !== null && set.zones.length > 1 ? set : null;
+}
+
 // ---------------------------------------------------------------- resolution
 
 function text(input: object, names: readonly string[]): string | null {
@@ -198,13 +207,17 @@ export function resolveZones(input: unknown, phone: string | undefined): ZoneSet
   if (phone !== undefined) {
     const node = phoneZones(phone);
     if (node !== null && node.set) {
-      // A match on more than the calling code places the number; a calling-code-only match (all of
-      // NANP for +1) says less than the country does.
-      if (node.depth > 3) return node.set;
-      const known = numberCountry(phone);
-      if (node.depth > known.callingCode.length) return node.set;
-      const byCountry = countryZones(country ?? known.country ?? '');
-      return byCountry ?? node.set;
+      // A match on the calling code alone (all of NANP for +1) says less than the country does.
+      if (node.depth <= 3) {
+        const known = numberCountry(phone);
+        if (node.depth <= known.callingCode.length)
+          return countryZones(country ?? known.country ?? '') ?? node.set;
+      }
+      // A mobile number (as opposed to fixed-line-or-mobile, as in NANP) says nothing about where its
+      // owner is now in countries such as Australia: take every zone of the country. Memoised per
+      // prefix (mobile ranges are prefixes).
+      if (node.mobile === undefined) node.mobile = mobileZones(phone);
+      return node.mobile ?? node.set;
     }
     country ??= numberCountry(phone).country;
   }

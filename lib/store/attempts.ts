@@ -179,9 +179,16 @@ export class AttemptLog {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record: checked, resolve, reject });
-      this.writer ??= this.drain().finally(() => {
-        this.writer = undefined;
-      });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.writer !== undefined) return;
+    this.writer = this.drain().finally(() => {
+      this.writer = undefined;
+      // A record queued after drain() saw an empty queue but before this ran must not be stranded.
+      if (this.queue.length > 0) this.kick();
     });
   }
 

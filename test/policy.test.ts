@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DncError } from '../lib/errors';
+import { CallingPolicy, PRESETS, PRESET_NAMES, preset, resolveZones } from '../lib/policy';
+import { DncService } from '../lib/service';
+import { EmbeddedStore } from '../lib/store/embedded';
+import type { AttemptRecord, DncStore } from '../lib/store/types';
+import { CUSTOM_POLICIES, POLICY_CASES, type PolicyCase } from './fixtures/policy-cases';
+
+const LABELS = [{ name: 'DNC' }, { name: 'DNC_Temp', expiresAfterDays: 10 }];
+
+/** A store holding no labels, whose attempt records are the case's. */
+function storeWith(records: readonly AttemptRecord[]): DncStore {
+  const store: Partial<DncStore> = {
+    status: () => ({ state: 'ready', contacts: 0, keys: 0, seq: 0 }),
+    lookup: () => undefined,
+    lookupAll: () => [],
+    attempts: (key, since) =>
+      records.filter((r) => r.keys.includes(key) && r.at >= since).sort((a, b) => a.at - b.at),
+  };
+  return store as DncStore;
+}
+
+const compiled = new Map<string, CallingPolicy>();
+function policyOf(name: string): CallingPolicy {
+  let policy = compiled.get(name);
+  if (policy === undefined) {
+    const definition = CUSTOM_POLICIES[name] ?? preset(name);
+    assert.ok(definition, `unknown policy ${name}`);
+    policy = new CallingPolicy(definition);
+    compiled.set(name, policy);
+  }
+  return policy;
+}
+
+function runCase(c: PolicyCase) {
+  const probe = new DncService({ labels: LABELS, defaultCountry: 'US', store: storeWith([]) });
+  const keys = probe.parser.tryParse(c.contact);
+  const records: AttemptRecord[] = (c.attempts ?? []).map((a) => ({
+    keys: keys instanceof DncError ? [] : keys.keys,
+    at: Date.parse(a.at),
+    attempt: a.attempt ?? true,
+    outcome: a.outcome ?? null,
+    channel: a.channel === undefined ? 'voice' : a.channel,
+    campaign: a.campaign === undefined ? null : a.campaign,
+    source: 'test',
+  }));
+  const dnc = new DncService({ labels: LABELS, defaultCountry: 'US', store: storeWith(records) });
+  return dnc.check(c.contact, {
+    policy: policyOf(c.policy),
+    channel: c.channel === undefined ? 'voice' : c.channel,
+    campaign: c.campaign ?? null,
+    at: Date.parse(c.at),
+  });
+}
+
+describe('calling policies: the case table (derived by hand from the cited rules)', () => {
+  it('has at least 150 cases with unique ids', () => {
+    assert.ok(POLICY_CASES.length >= 150, `${POLICY_CASES.length} cases`);
+    assert.equal(new Set(POLICY_CASES.map((c) => c.id)).size, POLICY_CASES.length);
+  });
+
+  for (const c of POLICY_CASES) {
+    it(`${c.id} ${c.policy}: ${c.why}`, () => {
+      const decision = runCase(c);
+      const codes = decision.reasons.map((r) => r.code);
+      assert.equal(decision.allowed, c.allowed, `allowed? reasons: ${JSON.stringify(decision.reasons)}`);
+      if (c.allowed) {
+        assert.deepEqual(codes, []);
+        return;
+      }
+      assert.deepEqual([...codes].sort(), [...(c.reasons ?? [])].sort());
+      assert.equal(decision.nextAllowedAt, c.next);
+      for (const reason of decision.reasons) {
+        assert.equal(typeof reason.rule, 'string', `${reason.code} cites its rule`);
+        assert.notEqual(reason.rule, '', `${reason.code} cites its rule`);
+      }
+    });
+  }
+});
+
+describe('calling policies: presets, validation, zones', () => {
+  it('ships every preset the issue names, each citing its rule', () => {
+    for (const name of [
+      'us-federal',
+      'florida',
+      'oklahoma',
+      'maryland',
+      'us-debt-collection',
+      'canada',
+      'australia-telemarketing',
+      'australia-research',
+      'india-promotional',
+      'france',
+      'uk-industry',
+    ]) {
+      assert.ok(PRESET_NAMES.includes(name), name);
+      const p = PRESETS[name];
+      assert.ok(p.rule && p.rule.length > 20, `${name} cites its rule`);
+      for (const cap of p.caps ?? []) assert.ok(cap.rule, `${name} cap cites its rule`);
+      for (const c of p.coolingOff ?? []) assert.ok(c.rule, `${name} cooling-off cites its rule`);
+      assert.doesNotThrow(() => new CallingPolicy(p));
+    }
+  });
+
+  it('preset() returns an editable copy', () => {
+    const copy = preset('us-federal')!;
+    (copy.windows as Record<string, string[]>).daily = ['09:00-20:00'];
+    assert.deepEqual(PRESETS['us-federal'].windows, { daily: ['08:00-21:00'] });
+  });
+
+  it('rejects bad definitions with DNC_INVALID_INPUT and the field', () => {
+    const bad: Array<[unknown, string]> = [
+      [{ windows: { mon: ['9-17'] } }, 'policy.windows.mon'],
+      [{ windows: { funday: ['09:00-17:00'] } }, 'policy.windows'],
+      [{ windows: { mon: ['17:00-09:00'] } }, 'policy.windows.mon'],
+      [{ windows: { mon: ['09:00-24:30'] } }, 'policy.windows.mon'],
+      [{ caps: [{ limit: 0, hours: 24 }] }, 'policy.caps[0].limit'],
+      [{ caps: [{ limit: 3 }] }, 'policy.caps[0]'],
+      [{ caps: [{ limit: 3, hours: 24, scope: 'planet' }] }, 'policy.caps[0].scope'],
+      [{ coolingOff: [{ after: 'lunch', days: 7 }] }, 'policy.coolingOff[0].after'],
+      [{ holidays: { country: 'France' } }, 'policy.holidays.country'],
+      [{ holidays: { dates: ['25/12'] } }, 'policy.holidays.dates'],
+      [{ timezoneFallback: 'Mars/Olympus' }, 'policy.timezoneFallback'],
+    ];
+    for (const [definition, field] of bad) {
+      assert.throws(
+        () => new CallingPolicy(definition as never),
+        (err: unknown) => err instanceof DncError && err.code === 'DNC_INVALID_INPUT' && err.field === field,
+        JSON.stringify(definition),
+      );
+    }
+  });
+
+  it('accepts a preset name or a definition in check options, and rejects an unknown preset', () => {
+    const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
+    const at = Date.parse('2026-01-15T12:00:00Z');
+    assert.equal(dnc.check('+12125550123', { policy: 'us-federal', at }).allowed, false);
+    assert.equal(
+      dnc.check('+12125550123', { policy: { windows: { daily: ['06:00-08:00'] } }, at }).allowed,
+      true,
+    );
+    assert.throws(
+      () => dnc.check('+12125550123', { policy: 'nowhere', at }),
+      (err: unknown) => err instanceof DncError && err.field === 'policy',
+    );
+  });
+
+  it('resolves zones in order: given zone, region, number, country', () => {
+    assert.deepEqual(resolveZones({ timezone: 'Europe/Paris', region: 'TX' }, '+12125550123')?.zones, [
+      'Europe/Paris',
+    ]);
+    assert.deepEqual(resolveZones({ region: 'TX' }, '+12125550123')?.zones, [
+      'America/Chicago',
+      'America/Denver',
+    ]);
+    assert.deepEqual(resolveZones('+12125550123', '+12125550123')?.zones, ['America/New_York']);
+    assert.equal(resolveZones({ country: 'FR' }, undefined)?.source, 'country');
+    assert.equal(resolveZones({ id: 'x' }, undefined), null);
+  });
+});
+
+describe('calling policies inside decisions', () => {
+  const at = Date.parse('2026-01-15T12:00:00Z'); // 07:00 in New York
+
+  it('a policy that throws blocks with CHECK_FAILED (fail closed)', () => {
+    const policy = new CallingPolicy({ windows: { daily: ['00:00-24:00'] } });
+    (policy as unknown as { evaluate: () => never }).evaluate = () => {
+      throw new Error('boom');
+    };
+    const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
+    const decision = dnc.check('+12125550123', { policy, at });
+    assert.equal(decision.allowed, false);
+    assert.equal(decision.reasons[0].code, 'CHECK_FAILED');
+    assert.match(decision.reasons[0].message, /boom/);
+    assert.equal(decision.nextAllowedAt, null);
+  });
+
+  it('caps on a store without attempt records block (fail closed)', () => {
+    const store = storeWith([]);
+    delete (store as Partial<DncStore>).attempts;
+    const dnc = new DncService({ labels: LABELS, store });
+    const decision = dnc.check('+13055550123', { policy: 'florida', at: at + 4 * 3_600_000 });
+    assert.equal(decision.allowed, false);
+    assert.equal(decision.reasons[0].code, 'CHECK_FAILED');
+    assert.match(decision.reasons[0].message, /attempt records/);
+  });
+
+  it('an invalid contact stays INVALID_CONTACT, with no nextAllowedAt', () => {
+    const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
+    const decision = dnc.check('not a number', { policy: 'us-federal', at });
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['INVALID_CONTACT'],
+    );
+    assert.equal(decision.nextAllowedAt, null);
+  });
+
+  it('no policy: decisions keep their shape (no nextAllowedAt)', () => {
+    const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
+    const decision = dnc.check('+12125550123', { at });
+    assert.equal(decision.allowed, true);
+    assert.equal('nextAllowedAt' in decision, false);
+  });
+
+  it('batch: reasons are counted per code in the summary', () => {
+    const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
+    const result = dnc.checkMany(['+12125550123', '+18085550123', { id: 'nowhere' }, '+33612345678'], {
+      policy: 'us-federal',
+      at: Date.parse('2026-01-15T14:00:00Z'), // NY 09:00, Honolulu 04:00, Paris 15:00
+    });
+    assert.equal(result.summary.allowed, 2);
+    assert.deepEqual(result.summary.reasons, { OUTSIDE_CALLING_HOURS: 1, TIMEZONE_UNKNOWN: 1 });
+    const hawaii = result.blocked.find((b) => b.item === '+18085550123')!;
+    assert.equal(hawaii.decision.nextAllowedAt, '2026-01-15T18:00:00.000Z');
+  });
+});
+
+describe('attempt records in the embedded store, with the service and a policy', () => {
+  let dir: string;
+  let store: EmbeddedStore;
+  let clock: number;
+  let dnc: DncService;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnc-policy-'));
+    store = new EmbeddedStore({ path: path.join(dir, 'dnc-store.json') });
+    await store.open();
+    clock = Date.parse('2026-03-10T14:00:00Z'); // 10:00 EDT in Miami
+    dnc = new DncService({ labels: LABELS, defaultCountry: 'US', store, now: () => clock });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records attempts durably, caps a fourth call on the subject, and survives a reopen', async () => {
+    const plan = dnc.plan({ policy: 'florida', channel: 'voice', campaign: 'roofing' });
+    for (let i = 0; i < 3; i++) {
+      assert.equal(dnc.checkWithPlan('(305) 555-0123', plan, clock).allowed, true);
+      await dnc.recordAttempt({ contact: '(305) 555-0123', channel: 'voice', campaign: 'roofing' });
+      clock += 600_000;
+    }
+    const blocked = dnc.checkWithPlan('+13055550123', plan, clock);
+    assert.equal(blocked.allowed, false);
+    assert.equal(blocked.reasons[0].code, 'FREQUENCY_CAP');
+    assert.equal(blocked.nextAllowedAt, '2026-03-11T14:00:00.000Z');
+    const other = dnc.plan({ policy: 'florida', channel: 'voice', campaign: 'solar' });
+    assert.equal(dnc.checkWithPlan('+13055550123', other, clock).allowed, true);
+
+    await store.close();
+    const lines = fs.readFileSync(path.join(dir, 'dnc-store.attempts.ndjson'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 3);
+    store = new EmbeddedStore({ path: path.join(dir, 'dnc-store.json') });
+    await store.open();
+    const again = new DncService({ labels: LABELS, store, now: () => clock });
+    assert.equal(
+      again.check('+13055550123', { policy: 'florida', campaign: 'roofing', at: clock }).allowed,
+      false,
+    );
+  });
+
+  it('records an outcome on its own; a refusal starts the French cooling-off', async () => {
+    clock = Date.parse('2026-03-10T09:00:00Z');
+    await dnc.recordOutcome({ contact: '+33612345678', outcome: 'refusal', channel: 'voice' });
+    const decision = dnc.check('+33612345678', { policy: 'france', channel: 'voice', at: clock });
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['COOLING_OFF'],
+    );
+    await assert.rejects(dnc.recordOutcome({ contact: '+33612345678' }), /outcome is needed/);
+    await assert.rejects(
+      dnc.recordOutcome({ contact: '+33612345678', outcome: 'Hung Up!' }),
+      (err: unknown) => err instanceof DncError && err.field === 'outcome',
+    );
+  });
+
+  it('prunes records no rule needs, keeping those within the longest horizon', async () => {
+    dnc.plan({ policy: 'florida' }); // announces a 24 h horizon
+    // The first record lets the service prune (nothing to drop); the next prune is an hour away.
+    await dnc.recordAttempt({ contact: '+13055550123', at: clock - 3_600_000 });
+    await dnc.recordAttempt({ contact: '+13055550123', at: clock - 3 * 86_400_000 });
+    const dropped = await store.pruneAttempts(clock - 86_400_000);
+    assert.equal(dropped, 1);
+    assert.equal(store.attempts('+13055550123', 0).length, 1);
+    const lines = fs.readFileSync(path.join(dir, 'dnc-store.attempts.ndjson'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1);
+  });
+
+  it('a label that expires and a window: nextAllowedAt is the first time both allow', async () => {
+    clock = Date.parse('2026-03-10T14:00:00Z');
+    await dnc.addLabels({ contact: '+12125550123', labels: ['DNC_Temp'] }); // expires 20 Mar 14:00Z
+    const decision = dnc.check('+12125550123', { policy: 'us-federal', labels: ['DNC_Temp'], at: clock });
+    assert.equal(decision.allowed, false);
+    assert.equal(decision.nextAllowedAt, '2026-03-20T14:00:00.000Z'); // 10:00 EDT: in the window
+    const late = dnc.check('+12125550123', {
+      policy: { windows: { daily: ['18:00-19:00'] } },
+      labels: ['DNC_Temp'],
+      at: clock,
+    });
+    assert.equal(late.nextAllowedAt, '2026-03-20T22:00:00.000Z'); // 18:00 EDT on the day it expires
+    await dnc.addLabels({ contact: '+12125550123', labels: ['DNC'] }); // never expires
+    assert.equal(dnc.check('+12125550123', { policy: 'us-federal', at: clock }).nextAllowedAt, null);
+  });
+});
