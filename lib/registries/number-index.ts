@@ -141,6 +141,34 @@ function groupHas(words: Uint32Array, at: number, suffix: number): boolean {
   return false;
 }
 
+/** Numbers per stage of a batch lookup. */
+const BATCH = 64;
+
+/**
+ * Reads (and so brings into cache) the words a search of the group at `at` for `suffix` will read first:
+ * the header, the select sample, and where the bucket's high and low bits are expected to be.
+ */
+function touchGroup(words: Uint32Array, at: number, suffix: number): number {
+  const header = words[at];
+  const encoding = (header >>> 14) & 3;
+  if (encoding === BITMAP) return header ^ words[at + 1 + (suffix >>> 5)];
+  const count = (header & 0x3fff) + 1;
+  if (encoding === SORTED) return header ^ words[at + 1 + ((count * SUFFIX_BITS) >>> 6)];
+  const lowBits = (header >>> 16) & 15;
+  const lastBucket = header >>> 20;
+  const bucket = suffix >>> lowBits;
+  if (bucket > lastBucket) return header;
+  const sampleCount = lastBucket >>> SAMPLE_SHIFT;
+  const sampleIndex = bucket >>> SAMPLE_SHIFT;
+  const highStart = (at + 1 + ((sampleCount + 1) >>> 1)) * 32;
+  // Numbers are spread evenly over the buckets, so bucket b starts near b * (1 + count / buckets).
+  const expectedIndex = Math.floor((bucket * count) / (lastBucket + 1));
+  const highWord = (highStart + bucket + expectedIndex) >>> 5;
+  const lowWord = (highStart + lastBucket + count + expectedIndex * lowBits) >>> 5;
+  const sample = sampleIndex > 0 ? words[at + 1 + ((sampleIndex - 1) >>> 1)] : 0;
+  return header ^ sample ^ words[highWord] ^ words[lowWord];
+}
+
 /** Bits each encoding needs for `count` sorted suffixes whose largest is `largest`, and the best EF l. */
 function encodedBits(count: number, largest: number): { encoding: number; words: number; lowBits: number } {
   let best = { encoding: BITMAP, words: 1 + BITMAP_WORDS, lowBits: 0 };
@@ -299,6 +327,10 @@ export class NumberIndex {
   private readonly words: Uint32Array;
   /** Dense: number of prefixes covered; sparse: number of groups. */
   private readonly slots: number;
+  private readonly batchGroupAt = new Int32Array(BATCH);
+  private readonly batchSuffix = new Int32Array(BATCH);
+  /** Where touchGroup's reads go, so that they are not optimised away. */
+  touchSink = 0;
 
   constructor(parts: NumberIndexParts) {
     this.count = parts.count;
@@ -397,20 +429,38 @@ export class NumberIndex {
   hasMany(numbers: Float64Array | readonly string[], out: Uint8Array): number {
     const length = numbers.length;
     if (out.length < length) throw new RangeError('out is shorter than numbers');
+    // Random lookups in a 100 MB index are bound by memory latency (directory, group header, high bits,
+    // low bits: ~4 cache misses each, one after the other). A batch is therefore done in stages over blocks
+    // of 64 numbers: find every group, then touch every group's header, then the words its search will read,
+    // then search. The loads of one stage are independent of each other, so the CPU overlaps their misses
+    // instead of waiting for each in turn (about twice the single-lookup rate on a large index).
+    const groupAts = this.batchGroupAt;
+    const suffixes = this.batchSuffix;
+    const words = this.words;
+    const keys = numbers instanceof Float64Array ? numbers : null;
     let listed = 0;
-    if (numbers instanceof Float64Array) {
-      for (let i = 0; i < length; i++) {
-        const hit = this.has(numbers[i]) ? 1 : 0;
-        out[i] = hit;
-        listed += hit;
+    let touched = 0;
+    for (let from = 0; from < length; from += BATCH) {
+      const count = Math.min(BATCH, length - from);
+      for (let j = 0; j < count; j++) {
+        const key = keys ? keys[from + j] : e164ToKey((numbers as readonly string[])[from + j]);
+        groupAts[j] = -1;
+        if (!(key >= MIN_KEY && key <= MAX_KEY) || key !== Math.floor(key)) continue;
+        const prefix = exactPrefix(key);
+        suffixes[j] = key - prefix * GROUP_SIZE;
+        groupAts[j] = this.groupAt(prefix);
       }
-    } else {
-      for (let i = 0; i < length; i++) {
-        const hit = this.has(e164ToKey(numbers[i])) ? 1 : 0;
-        out[i] = hit;
+      // Headers first (independent loads), then the words each header points at (independent again).
+      for (let j = 0; j < count; j++) if (groupAts[j] >= 0) touched ^= words[groupAts[j]];
+      for (let j = 0; j < count; j++)
+        if (groupAts[j] >= 0) touched ^= touchGroup(words, groupAts[j], suffixes[j]);
+      for (let j = 0; j < count; j++) {
+        const hit = groupAts[j] >= 0 && groupHas(words, groupAts[j], suffixes[j]) ? 1 : 0;
+        out[from + j] = hit;
         listed += hit;
       }
     }
+    this.touchSink = touched;
     return listed;
   }
 
