@@ -26,7 +26,7 @@ const mounted = new WeakSet<object>();
 const contexts = new WeakMap<DncBinding, ApiContext>();
 const limiters = new WeakMap<ApiSettings, RateLimiter>();
 /** Failed authentications per client address: slows down token guessing. */
-const authFailures = new RateLimiter(60, 20);
+const authFailures = new RateLimiter(120, 60);
 const idempotency = new IdempotencyCache();
 
 export const DEFAULT_PUBLIC_PATH = '/dnc-api';
