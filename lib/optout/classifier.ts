@@ -163,8 +163,10 @@ export class OptOutClassifier {
     };
   }
 
+  /** The words of a reply without politeness; a reply made only of such words is kept whole ("Ja", "ok"). */
   private core(tokens: readonly string[]): string {
-    return tokens.filter((t) => !this.politeness.has(t)).join(' ');
+    const kept = tokens.filter((t) => !this.politeness.has(t));
+    return (kept.length > 0 ? kept : tokens).join(' ');
   }
 
   private addLexicon(lexicon: Lexicon): void {
@@ -529,7 +531,17 @@ export class OptOutClassifier {
   ): Classification {
     const { topics, channels } =
       r.kind === 'opt-out' || r.kind === 'opt-in' ? this.mentions(tk, words) : { topics: [], channels: [] };
-    return { ...r, topics, channels, words };
+    return {
+      kind: r.kind,
+      matched: r.matched,
+      rule: r.rule,
+      language: r.language,
+      confidence: r.confidence,
+      topics,
+      channels,
+      ignored: r.ignored,
+      words,
+    };
   }
 
   private none(tk: Tokens, words: string, ignored: Classification['ignored']): Classification {

@@ -34,27 +34,30 @@ export interface Tokens {
   readonly mixedCase: boolean;
 }
 
-const CONTRACTIONS: Record<string, readonly string[]> = {
-  dont: ['do', 'not'],
-  doesnt: ['does', 'not'],
-  didnt: ['did', 'not'],
-  cant: ['can', 'not'],
-  cannot: ['can', 'not'],
-  wont: ['will', 'not'],
-  isnt: ['is', 'not'],
-  arent: ['are', 'not'],
-  wasnt: ['was', 'not'],
-  werent: ['were', 'not'],
-  shouldnt: ['should', 'not'],
-  wouldnt: ['would', 'not'],
-  couldnt: ['could', 'not'],
-  havent: ['have', 'not'],
-  hasnt: ['has', 'not'],
-  aint: ['is', 'not'],
-  im: ['i', 'am'],
-  ive: ['i', 'have'],
-  youre: ['you', 'are'],
-};
+/** A Map, not an object: message words such as `constructor` must not reach Object.prototype. */
+const CONTRACTIONS = new Map<string, readonly string[]>(
+  Object.entries({
+    dont: ['do', 'not'],
+    doesnt: ['does', 'not'],
+    didnt: ['did', 'not'],
+    cant: ['can', 'not'],
+    cannot: ['can', 'not'],
+    wont: ['will', 'not'],
+    isnt: ['is', 'not'],
+    arent: ['are', 'not'],
+    wasnt: ['was', 'not'],
+    werent: ['were', 'not'],
+    shouldnt: ['should', 'not'],
+    wouldnt: ['would', 'not'],
+    couldnt: ['could', 'not'],
+    havent: ['have', 'not'],
+    hasnt: ['has', 'not'],
+    aint: ['is', 'not'],
+    im: ['i', 'am'],
+    ive: ['i', 'have'],
+    youre: ['you', 'are'],
+  }),
+);
 
 /** Hesitations and interjections speech recognisers (and people) put anywhere. */
 export const FILLERS: ReadonlySet<string> = new Set([
@@ -105,7 +108,22 @@ const SOFT_BREAK = /[,:()–—]|\s-\s/;
 const QUOTED =
   /["“”„«»‹›]([^"“”„«»‹›\n]{1,300})["“”„«»‹›]|(^|[\s(])['‘‚]([^'’‘\n]{1,300})['’](?=$|[\s.,!?;:)])/gu;
 const NON_ASCII = /[^\u0020-\u007e]/;
+const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
+const APOSTROPHES = /['’`´]/;
 const COMBINING = /[\u0300-\u036f\u093c\u200c\u200d]/g;
+
+/** Digits only (any script's digits). */
+function isNumber(word: string): boolean {
+  const c = word.charCodeAt(0);
+  if (c < 0x80) {
+    for (let i = 0; i < word.length; i++) {
+      const d = word.charCodeAt(i);
+      if (d < 48 || d > 57) return false;
+    }
+    return true;
+  }
+  return /^\p{N}+$/u.test(word);
+}
 
 /** Folds one lower-case word (accents, ß, nukta, candrabindu). */
 export function foldWord(lower: string): string {
@@ -131,8 +149,8 @@ function dropQuotes(text: string): string {
 
 /** Splits a word with apostrophes: English n't contractions, else at each apostrophe. */
 function splitWord(lower: string, out: string[]): void {
-  if (!/['’`´]/.test(lower)) {
-    const expanded = CONTRACTIONS[lower];
+  if (!APOSTROPHES.test(lower)) {
+    const expanded = CONTRACTIONS.get(lower);
     if (expanded !== undefined) out.push(...expanded);
     else out.push(lower);
     return;
@@ -154,7 +172,7 @@ function splitWord(lower: string, out: string[]): void {
 }
 
 export function tokenise(input: string): Tokens {
-  const text = dropQuotes(input.normalize('NFKC'));
+  const text = dropQuotes(PRINTABLE_ASCII.test(input) ? input : input.normalize('NFKC'));
   const norm: string[] = [];
   const raw: string[] = [];
   const caps: boolean[] = [];
@@ -192,7 +210,7 @@ export function tokenise(input: string): Tokens {
         end[n - 1] = last;
         continue;
       }
-      norm.push(/^\p{N}+$/u.test(folded) ? '#' : folded);
+      norm.push(isNumber(folded) ? '#' : folded);
       raw.push(part);
       caps.push(isCaps);
       start.push(at);

@@ -1,0 +1,162 @@
+/**
+ * `dnc-opt-out` ("detect opt-out"): classifies a reply, chat line or speech transcript and sends the
+ * msg to one of four outputs: 1 opt-out, 2 opt-in, 3 help, 4 none. It sets `msg.dnc.intent` =
+ * `{ kind, matched, language, confidence, labels, rule, topics, channels, ignored }` (merged into an
+ * existing msg.dnc object, whose other properties are kept), `msg.dnc.confirmation` on an opt-out, and
+ * `msg.labels` when the intent maps to labels, so a following Add Contact Label (or Remove Contact
+ * Label, for opt-in) with an empty label list applies them. The rest of the msg is left alone.
+ *
+ * The `dnc-config` is optional: when one is selected, the mapping's label names are checked against
+ * its labels at deploy (DNC_UNKNOWN_LABEL); the node never touches the store.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { DncError } from '../lib/errors';
+import { normaliseChannel, type LabelCatalog } from '../lib/labels';
+import { OptOutDetector, type IntentKind } from '../lib/optout';
+import type { DncConfigNode } from './shared/config';
+import { toCodedError, type CodedError } from './shared/errors';
+import { translator } from './shared/i18n';
+import { prepareProperty, type PreparedProperty } from './shared/inputs';
+import { StatusReporter } from './shared/status';
+
+interface DncOptOutDef extends NodeDef {
+  config?: string;
+  text?: string;
+  textType?: string;
+  channel?: string;
+  language?: string;
+  defaultLabels?: unknown;
+  rules?: unknown;
+  sender?: string;
+  confirmation?: string;
+}
+
+type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+type Done = (err?: Error) => void;
+
+const OUTPUT: Record<IntentKind, number> = { 'opt-out': 0, 'opt-in': 1, help: 2, none: 3 };
+const MAX_TEXT_LENGTH = 10_000;
+
+function catalogOf(RED: NodeAPI, configId: unknown): LabelCatalog | null {
+  if (typeof configId !== 'string' || configId === '') return null;
+  const configNode = RED.nodes.getNode(configId) as DncConfigNode | null;
+  return configNode?.dnc?.service?.catalog ?? null;
+}
+
+/** The text to classify: a string (a number or a Buffer is read as text); anything else is an error. */
+function textOf(value: unknown): string {
+  if (typeof value === 'string')
+    return value.length > MAX_TEXT_LENGTH ? value.slice(0, MAX_TEXT_LENGTH) : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8', 0, Math.min(value.length, MAX_TEXT_LENGTH));
+  throw new DncError(
+    'DNC_INVALID_INPUT',
+    value === undefined || value === null
+      ? 'no text to classify: the Text property is empty'
+      : `the text to classify must be a string, not ${Array.isArray(value) ? 'an array' : typeof value}`,
+    { field: 'text' },
+  );
+}
+
+export = function (RED: NodeAPI) {
+  function DncOptOut(this: Node, def: DncOptOutDef) {
+    RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
+    const node = this;
+    const t = translator(RED, 'dnc-opt-out');
+    const status = new StatusReporter(node, t);
+    let setupError: CodedError | null = null;
+    let textProp: PreparedProperty | null = null;
+    let detector: OptOutDetector | null = null;
+    let nodeChannel: string | null = null;
+
+    try {
+      textProp = prepareProperty(RED, node, def.text, def.textType, 'text', {
+        value: 'payload',
+        type: 'msg',
+      });
+      const channel = typeof def.channel === 'string' ? def.channel.trim() : '';
+      nodeChannel = channel === '' ? null : normaliseChannel(channel, 'channel');
+      const catalog = catalogOf(RED, def.config);
+      detector = new OptOutDetector({
+        fallbackLanguage: typeof def.language === 'string' && def.language !== '' ? def.language : 'en',
+        mapping: { defaultLabels: def.defaultLabels, rules: def.rules },
+        validateLabels: catalog === null ? undefined : (names, field) => catalog.resolveNames(names, field),
+        sender: typeof def.sender === 'string' ? def.sender : '',
+        confirmationTemplate: typeof def.confirmation === 'string' ? def.confirmation : '',
+      });
+    } catch (err) {
+      setupError = toCodedError(err, 'DNC_INVALID_INPUT');
+      status.error(setupError.code);
+      node.error(setupError.message);
+    }
+
+    function channelFor(msg: NodeMessage): string | null {
+      if (nodeChannel !== null) return nodeChannel;
+      const channel = msg.channel;
+      return typeof channel === 'string' && channel.trim() !== '' ? channel.trim().toLowerCase() : null;
+    }
+
+    function run(msg: NodeMessageInFlow, value: unknown, send: Send): void {
+      const { intent, confirmation } = detector!.detect(textOf(value), { channel: channelFor(msg) });
+      const previous = msg.dnc;
+      const dnc: Record<string, unknown> =
+        previous !== null && typeof previous === 'object' && !Array.isArray(previous)
+          ? { ...(previous as Record<string, unknown>) }
+          : {};
+      dnc.intent = intent;
+      if (confirmation !== null) dnc.confirmation = confirmation;
+      else delete dnc.confirmation;
+      msg.dnc = dnc;
+      if (intent.labels.length > 0) msg.labels = intent.labels;
+      if (intent.kind === 'opt-out') status.blocked('status.optOut', { matched: intent.matched ?? '' });
+      else status.ok(`status.${intent.kind === 'opt-in' ? 'optIn' : intent.kind}`);
+      const outputs: Array<NodeMessage | null> = [null, null, null, null];
+      outputs[OUTPUT[intent.kind]] = msg;
+      send(outputs);
+    }
+
+    function fail(err: unknown, done: Done): void {
+      const error = toCodedError(err, 'DNC_INVALID_INPUT');
+      status.error(error.code);
+      done(error);
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (setupError !== null) {
+        status.error(setupError.code);
+        done(setupError);
+        return;
+      }
+      if (!textProp!.async) {
+        try {
+          run(msg, textProp!.get(msg), send);
+        } catch (err) {
+          fail(err, done);
+          return;
+        }
+        done();
+        return;
+      }
+      textProp!.evaluate(msg).then(
+        (value) => {
+          try {
+            run(msg, value, send);
+          } catch (err) {
+            fail(err, done);
+            return;
+          }
+          done();
+        },
+        (err: unknown) => fail(err, done),
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      status.clear();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('dnc-opt-out', DncOptOut);
+};

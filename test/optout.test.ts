@@ -1,0 +1,299 @@
+/**
+ * The opt-out classifier: behaviour tests, then the evaluation on the labelled set
+ * (test/fixtures/utterances.tsv). The set is split by a hash of each text: a quarter is held out (the
+ * rules were developed looking only at the other three quarters). The suite prints precision and recall
+ * per kind and per language for the development part, the held-out part and the whole, and fails when
+ * opt-out precision falls below 0.98 or recall below 0.95, overall or in any language, on the whole set.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  OptOutClassifier,
+  OptOutDetector,
+  confirmationFor,
+  LabelMapping,
+  type IntentKind,
+} from '../lib/optout';
+
+interface Row {
+  kind: IntentKind;
+  language: string;
+  channel: string;
+  text: string;
+  heldOut: boolean;
+}
+
+/** FNV-1a over the UTF-8 bytes: a fixed, content-based split nobody picks by hand. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function fixturePath(): string {
+  const candidates = [
+    join(__dirname, 'fixtures', 'utterances.tsv'),
+    join(__dirname, '..', '..', 'test', 'fixtures', 'utterances.tsv'),
+    join(process.cwd(), 'test', 'fixtures', 'utterances.tsv'),
+  ];
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) throw new Error(`utterances.tsv not found in ${candidates.join(', ')}`);
+  return found;
+}
+
+export function loadUtterances(): Row[] {
+  return readFileSync(fixturePath(), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [kind, language, channel, text] = line.split('\t');
+      return {
+        kind: kind as IntentKind,
+        language: language,
+        channel: channel,
+        text: text,
+        heldOut: fnv1a(text) % 4 === 0,
+      };
+    });
+}
+
+const KINDS: IntentKind[] = ['opt-out', 'opt-in', 'help', 'none'];
+
+interface Tally {
+  tp: number;
+  fp: number;
+  fn: number;
+}
+
+function ratio(a: number, b: number): number {
+  return b === 0 ? 1 : a / b;
+}
+
+function evaluate(rows: readonly Row[], classifier: OptOutClassifier) {
+  const byLanguage = new Map<string, Map<IntentKind, Tally>>();
+  const overall = new Map<IntentKind, Tally>(KINDS.map((k) => [k, { tp: 0, fp: 0, fn: 0 }]));
+  const errors: { row: Row; got: IntentKind; rule: string | null }[] = [];
+  let correct = 0;
+  for (const row of rows) {
+    const got = classifier.classify(row.text).kind;
+    if (!byLanguage.has(row.language))
+      byLanguage.set(row.language, new Map(KINDS.map((k) => [k, { tp: 0, fp: 0, fn: 0 }])));
+    const tallies = [byLanguage.get(row.language)!, overall];
+    if (got === row.kind) {
+      correct += 1;
+      for (const t of tallies) t.get(got)!.tp += 1;
+    } else {
+      errors.push({ row, got, rule: classifier.classify(row.text).rule });
+      for (const t of tallies) {
+        t.get(got)!.fp += 1;
+        t.get(row.kind)!.fn += 1;
+      }
+    }
+  }
+  return { byLanguage, overall, errors, accuracy: ratio(correct, rows.length), n: rows.length };
+}
+
+function table(title: string, result: ReturnType<typeof evaluate>): string {
+  const lines = [
+    `${title}: ${result.n} utterances, accuracy ${result.accuracy.toFixed(3)}`,
+    `| language | ${KINDS.map((k) => `${k} P | ${k} R`).join(' | ')} |`,
+    `|---|${KINDS.map(() => '---|---').join('|')}|`,
+  ];
+  const row = (name: string, tallies: Map<IntentKind, Tally>) =>
+    `| ${name} | ${KINDS.map((k) => {
+      const t = tallies.get(k)!;
+      const support = t.tp + t.fn;
+      return `${ratio(t.tp, t.tp + t.fp).toFixed(2)} | ${support === 0 ? '-' : ratio(t.tp, support).toFixed(2)} (${support})`;
+    }).join(' | ')} |`;
+  for (const [language, tallies] of [...result.byLanguage].sort()) lines.push(row(language, tallies));
+  lines.push(row('all', result.overall));
+  return lines.join('\n');
+}
+
+describe('opt-out classifier', function () {
+  const classifier = new OptOutClassifier();
+  const kind = (text: string) => classifier.classify(text).kind;
+
+  it('reads carrier keywords alone or in short replies', function () {
+    for (const text of [
+      'STOP',
+      'stop',
+      'STOP.',
+      'stop please',
+      'Stop!!',
+      'STOPALL',
+      'UNSUBSCRIBE',
+      'Cancel',
+      'END',
+      'QUIT',
+      'REVOKE',
+      'OPTOUT',
+      'opt out',
+      'ARRET',
+      'REMOVE',
+      'TD',
+      '"STOP"',
+      'Stop, thank you',
+      'STOP STOP',
+    ])
+      assert.equal(kind(text), 'opt-out', text);
+    for (const text of ['START', 'unstop', 'YES', 'Yes please']) assert.equal(kind(text), 'opt-in', text);
+    for (const text of ['HELP', 'info', 'Help!']) assert.equal(kind(text), 'help', text);
+  });
+
+  it('reads free phrasing in six languages and both Hindi scripts', function () {
+    const cases: [string, string][] = [
+      ['take me off your list', 'en'],
+      ["don't call me again", 'en'],
+      ['remove my number', 'en'],
+      ["I don't want these messages", 'en'],
+      ['por favor no me llamen más', 'es'],
+      ['ne m’appelez plus', 'fr'],
+      ['bitte keine Werbung mehr', 'de'],
+      ['não quero mais receber mensagens', 'pt'],
+      ['मुझे कॉल मत करो', 'hi'],
+      ['msg band karo', 'hi-Latn'],
+    ];
+    for (const [text, language] of cases) {
+      const r = classifier.classify(text);
+      assert.equal(r.kind, 'opt-out', text);
+      assert.equal(r.language, language, text);
+    }
+  });
+
+  it('is not fooled by negation, questions about other things, quotes, instructions or words inside words', function () {
+    for (const text of [
+      "don't stop",
+      'I do not want to unsubscribe',
+      'how do I stop my order?',
+      'My son typed "STOP" by accident, keep the alerts coming',
+      'Text STOP to 12345 to opt out',
+      'stopwatch',
+      'unendlich',
+      'bus stop',
+      "please don't call me before noon",
+      'no quiero darme de baja',
+      'message band mat karo',
+    ])
+      assert.equal(kind(text), 'none', text);
+  });
+
+  it('says which phrase decided and which look-alikes it set aside', function () {
+    const r = classifier.classify("I don't want to unsubscribe, but please stop calling me at work");
+    assert.equal(r.kind, 'opt-out');
+    assert.equal(r.matched, 'stop calling');
+    assert.match(r.rule ?? '', /^en: /);
+    assert.deepEqual(
+      r.ignored.map((i) => [i.matched, i.why]),
+      [['unsubscribe', 'negated']],
+    );
+    const q = classifier.classify('What happens if I reply STOP?');
+    assert.equal(q.kind, 'help');
+  });
+
+  it('reads speech-recognition output: lower case, no punctuation, fillers, spelled-out numbers', function () {
+    assert.equal(kind('uh yeah um can you take me off your calling list'), 'opt-out');
+    assert.equal(kind('remove my number five five five one two three four from your list'), 'opt-out');
+    assert.equal(kind('i dont want you to call me anymore'), 'opt-out');
+    assert.equal(kind('the number is five five five one two three four'), 'none');
+    assert.equal(kind('i need to stop payment on a check'), 'none');
+  });
+
+  it('is deterministic and survives odd input', function () {
+    const text = 'Por favor, dejen de enviarme promociones!!!';
+    assert.deepEqual(classifier.classify(text), classifier.classify(text));
+    for (const odd of ['', '   ', '🛑🛑', 'constructor', '__proto__', 'toString please', 'x'.repeat(5000)])
+      assert.ok(KINDS.includes(classifier.classify(odd).kind), odd.slice(0, 20));
+  });
+
+  it('names the channels and topics an opt-out is about', function () {
+    const r = classifier.classify('stop calling me about your offers and stop texting me');
+    assert.deepEqual(r.channels.sort(), ['sms', 'voice']);
+    assert.deepEqual(r.topics, ['marketing']);
+  });
+
+  it('maps labels: first matching rule per channel the opt-out concerns, else the default', function () {
+    const mapping = new LabelMapping({
+      defaultLabels: ['DNC_Global'],
+      rules: [
+        { topic: 'marketing', labels: ['DNC_Sales'] },
+        { channel: 'sms', labels: 'DNC_SMS' },
+      ],
+    });
+    const labels = (text: string, channel: string | null) =>
+      mapping.labelsFor(classifier.classify(text), channel);
+    assert.deepEqual(labels('stop calling me about offers', 'voice'), ['DNC_Sales']);
+    assert.deepEqual(labels('STOP', 'sms'), ['DNC_SMS']);
+    assert.deepEqual(labels('stop', 'voice'), ['DNC_Global']);
+    assert.deepEqual(labels('stop', null), ['DNC_Global']);
+    assert.throws(() => new LabelMapping({ rules: [{ topic: 'sales', labels: [] }] }), /no labels/);
+    assert.throws(() => new LabelMapping({ defaultLabels: ['bad name'] }), /not a valid label name/);
+  });
+
+  it('gives one confirmation per language, spoken for voice, with no marketing', function () {
+    for (const language of ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn']) {
+      const text = confirmationFor(language, { channel: 'sms', sender: 'Acme' });
+      assert.match(text, /^Acme: /);
+      assert.match(text, /START/);
+      assert.doesNotMatch(text, /offer|sale|discount|promo|oferta|angebot|desconto/i);
+      assert.doesNotMatch(confirmationFor(language, { channel: 'voice' }), /START/);
+    }
+    assert.equal(confirmationFor('xx'), confirmationFor('en'));
+    const detector = new OptOutDetector({ mapping: { defaultLabels: ['DNC_Global'] } });
+    assert.equal(detector.detect('HELP').confirmation, null);
+    assert.match(detector.detect('arrêtez de m’envoyer des SMS').confirmation ?? '', /désabonné/);
+  });
+
+  describe('evaluation on the labelled set', function () {
+    const rows = loadUtterances();
+    const dev = evaluate(
+      rows.filter((r) => !r.heldOut),
+      classifier,
+    );
+    const held = evaluate(
+      rows.filter((r) => r.heldOut),
+      classifier,
+    );
+    const all = evaluate(rows, classifier);
+
+    it('has at least 400 utterances across the languages and the four kinds', function () {
+      assert.ok(rows.length >= 400, `${rows.length} utterances`);
+      for (const language of ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn']) {
+        for (const k of KINDS) {
+          assert.ok(
+            rows.some((r) => r.language === language && r.kind === k),
+            `${language} has ${k}`,
+          );
+        }
+      }
+    });
+
+    it('prints precision and recall per kind and language (development, held-out, all)', function () {
+      console.log(
+        `\n${table('development (75%)', dev)}\n\n${table('held-out (25%)', held)}\n\n${table('all', all)}\n`,
+      );
+      if (all.errors.length > 0) {
+        console.log('misclassified:');
+        for (const e of all.errors)
+          console.log(
+            `  [${e.row.heldOut ? 'held-out' : 'dev'}] ${e.row.language} ${e.row.kind} -> ${e.got}: ${e.row.text} (${e.rule ?? 'no rule'})`,
+          );
+      }
+    });
+
+    it('opt-out precision >= 0.98 and recall >= 0.95, overall and per language', function () {
+      const check = (name: string, t: Tally) => {
+        const precision = ratio(t.tp, t.tp + t.fp);
+        const recall = ratio(t.tp, t.tp + t.fn);
+        assert.ok(precision >= 0.98, `${name}: opt-out precision ${precision.toFixed(3)}`);
+        assert.ok(recall >= 0.95, `${name}: opt-out recall ${recall.toFixed(3)}`);
+      };
+      check('all', all.overall.get('opt-out')!);
+      for (const [language, tallies] of all.byLanguage) check(language, tallies.get('opt-out')!);
+    });
+  });
+});
