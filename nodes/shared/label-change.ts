@@ -53,6 +53,19 @@ function decorate(kind: LabelChangeKind, outcome: LabelChangeOutcome): Record<st
     : { ...outcome, removed: outcome.changed, notPresent: outcome.unchanged };
 }
 
+/**
+ * What Detect Opt-Out put on msg.dnc (the intent and the confirmation text) travels on through a
+ * label change, so "detect opt-out -> add contact label -> send confirmation" needs no copy step.
+ * Nothing else of an earlier msg.dnc is kept: a stale decision must not pass for this change's result.
+ */
+function carryIntent(previous: unknown, result: Record<string, unknown>): Record<string, unknown> {
+  if (previous === null || typeof previous !== 'object') return result;
+  const upstream = previous as Record<string, unknown>;
+  if (upstream.intent !== undefined) result.intent = upstream.intent;
+  if (upstream.confirmation !== undefined) result.confirmation = upstream.confirmation;
+  return result;
+}
+
 /** Item-level problems in a list are reported per item; store problems stop the list. */
 function isItemError(err: CodedError): boolean {
   return err.code === 'DNC_INVALID_CONTACT' || err.code === 'DNC_INVALID_INPUT';
@@ -124,7 +137,7 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
       const base = await requestFor(msg);
       if (!Array.isArray(contact)) {
         const outcome = await apply({ ...base, contact });
-        msg.dnc = decorate(kind, outcome);
+        msg.dnc = carryIntent(msg.dnc, decorate(kind, outcome));
         const count = outcome.changed.length;
         if (count > 0) status.ok(kind === 'add' ? 'status.added' : 'status.removed', { count });
         else status.ok(kind === 'add' ? 'status.alreadyPresent' : 'status.notPresent');
@@ -150,7 +163,7 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
           failed.push({ item, error: { code: error.code, message: error.message } });
         }
       }
-      msg.dnc = {
+      msg.dnc = carryIntent(msg.dnc, {
         results,
         failed,
         summary: {
@@ -159,7 +172,7 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
           unchanged: results.length - changed,
           failed: failed.length,
         },
-      };
+      });
       if (failed.length > 0 && results.length === 0) status.error('DNC_INVALID_CONTACT');
       else status.ok(kind === 'add' ? 'status.added' : 'status.removed', { count: changed });
     }

@@ -266,6 +266,8 @@ describe('dnc-opt-out node', function () {
     helper.getNode('n1').receive({ payload: 'Please stop sending me promotions', from: ANA, channel: 'sms' });
     const msg = await added;
     assert.deepEqual(msg.dnc.added, ['DNC_Marketing']);
+    assert.equal(msg.dnc.intent.kind, 'opt-out', 'the intent travels on through the label change');
+    assert.match(msg.dnc.confirmation, /unsubscribed|opted out|no more/i, 'so does the confirmation text');
     const service = helper.getNode('c1').dnc.service as DncService;
     assert.equal(service.check(ANA, { channel: 'sms', labels: ['DNC_Marketing'] }).allowed, false);
     assert.equal(service.check(ANA, { channel: 'voice', labels: ['DNC_Sales'] }).allowed, true);
