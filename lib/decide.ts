@@ -244,10 +244,23 @@ export class DncDecider {
           break;
         }
       }
-      const contact = { input, phone, keys: decision.keys };
-      const scope = { channel: plan.channel, campaign: plan.campaign ?? null };
-      const verdict = policy.evaluate(contact, scope, at, this.attemptSource);
+      // The plan is the scope (channel, campaign): no allocation on the hot path.
+      const verdict = policy.evaluateFor(input, phone, decision.keys, plan, at, this.attemptSource);
       if (verdict === null && decision.allowed) return decision;
+      if (decision.allowed) {
+        // The common block: only the policy. Its reasons are shared and frozen.
+        return {
+          allowed: false,
+          contact: decision.contact,
+          keys: decision.keys,
+          channel: decision.channel,
+          labels: decision.labels,
+          matched: decision.matched,
+          reasons: verdict!.reasons,
+          checkedAt: decision.checkedAt,
+          nextAllowedAt: verdict!.nextAllowedText,
+        };
+      }
       // Only a matter of time when every other reason is a label that expires.
       let latestExpiry = at;
       let timed = true;
@@ -260,11 +273,8 @@ export class DncDecider {
       }
       let next: number | null = null;
       if (timed) {
-        if (latestExpiry === at) next = verdict === null ? at : verdict.nextAllowedAt;
-        else {
-          const then = policy.evaluate(contact, scope, latestExpiry, this.attemptSource);
-          next = then === null ? latestExpiry : then.nextAllowedAt;
-        }
+        const then = policy.evaluateFor(input, phone, decision.keys, plan, latestExpiry, this.attemptSource);
+        next = then === null ? latestExpiry : then.nextAllowedAt;
       }
       return {
         ...decision,

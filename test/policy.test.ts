@@ -167,7 +167,7 @@ describe('calling policies inside decisions', () => {
 
   it('a policy that throws blocks with CHECK_FAILED (fail closed)', () => {
     const policy = new CallingPolicy({ windows: { daily: ['00:00-24:00'] } });
-    (policy as unknown as { evaluate: () => never }).evaluate = () => {
+    (policy as unknown as { evaluateFor: () => never }).evaluateFor = () => {
       throw new Error('boom');
     };
     const dnc = new DncService({ labels: LABELS, store: storeWith([]) });

@@ -41,6 +41,8 @@ export interface PolicyVerdict {
   readonly reasons: readonly PolicyReason[];
   /** The first instant every reason has cleared (epoch ms), or null. */
   readonly nextAllowedAt: number | null;
+  /** The same as ISO 8601 (null when nextAllowedAt is). */
+  readonly nextAllowedText: string | null;
   readonly zones: readonly string[] | null;
 }
 
@@ -55,7 +57,8 @@ export interface PolicyContact {
 
 export interface PolicyScope {
   readonly channel: string | null;
-  readonly campaign: string | null;
+  /** Absent or null: unknown. */
+  readonly campaign?: string | null;
 }
 
 /** Attempt records of one key at or after `since`, oldest first. */
@@ -67,6 +70,8 @@ interface WindowVerdict {
   readonly allowed: boolean;
   readonly next: number | null;
   readonly reasons: readonly PolicyReason[];
+  /** The verdict itself when only the windows block (shared by every contact of the zone set: frozen). */
+  readonly verdict: PolicyVerdict | null;
 }
 
 const MAX_CACHED_SETS = 50_000;
@@ -74,7 +79,12 @@ const MAX_CACHED_SETS = 50_000;
 function matches(scope: CapScope, record: AttemptRecord, wanted: PolicyScope): boolean {
   // Unknown on either side could be the same campaign or channel: it counts (fail closed).
   if (scope === 'campaign')
-    return wanted.campaign === null || record.campaign === null || record.campaign === wanted.campaign;
+    return (
+      wanted.campaign === undefined ||
+      wanted.campaign === null ||
+      record.campaign === null ||
+      record.campaign === wanted.campaign
+    );
   if (scope === 'channel')
     return wanted.channel === null || record.channel === null || record.channel === wanted.channel;
   return true;
@@ -113,8 +123,20 @@ export class CallingPolicy {
     at: number,
     attempts: AttemptSource | undefined,
   ): PolicyVerdict | null {
+    return this.evaluateFor(contact.input, contact.phone, contact.keys, scope, at, attempts);
+  }
+
+  /** evaluate() without the wrapper objects (the hot path of a batch check). */
+  evaluateFor(
+    input: unknown,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    at: number,
+    attempts: AttemptSource | undefined,
+  ): PolicyVerdict | null {
     if (!this.appliesTo(scope.channel)) return null;
-    const set = resolveZones(contact.input, contact.phone) ?? this.fallback;
+    const set = resolveZones(input, phone) ?? this.fallback;
     const window = set === null ? null : this.windowVerdict(set, at);
     let timed: PolicyReason[] | null = null;
     let clearAt = at;
@@ -123,7 +145,7 @@ export class CallingPolicy {
         throw new Error(
           'the store keeps no attempt records, so frequency caps and cooling-off cannot be checked',
         );
-      const records = this.recordsOf(contact.keys, at, attempts);
+      const records = this.recordsOf(keys, at, attempts);
       if (records.length > 0) {
         for (const reason of this.capReasons(records, scope, at)) {
           (timed ??= []).push(reason.reason);
@@ -143,14 +165,17 @@ export class CallingPolicy {
         },
       ];
       if (timed !== null) reasons.push(...timed);
-      return { reasons, nextAllowedAt: null, zones: null };
+      return { reasons, nextAllowedAt: null, nextAllowedText: null, zones: null };
     }
-    const reasons: PolicyReason[] = window!.allowed ? [] : [...window!.reasons];
-    if (timed !== null) reasons.push(...timed);
-    let next: number | null;
-    if (timed === null) next = window!.next;
-    else next = this.compiled.calendar.nextAllowedInAll(set.clocks, clearAt);
-    return { reasons, nextAllowedAt: next, zones: set.zones };
+    if (timed === null) return window!.verdict!;
+    const reasons: PolicyReason[] = window!.allowed ? timed : [...window!.reasons, ...timed];
+    const next = this.compiled.calendar.nextAllowedInAll(set.clocks, clearAt);
+    return {
+      reasons,
+      nextAllowedAt: next,
+      nextAllowedText: next === null ? null : isoTime(next),
+      zones: set.zones,
+    };
   }
 
   private recordsOf(keys: readonly string[], at: number, attempts: AttemptSource): readonly AttemptRecord[] {
@@ -239,7 +264,7 @@ export class CallingPolicy {
         outside.push(`${clock.name} (${WEEKDAY_NAMES[weekday]}: ${this.compiled.windowText[weekday]})`);
       }
     }
-    if (allowed) return { from: at, until, allowed, next: null, reasons: [] };
+    if (allowed) return { from: at, until, allowed, next: null, reasons: [], verdict: null };
     const next = calendar.nextAllowedInAll(set.clocks, at);
     if (next !== null && next < until) until = next;
     const nextText = next === null ? null : isoTime(next);
@@ -265,7 +290,15 @@ export class CallingPolicy {
         zones: set.zones,
       });
     }
-    return { from: at, until, allowed, next, reasons };
+    for (const reason of reasons) Object.freeze(reason);
+    Object.freeze(reasons);
+    const verdict: PolicyVerdict = Object.freeze({
+      reasons,
+      nextAllowedAt: next,
+      nextAllowedText: nextText,
+      zones: set.zones,
+    });
+    return { from: at, until, allowed, next, reasons, verdict };
   }
 }
 
