@@ -2,7 +2,7 @@
  * Bulk import (CSV and JSON lines, background job, dry run, row errors with line numbers, idempotent
  * re-import) and export (CSV safe against formula injection, JSON, JSON lines; re-importable).
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- responses are untyped JSON */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- responses are untyped JSON */
 import * as assert from 'node:assert/strict';
 import { ANA, BEN, CARL } from './nodes/support';
 import { api, deploy, finished, get, post, seq, upload, useServer } from './api-support';
@@ -149,20 +149,35 @@ describe('DNC API: import and export', function () {
       reason: '+cmd|" /C calc"!A0',
     });
     await post('/dnc/labels/add', { contact: 'id:@crm-7', labels: ['DNC_Global'], reason: '-1+1' });
-    await post('/dnc/labels/add', { contact: BEN, labels: ['DNC_Marketing'], reason: 'line\nbreak, "quoted"' });
-    const csv = (await api().get('/dnc/export').buffer(true)) as { status: number; text: string; headers: any };
+    await post('/dnc/labels/add', {
+      contact: BEN,
+      labels: ['DNC_Marketing'],
+      reason: 'line\nbreak, "quoted"',
+    });
+    const csv = (await api().get('/dnc/export').buffer(true)) as {
+      status: number;
+      text: string;
+      headers: any;
+    };
     assert.equal(csv.status, 200);
     assert.match(csv.headers['content-type'], /^text\/csv/);
     assert.match(csv.headers['content-disposition'], /attachment; filename="dnc-export.csv"/);
     const rows = csv.text.trimEnd().split('\r\n');
-    assert.equal(rows[0], 'contact,keys,label,active,appliedAt,expiresAt,source,actor,reason,campaign,channel');
-    assert.ok(rows.some((r) => r.startsWith(`${ANA},'${ANA} ana@example.com,DNC_Sales,true,`)), csv.text);
+    assert.equal(
+      rows[0],
+      'contact,keys,label,active,appliedAt,expiresAt,source,actor,reason,campaign,channel',
+    );
+    assert.ok(
+      rows.some((r) => r.startsWith(`${ANA},'${ANA} ana@example.com,DNC_Sales,true,`)),
+      csv.text,
+    );
     assert.ok(csv.text.includes(`"'=HYPERLINK(""http://evil.example"",""click"")"`), csv.text);
     assert.ok(csv.text.includes(`"'+cmd|"" /C calc""!A0"`), csv.text);
     assert.ok(csv.text.includes(`id:@crm-7`));
     assert.ok(csv.text.includes(`'-1+1`));
     for (const row of rows.slice(1)) {
-      for (const cell of row.split(',')) assert.doesNotMatch(cell, /^"?[=@-]|^"?\+(?!\d+$)/, `unsafe cell ${cell}`);
+      for (const cell of row.split(','))
+        assert.doesNotMatch(cell, /^"?[=@-]|^"?\+(?!\d+$)/, `unsafe cell ${cell}`);
     }
     const json = await get('/dnc/export?format=json');
     assert.equal(json.status, 200);
@@ -171,7 +186,10 @@ describe('DNC API: import and export', function () {
     assert.deepEqual(ana.keys, [ANA, 'ana@example.com']);
     assert.equal(ana.labels[0].actor, '=HYPERLINK("http://evil.example","click")', 'JSON is not escaped');
     const jsonl = (await api().get('/dnc/export?format=jsonl&label=Hold').buffer(true)) as { text: string };
-    const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = jsonl.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.deepEqual(
       lines.map((l: any) => [l.contact, l.labels.map((x: any) => x.label)]),
       [[ANA, ['Hold']]],

@@ -45,7 +45,10 @@ describe('DNC API: bad input on every route', function () {
       [{ contact: ANA, labels: ['DNC_Sales'], actor: 'a'.repeat(201) }, 'DNC_INVALID_INPUT', 'actor'],
       [{ contact: ANA, labels: ['DNC_Sales'], channel: 'no way' }, 'DNC_INVALID_INPUT', 'channel'],
       [{ contact: ANA, labels: ['DNC_Sales'], lables: ['typo'] }, 'DNC_INVALID_INPUT', 'lables'],
-      [JSON.parse('{"contact":"+447911123456","labels":["DNC_Sales"],"__proto__":{"admin":true}}'), 'DNC_INVALID_INPUT'],
+      [
+        JSON.parse('{"contact":"+447911123456","labels":["DNC_Sales"],"__proto__":{"admin":true}}'),
+        'DNC_INVALID_INPUT',
+      ],
       [{ contact: ANA, labels: ['DNC_Sales'], constructor: { prototype: {} } }, 'DNC_INVALID_INPUT'],
       [{ contact: { phone: ANA, constructor: 'x' }, labels: ['DNC_Sales'] }, 'DNC_INVALID_INPUT'],
       [[ANA], 'DNC_INVALID_INPUT'],
@@ -133,7 +136,7 @@ describe('DNC API: bad input on every route', function () {
       assertError(res, 400);
     }
     assertError(await get('/dnc/imports/does-not-exist'), 404, 'DNC_NOT_FOUND');
-    assertError((await api().delete('/dnc/imports/does-not-exist')) as any, 404, 'DNC_NOT_FOUND');
+    assertError(await api().delete('/dnc/imports/does-not-exist'), 404, 'DNC_NOT_FOUND');
   });
 
   it('imports: wrong media type, bad header, empty and too large uploads are 4xx and start nothing', async () => {
@@ -141,7 +144,10 @@ describe('DNC API: bad input on every route', function () {
     assertError(await post('/dnc/imports', { contact: ANA }), 415);
     assertError(await upload('/dnc/imports?format=xml', 'text/csv', 'contact,labels\n'), 400);
     assertError(await upload('/dnc/imports', 'text/csv', ''), 400);
-    assertError(await upload('/dnc/imports', 'text/csv', 'phone_number,labels\n+447911123456,DNC_Sales\n'), 400);
+    assertError(
+      await upload('/dnc/imports', 'text/csv', 'phone_number,labels\n+447911123456,DNC_Sales\n'),
+      400,
+    );
     assertError(await upload('/dnc/imports', 'text/csv', '__proto__,labels\nx,DNC_Sales\n'), 400);
     assertError(await upload('/dnc/imports', 'text/csv', 'contact,constructor\nx,DNC_Sales\n'), 400);
     assertError(await upload('/dnc/imports', 'text/csv', 'contact\n+447911123456\n'), 400);

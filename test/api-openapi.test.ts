@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document: served at /dnc/openapi.json, describes every route the router has, and
  * passes @redocly/cli's lint (its recommended rules) with no error and no warning.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- the document is untyped JSON */
+
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,12 @@ describe('DNC API: OpenAPI document', function () {
       let output: string;
       try {
         const result = await run(process.execPath, [cli, 'lint', file, '--format=stylish'], {
-          env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+          env: {
+            ...process.env,
+            REDOCLY_TELEMETRY: 'off',
+            REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true',
+            NO_COLOR: '1',
+          },
           maxBuffer: 10 * 1024 * 1024,
         });
         output = result.stdout + result.stderr;

@@ -29,7 +29,10 @@ describe('DNC API: public mount with bearer tokens', function () {
   let server: Server | undefined;
   let base = '';
 
-  async function start(overrides: Record<string, unknown>, credentials: Record<string, unknown>): Promise<void> {
+  async function start(
+    overrides: Record<string, unknown>,
+    credentials: Record<string, unknown>,
+  ): Promise<void> {
     await helper.load([...apiModules, captureModule], [config('c1', overrides)], { c1: credentials });
     await storeReady();
     server = createServer((req, res) => flowsApp!(req, res));
@@ -78,7 +81,11 @@ describe('DNC API: public mount with bearer tokens', function () {
     const wrong = await call('POST', '/api/dnc/labels/add', `${WRITE}x`, add);
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get('www-authenticate')!, /invalid_token/);
-    assert.equal((await call('POST', '/api/dnc/labels/add', 'short', add)).status, 401, 'a too-short token is ignored');
+    assert.equal(
+      (await call('POST', '/api/dnc/labels/add', 'short', add)).status,
+      401,
+      'a too-short token is ignored',
+    );
     const readOnly = await call('POST', '/api/dnc/labels/add', READ, add);
     assert.equal(readOnly.status, 403);
     assert.equal(readOnly.json.code, 'DNC_FORBIDDEN');
@@ -98,7 +105,10 @@ describe('DNC API: public mount with bearer tokens', function () {
     const check = await call('POST', '/api/dnc/check', READ, { contact: ANA, channel: 'voice' });
     assert.equal(check.status, 200);
     assert.equal(check.json.allowed, false);
-    assert.equal((await call('GET', `/api/dnc/contacts/${encodeURIComponent(ANA)}`, READ)).json.labels.length, 1);
+    assert.equal(
+      (await call('GET', `/api/dnc/contacts/${encodeURIComponent(ANA)}`, READ)).json.labels.length,
+      1,
+    );
     const doc = await call('GET', '/api/dnc/openapi.json', READ);
     assert.equal(doc.json.servers[0].url, '/api/dnc');
     assert.equal(doc.json.components.parameters.Config, undefined);

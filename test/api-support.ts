@@ -48,7 +48,7 @@ export function useServer(): void {
 export async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Res> {
   let req = api().post(path);
   for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
-  return (await req.send(body as object)) as Res;
+  return (await req.send(body)) as Res;
 }
 
 export async function get(path: string): Promise<Res> {

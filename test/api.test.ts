@@ -2,7 +2,7 @@
  * The DNC HTTP API on the admin mount (/dnc/), through the test helper: every route's behaviour, the
  * idempotency key, configuration selection and the change events node.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- responses are untyped JSON */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- responses are untyped JSON */
 import * as assert from 'node:assert/strict';
 import { ANA, BEN, CARL, collect } from './nodes/support';
 import { api, config, deploy, get, helper, post, seq, useServer } from './api-support';
@@ -141,14 +141,26 @@ describe('DNC API: admin mount routes', function () {
     assert.equal(replay.headers['idempotent-replayed'], 'true');
     assert.deepEqual(replay.body, first.body);
     assert.equal(await seq(), 1, 'the replay wrote nothing');
-    const other = await post('/dnc/labels/add', { contact: BEN, labels: ['DNC_Sales'] }, { 'Idempotency-Key': 'k-1' });
+    const other = await post(
+      '/dnc/labels/add',
+      { contact: BEN, labels: ['DNC_Sales'] },
+      { 'Idempotency-Key': 'k-1' },
+    );
     assert.equal(other.status, 409);
     assert.equal(other.body.code, 'DNC_IDEMPOTENCY_CONFLICT');
     assert.equal(await seq(), 1);
     // A 4xx is an answer too: replayed, not re-run.
-    const bad = await post('/dnc/labels/add', { contact: ANA, labels: ['Nope'] }, { 'Idempotency-Key': 'k-2' });
+    const bad = await post(
+      '/dnc/labels/add',
+      { contact: ANA, labels: ['Nope'] },
+      { 'Idempotency-Key': 'k-2' },
+    );
     assert.equal(bad.status, 400);
-    const badAgain = await post('/dnc/labels/add', { contact: ANA, labels: ['Nope'] }, { 'Idempotency-Key': 'k-2' });
+    const badAgain = await post(
+      '/dnc/labels/add',
+      { contact: ANA, labels: ['Nope'] },
+      { 'Idempotency-Key': 'k-2' },
+    );
     assert.equal(badAgain.headers['idempotent-replayed'], 'true');
     const badKey = await post('/dnc/labels/add', body, { 'Idempotency-Key': 'x'.repeat(300) });
     assert.equal(badKey.status, 400);
@@ -206,8 +218,24 @@ describe('DNC API: admin mount routes', function () {
       { id: 'tab', type: 'tab' },
       config('c1', { labels }),
       { id: 'ev', type: 'dnc-events', z: 'tab', config: 'c1', wires: [['out']] },
-      { id: 'sales', type: 'dnc-events', z: 'tab', config: 'c1', labels: ['Brief'], events: ['expire'], wires: [['out2']] },
-      { id: 'add', type: 'dnc-add-label', z: 'tab', config: 'c1', labels: ['DNC_Sales'], source: 'ivr', wires: [[]] },
+      {
+        id: 'sales',
+        type: 'dnc-events',
+        z: 'tab',
+        config: 'c1',
+        labels: ['Brief'],
+        events: ['expire'],
+        wires: [['out2']],
+      },
+      {
+        id: 'add',
+        type: 'dnc-add-label',
+        z: 'tab',
+        config: 'c1',
+        labels: ['DNC_Sales'],
+        source: 'ivr',
+        wires: [[]],
+      },
       { id: 'out', type: 'helper', z: 'tab' },
       { id: 'out2', type: 'helper', z: 'tab' },
     ]);
@@ -222,7 +250,12 @@ describe('DNC API: admin mount routes', function () {
     while ((seen.length < 5 || expiries.length < 1) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    const summary = seen.map((m: any) => [m.topic, m.payload.contact, m.payload.labels.join(), m.payload.source]);
+    const summary = seen.map((m: any) => [
+      m.topic,
+      m.payload.contact,
+      m.payload.labels.join(),
+      m.payload.source,
+    ]);
     assert.deepEqual(summary, [
       ['dnc/add', ANA, 'DNC_Sales', 'api'],
       ['dnc/add', BEN, 'DNC_Sales', 'ivr'],

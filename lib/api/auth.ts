@@ -77,7 +77,7 @@ export function parseTokens(text: unknown, access: Access): { tokens: ApiToken[]
 export function bearerToken(header: string | string[] | undefined): string | null {
   if (typeof header !== 'string') return null;
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return match ? match[1]! : null;
+  return match ? match[1] : null;
 }
 
 /**

@@ -143,8 +143,8 @@ export class ChangeFeed {
       (record.expiresAt ?? []).forEach((iso, i) => {
         if (iso === null) return;
         const at = Date.parse(iso);
-        if (at > this.watermark && at <= this.horizon && record.changed.includes(record.labels[i]!)) {
-          this.insert({ at, key: record.keys[0]!, label: record.labels[i]! });
+        if (at > this.watermark && at <= this.horizon && record.changed.includes(record.labels[i])) {
+          this.insert({ at, key: record.keys[0], label: record.labels[i] });
         }
       });
       this.arm();
@@ -153,7 +153,7 @@ export class ChangeFeed {
     const at = Date.parse(record.at);
     this.emit({
       event: record.op,
-      contact: contact?.keys[0] ?? record.keys[0]!,
+      contact: contact?.keys[0] ?? record.keys[0],
       keys: contact?.keys ?? record.keys,
       labels: record.changed,
       at: record.at,
@@ -171,7 +171,7 @@ export class ChangeFeed {
     let hi = this.due.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.due[mid]!.at <= due.at) lo = mid + 1;
+      if (this.due[mid].at <= due.at) lo = mid + 1;
       else hi = mid;
     }
     this.due.splice(lo, 0, due);
@@ -185,14 +185,15 @@ export class ChangeFeed {
     for (const profile of this.service.store.contacts()) {
       for (const label of profile.labels) {
         const at = label.expiresAt;
-        if (at !== null && at > from && at <= to) found.push({ at, key: profile.keys[0]!, label: label.label });
+        if (at !== null && at > from && at <= to)
+          found.push({ at, key: profile.keys[0], label: label.label });
       }
     }
     found.sort((a, b) => a.at - b.at);
     if (found.length > MAX_DUE) {
-      to = found[MAX_DUE - 1]!.at;
+      to = found[MAX_DUE - 1].at;
       let end = MAX_DUE;
-      while (end < found.length && found[end]!.at === to) end++;
+      while (end < found.length && found[end].at === to) end++;
       found.length = end;
     }
     this.due = found;
@@ -215,7 +216,7 @@ export class ChangeFeed {
 
   private arm(): void {
     if (!this.running) return;
-    const next = this.due.length > 0 ? this.due[0]!.at : this.horizon;
+    const next = this.due.length > 0 ? this.due[0].at : this.horizon;
     this.schedule(Math.max(0, Math.min(MAX_DELAY_MS, next - this.now())));
   }
 
@@ -236,7 +237,7 @@ export class ChangeFeed {
     // Several windows may have passed (a sleeping laptop): handle them in turn.
     for (let rounds = 0; rounds < 1000; rounds++) {
       const until = Math.min(now, this.horizon);
-      while (this.due.length > 0 && this.due[0]!.at <= until) {
+      while (this.due.length > 0 && this.due[0].at <= until) {
         const due = this.due.shift()!;
         this.expire(due);
       }
@@ -266,7 +267,7 @@ export class ChangeFeed {
     if (state === undefined || label === undefined || label.expiresAt !== due.at) return;
     this.emit({
       event: 'expire',
-      contact: state.keys[0]!,
+      contact: state.keys[0],
       keys: state.keys,
       labels: [due.label],
       at: isoTime(due.at),

@@ -111,7 +111,7 @@ export async function streamExport(
     const labels = labelsOf(profile, options);
     if (labels.length === 0) continue;
     summary.contacts += 1;
-    const contact = profile.keys[0]!;
+    const contact = profile.keys[0];
     if (options.format === 'csv') {
       const keys = profile.keys.join(' ');
       for (const l of labels) {
@@ -132,8 +132,7 @@ export async function streamExport(
       }
     } else {
       const line = JSON.stringify({ contact, keys: profile.keys, labels });
-      buffer +=
-        options.format === 'json' ? `${summary.contacts === 1 ? '\n' : ',\n'}${line}` : `${line}\n`;
+      buffer += options.format === 'json' ? `${summary.contacts === 1 ? '\n' : ',\n'}${line}` : `${line}\n`;
       summary.rows += 1;
     }
     if (buffer.length >= CHUNK) await flush();

@@ -30,7 +30,8 @@ export function assertPlainJson(value: unknown, path = 'body', depth = 0): void 
     return;
   }
   for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) throw invalid(`the key "${key}" is not allowed (in ${path})`, `${path}.${key}`);
+    if (FORBIDDEN_KEYS.has(key))
+      throw invalid(`the key "${key}" is not allowed (in ${path})`, `${path}.${key}`);
     assertPlainJson((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
   }
 }
@@ -46,7 +47,7 @@ export function assertKnownFields(body: Record<string, unknown>, known: readonly
 
 function mediaType(req: IncomingMessage): string {
   const header = req.headers['content-type'];
-  return typeof header === 'string' ? header.split(';')[0]!.trim().toLowerCase() : '';
+  return typeof header === 'string' ? header.split(';')[0].trim().toLowerCase() : '';
 }
 
 export function contentType(req: IncomingMessage): string {

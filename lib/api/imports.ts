@@ -150,13 +150,17 @@ async function checkCsvHeader(file: string): Promise<void> {
   try {
     const buffer = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    text = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
   } finally {
     await handle.close();
   }
   const end = text.search(/\r?\n/);
   const first = (end === -1 ? text : text.slice(0, end)).trim();
-  if (first === '') throw invalid('the CSV file is empty: it needs a header line (contact,labels,...)', 'body');
+  if (first === '')
+    throw invalid('the CSV file is empty: it needs a header line (contact,labels,...)', 'body');
   const columns = first.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
   const unknown = columns.filter((c) => !CSV_COLUMNS.has(c));
   if (unknown.length > 0) {
@@ -206,14 +210,15 @@ function text(value: unknown, field: string, max: number): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') throw new RowFailure('DNC_INVALID_INPUT', `${field} must be text`, field);
   const t = unescapeFormula(value.trim());
-  if (t.length > max) throw new RowFailure('DNC_INVALID_INPUT', `${field} is longer than ${max} characters`, field);
+  if (t.length > max)
+    throw new RowFailure('DNC_INVALID_INPUT', `${field} is longer than ${max} characters`, field);
   return t === '' ? null : t;
 }
 
 function labelList(value: unknown): unknown {
   if (typeof value === 'string') return value.split(/[|;,]/);
   if (Array.isArray(value)) {
-    return value.map((v) =>
+    return (value as unknown[]).map((v: unknown): unknown =>
       v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as { label?: unknown }).label : v,
     );
   }
@@ -276,7 +281,11 @@ export class ImportJob {
       startedAt: iso(this.startedAt),
       finishedAt: iso(this.finishedAt),
       progress:
-        this.state === 'done' ? 1 : total === 0 ? 0 : Math.min(1, Math.floor((this.bytesRead / total) * 1000) / 1000),
+        this.state === 'done'
+          ? 1
+          : total === 0
+            ? 0
+            : Math.min(1, Math.floor((this.bytesRead / total) * 1000) / 1000),
       bytes: { read: this.bytesRead, total },
       rows: { read: this.rowsRead, applied: this.applied, unchanged: this.unchanged, failed: this.failed },
       rowsPerSecond: seconds > 0 ? Math.round(this.rowsRead / seconds) : 0,
@@ -317,7 +326,12 @@ export class ImportJobs {
   }
 
   /** Checks the header, then queues the job. On a 4xx the upload is deleted. */
-  async submit(format: ImportFormat, dryRun: boolean, upload: Spooled, fingerprint: string): Promise<ImportJob> {
+  async submit(
+    format: ImportFormat,
+    dryRun: boolean,
+    upload: Spooled,
+    fingerprint: string,
+  ): Promise<ImportJob> {
     try {
       if (this.closed) throw new ApiError(503, 'DNC_NOT_CONFIGURED', 'the configuration is being redeployed');
       if (upload.bytes === 0) throw invalid('the upload is empty', 'body');
@@ -391,11 +405,17 @@ export class ImportJobs {
           try {
             value = JSON.parse(t);
           } catch {
-            yield { line, fields: { __error: new RowFailure('DNC_INVALID_INPUT', 'the line is not valid JSON') } };
+            yield {
+              line,
+              fields: { __error: new RowFailure('DNC_INVALID_INPUT', 'the line is not valid JSON') },
+            };
             continue;
           }
           if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-            yield { line, fields: { __error: new RowFailure('DNC_INVALID_INPUT', 'each line must be a JSON object') } };
+            yield {
+              line,
+              fields: { __error: new RowFailure('DNC_INVALID_INPUT', 'each line must be a JSON object') },
+            };
             continue;
           }
           yield { line, fields: value as Record<string, unknown> };
@@ -421,7 +441,10 @@ export class ImportJobs {
           fields: { __error: new RowFailure('DNC_INVALID_INPUT', `malformed CSV: ${err.message}`) },
         });
       });
-      for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      for await (const entry of parser as AsyncIterable<{
+        record: Record<string, string>;
+        info: { lines: number };
+      }>) {
         while (skipped.length > 0) yield skipped.shift()!;
         yield { line: entry.info.lines, fields: entry.record };
       }
@@ -454,7 +477,8 @@ export class ImportJobs {
       for (const name of ['phone', 'whatsapp', 'email', 'id'] as const) {
         const value = fields[name];
         if (value === undefined || value === '') continue;
-        if (typeof value !== 'string') throw new RowFailure('DNC_INVALID_INPUT', `${name} must be text`, name);
+        if (typeof value !== 'string')
+          throw new RowFailure('DNC_INVALID_INPUT', `${name} must be text`, name);
         parts[name] = unescapeFormula(value);
       }
       if (Object.keys(parts).length === 0) {
@@ -503,7 +527,7 @@ export class ImportJobs {
       return !profiles.some((p) => p.labels.some((l) => row.labels.includes(l.label)));
     }
     // An add that would link identifiers not yet linked is a change even when the labels are there.
-    if (profiles.length !== 1 || !row.keys.every((k) => profiles[0]!.keys.includes(k))) return false;
+    if (profiles.length !== 1 || !row.keys.every((k) => profiles[0].keys.includes(k))) return false;
     const active = activeLabels(profiles, now);
     return row.labels.every((name) => active.some((a) => a.label === name));
   }
@@ -512,13 +536,25 @@ export class ImportJobs {
     const service = this.host.service;
     const now = this.host.now ?? Date.now;
     if (!job.dryRun) await service.whenReady();
+    // Two batches in flight: rows are read and checked while the previous batch is on its way to disk.
     let batch: Promise<void>[] = [];
+    let previous: Promise<unknown> = Promise.resolve();
     const batchKeys = new Set<string>();
-    const flush = async () => {
-      const pending = batch;
+    const previousKeys = new Set<string>();
+    const rotate = async () => {
+      await previous;
+      const next = Promise.all(batch);
+      next.catch(() => undefined); // observed by the next await; never an unhandled rejection meanwhile
+      previous = next;
       batch = [];
+      previousKeys.clear();
+      for (const k of batchKeys) previousKeys.add(k);
       batchKeys.clear();
-      await Promise.all(pending);
+    };
+    const flush = async () => {
+      await rotate();
+      await previous;
+      previousKeys.clear();
     };
     for await (const row of this.rows(job)) {
       if (job.cancelled) break;
@@ -531,7 +567,7 @@ export class ImportJobs {
         continue;
       }
       // The same contact twice in one batch: let the first land before deciding about the second.
-      if (prepared.keys.some((k) => batchKeys.has(k))) await flush();
+      if (prepared.keys.some((k) => batchKeys.has(k) || previousKeys.has(k))) await flush();
       if (job.dryRun) {
         // Dry run: decided against the store as it is (rows repeating within the file count each time).
         try {
@@ -547,16 +583,23 @@ export class ImportJobs {
         continue;
       }
       for (const k of prepared.keys) batchKeys.add(k);
-      const request = {
-        contact: prepared.contact,
-        labels: prepared.labels,
-        source: prepared.source,
-        actor: prepared.actor,
-        reason: prepared.reason,
-        campaign: prepared.campaign,
-        channel: prepared.channel,
-      };
-      const write = prepared.op === 'add' ? service.addLabels(request) : service.removeLabels(request);
+      // The row is validated as DncService.addLabels / removeLabels would: write it without parsing twice.
+      const at = now();
+      const meta = { source: prepared.source, actor: prepared.actor, reason: prepared.reason, at };
+      const write =
+        prepared.op === 'add'
+          ? service.store.apply({
+              op: 'add',
+              keys: prepared.keys,
+              labels: prepared.labels.map((label) => ({
+                label,
+                expiresAt: service.catalog.expiryFor(label, at),
+              })),
+              campaign: prepared.campaign,
+              channel: prepared.channel,
+              ...meta,
+            })
+          : service.store.apply({ op: 'remove', keys: prepared.keys, labels: prepared.labels, ...meta });
       batch.push(
         write.then(
           (outcome) => {
@@ -565,14 +608,18 @@ export class ImportJobs {
           },
           (err: unknown) => {
             const code = (err as { code?: unknown }).code;
-            if (code === 'DNC_STORE_UNAVAILABLE' || code === 'DNC_STORE_ERROR' || !(err instanceof DncError)) {
+            if (
+              code === 'DNC_STORE_UNAVAILABLE' ||
+              code === 'DNC_STORE_ERROR' ||
+              !(err instanceof DncError)
+            ) {
               throw err;
             }
             job.rowError(prepared.line, err);
           },
         ),
       );
-      if (batch.length >= BATCH) await flush();
+      if (batch.length >= BATCH) await rotate();
     }
     await flush();
   }

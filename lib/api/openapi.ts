@@ -62,7 +62,9 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           properties: {
             contact: ref('Contact'),
             labels: ref('LabelNames'),
-            ...(remove ? { all: { type: 'boolean', description: 'Remove every label the contact carries.' } } : {}),
+            ...(remove
+              ? { all: { type: 'boolean', description: 'Remove every label the contact carries.' } }
+              : {}),
             source: {
               type: 'string',
               pattern: '^[A-Za-z0-9_.:-]{1,32}$',
@@ -96,7 +98,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             at: isoTime,
             channel: { type: 'string' },
             campaign: { type: 'string', maxLength: 200 },
-            outcome: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$', examples: ['conversation', 'refusal', 'optout'] },
+            outcome: {
+              type: 'string',
+              pattern: '^[a-z][a-z0-9_-]{0,31}$',
+              examples: ['conversation', 'refusal', 'optout'],
+            },
             source: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,32}$', default: 'api' },
           },
         },
@@ -175,7 +181,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           'contacts',
           'Record a contact attempt',
           'Records an attempt (with its outcome when known) for frequency caps and cooling-off periods.',
-          { '200': json(ref('Attempt')), ...WRITE_ERRORS, '404': { $ref: '#/components/responses/NotFound' } },
+          {
+            '200': json(ref('Attempt')),
+            ...WRITE_ERRORS,
+            '404': { $ref: '#/components/responses/NotFound' },
+          },
           { parameters: [idempotencyKey], requestBody: attemptBody(false) },
         ),
       },
@@ -185,7 +195,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           'contacts',
           'Record an outcome',
           'Records an outcome on its own (conversation, refusal, optout...), e.g. from a dialler call result.',
-          { '200': json(ref('Attempt')), ...WRITE_ERRORS, '404': { $ref: '#/components/responses/NotFound' } },
+          {
+            '200': json(ref('Attempt')),
+            ...WRITE_ERRORS,
+            '404': { $ref: '#/components/responses/NotFound' },
+          },
           { parameters: [idempotencyKey], requestBody: attemptBody(true) },
         ),
       },
@@ -209,7 +223,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                 schema: { type: 'string', maxLength: 320 },
               },
               { name: 'history', in: 'query', schema: { type: 'boolean', default: true } },
-              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+              {
+                name: 'limit',
+                in: 'query',
+                schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+              },
             ],
           },
         ),
@@ -225,7 +243,12 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             parameters: [
               { name: 'contact', in: 'query', required: true, schema: { type: 'string', maxLength: 320 } },
               { name: 'channel', in: 'query', schema: { type: 'string' } },
-              { name: 'labels', in: 'query', description: 'Comma-separated label names.', schema: { type: 'string' } },
+              {
+                name: 'labels',
+                in: 'query',
+                description: 'Comma-separated label names.',
+                schema: { type: 'string' },
+              },
             ],
           },
         ),
@@ -255,7 +278,8 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                       labels: ref('LabelNames'),
                       at: isoTime,
                       policy: {
-                        description: 'A calling-hours policy: a preset name or a definition (see the Check DNC node).',
+                        description:
+                          'A calling-hours policy: a preset name or a definition (see the Check DNC node).',
                         oneOf: [{ type: 'string' }, { type: 'object' }],
                       },
                       campaign: { type: 'string', description: 'The campaign, for frequency caps.' },
@@ -292,7 +316,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
               { name: 'source', in: 'query', schema: { type: 'string' } },
               { name: 'since', in: 'query', schema: isoTime },
               { name: 'until', in: 'query', schema: isoTime },
-              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+              {
+                name: 'limit',
+                in: 'query',
+                schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+              },
               { name: 'verify', in: 'query', schema: { type: 'boolean', default: false } },
             ],
           },
@@ -375,7 +403,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           },
           {
             parameters: [
-              { name: 'format', in: 'query', schema: { type: 'string', enum: ['csv', 'json', 'jsonl'], default: 'csv' } },
+              {
+                name: 'format',
+                in: 'query',
+                schema: { type: 'string', enum: ['csv', 'json', 'jsonl'], default: 'csv' },
+              },
               { name: 'label', in: 'query', schema: { type: 'string' } },
               { name: 'includeExpired', in: 'query', schema: { type: 'boolean', default: false } },
             ],

@@ -11,7 +11,7 @@ import type { AuditQuery } from '../store/types';
 import { isoTime } from '../time';
 import type { Access } from './auth';
 import { ApiError, invalid, toHttpFailure } from './errors';
-import { streamExport, type ExportFormat } from './export';
+import { streamExport } from './export';
 import {
   Query,
   assertKnownFields,
@@ -131,7 +131,7 @@ interface RouteRequest {
   readonly idem: { readonly scope: string; readonly key: string } | null;
 }
 
-type Handler = (r: RouteRequest) => Promise<StoredResponse | 'streamed'>;
+type Handler = (r: RouteRequest) => Promise<StoredResponse | 'streamed'> | StoredResponse;
 
 interface Route {
   readonly method: string;
@@ -187,7 +187,8 @@ export function createDncApi(options: DncApiOptions) {
     const body = await readJsonObject(r.req, limits.changeBytes);
     assertKnownFields(body, kind === 'add' ? CHANGE_FIELDS : REMOVE_FIELDS);
     if (body.contact === undefined) throw invalid('contact is required', 'contact');
-    if (body.all !== undefined && typeof body.all !== 'boolean') throw invalid('all must be true or false', 'all');
+    if (body.all !== undefined && typeof body.all !== 'boolean')
+      throw invalid('all must be true or false', 'all');
     if (kind === 'remove' && body.all === true && body.labels !== undefined) {
       throw invalid('give either labels or all: true, not both', 'labels');
     }
@@ -247,7 +248,10 @@ export function createDncApi(options: DncApiOptions) {
     if (body.contact === undefined) throw invalid('contact is required', 'contact');
     const ctx = r.ctx();
     const writer = ctx.service as unknown as Partial<
-      Record<'recordAttempt' | 'recordOutcome', (request: Record<string, unknown>) => Promise<Record<string, unknown>>>
+      Record<
+        'recordAttempt' | 'recordOutcome',
+        (request: Record<string, unknown>) => Promise<Record<string, unknown>>
+      >
     >;
     const method = kind === 'attempt' ? writer.recordAttempt : writer.recordOutcome;
     if (typeof method !== 'function') {
@@ -260,7 +264,11 @@ export function createDncApi(options: DncApiOptions) {
     }
     const apply = async (): Promise<StoredResponse> => {
       const record = await ctx.track(
-        method.call(ctx.service, { ...body, ...(at === undefined ? {} : { at }), source: body.source ?? 'api' }),
+        method.call(ctx.service, {
+          ...body,
+          ...(at === undefined ? {} : { at }),
+          source: body.source ?? 'api',
+        }),
       );
       const when = record.at;
       return ok({ ...record, at: typeof when === 'number' ? isoTime(when) : when });
@@ -279,14 +287,14 @@ export function createDncApi(options: DncApiOptions) {
       options.at = at;
     }
     for (const field of EXTRA_CHECK_FIELDS) if (source[field] !== undefined) options[field] = source[field];
-    return options as CheckOptions;
+    return options;
   }
 
   const routes: Route[] = [
-    route('GET', '/openapi.json', 'read', withConfig([]), async (r) =>
+    route('GET', '/openapi.json', 'read', withConfig([]), (r) =>
       ok(openApiDocument(options.serverUrl ? options.serverUrl(r.req) : '/dnc', options.configParam)),
     ),
-    route('GET', '/labels', 'read', withConfig([]), async (r) => {
+    route('GET', '/labels', 'read', withConfig([]), (r) => {
       const catalog = r.ctx().service.catalog;
       return ok({
         labels: catalog.names.map((name) => {
@@ -417,7 +425,8 @@ export function createDncApi(options: DncApiOptions) {
         if (last[0] && ctx.lastChangeAt === null) ctx.lastChangeAt = Date.parse(last[0].at);
       }
       const now = Date.now();
-      const ageSeconds = (ms: number | null) => (ms === null ? null : Math.max(0, Math.round((now - ms) / 1000)));
+      const ageSeconds = (ms: number | null) =>
+        ms === null ? null : Math.max(0, Math.round((now - ms) / 1000));
       const ready = status.state === 'ready';
       return ok(
         {
@@ -457,7 +466,11 @@ export function createDncApi(options: DncApiOptions) {
           if (named !== 'csv' && named !== 'jsonl') throw invalid('format must be csv or jsonl', 'format');
           format = named;
         } else if (type === 'text/csv') format = 'csv';
-        else if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/json-lines') {
+        else if (
+          type === 'application/x-ndjson' ||
+          type === 'application/jsonl' ||
+          type === 'application/json-lines'
+        ) {
           format = 'jsonl';
         } else {
           throw new ApiError(
@@ -467,7 +480,11 @@ export function createDncApi(options: DncApiOptions) {
           );
         }
         if (r.req._body === true) {
-          throw new ApiError(415, 'DNC_UNSUPPORTED_MEDIA_TYPE', 'an import is a CSV or JSON lines file, not a JSON body');
+          throw new ApiError(
+            415,
+            'DNC_UNSUPPORTED_MEDIA_TYPE',
+            'an import is a CSV or JSON lines file, not a JSON body',
+          );
         }
         const dryRun = r.query.flag('dryRun');
         const ctx = r.ctx();
@@ -491,11 +508,16 @@ export function createDncApi(options: DncApiOptions) {
       },
       true,
     ),
-    route('GET', '/imports', 'read', withConfig([]), async (r) =>
-      ok({ jobs: r.ctx().imports.list().map((j) => j.view()) }),
+    route('GET', '/imports', 'read', withConfig([]), (r) =>
+      ok({
+        jobs: r
+          .ctx()
+          .imports.list()
+          .map((j) => j.view()),
+      }),
     ),
-    route('GET', '/imports/{id}', 'read', withConfig([]), async (r) => ok(job(r).view())),
-    route('DELETE', '/imports/{id}', 'write', withConfig([]), async (r) => {
+    route('GET', '/imports/{id}', 'read', withConfig([]), (r) => ok(job(r).view())),
+    route('DELETE', '/imports/{id}', 'write', withConfig([]), (r) => {
       const found = job(r);
       r.ctx().imports.cancel(found);
       return ok(found.view());
@@ -513,7 +535,7 @@ export function createDncApi(options: DncApiOptions) {
       const contacts = ctx.service.store.contacts();
       try {
         await streamExport(contacts, r.res, {
-          format: format as ExportFormat,
+          format: format,
           label,
           includeExpired,
           now: Date.now(),
@@ -524,13 +546,14 @@ export function createDncApi(options: DncApiOptions) {
         r.res.destroy();
         if (!(err instanceof Error && err.message === 'the client went away')) throw err;
       }
-      return 'streamed';
+      return 'streamed' as const;
     }),
   ];
 
   function job(r: RouteRequest) {
-    const found = r.ctx().imports.get(r.params.id!);
-    if (found === undefined) throw new ApiError(404, 'DNC_NOT_FOUND', 'no such import job (jobs are kept in memory)');
+    const found = r.ctx().imports.get(r.params.id);
+    if (found === undefined)
+      throw new ApiError(404, 'DNC_NOT_FOUND', 'no such import job (jobs are kept in memory)');
     return found;
   }
 
@@ -539,7 +562,10 @@ export function createDncApi(options: DncApiOptions) {
     await ctx.service.whenReady();
   }
 
-  function find(method: string, path: string): { route: Route; params: Record<string, string> } | 'method' | null {
+  function find(
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | 'method' | null {
     let methodMismatch = false;
     for (const r of routes) {
       const match = r.pattern.exec(path);
@@ -551,7 +577,7 @@ export function createDncApi(options: DncApiOptions) {
       const params: Record<string, string> = Object.create(null) as Record<string, string>;
       r.names.forEach((name, i) => {
         try {
-          params[name] = decodeURIComponent(match[i + 1]!);
+          params[name] = decodeURIComponent(match[i + 1]);
         } catch {
           throw invalid(`the ${name} in the path is not valid URL encoding`, name);
         }
@@ -607,7 +633,9 @@ export function createDncApi(options: DncApiOptions) {
         query.assertKnown(r.query);
         let context: ApiContext | undefined;
         const ctx = () =>
-          (context ??= resolve ? resolve() : options.resolve(options.configParam ? query.text('config') : undefined));
+          (context ??= resolve
+            ? resolve()
+            : options.resolve(options.configParam ? query.text('config') : undefined));
         const request: RouteRequest = { req, res, query, params, caller, ctx, idem: null };
         const key = r.idempotent ? IdempotencyCache.keyFrom(req.headers['idempotency-key']) : null;
         const idem =

@@ -39,7 +39,9 @@ export function publicPathOf(value: unknown): string {
   if (text === '') return DEFAULT_PUBLIC_PATH;
   const path = text.startsWith('/') ? text : `/${text}`;
   if (!PATH_PATTERN.test(path)) {
-    throw new Error(`the API path "${String(value)}" may only hold letters, digits and . _ ~ - between slashes`);
+    throw new Error(
+      `the API path "${String(value)}" may only hold letters, digits and . _ ~ - between slashes`,
+    );
   }
   return path;
 }
@@ -80,14 +82,19 @@ function resolveAdmin(ref: string | undefined): ApiContext {
     const byId = liveConfigs.get(ref);
     if (byId) return contextOf(byId);
     const named = [...liveConfigs.values()].filter((c) => c.name === ref);
-    if (named.length === 1) return contextOf(named[0]!);
+    if (named.length === 1) return contextOf(named[0]);
     if (named.length > 1) {
-      throw new ApiError(400, 'DNC_CONFIG_REQUIRED', `several configurations are named "${ref}": use the node id`, 'config');
+      throw new ApiError(
+        400,
+        'DNC_CONFIG_REQUIRED',
+        `several configurations are named "${ref}": use the node id`,
+        'config',
+      );
     }
     throw new ApiError(404, 'DNC_NOT_FOUND', `no DNC labels configuration "${ref}" is deployed`, 'config');
   }
   const all = [...liveConfigs.values()];
-  if (all.length === 1) return contextOf(all[0]!);
+  if (all.length === 1) return contextOf(all[0]);
   if (all.length === 0) {
     throw new ApiError(503, 'DNC_NOT_CONFIGURED', 'no DNC labels configuration is deployed');
   }
@@ -108,7 +115,7 @@ function clientOf(req: ApiRequest): string {
 
 /** The mount's URL as the client used it (for the OpenAPI document's server entry). */
 function serverUrl(req: ApiRequest): string {
-  const full = (req.originalUrl ?? req.url ?? '').split('?')[0]!;
+  const full = (req.originalUrl ?? req.url ?? '').split('?')[0];
   const at = full.lastIndexOf('/openapi.json');
   return at > 0 ? full.slice(0, at) : full;
 }
@@ -119,7 +126,9 @@ export function registerApiConfig(entry: LiveConfig, warn: (message: string) => 
   if (path !== null) {
     for (const other of liveConfigs.values()) {
       if (other.id !== entry.id && other.api.publicPath === path) {
-        warn(`the DNC API path ${path} is already used by configuration "${other.name || other.id}": not mounted twice`);
+        warn(
+          `the DNC API path ${path} is already used by configuration "${other.name || other.id}": not mounted twice`,
+        );
       }
     }
   }
@@ -154,7 +163,9 @@ export function mountDncApi(RED: NodeAPI): void {
     mounted.add(admin);
     const guard: Middleware = (req, res, next) => {
       const access = adminApi.accessFor(req);
-      const check = RED.auth.needsPermission(access === 'write' ? 'dnc.write' : 'dnc.read') as unknown as Middleware;
+      const check = RED.auth.needsPermission(
+        access === 'write' ? 'dnc.write' : 'dnc.read',
+      ) as unknown as Middleware;
       check(req, res, () => {
         const user = (req as { user?: { username?: unknown } }).user;
         const id = typeof user?.username === 'string' ? `user:${user.username}` : 'admin';
@@ -197,9 +208,15 @@ export function mountDncApi(RED: NodeAPI): void {
         publicApi.fail(
           res,
           wait > 0
-            ? new ApiError(429, 'DNC_RATE_LIMITED', 'too many failed authentications: wait and retry', undefined, {
-                'Retry-After': String(wait),
-              })
+            ? new ApiError(
+                429,
+                'DNC_RATE_LIMITED',
+                'too many failed authentications: wait and retry',
+                undefined,
+                {
+                  'Retry-After': String(wait),
+                },
+              )
             : new ApiError(
                 401,
                 'DNC_UNAUTHORIZED',
@@ -207,7 +224,9 @@ export function mountDncApi(RED: NodeAPI): void {
                   ? 'send an API token: Authorization: Bearer <token>'
                   : 'the API token is not valid for this configuration',
                 undefined,
-                { 'WWW-Authenticate': `Bearer realm="dnc"${presented === null ? '' : ', error="invalid_token"'}` },
+                {
+                  'WWW-Authenticate': `Bearer realm="dnc"${presented === null ? '' : ', error="invalid_token"'}`,
+                },
               ),
         );
         return;
@@ -221,9 +240,15 @@ export function mountDncApi(RED: NodeAPI): void {
       if (wait > 0) {
         publicApi.fail(
           res,
-          new ApiError(429, 'DNC_RATE_LIMITED', `rate limit of ${entry.api.rateLimit} requests a minute reached`, undefined, {
-            'Retry-After': String(wait),
-          }),
+          new ApiError(
+            429,
+            'DNC_RATE_LIMITED',
+            `rate limit of ${entry.api.rateLimit} requests a minute reached`,
+            undefined,
+            {
+              'Retry-After': String(wait),
+            },
+          ),
         );
         return;
       }

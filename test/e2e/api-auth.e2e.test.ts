@@ -141,7 +141,10 @@ describe('DNC API authorization in a real Node-RED with adminAuth', function () 
     const sets = (await res.json()) as { module: string; types: string[]; err?: string }[];
     const ours = sets.filter((s) => s.module === '@dncflow/node-red-dnc');
     assert.ok(ours.flatMap((s) => s.types).includes('dnc-events'), JSON.stringify(ours));
-    assert.ok(ours.every((s) => s.err === undefined), JSON.stringify(ours));
+    assert.ok(
+      ours.every((s) => s.err === undefined),
+      JSON.stringify(ours),
+    );
   });
 
   it('admin mount: every route refuses a request without a token or without dnc permissions', async () => {
@@ -163,7 +166,10 @@ describe('DNC API authorization in a real Node-RED with adminAuth', function () 
       const res = await call(method, `/dnc${route}`, tokens.reader, body);
       assert.equal(res.status, 401, `${method} ${route}`);
     }
-    const added = await call('POST', '/dnc/labels/add', tokens.admin, { contact: ANA, labels: ['DNC_Sales'] });
+    const added = await call('POST', '/dnc/labels/add', tokens.admin, {
+      contact: ANA,
+      labels: ['DNC_Sales'],
+    });
     assert.equal(added.status, 200, added.text);
     const audit = JSON.parse((await call('GET', '/dnc/audit', tokens.reader)).text) as { count: number };
     assert.equal(audit.count, 1, 'only the admin write was applied');
@@ -171,18 +177,37 @@ describe('DNC API authorization in a real Node-RED with adminAuth', function () 
 
   it('public mount: missing, wrong and read-only tokens are refused for writes', async () => {
     for (const [method, route, body] of WRITES) {
-      assert.equal((await call(method, `/dnc-api${route}`, undefined, body)).status, 401, `${method} ${route}`);
+      assert.equal(
+        (await call(method, `/dnc-api${route}`, undefined, body)).status,
+        401,
+        `${method} ${route}`,
+      );
       assert.equal((await call(method, `/dnc-api${route}`, `${WRITE_TOKEN}x`, body)).status, 401);
-      assert.equal((await call(method, `/dnc-api${route}`, tokens.admin, body)).status, 401, 'admin tokens are not API tokens');
-      assert.equal((await call(method, `/dnc-api${route}`, READ_TOKEN, body)).status, 403, `${method} ${route}`);
+      assert.equal(
+        (await call(method, `/dnc-api${route}`, tokens.admin, body)).status,
+        401,
+        'admin tokens are not API tokens',
+      );
+      assert.equal(
+        (await call(method, `/dnc-api${route}`, READ_TOKEN, body)).status,
+        403,
+        `${method} ${route}`,
+      );
     }
     for (const [method, route, body] of READS) {
-      assert.equal((await call(method, `/dnc-api${route}`, undefined, body)).status, 401, `${method} ${route}`);
+      assert.equal(
+        (await call(method, `/dnc-api${route}`, undefined, body)).status,
+        401,
+        `${method} ${route}`,
+      );
     }
     const check = await call('POST', '/dnc-api/check', READ_TOKEN, { contact: ANA });
     assert.equal(check.status, 200);
     assert.equal((JSON.parse(check.text) as { allowed: boolean }).allowed, false);
-    const removed = await call('POST', '/dnc-api/labels/remove', WRITE_TOKEN, { contact: ANA, labels: ['DNC_Sales'] });
+    const removed = await call('POST', '/dnc-api/labels/remove', WRITE_TOKEN, {
+      contact: ANA,
+      labels: ['DNC_Sales'],
+    });
     assert.equal(removed.status, 200, removed.text);
   });
 });
