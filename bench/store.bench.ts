@@ -1,6 +1,8 @@
 /**
- * Embedded store benchmark: load time, memory per contact, durable opt-out throughput and latency,
- * lookups, each beside a baseline measured in the same run (plain lowdb, a bare Map).
+ * Embedded store benchmark: load time, memory per contact, durable opt-out throughput and latency
+ * (bursts of 1,000 concurrent opt-outs through store.apply and through DncService.addLabels, the path a
+ * flow's opt-out takes), lookups, each beside a baseline measured in the same run (plain lowdb, a bare
+ * Map, a bare write + fdatasync).
  *
  *   node --expose-gc dist/bench/store.bench.js [--contacts=1000000]
  *
@@ -12,9 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { openSync, closeSync, writeSync, fdatasyncSync } from 'node:fs';
+import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 import type { AddLabelsChange } from '../lib/store/types';
 import {
+  LABELS,
   makeChange as makeFixtureChange,
   validNumbers,
   writeJournal as writeFixtureJournal,
@@ -30,7 +35,7 @@ const SMALL_CONTACTS = Math.min(100_000, CONTACTS);
 /** The store's contacts: valid numbers, so the figures hold for the store a real flow fills. */
 const NUMBERS = validNumbers(CONTACTS + 100_000);
 function keyOf(i: number): string {
-  return NUMBERS[i]!;
+  return NUMBERS[i];
 }
 function makeChange(i: number, random: () => number): AddLabelsChange {
   return makeFixtureChange(keyOf(i), random);
@@ -77,29 +82,140 @@ async function buildStore(
   return { path, recordBytes, replayMs, snapshotMs };
 }
 
-/** 1,000 concurrent opt-outs on new contacts; every one is fsynced before it resolves. */
-async function optOutBurst(
-  store: EmbeddedStore,
-  firstIndex: number,
-  count = 1000,
-): Promise<{ perSecond: number; p99: number; p50: number }> {
+interface BurstStats {
+  readonly perSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  /** The worst p99 of one burst. */
+  readonly worstBurstP99: number;
+  readonly bursts: number;
+}
+
+type Submit = (change: AddLabelsChange) => Promise<unknown>;
+
+const BURST = 1000;
+const BURSTS = 5;
+
+/**
+ * Before each burst: a forced full GC, then a pause for its concurrent sweeping to finish. The issue
+ * asks what the store costs; without this, a mark-compact of the 1M heap (0.35-0.45 s, forced or not)
+ * or the sweeping after it, competing for the 2 shared cores, can land inside the 15-40 ms a burst
+ * takes. Both are properties of the heap size and the machine, not of the write path.
+ */
+async function settle(): Promise<void> {
+  heapUsedAfterGc();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+/** BURSTS bursts of 1,000 concurrent opt-outs on new contacts; each resolves only once fsynced. */
+async function optOutBursts(submit: Submit, firstIndex: number): Promise<BurstStats> {
   const random = seededRandom(7);
-  const latencies: number[] = [];
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const began = performance.now();
-      await store.apply(makeChange(firstIndex + i, random));
-      latencies.push(performance.now() - began);
-    }),
-  );
-  const elapsed = performance.now() - start;
-  latencies.sort((a, b) => a - b);
+  const all: number[] = [];
+  let worstBurstP99 = 0;
+  let slowest = 0;
+  for (let burst = 0; burst < BURSTS; burst++) {
+    const changes = Array.from({ length: BURST }, (_, i) =>
+      makeChange(firstIndex + burst * BURST + i, random),
+    );
+    await settle();
+    const latencies: number[] = [];
+    const start = performance.now();
+    await Promise.all(
+      changes.map(async (change) => {
+        const began = performance.now();
+        await submit(change);
+        latencies.push(performance.now() - began);
+      }),
+    );
+    slowest = Math.max(slowest, performance.now() - start);
+    latencies.sort((a, b) => a - b);
+    worstBurstP99 = Math.max(worstBurstP99, percentile(latencies, 99));
+    all.push(...latencies);
+  }
+  all.sort((a, b) => a - b);
   return {
-    perSecond: (count * 1000) / elapsed,
-    p99: percentile(latencies, 99),
-    p50: percentile(latencies, 50),
+    perSecond: (BURST * 1000) / slowest,
+    p50: percentile(all, 50),
+    p99: percentile(all, 99),
+    max: all[all.length - 1],
+    worstBurstP99,
+    bursts: BURSTS,
   };
+}
+
+/** The floor under a burst: its bytes (1,000 journal records) written with one write and one fdatasync. */
+async function fsyncFloorMs(dir: string): Promise<number> {
+  const path = join(dir, 'fsync-floor.bin');
+  const bytes = Buffer.alloc(BURST * 460, 97);
+  const times: number[] = [];
+  const fd = openSync(path, 'a');
+  try {
+    for (let i = 0; i < BURSTS; i++) {
+      await settle();
+      const start = performance.now();
+      writeSync(fd, bytes);
+      fdatasyncSync(fd);
+      times.push(performance.now() - start);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length - 1];
+}
+
+/** The real path of an opt-out: DncService.addLabels parses and validates the contact and labels, then applies. */
+function serviceSubmit(store: EmbeddedStore): Submit {
+  const service = new DncService({
+    labels: LABELS.map((name) => ({ name })),
+    store,
+    defaultCountry: 'US',
+  });
+  return (change) =>
+    service.addLabels({
+      contact: change.keys[0],
+      labels: change.labels.map((label) => label.label),
+      source: change.source,
+      actor: change.actor,
+      reason: change.reason,
+      campaign: change.campaign,
+      channel: change.channel,
+      at: change.at,
+    });
+}
+
+function recordBursts(
+  label: string,
+  path: string,
+  stats: BurstStats,
+  floorMs: number,
+  throughputBaseline?: { case: string; value: number },
+): void {
+  const what = `${stats.bursts} bursts of 1,000 concurrent durable opt-outs on the ${label} store, ${path}`;
+  record({
+    suite: SUITE,
+    case: `${what}: throughput (slowest burst)`,
+    value: Math.round(stats.perSecond),
+    unit: 'opt-outs/s',
+    ...(throughputBaseline ? { baseline: throughputBaseline } : {}),
+    goal: '>= 1000 opt-outs/s',
+    met: stats.perSecond >= 1000,
+  });
+  record({
+    suite: SUITE,
+    case: `${what}: p99 latency (worst burst)`,
+    value: Number(stats.worstBurstP99.toFixed(1)),
+    unit: 'ms',
+    baseline: {
+      case: 'one write + fdatasync of a burst-sized journal append (slowest of 5)',
+      value: Number(floorMs.toFixed(1)),
+    },
+    goal: '<= 100 ms',
+    met: stats.worstBurstP99 <= 100,
+    note: `all ${stats.bursts * BURST}: p50 ${stats.p50.toFixed(1)} ms, p99 ${stats.p99.toFixed(1)} ms, max ${stats.max.toFixed(1)} ms; forced GC + 1 s pause before each burst`,
+  });
 }
 
 async function main(): Promise<void> {
@@ -195,25 +311,12 @@ async function main(): Promise<void> {
       baseline: { case: 'bare Map.get on the same keys', value: Math.round(baselineLookups) },
     });
 
-    // ---- durable opt-outs on the large store
-    const largeBurst = await optOutBurst(store, CONTACTS);
-    record({
-      suite: SUITE,
-      case: `1,000 concurrent durable opt-outs on the ${label} store: throughput`,
-      value: Math.round(largeBurst.perSecond),
-      unit: 'opt-outs/s',
-      goal: '>= 1000 opt-outs/s',
-      met: largeBurst.perSecond >= 1000,
-    });
-    record({
-      suite: SUITE,
-      case: `1,000 concurrent durable opt-outs on the ${label} store: p99 latency`,
-      value: Number(largeBurst.p99.toFixed(1)),
-      unit: 'ms',
-      goal: '<= 100 ms',
-      met: largeBurst.p99 <= 100,
-      note: `p50 ${largeBurst.p50.toFixed(1)} ms`,
-    });
+    // ---- durable opt-outs on the large store: store.apply, then the real path through DncService
+    const floorMs = await fsyncFloorMs(dir);
+    const largeApply = await optOutBursts((change) => store.apply(change), CONTACTS);
+    recordBursts(label, 'store.apply', largeApply, floorMs);
+    const largeService = await optOutBursts(serviceSubmit(store), CONTACTS + BURSTS * BURST);
+    recordBursts(label, 'DncService.addLabels', largeService, floorMs);
 
     // ---- writes while a snapshot of the large store is being written
     {
@@ -221,7 +324,7 @@ async function main(): Promise<void> {
       delay.enable();
       const random = seededRandom(11);
       const latencies: number[] = [];
-      let next = CONTACTS + 10_000;
+      let next = CONTACTS + 2 * BURSTS * BURST;
       let snapshotDone = false;
       const snapshotMs = timeMs(() => store.snapshotNow()).finally(() => (snapshotDone = true));
       while (!snapshotDone) {
@@ -249,7 +352,8 @@ async function main(): Promise<void> {
     const small = await buildStore(smallDir, SMALL_CONTACTS);
     const smallStore = new EmbeddedStore({ path: small.path, logger: quiet });
     await smallStore.open();
-    const smallBurst = await optOutBurst(smallStore, SMALL_CONTACTS);
+    const smallApply = await optOutBursts((change) => smallStore.apply(change), SMALL_CONTACTS);
+    const smallService = await optOutBursts(serviceSubmit(smallStore), SMALL_CONTACTS + BURSTS * BURST);
     await smallStore.close();
 
     const naivePath = join(dir, 'naive.json');
@@ -264,32 +368,12 @@ async function main(): Promise<void> {
         await naive.write();
       }
     });
-    const naivePerSecond = (naiveWrites * 1000) / naiveMs;
-    record({
-      suite: SUITE,
-      case: `1,000 concurrent durable opt-outs on the ${smallLabel} store: throughput`,
-      value: Math.round(smallBurst.perSecond),
-      unit: 'opt-outs/s',
-      baseline: {
-        case: `naive lowdb store, db.write() per change (${naiveWrites} writes, no fsync)`,
-        value: Number(naivePerSecond.toFixed(2)),
-      },
-      goal: '>= 1000 opt-outs/s',
-      met: smallBurst.perSecond >= 1000,
-    });
-    record({
-      suite: SUITE,
-      case: `1,000 concurrent durable opt-outs on the ${smallLabel} store: p99 latency`,
-      value: Number(smallBurst.p99.toFixed(1)),
-      unit: 'ms',
-      baseline: {
-        case: 'naive lowdb store: one db.write()',
-        value: Number((naiveMs / naiveWrites).toFixed(1)),
-      },
-      goal: '<= 100 ms',
-      met: smallBurst.p99 <= 100,
-      note: `p50 ${smallBurst.p50.toFixed(1)} ms`,
-    });
+    const naiveBaseline = {
+      case: `naive lowdb store, db.write() per change (${naiveWrites} writes, no fsync)`,
+      value: Number(((naiveWrites * 1000) / naiveMs).toFixed(2)),
+    };
+    recordBursts(smallLabel, 'store.apply', smallApply, floorMs, naiveBaseline);
+    recordBursts(smallLabel, 'DncService.addLabels', smallService, floorMs, naiveBaseline);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
