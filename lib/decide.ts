@@ -11,6 +11,18 @@ import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel } from './labels';
 import { CallingPolicy, preset, type AttemptSource, type PolicyDefinition } from './policy';
+import {
+  completeAsync,
+  completeSync,
+  isNcprLabel,
+  ncprCategoryOf,
+  registryPlanOf,
+  type ContactRegistryResult,
+  type RegistryFailurePolicy,
+  type RegistryPlan,
+  type RegistrySource,
+} from './registries/check';
+import type { NcprCategory } from './registries/ncpr';
 import type { AppliedLabel, ContactState, DncStore } from './store/types';
 import { isoTime } from './time';
 
@@ -27,7 +39,15 @@ export type ReasonCode =
   | 'HOLIDAY'
   | 'FREQUENCY_CAP'
   | 'COOLING_OFF'
-  | 'TIMEZONE_UNKNOWN';
+  | 'TIMEZONE_UNKNOWN'
+  /** On a national registry (lib/registries): names the registry and its data's as-of date. */
+  | 'REGISTRY'
+  /** A registry cannot answer (not loaded, service down, no answer for the number): fail closed. */
+  | 'REGISTRY_UNAVAILABLE'
+  /** A registry's data (or wash result) is older than its validity: fail closed. */
+  | 'REGISTRY_STALE'
+  /** India NCPR: the contact's recorded preference refuses the campaign's category. */
+  | 'NCPR_PREFERENCE';
 
 export interface Reason {
   readonly code: ReasonCode;
@@ -45,6 +65,13 @@ export interface Reason {
   /** For FREQUENCY_CAP: attempts counted and the limit. */
   readonly count?: number;
   readonly limit?: number;
+  /** For registry reasons: the registry's id, the as-of date of its data and the number looked up. */
+  readonly registry?: string;
+  readonly asOf?: string | null;
+  readonly number?: string;
+  /** For NCPR_PREFERENCE: the campaign's category and the contact's preference (`0` or `1,3`). */
+  readonly category?: number;
+  readonly preference?: string;
 }
 
 /** A label the contact carries and that is in force at the instant checked. */
@@ -77,6 +104,8 @@ export interface Decision {
    * so a scheduler can retry then; null when the block is not only a matter of time.
    */
   readonly nextAllowedAt?: string | null;
+  /** When the check consulted registries: each registry's answer for each phone number of the contact. */
+  readonly registries?: readonly ContactRegistryResult[];
 }
 
 export interface CheckOptions {
@@ -90,6 +119,12 @@ export interface CheckOptions {
   readonly policy?: CallingPolicy | PolicyDefinition | string | null;
   /** The campaign or subject, for frequency caps and cooling-off scoped to it; absent = unknown. */
   readonly campaign?: string | null;
+  /** National registries to consult (file registries answer from memory; services need checkAsync). */
+  readonly registries?: readonly RegistrySource[] | null;
+  /** When a registry cannot answer: 'block' (default: fail closed) or 'allow'. */
+  readonly registryFailure?: RegistryFailurePolicy | null;
+  /** India NCPR: the campaign's category (1-8); a contact whose preference refuses it is blocked. */
+  readonly ncprCategory?: number | string | null;
 }
 
 export interface BlockedItem {
@@ -124,6 +159,9 @@ export interface CheckPlan {
   /** The calling policy, when the check has one. */
   readonly policy?: CallingPolicy;
   readonly campaign?: string | null;
+  /** Registries to consult, when the check has any. */
+  readonly registries?: RegistryPlan;
+  readonly ncprCategory?: NcprCategory;
 }
 
 function iso(ms: number | null): string | null {
@@ -157,8 +195,14 @@ export class DncDecider {
         ? null
         : normaliseChannel(options.channel, 'channel');
     const selected = names.length === 0 ? null : new Set(names);
-    if (options.policy === undefined || options.policy === null) return { selected, channel };
-    return { selected, channel, policy: policyOf(options.policy), campaign: campaignOf(options.campaign) };
+    const registries = registryPlanOf(options.registries, options.registryFailure);
+    const ncprCategory = ncprCategoryOf(options.ncprCategory);
+    const plan: CheckPlan =
+      options.policy === undefined || options.policy === null
+        ? { selected, channel }
+        : { selected, channel, policy: policyOf(options.policy), campaign: campaignOf(options.campaign) };
+    if (registries === undefined && ncprCategory === undefined) return plan;
+    return { ...plan, registries, ncprCategory };
   }
 
   check(input: unknown, options: CheckOptions = {}): Decision {
@@ -211,6 +255,34 @@ export class DncDecider {
 
   /** The decision for one contact under a compiled plan; never throws. */
   decide(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
+    const decision = this.decideLabels(input, plan, at, checkedAt);
+    const checked =
+      plan.policy === undefined ? decision : this.withPolicy(decision, input, plan, plan.policy, at);
+    return plan.registries === undefined && plan.ncprCategory === undefined
+      ? checked
+      : completeSync(checked, plan, at);
+  }
+
+  /** The decision, with service-backed registries asked (the async path; same as decide without them). */
+  async decideAsync(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Promise<Decision> {
+    if (plan.registries?.async !== true) return this.decide(input, plan, at, checkedAt);
+    const [decision] = await completeAsync([this.decideBase(input, plan, at, checkedAt)], plan, at);
+    return decision;
+  }
+
+  /** A list under a plan with service registries: each service is asked once for the whole list. */
+  async checkManyAsync(items: readonly unknown[], options: CheckOptions = {}): Promise<BatchDecision> {
+    const at = toMillis(options.at, this.now);
+    const plan = this.plan(options);
+    if (plan.registries?.async !== true) return this.checkMany(items, options);
+    const checkedAt = isoTime(at);
+    const base = items.map((item) => this.decideBase(item, plan, at, checkedAt));
+    const decisions = await completeAsync(base, plan, at);
+    return summarise(items, decisions, checkedAt);
+  }
+
+  /** Labels and policy only (the async path adds NCPR and registries afterwards). */
+  private decideBase(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
     const decision = this.decideLabels(input, plan, at, checkedAt);
     return plan.policy === undefined ? decision : this.withPolicy(decision, input, plan, plan.policy, at);
   }
@@ -382,7 +454,9 @@ export class DncDecider {
       // An unknown channel cannot be shown to be outside a label's scope: channel-scoped labels block too.
       const inScope =
         !def || def.channelSet === null || plan.channel === null || def.channelSet.has(plan.channel);
-      if (!enforced || !inScope) continue;
+      // NCPR_0..NCPR_8 record an India NCPR preference (lib/registries/check.ts), read only by checks
+      // that name a campaign category; they are not blocking labels unless the configuration defines them.
+      if (!enforced || !inScope || (!def && isNcprLabel(applied.label))) continue;
       matched.push(applied.label);
       const scope = def && def.channelSet !== null ? ` (${def.channels.join(', ')})` : '';
       const until = applied.expiresAt === null ? '' : ` until ${iso(applied.expiresAt)}`;
@@ -463,4 +537,38 @@ function blockedFor(
   reason: Reason,
 ): Decision {
   return { allowed: false, contact, keys, channel, labels: [], matched: [], reasons: [reason], checkedAt };
+}
+
+/** A batch result from its decisions (the async path; checkMany counts as it goes). */
+function summarise(
+  items: readonly unknown[],
+  decisions: readonly Decision[],
+  checkedAt: string,
+): BatchDecision {
+  const allowed: unknown[] = [];
+  const blocked: BlockedItem[] = [];
+  const reasons: Partial<Record<ReasonCode, number>> = {};
+  const labels = new Map<string, number>();
+  decisions.forEach((decision, i) => {
+    if (decision.allowed) {
+      allowed.push(items[i]);
+      return;
+    }
+    blocked.push({ item: items[i], decision });
+    const codes = new Set(decision.reasons.map((r) => r.code));
+    for (const code of codes) reasons[code] = (reasons[code] ?? 0) + 1;
+    for (const name of decision.matched) labels.set(name, (labels.get(name) ?? 0) + 1);
+  });
+  return {
+    allowed,
+    blocked,
+    summary: {
+      total: items.length,
+      allowed: allowed.length,
+      blocked: blocked.length,
+      reasons,
+      labels: Object.fromEntries(labels),
+    },
+    checkedAt,
+  };
 }

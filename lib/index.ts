@@ -30,3 +30,4 @@ export {
 export { EmbeddedStore } from './store/embedded';
 export { acquireEmbeddedStore } from './store/registry';
 export type * from './store/types';
+export * from './registries';

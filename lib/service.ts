@@ -7,6 +7,8 @@ import { ContactParser, contactLabel } from './contacts';
 import { DncDecider, type BatchDecision, type CheckOptions, type CheckPlan, type Decision } from './decide';
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel, type LabelDefinition } from './labels';
+import { isNcprLabel, ncprLabelsFor } from './registries/check';
+import { parseNcprPreference } from './registries/ncpr';
 import type { AttemptRecord, AuditRecord, ChangeResult, DncStore } from './store/types';
 import { IsoClock } from './time';
 
@@ -170,6 +172,43 @@ export class DncService {
     return this.decider.checkMany(contacts, options);
   }
 
+  /** check, with service-backed registries asked (the same as check when the options name none). */
+  checkAsync(contact: unknown, options: CheckOptions = {}): Promise<Decision> {
+    const at = options.at === undefined ? this.now() : instant(options.at, this.now);
+    return this.checkWithPlanAsync(contact, this.plan(options), at);
+  }
+
+  /** checkWithPlan for plans with service-backed registries (`plan.registries.async`). */
+  checkWithPlanAsync(contact: unknown, plan: CheckPlan, at: number = this.now()): Promise<Decision> {
+    return this.decider.decideAsync(contact, plan, at, this.clock.iso(at));
+  }
+
+  /** checkMany with service-backed registries: each service is asked once for the list's numbers. */
+  checkManyAsync(contacts: readonly unknown[], options: CheckOptions = {}): Promise<BatchDecision> {
+    return this.decider.checkManyAsync(contacts, options);
+  }
+
+  /**
+   * Records a contact's India NCPR preference (`0` fully blocked, or the categories accepted: `"1,3"`,
+   * `[1, 3]`), replacing any earlier one. Stored as the reserved labels NCPR_0..NCPR_8 (audited like any
+   * label): the new labels are added first, then the old ones removed, so a check in between sees the
+   * union, which is never more permissive than the two preferences together.
+   */
+  async setNcprPreference(
+    request: Omit<LabelChangeRequest, 'labels' | 'all'> & { readonly ncpr: unknown },
+  ): Promise<LabelChangeOutcome> {
+    const preference = parseNcprPreference(request.ncpr);
+    const labels = ncprLabelsFor(preference);
+    const added = await this.addLabels({ ...request, labels });
+    const stale = this.store
+      .lookupAll(added.keys)
+      .flatMap((profile) => profile.labels.map((l) => l.label))
+      .filter((name) => isNcprLabel(name) && !labels.includes(name));
+    if (stale.length === 0) return added;
+    const removed = await this.removeLabels({ ...request, labels: [...new Set(stale)] });
+    return { ...added, changed: [...added.changed, ...removed.changed] };
+  }
+
   private lastPrune = 0;
 
   /**
@@ -275,7 +314,20 @@ export class DncService {
         field: 'labels',
       });
     }
-    const labels = this.catalog.resolveNames(value, 'labels');
+    // NCPR_0..NCPR_8 (India NCPR preferences) are reserved names: written without a definition.
+    const reserved: string[] = [];
+    if (typeof value === 'string' || Array.isArray(value)) {
+      const items: unknown[] = typeof value === 'string' ? value.split(',') : value;
+      const rest: unknown[] = [];
+      for (const item of items) {
+        const name = typeof item === 'string' ? item.trim() : item;
+        if (typeof name === 'string' && isNcprLabel(name) && this.catalog.find(name) === undefined) {
+          if (!reserved.includes(name)) reserved.push(name);
+        } else rest.push(item);
+      }
+      if (reserved.length > 0) value = rest;
+    }
+    const labels = [...this.catalog.resolveNames(value, 'labels'), ...reserved];
     if (labels.length === 0) {
       throw new DncError('DNC_INVALID_INPUT', 'no labels given: name at least one label', {
         field: 'labels',

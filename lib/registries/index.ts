@@ -64,3 +64,28 @@ export {
   type NcprDecision,
   type NcprReasonCode,
 } from './ncpr';
+export {
+  ServiceRegistrySource,
+  parseRetryAfter,
+  type ServiceSourceOptions,
+  type ServiceSourceStatus,
+  type ServiceRequestEvent,
+  type ResponseMapper,
+  type ResponseMapping,
+  type NumberFormat,
+  type CircuitState,
+  type SourceLookupResult,
+  type SourceReasonCode,
+} from './service-source';
+export {
+  isNcprLabel,
+  ncprLabelsFor,
+  ncprFromLabels,
+  NCPR_LABEL_PATTERN,
+  type RegistrySource,
+  type SyncRegistrySource,
+  type AsyncRegistrySource,
+  type RegistryFailurePolicy,
+  type RegistryPlan,
+  type ContactRegistryResult,
+} from './check';

@@ -1,0 +1,348 @@
+/**
+ * What Check DNC does with national registries and India NCPR preferences, kept apart from lib/decide.ts so
+ * the common check (no registry, no NCPR category) pays nothing for them.
+ *
+ * Registries. Every phone key of the contact is looked up in every registry of the plan. A listed number
+ * blocks with REGISTRY (naming the registry and its as-of date). A registry that cannot answer blocks with
+ * REGISTRY_STALE (data or wash result past the registry's validity) or REGISTRY_UNAVAILABLE (not loaded,
+ * service down, circuit open, number missing from the answer), unless the plan allows failures. A number
+ * outside a registry's coverage (another country) is simply not on it. Contacts with no phone key (email,
+ * id) are not looked up. File registries answer synchronously from memory; service registries
+ * (`async: true`) only on the async path (checkAsync / checkManyAsync), which batches the numbers of a
+ * whole list into the service's requests.
+ *
+ * NCPR. A contact's preference is stored as reserved labels (`NCPR_0` fully blocked, `NCPR_1`..`NCPR_8` the
+ * categories accepted); with a campaign category in the plan, a refused category blocks with
+ * NCPR_PREFERENCE. Without a category the preference is not consulted (the message may be transactional).
+ */
+import { DncError } from '../errors';
+import { decideNcpr, isNcprCategory, type NcprCategory, type NcprPreference } from './ncpr';
+import type { RegistryId, RegistryLookupResult } from './registry';
+import type { SourceLookupResult } from './service-source';
+
+/** A registry answering from memory (FileRegistry). */
+export interface SyncRegistrySource {
+  readonly id: RegistryId;
+  readonly name: string;
+  readonly async?: false;
+  covers(e164: string): boolean;
+  lookupMany(numbers: readonly string[], at?: number): RegistryLookupResult[];
+}
+
+/** A registry answering through a service (ServiceRegistrySource). */
+export interface AsyncRegistrySource {
+  readonly id: RegistryId;
+  readonly name: string;
+  readonly async: true;
+  covers(e164: string): boolean;
+  lookupMany(numbers: readonly string[]): Promise<SourceLookupResult[]>;
+}
+
+export type RegistrySource = SyncRegistrySource | AsyncRegistrySource;
+
+export type RegistryFailurePolicy = 'block' | 'allow';
+
+/** A registry's answer for one number of a contact (msg.dnc.registries). */
+export interface ContactRegistryResult extends SourceLookupResult {
+  readonly number: string;
+  readonly name: string;
+}
+
+/** Registries of a compiled check plan. */
+export interface RegistryPlan {
+  readonly sources: readonly RegistrySource[];
+  /** True when a service registry is among them: checks must take the async path. */
+  readonly async: boolean;
+  /** True when the designer chose to allow contacts a registry cannot check. */
+  readonly allowFailure: boolean;
+}
+
+/** The reserved label names of NCPR preferences. */
+export const NCPR_LABEL_PATTERN = /^NCPR_[0-8]$/;
+
+export function isNcprLabel(name: string): boolean {
+  return name.length === 6 && NCPR_LABEL_PATTERN.test(name);
+}
+
+/** The labels that record a preference: `[NCPR_0]` or `[NCPR_1, NCPR_3]`. */
+export function ncprLabelsFor(preference: NcprPreference): string[] {
+  return preference.fullyBlocked ? ['NCPR_0'] : preference.acceptedCategories.map((c) => `NCPR_${c}`);
+}
+
+/**
+ * The preference recorded by a contact's active labels, or null. NCPR_0 beside categories (two changes
+ * made apart) reads as fully blocked: between contradicting records the stricter one is the safe one.
+ */
+export function ncprFromLabels(labels: readonly { readonly label: string }[]): NcprPreference | null {
+  let blocked = false;
+  const categories: NcprCategory[] = [];
+  for (const { label } of labels) {
+    if (!isNcprLabel(label)) continue;
+    const n = label.charCodeAt(5) - 48;
+    if (n === 0) blocked = true;
+    else if (!categories.includes(n as NcprCategory)) categories.push(n as NcprCategory);
+  }
+  if (blocked) return { fullyBlocked: true };
+  if (categories.length === 0) return null;
+  return { fullyBlocked: false, acceptedCategories: categories.sort((a, b) => a - b) };
+}
+
+export function registryPlanOf(
+  sources: readonly RegistrySource[] | null | undefined,
+  failure: unknown,
+): RegistryPlan | undefined {
+  if (failure !== undefined && failure !== null && failure !== 'block' && failure !== 'allow') {
+    throw new DncError('DNC_INVALID_INPUT', 'registryFailure must be "block" or "allow"', {
+      field: 'registryFailure',
+    });
+  }
+  if (sources === undefined || sources === null) return undefined;
+  if (!Array.isArray(sources)) {
+    throw new DncError('DNC_INVALID_INPUT', 'registries must be a list of registry sources', {
+      field: 'registries',
+    });
+  }
+  if (sources.length === 0) return undefined;
+  for (const source of sources as unknown[]) {
+    const s = source as Partial<RegistrySource> | null;
+    if (s === null || typeof s !== 'object' || typeof s.lookupMany !== 'function') {
+      throw new DncError('DNC_INVALID_INPUT', 'registries must be registry sources (file or service)', {
+        field: 'registries',
+      });
+    }
+  }
+  return {
+    sources,
+    async: (sources as readonly RegistrySource[]).some((s) => s.async === true),
+    allowFailure: failure === 'allow',
+  };
+}
+
+export function ncprCategoryOf(value: unknown): NcprCategory | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'string' ? Number(value.trim()) : value;
+  if (!isNcprCategory(n)) {
+    throw new DncError(
+      'DNC_INVALID_INPUT',
+      `ncprCategory must be an NCPR category 1-8, got ${JSON.stringify(value)}`,
+      {
+        field: 'ncprCategory',
+      },
+    );
+  }
+  return n;
+}
+
+/** The decision fields this module reads and writes (a structural view of lib/decide.ts's Decision). */
+interface DecisionView {
+  readonly allowed: boolean;
+  readonly contact: string | null;
+  readonly keys: readonly string[];
+  readonly labels: readonly { readonly label: string }[];
+  readonly reasons: readonly ReasonView[];
+  readonly nextAllowedAt?: string | null;
+  readonly registries?: readonly ContactRegistryResult[];
+}
+
+interface ReasonView {
+  readonly code: string;
+  readonly message: string;
+}
+
+interface PlanView {
+  readonly registries?: RegistryPlan;
+  readonly ncprCategory?: NcprCategory;
+  readonly policy?: unknown;
+}
+
+function phonesOf(decision: DecisionView): string[] {
+  const phones: string[] = [];
+  if (decision.contact === null) return phones;
+  for (const key of decision.keys) if (key.charCodeAt(0) === 43 /* + */) phones.push(key);
+  return phones;
+}
+
+function day(asOf: string | null): string {
+  return asOf === null ? 'unknown' : asOf.slice(0, 10);
+}
+
+/** The reason a registry result gives, or null when it does not block. */
+export function registryReason(
+  result: ContactRegistryResult,
+  allowFailure: boolean,
+): (ReasonView & { registry: string; asOf: string | null; number: string }) | null {
+  const base = { registry: result.registry, asOf: result.asOf, number: result.number };
+  switch (result.result) {
+    case 'listed':
+      return {
+        code: 'REGISTRY',
+        message: `${result.number} is on ${result.name} (data as of ${day(result.asOf)})`,
+        ...base,
+      };
+    case 'not-listed':
+      return null;
+    case 'stale':
+      return allowFailure
+        ? null
+        : {
+            code: 'REGISTRY_STALE',
+            message: `${result.name} cannot be relied on, so the contact is blocked: ${result.detail ?? `data of ${day(result.asOf)} is too old`}`,
+            ...base,
+          };
+    default:
+      return allowFailure
+        ? null
+        : {
+            code: 'REGISTRY_UNAVAILABLE',
+            message: `${result.name} cannot answer for ${result.number}, so the contact is blocked: ${result.detail ?? result.reason}`,
+            ...base,
+          };
+  }
+}
+
+function finish<D extends DecisionView>(
+  decision: D,
+  plan: PlanView,
+  reasons: ReasonView[],
+  results: readonly ContactRegistryResult[] | undefined,
+): D {
+  if (reasons.length === 0 && results === undefined) return decision;
+  const out = { ...decision } as Record<string, unknown>;
+  if (results !== undefined) out.registries = results;
+  if (reasons.length > 0) {
+    out.allowed = false;
+    out.reasons = [...decision.reasons, ...reasons];
+    // A registry or a preference is not a matter of time.
+    if (plan.policy !== undefined) out.nextAllowedAt = null;
+  }
+  return out as unknown as D;
+}
+
+function ncprReason(decision: DecisionView, category: NcprCategory): ReasonView | null {
+  if (decision.contact === null || decision.labels.length === 0) return null;
+  const preference = ncprFromLabels(decision.labels);
+  if (preference === null) return null;
+  const verdict = decideNcpr(preference, category);
+  if (verdict.allowed) return null;
+  const text = preference.fullyBlocked ? '0' : preference.acceptedCategories.join(',');
+  const reason = {
+    code: 'NCPR_PREFERENCE',
+    category,
+    preference: text,
+    message:
+      verdict.reason === 'NCPR_FULLY_BLOCKED'
+        ? `${decision.contact} has NCPR preference 0 (fully blocked): no commercial communication`
+        : `${decision.contact} accepts NCPR categories ${text}, not category ${category}`,
+  };
+  return reason;
+}
+
+function lookupSync(
+  source: SyncRegistrySource,
+  phones: readonly string[],
+  at: number,
+): ContactRegistryResult[] {
+  try {
+    return source
+      .lookupMany(phones, at)
+      .map((r, i): ContactRegistryResult => ({ ...r, number: phones[i], name: source.name }));
+  } catch (err) {
+    return phones.map((number) => unavailable(source, number, err));
+  }
+}
+
+function unavailable(source: RegistrySource, number: string, why: unknown): ContactRegistryResult {
+  return {
+    registry: source.id,
+    name: source.name,
+    number,
+    result: 'unavailable',
+    asOf: null,
+    reason: 'REGISTRY_UNAVAILABLE',
+    detail: why instanceof Error ? why.message : String(why),
+  };
+}
+
+/**
+ * Completes a decision with NCPR and the registries that answer synchronously. A service registry in the
+ * plan cannot answer here: it blocks (fail closed) with REGISTRY_UNAVAILABLE; use the async path.
+ */
+export function completeSync<D extends DecisionView>(decision: D, plan: PlanView, at: number): D {
+  const reasons: ReasonView[] = [];
+  if (plan.ncprCategory !== undefined) {
+    const reason = ncprReason(decision, plan.ncprCategory);
+    if (reason !== null) reasons.push(reason);
+  }
+  const registries = plan.registries;
+  if (registries === undefined) return finish(decision, plan, reasons, undefined);
+  const phones = phonesOf(decision);
+  const results: ContactRegistryResult[] = [];
+  if (phones.length > 0) {
+    for (const source of registries.sources) {
+      if (source.async === true) {
+        for (const number of phones) {
+          const result = unavailable(source, number, 'a service registry answers only on the async path');
+          results.push(result);
+          reasons.push(registryReason(result, false)!);
+        }
+        continue;
+      }
+      for (const result of lookupSync(source, phones, at)) {
+        results.push(result);
+        const reason = registryReason(result, registries.allowFailure);
+        if (reason !== null) reasons.push(reason);
+      }
+    }
+  }
+  return finish(decision, plan, reasons, results);
+}
+
+/**
+ * Completes a batch of decisions (from the sync path without registries) with NCPR and every registry:
+ * each service registry is asked once for the distinct numbers of the whole batch.
+ */
+export async function completeAsync<D extends DecisionView>(
+  decisions: readonly D[],
+  plan: PlanView,
+  at: number,
+): Promise<D[]> {
+  const registries = plan.registries;
+  if (registries === undefined) return decisions.map((d) => completeSync(d, plan, at));
+  const phonesPer = decisions.map(phonesOf);
+  const distinct = [...new Set(phonesPer.flat())];
+  // Per source: number -> result.
+  const answers = await Promise.all(
+    registries.sources.map(async (source): Promise<Map<string, ContactRegistryResult>> => {
+      const map = new Map<string, ContactRegistryResult>();
+      if (distinct.length === 0) return map;
+      let list: ContactRegistryResult[];
+      if (source.async === true) {
+        try {
+          const raw = await source.lookupMany(distinct);
+          list = raw.map((r, i) => ({ ...r, number: distinct[i], name: source.name }));
+        } catch (err) {
+          list = distinct.map((n) => unavailable(source, n, err));
+        }
+      } else list = lookupSync(source, distinct, at);
+      list.forEach((r) => map.set(r.number, r));
+      return map;
+    }),
+  );
+  return decisions.map((decision, i) => {
+    const reasons: ReasonView[] = [];
+    if (plan.ncprCategory !== undefined) {
+      const reason = ncprReason(decision, plan.ncprCategory);
+      if (reason !== null) reasons.push(reason);
+    }
+    const results: ContactRegistryResult[] = [];
+    for (const map of answers) {
+      for (const number of phonesPer[i]) {
+        const result = map.get(number)!;
+        results.push(result);
+        const reason = registryReason(result, registries.allowFailure);
+        if (reason !== null) reasons.push(reason);
+      }
+    }
+    return finish(decision, plan, reasons, results);
+  });
+}
