@@ -6,6 +6,10 @@
  *
  * The per-message path is synchronous unless the contact is a JSONata expression: the plan (labels,
  * channel) is compiled at deploy, the contact is read straight from the msg, status updates are coalesced.
+ *
+ * A calling policy (a `dnc-policy` config node) adds windows, holidays, caps and cooling-off to the
+ * check; with "record attempt", an allowed contact is recorded as an attempt (durably) before it is sent
+ * on, so that frequency caps count it; a failed recording is an error (DNC_STORE_ERROR), never a send.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { CheckOptions, CheckPlan, Decision } from '../lib/decide';
@@ -14,6 +18,7 @@ import { toCodedError, type CodedError } from './shared/errors';
 import { translator } from './shared/i18n';
 import { prepareProperty, type PreparedProperty } from './shared/inputs';
 import { labelNames } from './shared/label-change';
+import { linkPolicy } from './shared/policy-link';
 import { STATUS, StatusReporter } from './shared/status';
 
 interface DncCheckDef extends NodeDef {
@@ -22,6 +27,12 @@ interface DncCheckDef extends NodeDef {
   channel?: string;
   contact?: string;
   contactType?: string;
+  /** A dnc-policy config node id, or blank for none. */
+  policy?: string;
+  /** The campaign or subject (caps and cooling-off); blank: msg.campaign. */
+  campaign?: string;
+  /** Record an attempt for each allowed contact. */
+  recordAttempt?: boolean;
 }
 
 type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
@@ -29,6 +40,15 @@ type Done = (err?: Error) => void;
 
 /** Plans for channels read from msg.channel, kept per channel name (bounded). */
 const MAX_CACHED_PLANS = 64;
+
+/** Status text keys of the policy reason codes (blue dot: a decision, not an error). */
+const POLICY_STATUS: Record<string, string> = {
+  OUTSIDE_CALLING_HOURS: 'status.blockedHours',
+  HOLIDAY: 'status.blockedHoliday',
+  FREQUENCY_CAP: 'status.blockedCap',
+  COOLING_OFF: 'status.blockedCooling',
+  TIMEZONE_UNKNOWN: 'status.blockedZone',
+};
 
 function blank(value: unknown): boolean {
   return value === undefined || value === null || value === '';
@@ -46,6 +66,14 @@ export = function (RED: NodeAPI) {
     const nodeLabels = labelNames(def.labels);
     const nodeChannel = typeof def.channel === 'string' ? def.channel.trim() : '';
     let setupError: CodedError | null = link.failure;
+    const policyLink = linkPolicy(RED, def.policy);
+    const policy = policyLink?.policy ?? undefined;
+    if (setupError === null && policyLink?.error) {
+      setupError = policyLink.error;
+      status.error(setupError.code);
+    }
+    const nodeCampaign = typeof def.campaign === 'string' ? def.campaign.trim() : '';
+    const recordAttempts = def.recordAttempt === true;
     let contactProp: PreparedProperty | null = null;
     /** The plan for the node's labels (or every label) and the node's channel (or none given). */
     let basePlan: CheckPlan | null = null;
@@ -60,7 +88,12 @@ export = function (RED: NodeAPI) {
           value: 'payload',
           type: 'msg',
         });
-        basePlan = service.plan({ labels: nodeLabels, channel: nodeChannel === '' ? null : nodeChannel });
+        basePlan = service.plan({
+          labels: nodeLabels,
+          channel: nodeChannel === '' ? null : nodeChannel,
+          policy,
+          campaign: nodeCampaign === '' ? null : nodeCampaign,
+        });
       } catch (err) {
         setupError = toCodedError(err, 'DNC_INVALID_INPUT');
         status.error(setupError.code);
@@ -71,21 +104,50 @@ export = function (RED: NodeAPI) {
     function optionsFor(msg: NodeMessage): CheckOptions {
       const channel = nodeChannel !== '' ? nodeChannel : blank(msg.channel) ? null : (msg.channel as string);
       const labels = nodeLabels.length > 0 || blank(msg.labels) ? nodeLabels : (msg.labels as string[]);
-      return { labels, channel };
+      const campaign =
+        nodeCampaign !== '' ? nodeCampaign : blank(msg.campaign) ? null : (msg.campaign as string);
+      return { labels, channel, policy, campaign };
     }
 
     function planFor(msg: NodeMessage): CheckPlan {
+      const plan = planForChannel(msg);
+      // A campaign from the message matters only to a policy (caps and cooling-off per campaign).
+      if (policy === undefined || nodeCampaign !== '' || blank(msg.campaign)) return plan;
+      return service!.plan(optionsFor(msg));
+    }
+
+    function planForChannel(msg: NodeMessage): CheckPlan {
       if (nodeLabels.length === 0 && !blank(msg.labels)) return service!.plan(optionsFor(msg));
       if (nodeChannel !== '' || blank(msg.channel)) return basePlan!;
       const channel = msg.channel;
       if (typeof channel === 'string') {
         const cached = plansByChannel.get(channel);
         if (cached !== undefined) return cached;
-        const plan = service!.plan({ labels: nodeLabels, channel });
+        const plan = service!.plan({ ...basePlanOptions(), channel });
         if (plansByChannel.size < MAX_CACHED_PLANS) plansByChannel.set(channel, plan);
         return plan;
       }
-      return service!.plan({ labels: nodeLabels, channel: channel as string });
+      return service!.plan({ ...basePlanOptions(), channel: channel as string });
+    }
+
+    function basePlanOptions(): CheckOptions {
+      return { labels: nodeLabels, policy, campaign: nodeCampaign === '' ? null : nodeCampaign };
+    }
+
+    /** Records an attempt for each allowed contact; resolves once durable. */
+    function record(contacts: readonly unknown[], plan: CheckPlan): Promise<unknown> {
+      return link.binding!.track(
+        Promise.all(
+          contacts.map((contact) =>
+            service!.recordAttempt({
+              contact,
+              channel: plan.channel,
+              campaign: plan.campaign ?? null,
+              source: 'dnc-check',
+            }),
+          ),
+        ),
+      );
     }
 
     function blockedStatus(decision: Decision): NodeStatus {
@@ -98,14 +160,19 @@ export = function (RED: NodeAPI) {
           shown = STATUS.blocked(t('status.blockedLabel', { label: reason.label ?? '' }));
         else if (reason?.code === 'INVALID_CONTACT') shown = STATUS.blocked(t('status.blockedInvalid'));
         else if (reason?.code === 'STORE_UNAVAILABLE') shown = STATUS.error(t('status.storeUnavailable'));
+        else if (reason !== undefined && reason.code in POLICY_STATUS)
+          shown = STATUS.blocked(t(POLICY_STATUS[reason.code]));
         else shown = STATUS.error(t('status.checkFailed'));
         if (blockedStatuses.size < MAX_CACHED_PLANS) blockedStatuses.set(key, shown);
       }
       return shown;
     }
 
-    /** Decides and sends; throws only for bad options (unknown label, bad channel, wrong shape). */
-    function run(msg: NodeMessageInFlow, contact: unknown, send: Send): void {
+    /**
+     * Decides and sends; throws only for bad options (unknown label, bad channel, wrong shape). Returns
+     * a promise when allowed contacts are recorded as attempts first.
+     */
+    function run(msg: NodeMessageInFlow, contact: unknown, send: Send): Promise<void> | void {
       if (Array.isArray(contact)) {
         const options = optionsFor(msg);
         const result = service!.checkMany(contact, options);
@@ -121,14 +188,25 @@ export = function (RED: NodeAPI) {
         // Node-RED deep-clones every message after the first it sends, so a shallow copy is enough here.
         const blockedMsg: NodeMessage = { ...msg, payload: result.blocked, dnc };
         const { total, blocked } = result.summary;
-        if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
-        else status.ok('status.batchAllowed', { total });
-        send([msg, blockedMsg]);
+        const finish = () => {
+          if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
+          else status.ok('status.batchAllowed', { total });
+          send([msg, blockedMsg]);
+        };
+        if (recordAttempts && result.allowed.length > 0) return record(result.allowed, plan).then(finish);
+        finish();
         return;
       }
-      const decision = service!.checkWithPlan(contact, planFor(msg));
+      const plan = planFor(msg);
+      const decision = service!.checkWithPlan(contact, plan);
       msg.dnc = decision;
       if (decision.allowed) {
+        if (recordAttempts) {
+          return record([contact], plan).then(() => {
+            status.show(allowedStatus);
+            send([msg, null]);
+          });
+        }
         status.show(allowedStatus);
         send([msg, null]);
       } else {
@@ -151,7 +229,7 @@ export = function (RED: NodeAPI) {
         // When it cannot open, the check blocks with STORE_UNAVAILABLE (fail closed).
         if (!link.settled()) await service!.whenReady().catch(() => undefined);
         const contact = contactProp!.async ? await contactProp!.evaluate(msg) : contactProp!.get(msg);
-        run(msg, contact, send);
+        await run(msg, contact, send);
       } finally {
         queued -= 1;
       }
@@ -164,13 +242,19 @@ export = function (RED: NodeAPI) {
         return;
       }
       if (!contactProp!.async && queued === 0 && link.settled()) {
+        let pending: Promise<void> | void;
         try {
-          run(msg, contactProp!.get(msg), send);
+          pending = run(msg, contactProp!.get(msg), send);
         } catch (err) {
           fail(err, done);
           return;
         }
-        done();
+        if (pending === undefined) done();
+        else
+          pending.then(
+            () => done(),
+            (err: unknown) => fail(err, done),
+          );
         return;
       }
       slowPath(msg, send).then(

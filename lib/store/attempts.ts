@@ -170,6 +170,9 @@ export class AttemptLog {
 
   /** Resolves once the record is durable; it is visible to attempts() from then on. */
   record(record: AttemptRecord): Promise<void> {
+    if (this.state === 'opening' && this.openPromise !== undefined) {
+      return this.openPromise.then(() => this.record(record));
+    }
     let checked: AttemptRecord;
     try {
       this.assertReady();

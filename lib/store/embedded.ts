@@ -158,8 +158,10 @@ export class EmbeddedStore implements DncStore {
 
   open(): Promise<void> {
     // Attempt records open beside the journal; their failure fails only the policies that need them.
-    this.attemptLog.open().catch((error: unknown) => this.logger.warn(String(error)));
-    this.openPromise ??= this.load();
+    this.openPromise ??= Promise.all([
+      this.load(),
+      this.attemptLog.open().catch((error: unknown) => this.logger.warn(String(error))),
+    ]).then(() => undefined);
     return this.openPromise;
   }
 
