@@ -26,7 +26,9 @@ export {
   type DncServiceOptions,
   type LabelChangeRequest,
   type LabelChangeOutcome,
+  type AttemptRequest,
 } from './service';
+export * from './policy';
 export { EmbeddedStore } from './store/embedded';
 export { acquireEmbeddedStore } from './store/registry';
 export type * from './store/types';

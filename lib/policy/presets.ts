@@ -2,6 +2,11 @@
  * Region presets: starting points, not legal advice. Each cites the rule it encodes (see
  * ../shared/COMPLIANCE.md for the sources gathered by the team). Every field can be edited in the
  * dnc-policy node; a flow designer must check the rules that bind their own calls.
+ *
+ * Channels: the US rules treat a text as a call (TCPA; Florida, Oklahoma and Maryland name texts), so
+ * those presets govern voice and sms; Regulation F's call limits are about calls; the Canadian,
+ * Australian, French and UK rules are about telephone calls. A check whose channel is unknown is always
+ * governed (fail closed); email and other channels are not, unless the definition lists them.
  */
 import type { PolicyDefinition } from './model';
 
@@ -12,12 +17,14 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   'us-federal': {
     name: 'US federal (TCPA / TSR)',
     preset: 'us-federal',
+    channels: ['voice', 'sms'],
     rule: TCPA,
     windows: { daily: ['08:00-21:00'] },
   },
   florida: {
     name: 'Florida (FTSA)',
     preset: 'florida',
+    channels: ['voice', 'sms'],
     rule: 'Fla. Stat. 501.616(6)(a) (FTSA, as amended by SB 1120, 2021): no calls before 8 a.m. or after 8 p.m.',
     windows: { daily: ['08:00-20:00'] },
     caps: [
@@ -32,6 +39,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   oklahoma: {
     name: 'Oklahoma (OTSA)',
     preset: 'oklahoma',
+    channels: ['voice', 'sms'],
     rule: 'Okla. Stat. tit. 15, 775C.4 (Oklahoma Telephone Solicitation Act, 2022): no calls before 8 a.m. or after 8 p.m.',
     windows: { daily: ['08:00-20:00'] },
     caps: [
@@ -46,6 +54,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   maryland: {
     name: 'Maryland (Stop the Spam Calls Act)',
     preset: 'maryland',
+    channels: ['voice', 'sms'],
     rule: 'Md. Code, Com. Law 14-4503 (Stop the Spam Calls Act, in force 1 Jan 2024): no calls or texts before 8 a.m. or after 8 p.m.',
     windows: { daily: ['08:00-20:00'] },
     caps: [
@@ -83,12 +92,14 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   canada: {
     name: 'Canada (CRTC Telemarketing Rules)',
     preset: 'canada',
+    channels: ['voice'],
     rule: 'CRTC Unsolicited Telecommunications Rules, Part III (Telemarketing Rules): weekdays 9:00 a.m.-9:30 p.m., weekends 10:00 a.m.-6:00 p.m., called party local time',
     windows: { 'mon-fri': ['09:00-21:30'], 'sat-sun': ['10:00-18:00'] },
   },
   'australia-telemarketing': {
     name: 'Australia, telemarketing calls',
     preset: 'australia-telemarketing',
+    channels: ['voice'],
     rule: 'Telecommunications (Telemarketing and Research Calls) Industry Standard 2017, calling hours: weekdays 9 a.m.-8 p.m., Saturday 9 a.m.-5 p.m., no Sunday',
     windows: { 'mon-fri': ['09:00-20:00'], sat: ['09:00-17:00'] },
     holidays: {
@@ -100,6 +111,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   'australia-research': {
     name: 'Australia, research calls',
     preset: 'australia-research',
+    channels: ['voice'],
     rule: 'Telecommunications (Telemarketing and Research Calls) Industry Standard 2017, research calls: weekdays 9 a.m.-8:30 p.m., weekends 9 a.m.-5 p.m.',
     windows: { 'mon-fri': ['09:00-20:30'], 'sat-sun': ['09:00-17:00'] },
     holidays: {
@@ -118,6 +130,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   france: {
     name: 'France (Decree 2022-1313)',
     preset: 'france',
+    channels: ['voice'],
     rule: 'Décret n° 2022-1313 du 13 octobre 2022: Monday to Friday 10:00-13:00 and 14:00-20:00 only',
     windows: { 'mon-fri': ['10:00-13:00', '14:00-20:00'] },
     holidays: {
@@ -145,6 +158,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   'uk-industry': {
     name: 'UK industry code',
     preset: 'uk-industry',
+    channels: ['voice'],
     rule: 'UK: no statutory calling window; industry practice (DMA code): not 21:00-08:00 on weekdays, not 21:00-09:00 at weekends',
     windows: { 'mon-fri': ['08:00-21:00'], 'sat-sun': ['09:00-21:00'] },
   },
