@@ -306,3 +306,143 @@ describe('attempt records in the embedded store, with the service and a policy',
     assert.equal(dnc.check('+12125550123', { policy: 'us-federal', at: clock }).nextAllowedAt, null);
   });
 });
+
+describe('calling policies against an independent oracle (luxon wall clock, date-holidays)', () => {
+  // The oracle reads the local wall clock with luxon for every instant it is asked about: no spans,
+  // no caches, no wall-time arithmetic. Invariants checked at random instants of 2026 and around every
+  // DST change: the decision agrees with the oracle; nextAllowedAt is allowed, the millisecond before
+  // it is not, and neither is any instant sampled between the check and nextAllowedAt.
+  const WINDOWS: Record<string, Record<number, Array<[number, number]>>> = {
+    'us-federal': {
+      0: [[480, 1260]],
+      1: [[480, 1260]],
+      2: [[480, 1260]],
+      3: [[480, 1260]],
+      4: [[480, 1260]],
+      5: [[480, 1260]],
+      6: [[480, 1260]],
+    },
+    canada: {
+      0: [[600, 1080]],
+      1: [[540, 1290]],
+      2: [[540, 1290]],
+      3: [[540, 1290]],
+      4: [[540, 1290]],
+      5: [[540, 1290]],
+      6: [[600, 1080]],
+    },
+    france: {
+      0: [],
+      1: [
+        [600, 780],
+        [840, 1200],
+      ],
+      2: [
+        [600, 780],
+        [840, 1200],
+      ],
+      3: [
+        [600, 780],
+        [840, 1200],
+      ],
+      4: [
+        [600, 780],
+        [840, 1200],
+      ],
+      5: [
+        [600, 780],
+        [840, 1200],
+      ],
+      6: [],
+    },
+    'australia-telemarketing': {
+      0: [],
+      1: [[540, 1200]],
+      2: [[540, 1200]],
+      3: [[540, 1200]],
+      4: [[540, 1200]],
+      5: [[540, 1200]],
+      6: [[540, 1020]],
+    },
+  };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DateTime } = require('luxon') as typeof import('luxon');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Holidays = require('date-holidays') as typeof import('date-holidays').default;
+  const publicHolidays = (country: string) =>
+    new Set(
+      [2026, 2027].flatMap((y) =>
+        new Holidays(country)
+          .getHolidays(y)
+          .filter((h) => h.type === 'public')
+          .map((h) => h.date.slice(0, 10)),
+      ),
+    );
+  const HOLIDAYS: Record<string, Set<string>> = {
+    france: publicHolidays('FR'),
+    'australia-telemarketing': publicHolidays('AU'),
+  };
+
+  function oracle(policy: string, zones: readonly string[], t: number): boolean {
+    return zones.every((zone) => {
+      const local = DateTime.fromMillis(t, { zone });
+      if (HOLIDAYS[policy]?.has(local.toISODate()!)) return false;
+      const minute = local.hour * 60 + local.minute + local.second / 60 + local.millisecond / 60000;
+      return WINDOWS[policy][local.weekday % 7].some(([s, e]) => minute >= s && minute < e);
+    });
+  }
+
+  const contacts: Array<[unknown, readonly string[]]> = [
+    ['+12125550123', ['America/New_York']],
+    ['+16025550123', ['America/Denver', 'America/Phoenix']],
+    ['+17097221234', ['America/St_Johns']],
+    ['+919812345678', ['Asia/Kolkata']],
+    [{ id: 'a', timezone: 'Australia/Lord_Howe' }, ['Australia/Lord_Howe']],
+    [{ id: 'b', state: 'FL', country: 'US' }, ['America/Chicago', 'America/New_York']],
+    ['+61212345678', ['Australia/Sydney']],
+    [{ id: 'c', state: 'WA', country: 'AU' }, ['Australia/Eucla', 'Australia/Perth']],
+    ['+33612345678', ['Europe/Paris']],
+  ];
+  const instants: number[] = [];
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  for (let i = 0; i < 60; i++) instants.push(Date.UTC(2026, 0, 1) + Math.floor(random() * 365 * 86_400_000));
+  for (const change of [
+    '2026-03-08T07:00:00Z',
+    '2026-11-01T06:00:00Z',
+    '2026-03-29T01:00:00Z',
+    '2026-10-25T01:00:00Z',
+    '2026-04-04T15:00:00Z',
+    '2026-10-03T16:00:00Z',
+  ]) {
+    for (let k = -8; k <= 8; k++) instants.push(Date.parse(change) + k * 1_800_000 - 1);
+  }
+
+  for (const policyName of Object.keys(WINDOWS)) {
+    it(`${policyName}: ${contacts.length} contacts x ${instants.length} instants agree with the oracle`, () => {
+      const policy = new CallingPolicy(preset(policyName)!);
+      const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
+      for (const [contact, zones] of contacts) {
+        for (const at of instants) {
+          const d = dnc.check(contact, { policy, channel: 'voice', at });
+          const where = `${JSON.stringify(contact)} at ${new Date(at).toISOString()}`;
+          assert.equal(d.allowed, oracle(policyName, zones, at), where);
+          if (d.allowed) continue;
+          assert.ok(d.nextAllowedAt, where);
+          const next = Date.parse(d.nextAllowedAt);
+          assert.ok(oracle(policyName, zones, next), `${where}: allowed at ${d.nextAllowedAt}`);
+          assert.ok(!oracle(policyName, zones, next - 1), `${where}: blocked just before ${d.nextAllowedAt}`);
+          for (let probe = at; probe < next; probe += 900_000) {
+            assert.ok(
+              !oracle(policyName, zones, probe),
+              `${where}: ${new Date(probe).toISOString()} allowed`,
+            );
+          }
+        }
+      }
+    });
+  }
+});
