@@ -12,13 +12,14 @@
  * on, so that frequency caps count it; a failed recording is an error (DNC_STORE_ERROR), never a send.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { CheckOptions, CheckPlan, Decision } from '../lib/decide';
+import type { BatchDecision, CheckOptions, CheckPlan, Decision } from '../lib/decide';
 import { linkConfig } from './shared/config';
 import { toCodedError, type CodedError } from './shared/errors';
 import { translator } from './shared/i18n';
 import { prepareProperty, type PreparedProperty } from './shared/inputs';
 import { labelNames } from './shared/label-change';
 import { linkPolicy } from './shared/policy-link';
+import { linkRegistries, registriesStatus, registryIds } from './shared/registry';
 import { STATUS, StatusReporter } from './shared/status';
 
 interface DncCheckDef extends NodeDef {
@@ -33,6 +34,13 @@ interface DncCheckDef extends NodeDef {
   campaign?: string;
   /** Record an attempt for each allowed contact. */
   recordAttempt?: boolean;
+  /** dnc-registry config node ids to consult (the editor's picker: `registry`). */
+  registries?: unknown;
+  registry?: string;
+  /** When a registry cannot answer: block (default) or allow. */
+  registryFailure?: string;
+  /** India NCPR category of the campaign (1-8); blank: msg.ncprCategory. */
+  ncprCategory?: string | number;
 }
 
 type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
@@ -74,6 +82,17 @@ export = function (RED: NodeAPI) {
     }
     const nodeCampaign = typeof def.campaign === 'string' ? def.campaign.trim() : '';
     const recordAttempts = def.recordAttempt === true;
+    const registryLinks = linkRegistries(RED, registryIds(def.registries, def.registry), (bindings) => {
+      status.show(registriesStatus(bindings, t) ?? STATUS.ok(t('status.ready')), true);
+    });
+    if (setupError === null && registryLinks.failure !== null) {
+      setupError = registryLinks.failure;
+      status.error(setupError.code);
+    }
+    const registries = registryLinks.sources.length > 0 ? registryLinks.sources : null;
+    const registryFailure = def.registryFailure === 'allow' ? 'allow' : 'block';
+    const nodeNcpr =
+      def.ncprCategory === undefined || def.ncprCategory === null ? '' : String(def.ncprCategory).trim();
     let contactProp: PreparedProperty | null = null;
     /** The plan for the node's labels (or every label) and the node's channel (or none given). */
     let basePlan: CheckPlan | null = null;
@@ -89,11 +108,11 @@ export = function (RED: NodeAPI) {
           type: 'msg',
         });
         basePlan = service.plan({
-          labels: nodeLabels,
+          ...basePlanOptions(),
           channel: nodeChannel === '' ? null : nodeChannel,
-          policy,
-          campaign: nodeCampaign === '' ? null : nodeCampaign,
         });
+        const shown = registriesStatus(registryLinks.bindings, t);
+        if (shown !== null) status.show(shown, true);
       } catch (err) {
         setupError = toCodedError(err, 'DNC_INVALID_INPUT');
         status.error(setupError.code);
@@ -106,11 +125,14 @@ export = function (RED: NodeAPI) {
       const labels = nodeLabels.length > 0 || blank(msg.labels) ? nodeLabels : (msg.labels as string[]);
       const campaign =
         nodeCampaign !== '' ? nodeCampaign : blank(msg.campaign) ? null : (msg.campaign as string);
-      return { labels, channel, policy, campaign };
+      const ncprCategory =
+        nodeNcpr !== '' ? nodeNcpr : blank(msg.ncprCategory) ? null : (msg.ncprCategory as string);
+      return { labels, channel, policy, campaign, registries, registryFailure, ncprCategory };
     }
 
     function planFor(msg: NodeMessage): CheckPlan {
       const plan = planForChannel(msg);
+      if (nodeNcpr === '' && !blank(msg.ncprCategory)) return service!.plan(optionsFor(msg));
       // A campaign from the message matters only to a policy (caps and cooling-off per campaign).
       if (policy === undefined || nodeCampaign !== '' || blank(msg.campaign)) return plan;
       return service!.plan(optionsFor(msg));
@@ -131,7 +153,14 @@ export = function (RED: NodeAPI) {
     }
 
     function basePlanOptions(): CheckOptions {
-      return { labels: nodeLabels, policy, campaign: nodeCampaign === '' ? null : nodeCampaign };
+      return {
+        labels: nodeLabels,
+        policy,
+        campaign: nodeCampaign === '' ? null : nodeCampaign,
+        registries,
+        registryFailure,
+        ncprCategory: nodeNcpr === '' ? null : nodeNcpr,
+      };
     }
 
     /** Records an attempt for each allowed contact; resolves once durable. */
@@ -153,13 +182,26 @@ export = function (RED: NodeAPI) {
     function blockedStatus(decision: Decision): NodeStatus {
       const reason = decision.reasons[0];
       const key =
-        reason === undefined ? 'CHECK_FAILED' : reason.code === 'LABEL' ? `L:${reason.label}` : reason.code;
+        reason === undefined
+          ? 'CHECK_FAILED'
+          : reason.code === 'LABEL'
+            ? `L:${reason.label}`
+            : reason.registry !== undefined
+              ? `${reason.code}:${reason.registry}`
+              : reason.code;
       let shown = blockedStatuses.get(key);
       if (shown === undefined) {
         if (reason?.code === 'LABEL')
           shown = STATUS.blocked(t('status.blockedLabel', { label: reason.label ?? '' }));
         else if (reason?.code === 'INVALID_CONTACT') shown = STATUS.blocked(t('status.blockedInvalid'));
         else if (reason?.code === 'STORE_UNAVAILABLE') shown = STATUS.error(t('status.storeUnavailable'));
+        else if (reason?.code === 'REGISTRY')
+          shown = STATUS.blocked(t('status.blockedRegistry', { registry: reason.registry ?? '' }));
+        else if (reason?.code === 'REGISTRY_UNAVAILABLE')
+          shown = STATUS.error(t('status.registryUnavailable', { registry: reason.registry ?? '' }));
+        else if (reason?.code === 'REGISTRY_STALE')
+          shown = STATUS.error(t('status.registryStale', { registry: reason.registry ?? '' }));
+        else if (reason?.code === 'NCPR_PREFERENCE') shown = STATUS.blocked(t('status.blockedNcpr'));
         else if (reason !== undefined && reason.code in POLICY_STATUS)
           shown = STATUS.blocked(t(POLICY_STATUS[reason.code]));
         else shown = STATUS.error(t('status.checkFailed'));
@@ -175,30 +217,57 @@ export = function (RED: NodeAPI) {
     function run(msg: NodeMessageInFlow, contact: unknown, send: Send): Promise<void> | void {
       if (Array.isArray(contact)) {
         const options = optionsFor(msg);
-        const result = service!.checkMany(contact, options);
         const plan = planFor(msg);
-        const dnc = {
-          summary: result.summary,
-          checkedAt: result.checkedAt,
-          channel: plan.channel,
-          labels: plan.selected === null ? null : [...plan.selected],
-        };
-        msg.payload = result.allowed;
-        msg.dnc = dnc;
-        // Node-RED deep-clones every message after the first it sends, so a shallow copy is enough here.
-        const blockedMsg: NodeMessage = { ...msg, payload: result.blocked, dnc };
-        const { total, blocked } = result.summary;
-        const finish = () => {
-          if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
-          else status.ok('status.batchAllowed', { total });
-          send([msg, blockedMsg]);
-        };
-        if (recordAttempts && result.allowed.length > 0) return record(result.allowed, plan).then(finish);
-        finish();
-        return;
+        // Service-backed registries answer asynchronously (each service asked once for the list).
+        if (plan.registries?.async === true) {
+          return service!
+            .checkManyAsync(contact, options)
+            .then((result) => deliverMany(msg, result, plan, send));
+        }
+        return deliverMany(msg, service!.checkMany(contact, options), plan, send);
       }
       const plan = planFor(msg);
-      const decision = service!.checkWithPlan(contact, plan);
+      if (plan.registries?.async === true) {
+        return service!
+          .checkWithPlanAsync(contact, plan)
+          .then((decision) => deliverOne(msg, contact, decision, plan, send));
+      }
+      return deliverOne(msg, contact, service!.checkWithPlan(contact, plan), plan, send);
+    }
+
+    function deliverMany(
+      msg: NodeMessageInFlow,
+      result: BatchDecision,
+      plan: CheckPlan,
+      send: Send,
+    ): Promise<void> | void {
+      const dnc = {
+        summary: result.summary,
+        checkedAt: result.checkedAt,
+        channel: plan.channel,
+        labels: plan.selected === null ? null : [...plan.selected],
+      };
+      msg.payload = result.allowed;
+      msg.dnc = dnc;
+      // Node-RED deep-clones every message after the first it sends, so a shallow copy is enough here.
+      const blockedMsg: NodeMessage = { ...msg, payload: result.blocked, dnc };
+      const { total, blocked } = result.summary;
+      const finish = () => {
+        if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
+        else status.ok('status.batchAllowed', { total });
+        send([msg, blockedMsg]);
+      };
+      if (recordAttempts && result.allowed.length > 0) return record(result.allowed, plan).then(finish);
+      finish();
+    }
+
+    function deliverOne(
+      msg: NodeMessageInFlow,
+      contact: unknown,
+      decision: Decision,
+      plan: CheckPlan,
+      send: Send,
+    ): Promise<void> | void {
       msg.dnc = decision;
       if (decision.allowed) {
         if (recordAttempts) {
@@ -265,6 +334,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       link.dispose();
+      registryLinks.dispose();
       status.clear();
       plansByChannel.clear();
       done();

@@ -309,25 +309,7 @@ export async function completeAsync<D extends DecisionView>(
   const registries = plan.registries;
   if (registries === undefined) return decisions.map((d) => completeSync(d, plan, at));
   const phonesPer = decisions.map(phonesOf);
-  const distinct = [...new Set(phonesPer.flat())];
-  // Per source: number -> result.
-  const answers = await Promise.all(
-    registries.sources.map(async (source): Promise<Map<string, ContactRegistryResult>> => {
-      const map = new Map<string, ContactRegistryResult>();
-      if (distinct.length === 0) return map;
-      let list: ContactRegistryResult[];
-      if (source.async === true) {
-        try {
-          const raw = await source.lookupMany(distinct);
-          list = raw.map((r, i) => ({ ...r, number: distinct[i], name: source.name }));
-        } catch (err) {
-          list = distinct.map((n) => unavailable(source, n, err));
-        }
-      } else list = lookupSync(source, distinct, at);
-      list.forEach((r) => map.set(r.number, r));
-      return map;
-    }),
-  );
+  const answers = await lookupNumbers(registries.sources, [...new Set(phonesPer.flat())], at);
   return decisions.map((decision, i) => {
     const reasons: ReasonView[] = [];
     if (plan.ncprCategory !== undefined) {
@@ -345,4 +327,44 @@ export async function completeAsync<D extends DecisionView>(
     }
     return finish(decision, plan, reasons, results);
   });
+}
+
+/**
+ * Looks distinct E.164 numbers up in every source (services once each, for the whole list); never rejects.
+ * One map per source, number -> its answer.
+ */
+export function lookupNumbers(
+  sources: readonly RegistrySource[],
+  numbers: readonly string[],
+  at: number,
+): Promise<Map<string, ContactRegistryResult>[]> {
+  return Promise.all(
+    sources.map(async (source): Promise<Map<string, ContactRegistryResult>> => {
+      const map = new Map<string, ContactRegistryResult>();
+      if (numbers.length === 0) return map;
+      let list: ContactRegistryResult[];
+      if (source.async === true) {
+        try {
+          const raw = await source.lookupMany(numbers);
+          list = raw.map((r, i) => ({ ...r, number: numbers[i], name: source.name }));
+        } catch (err) {
+          list = numbers.map((n) => unavailable(source, n, err));
+        }
+      } else list = lookupSync(source, numbers, at);
+      list.forEach((r) => map.set(r.number, r));
+      return map;
+    }),
+  );
+}
+
+export type RegistryOutcome = 'not-listed' | 'listed' | 'could-not-check';
+
+/** Listed on any registry: listed; else any registry that could not answer: could-not-check; else not listed. */
+export function registryOutcome(results: readonly SourceLookupResult[]): RegistryOutcome {
+  let failed = false;
+  for (const r of results) {
+    if (r.result === 'listed') return 'listed';
+    if (r.result !== 'not-listed') failed = true;
+  }
+  return failed ? 'could-not-check' : 'not-listed';
 }

@@ -1,0 +1,173 @@
+/**
+ * `dnc-registry-lookup` ("external registry lookup"): is this number on a national Do-Not-Call registry?
+ * Output 1 not listed, output 2 listed, output 3 could not check (stale data, service down, a number that
+ * is not a phone number). `msg.dnc` = { result, contact, registries: [{ registry, name, number, result,
+ * asOf, reason, detail }], checkedAt }. A list in gives lists out (as in Check DNC): output 1 the items not
+ * listed (as given), output 2 and 3 `{ item, result }` entries; all three outputs are sent, each with
+ * `msg.dnc.summary`. A service registry is asked once per list (in its batches).
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { ContactParser } from '../lib/contacts';
+import { DncError } from '../lib/errors';
+import {
+  lookupNumbers,
+  registryOutcome,
+  type ContactRegistryResult,
+  type RegistryOutcome,
+} from '../lib/registries/check';
+import { toCodedError, type CodedError } from './shared/errors';
+import { translator } from './shared/i18n';
+import { prepareProperty, type PreparedProperty } from './shared/inputs';
+import { linkRegistries, registriesStatus, registryIds } from './shared/registry';
+import { STATUS, StatusReporter } from './shared/status';
+
+interface DncRegistryLookupDef extends NodeDef {
+  registries?: unknown;
+  registry?: string;
+  contact?: string;
+  contactType?: string;
+  defaultCountry?: string;
+}
+
+type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+type Done = (err?: Error) => void;
+
+interface ContactLookup {
+  readonly result: RegistryOutcome;
+  /** The phone number looked up (E.164), or null when the contact is not a phone number. */
+  readonly contact: string | null;
+  readonly registries: readonly ContactRegistryResult[];
+  /** Why it could not be checked, when the contact itself is the problem. */
+  readonly detail?: string;
+}
+
+const OUTPUT: Record<RegistryOutcome, 0 | 1 | 2> = { 'not-listed': 0, listed: 1, 'could-not-check': 2 };
+
+export = function (RED: NodeAPI) {
+  function DncRegistryLookup(this: Node, def: DncRegistryLookupDef) {
+    RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
+    const node = this;
+    const t = translator(RED, 'dnc-registry-lookup');
+    const status = new StatusReporter(node, t);
+    let setupError: CodedError | null = null;
+    let parser: ContactParser | null = null;
+    let contactProp: PreparedProperty | null = null;
+    const ids = registryIds(def.registries, def.registry);
+    const links = linkRegistries(RED, ids, (bindings) => {
+      const shown = registriesStatus(bindings, t);
+      if (shown !== null) status.show(shown, true);
+      else status.ok('status.ready');
+    });
+    try {
+      if (ids.length === 0) {
+        throw new DncError('DNC_INVALID_INPUT', 'no registry selected: add at least one DNC registry', {
+          field: 'registries',
+        });
+      }
+      if (links.failure !== null) throw links.failure;
+      const country = typeof def.defaultCountry === 'string' ? def.defaultCountry.trim() : '';
+      parser = new ContactParser({ defaultCountry: country === '' ? undefined : country });
+      contactProp = prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
+        value: 'payload',
+        type: 'msg',
+      });
+      const initial = registriesStatus(links.bindings, t);
+      if (initial !== null) status.show(initial, true);
+      else status.ok('status.ready');
+    } catch (err) {
+      setupError = toCodedError(err, 'DNC_INVALID_INPUT');
+      if (setupError.code === 'DNC_NOT_CONFIGURED') status.error('DNC_NOT_CONFIGURED');
+      else status.error(setupError.code);
+      node.error(setupError.message);
+    }
+
+    /** The E.164 number of a contact, or why it has none. */
+    function phoneOf(item: unknown): { phone: string } | { detail: string } {
+      const parsed = parser!.tryParse(item);
+      if (parsed instanceof DncError) return { detail: parsed.message };
+      const phone = parsed.keys.find((k) => k.charCodeAt(0) === 43);
+      return phone === undefined ? { detail: 'the contact has no phone number' } : { phone };
+    }
+
+    async function lookUp(items: readonly unknown[]): Promise<ContactLookup[]> {
+      const phones = items.map(phoneOf);
+      const distinct = [...new Set(phones.flatMap((p) => ('phone' in p ? [p.phone] : [])))];
+      const answers = await lookupNumbers(links.sources, distinct, Date.now());
+      return phones.map((p): ContactLookup => {
+        if (!('phone' in p)) {
+          return { result: 'could-not-check', contact: null, registries: [], detail: p.detail };
+        }
+        const registries = answers.map((map) => map.get(p.phone)!);
+        return { result: registryOutcome(registries), contact: p.phone, registries };
+      });
+    }
+
+    async function handle(msg: NodeMessageInFlow, send: Send): Promise<void> {
+      const contact = contactProp!.async ? await contactProp!.evaluate(msg) : contactProp!.get(msg);
+      const checkedAt = new Date().toISOString();
+      if (Array.isArray(contact)) {
+        const items: readonly unknown[] = contact;
+        const results = await lookUp(items);
+        const out: [unknown[], unknown[], unknown[]] = [[], [], []];
+        results.forEach((r, i) => {
+          if (r.result === 'not-listed') out[0].push(items[i]);
+          else out[OUTPUT[r.result]].push({ item: items[i], result: r });
+        });
+        const summary = {
+          total: items.length,
+          notListed: out[0].length,
+          listed: out[1].length,
+          couldNotCheck: out[2].length,
+        };
+        const dnc = { summary, checkedAt, registries: links.bindings.map((b) => b.id) };
+        msg.payload = out[0];
+        msg.dnc = dnc;
+        // Node-RED clones every message after the first it sends: shallow copies are enough.
+        send([msg, { ...msg, payload: out[1], dnc }, { ...msg, payload: out[2], dnc }]);
+        if (summary.couldNotCheck > 0) {
+          status.show(
+            STATUS.error(t('status.batchUnchecked', { count: summary.couldNotCheck, total: summary.total })),
+          );
+        } else if (summary.listed > 0)
+          status.blocked('status.batchListed', { count: summary.listed, total: summary.total });
+        else status.ok('status.batchNotListed', { total: summary.total });
+        return;
+      }
+      const [lookup] = await lookUp([contact]);
+      msg.dnc = { ...lookup, checkedAt };
+      const outputs: (NodeMessage | null)[] = [null, null, null];
+      outputs[OUTPUT[lookup.result]] = msg;
+      send(outputs);
+      if (lookup.result === 'not-listed') status.ok('status.notListed');
+      else if (lookup.result === 'listed') {
+        const on = lookup.registries.find((r) => r.result === 'listed');
+        status.blocked('status.listed', { registry: on?.registry ?? '' });
+      } else status.show(STATUS.error(t('status.couldNotCheck')));
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (setupError !== null) {
+        status.error(setupError.code);
+        done(setupError);
+        return;
+      }
+      handle(msg, send).then(
+        () => done(),
+        (err: unknown) => {
+          const error = toCodedError(err, 'DNC_INVALID_INPUT');
+          status.error(error.code);
+          done(error);
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      links.dispose();
+      status.clear();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('dnc-registry-lookup', DncRegistryLookup);
+};

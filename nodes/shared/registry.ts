@@ -1,0 +1,155 @@
+/**
+ * The link between nodes that consult national registries (registry lookup, Check DNC) and the
+ * `dnc-registry` config nodes that own them. A config node exposes a RegistryBinding: the registry source
+ * (a FileRegistry or a ServiceRegistrySource) or the error that made its configuration unusable, and its
+ * state (loading with progress, ready, stale, unavailable), which the using nodes show in their status.
+ */
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
+import type { RegistrySource } from '../../lib/registries/check';
+import { codedError, type CodedError } from './errors';
+import { STATUS } from './status';
+
+export type RegistryState = 'loading' | 'ready' | 'stale' | 'unavailable' | 'invalid' | 'closed';
+
+export interface RegistryStateInfo {
+  readonly state: RegistryState;
+  /** Load progress 0-100 while loading. */
+  readonly percent?: number;
+  readonly detail?: string;
+}
+
+export class RegistryBinding {
+  private listeners = new Set<(info: RegistryStateInfo) => void>();
+  private current: RegistryStateInfo;
+
+  constructor(
+    /** null when the configuration is invalid (see `error`). */
+    readonly source: RegistrySource | null,
+    readonly error: CodedError | null,
+    /** The registry's id and display name. */
+    readonly id: string,
+    readonly label: string,
+  ) {
+    this.current = source === null ? { state: 'invalid', detail: error?.message } : { state: 'loading' };
+  }
+
+  get info(): RegistryStateInfo {
+    return this.current;
+  }
+
+  set(info: RegistryStateInfo): void {
+    if (this.current.state === 'closed') return;
+    const same =
+      this.current.state === info.state &&
+      this.current.percent === info.percent &&
+      this.current.detail === info.detail;
+    if (same) return;
+    this.current = info;
+    for (const listener of [...this.listeners]) listener(info);
+  }
+
+  subscribe(listener: (info: RegistryStateInfo) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  close(): void {
+    this.set({ state: 'closed' });
+    this.listeners.clear();
+  }
+}
+
+export interface DncRegistryNode extends Node {
+  dncRegistry?: RegistryBinding;
+}
+
+/** Registry ids as the editor saves them: a list, or a comma-separated string. */
+export function registryIds(value: unknown, fallback?: unknown): string[] {
+  let ids: string[] = [];
+  if (Array.isArray(value)) ids = value.filter((v): v is string => typeof v === 'string' && v !== '');
+  else if (typeof value === 'string')
+    ids = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  // The editor's registry picker: one registry chosen but not added to the list.
+  if (ids.length === 0 && typeof fallback === 'string' && fallback !== '') ids = [fallback];
+  return [...new Set(ids)];
+}
+
+export interface RegistryLinks {
+  readonly bindings: readonly RegistryBinding[];
+  readonly sources: readonly RegistrySource[];
+  /** Why the registries cannot be used (a missing or invalid dnc-registry node), or null. */
+  readonly failure: CodedError | null;
+  dispose(): void;
+}
+
+/** The sources behind a node's `registries` ids; follows their state with `onChange`. */
+export function linkRegistries(
+  RED: NodeAPI,
+  ids: readonly string[],
+  onChange: (bindings: readonly RegistryBinding[]) => void,
+): RegistryLinks {
+  const bindings: RegistryBinding[] = [];
+  for (const id of ids) {
+    const binding = (RED.nodes.getNode(id) as DncRegistryNode | null)?.dncRegistry;
+    if (binding === undefined) {
+      return {
+        bindings: [],
+        sources: [],
+        failure: codedError(
+          'DNC_NOT_CONFIGURED',
+          `registry ${id} is not deployed: open the node and select or add a "DNC registry" configuration`,
+        ),
+        dispose: () => undefined,
+      };
+    }
+    if (binding.source === null) {
+      return {
+        bindings: [],
+        sources: [],
+        failure: codedError(
+          'DNC_INVALID_INPUT',
+          `the DNC registry configuration "${binding.label}" is not valid: ${binding.error?.message ?? ''}`,
+        ),
+        dispose: () => undefined,
+      };
+    }
+    bindings.push(binding);
+  }
+  const notify = () => onChange(bindings);
+  const unsubscribes = bindings.map((b) => b.subscribe(notify));
+  return {
+    bindings,
+    sources: bindings.map((b) => b.source!),
+    failure: null,
+    dispose: () => unsubscribes.forEach((u) => u()),
+  };
+}
+
+/**
+ * One status for a set of registries: the worst state wins (invalid / unavailable / stale: red ring,
+ * loading: yellow ring with the lowest percentage, all ready: null, the caller's own status applies).
+ */
+export function registriesStatus(
+  bindings: readonly RegistryBinding[],
+  t: (key: string, subs?: Record<string, string | number>) => string,
+): NodeStatus | null {
+  let loading: number | null = null;
+  for (const b of bindings) {
+    const { state, percent } = b.info;
+    if (state === 'invalid' || state === 'unavailable' || state === 'closed')
+      return STATUS.error(t('status.registryUnavailable', { registry: b.id }));
+    if (state === 'stale') return STATUS.error(t('status.registryStale', { registry: b.id }));
+    if (state === 'loading') loading = Math.min(loading ?? 100, percent ?? 0);
+  }
+  if (loading !== null) return STATUS.waiting(t('status.registryLoading', { percent: Math.floor(loading) }));
+  return null;
+}

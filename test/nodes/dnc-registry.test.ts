@@ -1,0 +1,351 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WashServer } from '../support/wash-server';
+import {
+  ANA,
+  CARL,
+  allModules,
+  collect,
+  config,
+  delay,
+  freshUserDir,
+  helper,
+  nextMessage,
+  statusMatching,
+  storeReady,
+} from './support';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const registryModule = require('../../nodes/dnc-registry') as unknown;
+const lookupModule = require('../../nodes/dnc-registry-lookup') as unknown;
+/* eslint-enable @typescript-eslint/no-require-imports */
+const modules = [...allModules, registryModule, lookupModule];
+
+type Props = Record<string, unknown>;
+const AU_LISTED = '+61412345678';
+const AU_FREE = '+61412345679';
+
+function today(offsetDays = 0): string {
+  return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+}
+
+function fileRegistry(id: string, path: string, extra: Props = {}): Props {
+  return {
+    id,
+    type: 'dnc-registry',
+    name: '',
+    kind: 'file',
+    registry: 'US_NDNC',
+    path,
+    watch: false,
+    ...extra,
+  };
+}
+
+function serviceRegistry(id: string, url: string, extra: Props = {}): Props {
+  return {
+    id,
+    type: 'dnc-registry',
+    name: 'AU wash',
+    kind: 'service',
+    registry: 'AU_DNCR',
+    url: `${url}/wash`,
+    method: 'POST',
+    headers: '{"x-api-key":"{apiKey}"}',
+    mapping: 'payload.results{ number: registered }',
+    batchSize: 100,
+    timeout: 2,
+    retries: 0,
+    concurrency: 2,
+    ...extra,
+  };
+}
+
+function lookupFlow(registries: string[], extra: Props[] = [], props: Props = {}): Props[] {
+  return [
+    { id: 't1', type: 'tab', label: 'DNC' },
+    {
+      id: 'n1',
+      type: 'dnc-registry-lookup',
+      z: 't1',
+      name: '',
+      registries,
+      contact: 'payload',
+      contactType: 'msg',
+      wires: [['notListed'], ['listed'], ['unchecked']],
+      ...props,
+    },
+    { id: 'notListed', type: 'helper', z: 't1' },
+    { id: 'listed', type: 'helper', z: 't1' },
+    { id: 'unchecked', type: 'helper', z: 't1' },
+    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 't1' },
+    ...extra,
+  ];
+}
+
+async function registryReady(id: string, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const state = helper.getNode(id).dncRegistry.info.state as string;
+    if (state !== 'loading') return;
+    if (Date.now() - started > timeoutMs) throw new Error(`registry ${id} still loading`);
+    await delay(20);
+  }
+}
+
+describe('dnc-registry and dnc-registry-lookup nodes', function () {
+  this.timeout(60_000);
+  let userDir: ReturnType<typeof freshUserDir>;
+  let server: WashServer;
+
+  beforeEach(async function () {
+    userDir = freshUserDir();
+    server = await new WashServer().start();
+    server.listed.add(AU_LISTED);
+    await helper.startServer();
+  });
+
+  afterEach(async function () {
+    await helper.unload();
+    await helper.stopServer();
+    await server.stop();
+    userDir.cleanup();
+  });
+
+  it('a file registry: not listed to output 1, listed to output 2, invalid to output 3, with msg.dnc.registries', async function () {
+    writeFileSync(join(userDir.dir, `us-ndnc-${today(-2)}.txt`), '415,5550199\n212,5553003\n');
+    await helper.load(
+      modules,
+      lookupFlow(['r1'], [fileRegistry('r1', `us-ndnc-${today(-2)}.txt`)], { defaultCountry: 'US' }),
+    );
+    await registryReady('r1');
+    const n1 = helper.getNode('n1');
+
+    const listed = nextMessage(helper.getNode('listed'));
+    n1.receive({ payload: '(415) 555-0199', topic: 'keep' });
+    const l = await listed;
+    assert.equal(l.topic, 'keep');
+    assert.equal(l.dnc.result, 'listed');
+    assert.equal(l.dnc.contact, CARL);
+    assert.equal(l.dnc.registries[0].registry, 'US_NDNC');
+    assert.equal(l.dnc.registries[0].reason, 'LISTED');
+    assert.equal(l.dnc.registries[0].asOf.slice(0, 10), today(-2));
+
+    const free = nextMessage(helper.getNode('notListed'));
+    n1.receive({ payload: ANA });
+    const f = await free;
+    assert.equal(f.dnc.result, 'not-listed');
+    assert.equal(f.dnc.registries[0].reason, 'OUTSIDE_REGISTRY');
+
+    const bad = nextMessage(helper.getNode('unchecked'));
+    n1.receive({ payload: 'ana@example.com' });
+    const b = await bad;
+    assert.equal(b.dnc.result, 'could-not-check');
+    assert.equal(b.dnc.contact, null);
+  });
+
+  it('arrays in give arrays out on all three outputs, with a summary', async function () {
+    writeFileSync(join(userDir.dir, 'us.txt'), '415,5550199\n');
+    await helper.load(modules, lookupFlow(['r1'], [fileRegistry('r1', 'us.txt')]));
+    await registryReady('r1');
+    const outs = ['notListed', 'listed', 'unchecked'].map((id) => nextMessage(helper.getNode(id)));
+    helper.getNode('n1').receive({ payload: [CARL, ANA, 'nonsense', '+12125553004'] });
+    const [free, listed, unchecked] = await Promise.all(outs);
+    assert.deepEqual(free.payload, [ANA, '+12125553004']);
+    assert.equal(listed.payload.length, 1);
+    assert.equal(listed.payload[0].item, CARL);
+    assert.equal(listed.payload[0].result.result, 'listed');
+    assert.equal(unchecked.payload[0].item, 'nonsense');
+    assert.deepEqual(free.dnc.summary, { total: 4, notListed: 2, listed: 1, couldNotCheck: 1 });
+  });
+
+  it('stale file data goes to output 3 (could not check) with REGISTRY_STALE', async function () {
+    writeFileSync(join(userDir.dir, `us-ndnc-${today(-40)}.txt`), '415,5550199\n');
+    await helper.load(modules, lookupFlow(['r1'], [fileRegistry('r1', `us-ndnc-${today(-40)}.txt`)]));
+    await registryReady('r1');
+    const n1 = helper.getNode('n1');
+    const out = nextMessage(helper.getNode('unchecked'));
+    n1.receive({ payload: '+12125553004' });
+    const msg = await out;
+    assert.equal(msg.dnc.registries[0].result, 'stale');
+    assert.equal(msg.dnc.registries[0].reason, 'REGISTRY_STALE');
+  });
+
+  it('a service registry: JSONata mapping, the API key from credentials, service down to output 3', async function () {
+    await helper.load(modules, lookupFlow(['r2'], [serviceRegistry('r2', server.url)]), {
+      r2: { apiKey: 'k-123' },
+    });
+    const n1 = helper.getNode('n1');
+    const listed = nextMessage(helper.getNode('listed'));
+    n1.receive({ payload: AU_LISTED });
+    const l = await listed;
+    assert.equal(l.dnc.registries[0].registry, 'AU_DNCR');
+    assert.equal(l.dnc.registries[0].name, 'AU wash');
+    assert.equal(server.requests[0].headers['x-api-key'], 'k-123');
+
+    server.fallback = 500;
+    const unchecked = nextMessage(helper.getNode('unchecked'));
+    n1.receive({ payload: AU_FREE });
+    const u = await unchecked;
+    assert.equal(u.dnc.registries[0].reason, 'REGISTRY_UNAVAILABLE');
+    assert.match(u.dnc.registries[0].detail, /HTTP 500/);
+  });
+
+  it('a list through a service is washed in one request; partial answers are could-not-check', async function () {
+    server.script.push('partial');
+    await helper.load(modules, lookupFlow(['r2'], [serviceRegistry('r2', server.url)]));
+    const outs = ['notListed', 'listed', 'unchecked'].map((id) => nextMessage(helper.getNode(id)));
+    helper.getNode('n1').receive({ payload: [AU_LISTED, AU_FREE, '+61412345680'] });
+    const [free, listed, unchecked] = await Promise.all(outs);
+    assert.equal(server.requests.length, 1);
+    assert.deepEqual(free.payload, [AU_FREE]);
+    assert.equal(listed.payload[0].item, AU_LISTED);
+    assert.equal(unchecked.payload[0].item, '+61412345680');
+  });
+
+  it('an invalid registry configuration makes the lookup fail with a coded error a Catch node sees', async function () {
+    await helper.load(modules, lookupFlow(['r2'], [serviceRegistry('r2', 'ftp://nowhere')]));
+    const caught = nextMessage(helper.getNode('caught'));
+    helper.getNode('n1').receive({ payload: AU_FREE });
+    const msg = await caught;
+    assert.equal(msg.error.code, 'DNC_INVALID_INPUT');
+    assert.match(msg.error.message, /not valid/);
+  });
+
+  it('the config node closes its registry on redeploy', async function () {
+    writeFileSync(join(userDir.dir, 'us.txt'), '415,5550199\n');
+    await helper.load(modules, lookupFlow(['r1'], [fileRegistry('r1', 'us.txt')]));
+    await registryReady('r1');
+    const binding = helper.getNode('r1').dncRegistry;
+    assert.equal(binding.listenerCount, 1);
+    await helper.unload();
+    assert.equal(binding.info.state, 'closed');
+    assert.equal(binding.listenerCount, 0);
+  });
+
+  describe('Check DNC with registries', function () {
+    function checkFlow(props: Props, registries: Props[]): Props[] {
+      return [
+        { id: 't1', type: 'tab', label: 'DNC' },
+        config('c1'),
+        {
+          id: 'n1',
+          type: 'dnc-check',
+          z: 't1',
+          name: '',
+          config: 'c1',
+          labels: [],
+          channel: 'voice',
+          contact: 'payload',
+          contactType: 'msg',
+          wires: [['allowed'], ['blocked']],
+          ...props,
+        },
+        { id: 'allowed', type: 'helper', z: 't1' },
+        { id: 'blocked', type: 'helper', z: 't1' },
+        ...registries,
+      ];
+    }
+
+    it('a file registry blocks a listed number with REGISTRY and a blue status', async function () {
+      writeFileSync(join(userDir.dir, `us-ndnc-${today(-1)}.txt`), '415,5550199\n');
+      await helper.load(
+        modules,
+        checkFlow({ registries: ['r1'] }, [fileRegistry('r1', `us-ndnc-${today(-1)}.txt`)]),
+      );
+      await storeReady();
+      await registryReady('r1');
+      const n1 = helper.getNode('n1');
+      const status = statusMatching(n1, (s) => s.fill === 'blue');
+      const out = nextMessage(helper.getNode('blocked'));
+      n1.receive({ payload: CARL });
+      const msg = await out;
+      assert.equal(msg.dnc.reasons[0].code, 'REGISTRY');
+      assert.equal(msg.dnc.reasons[0].registry, 'US_NDNC');
+      assert.equal(msg.dnc.reasons[0].asOf.slice(0, 10), today(-1));
+      assert.deepEqual(await status, { fill: 'blue', shape: 'dot', text: 'blocked: US_NDNC' });
+      const allowed = nextMessage(helper.getNode('allowed'));
+      n1.receive({ payload: ANA });
+      assert.equal((await allowed).dnc.registries[0].reason, 'OUTSIDE_REGISTRY');
+    });
+
+    it('a service registry: listed blocked, a failure blocks with REGISTRY_UNAVAILABLE, lists batched', async function () {
+      await helper.load(modules, checkFlow({ registries: ['r2'] }, [serviceRegistry('r2', server.url)]));
+      await storeReady();
+      const n1 = helper.getNode('n1');
+      const blocked = collect(helper.getNode('blocked'));
+      const allowed = collect(helper.getNode('allowed'));
+      n1.receive({ payload: AU_LISTED });
+      n1.receive({ payload: AU_FREE });
+      await delay(50);
+      for (let i = 0; i < 100 && blocked.length + allowed.length < 2; i++) await delay(20);
+      assert.equal(blocked[0].dnc.reasons[0].code, 'REGISTRY');
+      assert.equal(allowed[0].payload, AU_FREE);
+
+      const list = [AU_LISTED, '+61412345681', '+61412345682'];
+      n1.receive({ payload: list });
+      for (let i = 0; i < 100 && allowed.length < 2; i++) await delay(20);
+      assert.deepEqual(allowed[1].payload, ['+61412345681', '+61412345682']);
+      assert.equal(blocked[1].payload[0].decision.reasons[0].code, 'REGISTRY');
+      // Two single checks, then one request for the two numbers of the list not cached yet.
+      assert.equal(server.requests.length, 3);
+      assert.deepEqual(server.requests[2].numbers, ['+61412345681', '+61412345682']);
+
+      server.fallback = 500;
+      const down = nextMessage(helper.getNode('blocked'));
+      n1.receive({ payload: '+61412345683' });
+      assert.equal((await down).dnc.reasons[0].code, 'REGISTRY_UNAVAILABLE');
+    });
+
+    it('registryFailure allow lets a contact through when the registry cannot answer', async function () {
+      server.fallback = 500;
+      await helper.load(
+        modules,
+        checkFlow({ registries: ['r2'], registryFailure: 'allow' }, [serviceRegistry('r2', server.url)]),
+      );
+      await storeReady();
+      const out = nextMessage(helper.getNode('allowed'));
+      helper.getNode('n1').receive({ payload: AU_FREE });
+      const msg = await out;
+      assert.equal(msg.dnc.allowed, true);
+      assert.equal(msg.dnc.registries[0].result, 'unavailable');
+    });
+
+    it('a missing registry node is DNC_NOT_CONFIGURED; NCPR category from msg.ncprCategory', async function () {
+      await helper.load(modules, [
+        ...checkFlow({ registries: ['gone'] }, []),
+        {
+          id: 'n2',
+          type: 'dnc-check',
+          z: 't1',
+          config: 'c1',
+          labels: [],
+          channel: 'sms',
+          contact: 'payload',
+          contactType: 'msg',
+          wires: [['allowed'], ['blocked']],
+        },
+        { id: 'k1', type: 'catch', z: 't1', scope: ['n1'], uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper', z: 't1' },
+      ]);
+      await storeReady();
+      const caught = nextMessage(helper.getNode('caught'));
+      helper.getNode('n1').receive({ payload: CARL });
+      assert.equal((await caught).error.code, 'DNC_NOT_CONFIGURED');
+
+      const ravi = '+919812345678';
+      await helper.getNode('c1').dnc.service.setNcprPreference({ contact: ravi, ncpr: '1,3' });
+      const n2 = helper.getNode('n2');
+      const blocked = nextMessage(helper.getNode('blocked'));
+      n2.receive({ payload: ravi, ncprCategory: 2 });
+      const b = await blocked;
+      assert.equal(b.dnc.reasons[0].code, 'NCPR_PREFERENCE');
+      assert.equal(b.dnc.reasons[0].category, 2);
+      const allowed = nextMessage(helper.getNode('allowed'));
+      n2.receive({ payload: ravi, ncprCategory: '3' });
+      assert.equal((await allowed).dnc.allowed, true);
+    });
+  });
+});
