@@ -597,6 +597,19 @@ export function createDncApi(options: DncApiOptions) {
     routes: routes.map((r) => ({ method: r.method, pattern: r.pattern, access: r.access })),
 
     /** The access a request needs ('read' for unknown routes, so a 404 is not shown before authorization). */
+    /**
+     * Whether a path is one of this API's routes (for any method). The admin mount sits on the same
+     * server as the flows' http-in routes when both roots are `/`: a flow may well serve
+     * `/dnc/agent/opt-out`, so paths that are not ours must fall through to it, not answer 404.
+     */
+    owns(req: ApiRequest): boolean {
+      try {
+        return find(req.method ?? 'GET', split(req).path) !== null;
+      } catch {
+        return true;
+      }
+    },
+
     accessFor(req: ApiRequest): Access {
       try {
         const found = find(req.method ?? 'GET', split(req).path);

@@ -162,6 +162,10 @@ export function mountDncApi(RED: NodeAPI): void {
   if (admin && !mounted.has(admin)) {
     mounted.add(admin);
     const guard: Middleware = (req, res, next) => {
+      if (!adminApi.owns(req)) {
+        next();
+        return;
+      }
       const access = adminApi.accessFor(req);
       const check = RED.auth.needsPermission(
         access === 'write' ? 'dnc.write' : 'dnc.read',

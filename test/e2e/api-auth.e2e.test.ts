@@ -32,7 +32,6 @@ const READS: [string, string, unknown?][] = [
   ['GET', '/imports'],
   ['GET', '/imports/none'],
   ['GET', '/export'],
-  ['GET', '/no-such-route'],
 ];
 const WRITES: [string, string, unknown?][] = [
   ['POST', '/labels/add', { contact: ANA, labels: ['DNC_Sales'] }],
@@ -154,6 +153,12 @@ describe('DNC API authorization in a real Node-RED with adminAuth', function () 
         assert.equal(res.status, 401, `${method} ${route} with ${token === undefined ? 'no token' : token}`);
       }
     }
+  });
+
+  it('admin mount: a path that is no API route is left to the flows (a flow may serve /dnc/...)', async () => {
+    const res = await call('GET', '/dnc/no-such-route');
+    assert.equal(res.status, 404, 'not guarded or answered by the DNC API: Node-RED answers 404');
+    assert.doesNotMatch(res.text, /DNC_/);
   });
 
   it('admin mount: a read-only user reads but cannot write; an admin writes', async () => {

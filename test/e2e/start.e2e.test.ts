@@ -66,9 +66,15 @@ describe('npm start (scripts/start.js)', function () {
     port = await freePort();
   });
 
-  after(async function () {
+  // Each test stops its own Node-RED, even when it fails: a leftover process would hold the port
+  // (the next test would talk to it) and keep mocha from exiting.
+  afterEach(async function () {
     this.timeout(30000);
     if (current) await stop(current);
+    current = undefined;
+  });
+
+  after(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -87,12 +93,11 @@ describe('npm start (scripts/start.js)', function () {
     const nodes = await fetch(`http://127.0.0.1:${port}/nodes`, { headers: { Accept: 'application/json' } });
     const sets = (await nodes.json()) as { module: string; types: string[]; err?: string }[];
     const ours = sets.filter((s) => s.module === '@dncflow/node-red-dnc');
-    assert.deepEqual(ours.flatMap((s) => s.types).sort(), [
-      'dnc-add-label',
-      'dnc-check',
-      'dnc-config',
-      'dnc-remove-label',
-    ]);
+    const registered = Object.keys(
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('../../../package.json') as { 'node-red': { nodes: object } })['node-red'].nodes,
+    );
+    assert.deepEqual(ours.flatMap((s) => s.types).sort(), registered.sort());
     assert.ok(ours.every((s) => s.err === undefined));
 
     // The agent desktop example answers on its endpoint.
