@@ -29,9 +29,12 @@ const run = promisify(execFile);
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const PACKAGE_NAME = '@dncflow/node-red-dnc';
 /** Every node type the package registers, as package.json's node-red section lists them. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const NODE_TYPES = Object.keys(
-  (require('../../../package.json') as { 'node-red': { nodes: object } })['node-red'].nodes,
+  (
+    JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+      'node-red': { nodes: object };
+    }
+  )['node-red'].nodes,
 );
 /** Configuration nodes: they sit in the Configuration nodes sidebar, not in flows of their own. */
 const CONFIG_TYPES = new Set(['dnc-config', 'dnc-policy', 'dnc-registry']);

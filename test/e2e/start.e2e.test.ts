@@ -93,10 +93,10 @@ describe('npm start (scripts/start.js)', function () {
     const nodes = await fetch(`http://127.0.0.1:${port}/nodes`, { headers: { Accept: 'application/json' } });
     const sets = (await nodes.json()) as { module: string; types: string[]; err?: string }[];
     const ours = sets.filter((s) => s.module === '@dncflow/node-red-dnc');
-    const registered = Object.keys(
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      (require('../../../package.json') as { 'node-red': { nodes: object } })['node-red'].nodes,
-    );
+    const manifest = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+      'node-red': { nodes: object };
+    };
+    const registered = Object.keys(manifest['node-red'].nodes);
     assert.deepEqual(ours.flatMap((s) => s.types).sort(), registered.sort());
     assert.ok(ours.every((s) => s.err === undefined));
 
