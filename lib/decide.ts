@@ -438,10 +438,12 @@ export class DncDecider {
     const reasons: Reason[] = [];
     for (const applied of active) {
       const def = this.catalog.find(applied.label);
+      // Rendered once: the view, the reason and its message all show the same instant.
+      const expiresAt = iso(applied.expiresAt);
       labels.push({
         label: applied.label,
         appliedAt: isoTime(applied.appliedAt),
-        expiresAt: iso(applied.expiresAt),
+        expiresAt,
         source: applied.source,
         channels: def ? def.channels : [],
         global: def ? def.global : false,
@@ -459,11 +461,11 @@ export class DncDecider {
       if (!enforced || !inScope || (!def && isNcprLabel(applied.label))) continue;
       matched.push(applied.label);
       const scope = def && def.channelSet !== null ? ` (${def.channels.join(', ')})` : '';
-      const until = applied.expiresAt === null ? '' : ` until ${iso(applied.expiresAt)}`;
+      const until = expiresAt === null ? '' : ` until ${expiresAt}`;
       reasons.push({
         code: 'LABEL',
         label: applied.label,
-        expiresAt: iso(applied.expiresAt),
+        expiresAt,
         message: `${contact} carries ${applied.label}${scope}${until}`,
       });
     }

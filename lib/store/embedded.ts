@@ -34,6 +34,7 @@ import type {
   StoreState,
   StoreStatus,
 } from './types';
+import { KeyIndex } from './key-index';
 import { GENESIS_HASH, sealRecord } from './audit-hash';
 import { checkJournalLine, journalPathFor, scanLines } from './journal';
 import { AttemptLog, attemptsPathFor } from './attempts';
@@ -125,7 +126,7 @@ export class EmbeddedStore implements DncStore {
   private closing = false;
 
   /** Every key to the immutable profile holding it. Only durable changes are here. */
-  private index = new Map<string, ContactState>();
+  private index = new KeyIndex();
   private profileCount = 0;
   private seq = 0;
   private head = GENESIS_HASH;
@@ -215,6 +216,8 @@ export class EmbeddedStore implements DncStore {
       }
       if (snapshot.seq > 0) await this.checkSnapshotContinuity(snapshot);
 
+      // Sized for the snapshot up front, so a million keys go in without rehashing.
+      this.index = new KeyIndex(snapshot.profiles.length);
       for (const profile of snapshot.profiles) {
         for (const key of profile.keys) this.index.set(key, profile);
       }
@@ -233,7 +236,7 @@ export class EmbeddedStore implements DncStore {
     } catch (error) {
       await this.journal?.close().catch(() => undefined);
       this.journal = undefined;
-      this.index = new Map();
+      this.index = new KeyIndex();
       this.profileCount = 0;
       this.state = 'unavailable';
       this.error =
@@ -776,7 +779,7 @@ export class EmbeddedStore implements DncStore {
     } finally {
       this.journal = undefined;
       this.db = undefined;
-      this.index = new Map();
+      this.index = new KeyIndex();
       this.profileCount = 0;
       this.state = 'closed';
       this.openPromise = undefined;

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { seededRandom } from '../bench/harness';
+import { KeyIndex, phoneKeyValue } from '../lib/store/key-index';
+import type { ContactState } from '../lib/store/types';
+
+function state(key: string, n: number): ContactState {
+  return {
+    keys: [key],
+    labels: [
+      {
+        label: `L${n}`,
+        appliedAt: n,
+        expiresAt: null,
+        source: 'api',
+        actor: null,
+        reason: null,
+        campaign: null,
+        channel: null,
+      },
+    ],
+  };
+}
+
+describe('store key index', () => {
+  it('recognises phone keys exactly: + and 7 to 15 digits, no leading zero', () => {
+    assert.equal(phoneKeyValue('+14155550123'), 14155550123);
+    assert.equal(phoneKeyValue('+999999999999999'), 999999999999999);
+    for (const other of [
+      '+1415555012a',
+      '14155550123',
+      '+123456',
+      '+1234567890123456',
+      '+01234567',
+      'ana@example.com',
+      'id:+14155550123',
+      '',
+      '+',
+    ]) {
+      assert.equal(phoneKeyValue(other), -1, other);
+    }
+  });
+
+  it('answers exactly like a Map under random inserts and overwrites of every kind of key, growing as it fills', () => {
+    const random = seededRandom(9);
+    const index = new KeyIndex();
+    const reference = new Map<string, ContactState>();
+    const keys: string[] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const kind = random();
+      let key: string;
+      if (kind < 0.05 && keys.length > 0)
+        key = keys[Math.floor(random() * keys.length)]!; // overwrite
+      else if (kind < 0.8)
+        key =
+          `+${1 + Math.floor(random() * 9)}${String(Math.floor(random() * 1e11)).padStart(11, '0')}`.slice(
+            0,
+            8 + Math.floor(random() * 9),
+          );
+      else if (kind < 0.9) key = `user${i}@example.com`;
+      else if (kind < 0.95) key = `id:${i}`;
+      else key = `+0${i}`; // not a phone key: kept in the map
+      const value = state(key, i);
+      index.set(key, value);
+      reference.set(key, value);
+      keys.push(key);
+    }
+    assert.equal(index.size, reference.size);
+    for (const [key, value] of reference) assert.equal(index.get(key), value, key);
+    for (let i = 0; i < 20_000; i++) {
+      const absent = `+44${String(Math.floor(random() * 1e10)).padStart(10, '0')}`;
+      assert.equal(index.get(absent), reference.get(absent));
+    }
+    const iterated = new Map([...index]);
+    assert.equal(iterated.size, reference.size, 'iteration yields every key once');
+    for (const [key, value] of reference) assert.equal(iterated.get(key), value, `iterated ${key}`);
+  });
+});
