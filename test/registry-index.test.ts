@@ -120,6 +120,78 @@ describe('registry number index', () => {
     assert.equal(index.has(listed[0] + 0.5), false);
   });
 
+  it("answers large (grouped, sorted) batches in the caller's order, with duplicates and unlisted numbers", async () => {
+    const random = seeded(7);
+    // 30,000 groups: a 40,000-number batch is sorted and searched directly (>= 1 per group), a 20,000-number
+    // batch is sorted and searched in stages (< 1 per group); both dense and sparse directories.
+    for (const [prefixRange, directory] of [
+      [60_000, 'dense'],
+      [799_000, 'sparse'],
+    ] as const) {
+      const keys = randomNanpKeys(8, 30_000, () => 0.0006 + random() * 0.002, prefixRange);
+      const index = await indexOf(keys);
+      assert.equal(index.directory, directory);
+      const listed = [...keys];
+      for (const size of [20_000, 40_000, 1_100_000]) {
+        const queries = new Float64Array(size);
+        const strings: string[] = [];
+        for (let i = 0; i < size; i++) {
+          const r = random();
+          const key = listed[Math.floor(random() * listed.length)];
+          // Listed, a neighbour (mostly unlisted), a repeat of an earlier query, another exchange, not a key.
+          let query =
+            r < 0.4
+              ? key
+              : r < 0.7
+                ? key + 1 + Math.floor(random() * 20)
+                : r < 0.85 && i > 0
+                  ? queries[Math.floor(random() * i)]
+                  : r < 0.95
+                    ? 1_200_000_0000 + Math.floor(random() * 8_000_000_0000)
+                    : [NaN, key + 0.5, 123, 1e16, -key, 99_999_999_999_999][i % 6];
+          if (!Number.isFinite(query) && r >= 0.95) query = NaN;
+          queries[i] = query;
+          strings.push(i % 50 === 0 ? `+${query}x` : `+${query}`);
+        }
+        const out = new Uint8Array(size).fill(7);
+        const hits = index.hasMany(queries, out);
+        let expectedHits = 0;
+        for (let i = 0; i < size; i++) {
+          const expected = keys.has(queries[i]) ? 1 : 0;
+          if (out[i] !== expected)
+            assert.fail(`${directory} batch of ${size}: query ${i} (${queries[i]}) answered ${out[i]}`);
+          expectedHits += expected;
+        }
+        assert.equal(hits, expectedHits);
+        assert.ok(expectedHits > size / 4 && expectedHits < size / 2, `${expectedHits} listed of ${size}`);
+        const outStrings = new Uint8Array(size).fill(7);
+        const stringHits = index.hasMany(strings, outStrings);
+        for (let i = 0; i < size; i++) {
+          const expected = i % 50 !== 0 && keys.has(queries[i]) ? 1 : 0;
+          if (outStrings[i] !== expected)
+            assert.fail(`${directory} strings of ${size}: ${strings[i]} answered ${outStrings[i]}`);
+        }
+        assert.equal(
+          stringHits,
+          expectedHits - queries.filter((key, i) => i % 50 === 0 && keys.has(key)).length,
+        );
+      }
+    }
+    // One exchange only: every query in one bucket and one slot.
+    const one = await buildIndex([12015550123, 12015550125]);
+    const queries = Float64Array.from({ length: 50_000 }, (_, i) => 12015550120 + (i % 7));
+    const out = new Uint8Array(queries.length);
+    const hits = one.hasMany(queries, out);
+    let expected = 0;
+    queries.forEach((key, i) => {
+      const listed = key === 12015550123 || key === 12015550125 ? 1 : 0;
+      assert.equal(out[i], listed);
+      expected += listed;
+    });
+    assert.equal(hits, expected);
+    assert.equal(expected, 14_286);
+  });
+
   it('holds numbers of several countries and lengths apart (sparse directory)', async () => {
     const keys = [12015550123, 442073787244, 44161496000, 61212345678, 6591234567, 12015550124, 1234567];
     const index = await buildIndex([...keys, ...keys]);
