@@ -317,15 +317,54 @@ async function main(): Promise<void> {
       met: indexRate >= 5_000_000 && falsePositives === 0 && falseNegatives === 0,
       note: `${falsePositives} false positives, ${falseNegatives} false negatives over ${2 * QUERIES} batch answers and ${Math.ceil(GROUPS / 997)} exchanges checked exhaustively`,
     });
+    // The same queries in batches too small to be sorted (hasMany looks them up in stages, unsorted).
+    const SMALL = 8192;
+    const stagedRate = rate(() => {
+      for (let from = 0; from < QUERIES; from += SMALL) {
+        index.hasMany(queries.subarray(from, from + SMALL), out.subarray(from, from + SMALL));
+      }
+    }, QUERIES);
+    record({
+      suite: SUITE,
+      case: `batch lookups (hasMany, Float64Array keys, batch of 2M sorted by exchange then swept), ${label}-number index: sorted against staged`,
+      value: Math.round(indexRate),
+      unit: 'lookups/s',
+      baseline: {
+        case: `the same queries in batches of ${SMALL} (staged, unsorted)`,
+        value: Math.round(stagedRate),
+      },
+    });
     const strings = Array.from(queries.subarray(0, 500_000), (key) => `+${key}`);
     const stringOut = new Uint8Array(strings.length);
     const stringRate = rate(() => index.hasMany(strings, stringOut), strings.length);
+    const stringBatches: string[][] = [];
+    for (let from = 0; from < strings.length; from += SMALL)
+      stringBatches.push(strings.slice(from, from + SMALL));
+    const stagedStringRate = rate(() => {
+      let from = 0;
+      for (const batch of stringBatches) {
+        index.hasMany(batch, stringOut.subarray(from, from + batch.length));
+        from += batch.length;
+      }
+    }, strings.length);
     record({
       suite: SUITE,
       case: `batch lookups (hasMany, E.164 strings parsed in place, batch of 500k sorted by exchange then swept)`,
       value: Math.round(stringRate),
       unit: 'lookups/s',
       baseline: { case: 'Float64Array keys', value: Math.round(indexRate) },
+      goal: '>= 5,000,000 lookups/s',
+      met: stringRate >= 5_000_000,
+    });
+    record({
+      suite: SUITE,
+      case: `batch lookups (hasMany, E.164 strings, batch of 500k sorted): sorted against staged`,
+      value: Math.round(stringRate),
+      unit: 'lookups/s',
+      baseline: {
+        case: `the same strings in batches of ${SMALL} (staged, unsorted)`,
+        value: Math.round(stagedStringRate),
+      },
     });
 
     // ---- JS Set on a 10M subset (a Set cannot hold more than 2^24 entries)
