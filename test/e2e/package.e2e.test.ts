@@ -11,6 +11,7 @@
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +21,7 @@ import {
   examplesAsFlowSet,
   loadExamples,
   waitFor,
+  type DebugMessage,
   type FlowNode,
 } from '../support/node-red-process';
 import type { BatchSummary, BlockedItem, Decision } from '../../lib/decide';
@@ -61,6 +63,32 @@ interface JournalRecord {
   source: string;
   actor: string | null;
   reason: string | null;
+}
+
+/** A request the stand-in CRM (example 08's webhook target) received. */
+interface CrmRequest {
+  method: string;
+  headers: http.IncomingHttpHeaders;
+  body: {
+    event: string;
+    contact: string;
+    identifiers: string[];
+    labels: string[];
+    source: string;
+    agent: string | null;
+    reason: string | null;
+    activeLabels: string[];
+  };
+}
+
+/** The policy reasons Check DNC gives under the Florida preset (example 11). */
+const POLICY_CODES = ['OUTSIDE_CALLING_HOURS', 'HOLIDAY', 'FREQUENCY_CAP', 'COOLING_OFF'];
+
+/** What example 11's "not now" debug node shows. */
+interface NotNow {
+  contact: string;
+  reasons: { code: string; rule?: string; message: string; nextAllowedAt?: string | null }[];
+  nextAllowedAt: string | null;
 }
 
 /** A test-only flow: POST /e2e/check { contact, channel } answers { route, dnc } from a check DNC node. */
@@ -176,6 +204,10 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
   let red: NodeRedProcess | undefined;
   let tarball: string;
   let version: string;
+  /** Example 08 posts every change to CRM_WEBHOOK_URL: this server, standing in for the CRM. */
+  let crmServer: http.Server | undefined;
+  const crm: CrmRequest[] = [];
+  const webhookEnv = process.env.CRM_WEBHOOK_URL;
   const examples = loadExamples();
   const deployed = examplesAsFlowSet(examples, 'e2e');
 
@@ -210,6 +242,25 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     const mark = node().debug.length;
     await node().inject(injectId);
     return (await node().nextDebug(debugId, mark)).value as T;
+  }
+
+  /** Presses an inject and waits for the first debug message from any of `debugIds`. */
+  async function pressAndWaitAny(injectId: string, debugIds: readonly string[]): Promise<DebugMessage> {
+    const mark = node().debug.length;
+    await node().inject(injectId);
+    return waitFor(`a debug message from ${debugIds.join(' or ')}`, () =>
+      node()
+        .debug.slice(mark)
+        .find((m) => debugIds.includes(m.id)),
+    );
+  }
+
+  /** The example's own debug node: what it shows (a numeric "complete" shows msg["180"]: nothing). */
+  function debugNodeOf(prefix: string, id: string): FlowNode {
+    const example = examples.find((e) => e.title.startsWith(prefix));
+    const found = example?.flows.find((n) => n.id === id);
+    if (!found) throw new Error(`example ${prefix} has no node ${id}`);
+    return found;
   }
 
   async function check(contact: string, channel?: string): Promise<Routed> {
@@ -266,12 +317,31 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       maxBuffer: 1 << 24,
     });
 
+    crmServer = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        crm.push({
+          method: req.method ?? '',
+          headers: req.headers,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as CrmRequest['body'],
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => crmServer!.listen(0, '127.0.0.1', resolve));
+    const crmPort = (crmServer.address() as { port: number }).port;
+    // Node-RED inherits the environment: example 08's change node reads it with $env().
+    process.env.CRM_WEBHOOK_URL = `http://127.0.0.1:${crmPort}/crm/dnc-webhook`;
     red = await NodeRedProcess.start({ userDir });
   });
 
   after(async function () {
     this.timeout(30000);
     await red?.stop();
+    await new Promise((resolve) => (crmServer ? crmServer.close(resolve) : resolve(undefined)));
+    if (webhookEnv === undefined) delete process.env.CRM_WEBHOOK_URL;
+    else process.env.CRM_WEBHOOK_URL = webhookEnv;
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -480,6 +550,221 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     assert.equal(summary.allowed, 3);
     assert.equal(summary.blocked, 4);
     assert.deepEqual(summary.reasons, { LABEL: 2, INVALID_CONTACT: 2 });
+  });
+
+  it('06 SMS reply opt-out: a free-text STOP applies DNC_SMS and sends one confirmation; START lifts it', async () => {
+    for (const id of ['a60c000000000015', 'a60c000000000020']) {
+      const shown = debugNodeOf('06', id);
+      assert.equal(
+        typeof shown.complete,
+        'string',
+        `06's debug node "${String(shown.name)}" shows msg[${JSON.stringify(shown.complete)}]: nothing (its complete, x and y look shifted)`,
+      );
+    }
+    const sent = await pressAndWait(idIn('06', 'a60c000000000002'), idIn('06', 'a60c000000000020'));
+    // The confirmation is sent once the label is on disk.
+    const record = journal().find((r) => r.keys.includes('+12015550123') && r.source === 'sms');
+    assert.ok(record, 'the opt-out is in the audit journal');
+    assert.equal(record.op, 'add');
+    assert.deepEqual(record.changed, ['DNC_SMS']);
+    assert.equal(record.reason, 'Please stop texting me');
+    assert.equal(typeof sent, 'string', 'the SMS out debug node shows the confirmation text');
+    assert.match(sent as string, /^Acme: You are unsubscribed/);
+
+    // An opt-out about offers (in Spanish) applies DNC_Marketing.
+    await pressAndWait(idIn('06', 'a60c000000000003'), idIn('06', 'a60c000000000020'));
+    const marketing = journal().find((r) => r.keys.includes('+12015550124'));
+    assert.ok(marketing);
+    assert.deepEqual(marketing.changed, ['DNC_Marketing']);
+
+    const lifted = await pressAndWait<RemoveOutcome>(
+      idIn('06', 'a60c000000000004'),
+      idIn('06', 'a60c000000000015'),
+    );
+    assert.deepEqual(lifted.removed, ['DNC_SMS']);
+    assert.equal(journal().filter((r) => r.keys.includes('+12015550123') && r.op === 'remove').length, 1);
+  });
+
+  it('07 IVR speech opt-out: a transcript about offers applies DNC_Sales and speaks; "stop payment" is not an opt-out', async () => {
+    for (const id of ['a70c000000000014', 'a70c000000000018']) {
+      const shown = debugNodeOf('07', id);
+      assert.equal(
+        typeof shown.complete,
+        'string',
+        `07's debug node "${String(shown.name)}" shows msg[${JSON.stringify(shown.complete)}]: nothing (its complete, x and y look shifted)`,
+      );
+    }
+    const said = await pressAndWait(idIn('07', 'a70c000000000003'), idIn('07', 'a70c000000000014'));
+    const record = journal().find((r) => r.keys.includes('+12015550112'));
+    assert.ok(record, 'the opt-out is in the audit journal');
+    assert.deepEqual(record.changed, ['DNC_Sales']);
+    assert.equal(record.source, 'ivr');
+    assert.equal(record.reason, 'please stop calling me about your offers');
+    assert.equal(said, 'Thank you. Your request is recorded and we will not contact you again.');
+
+    const menu = await pressAndWait<{ intent: { kind: string } }>(
+      idIn('07', 'a70c000000000004'),
+      idIn('07', 'a70c000000000018'),
+    );
+    assert.equal(menu.intent.kind, 'none');
+    assert.ok(!journal().some((r) => r.keys.includes('+12015550113')), 'no label for "stop payment"');
+  });
+
+  it('08 CRM webhook sync: a label change is posted to the CRM with an idempotency key; its answer shows', async () => {
+    const mark = crm.length;
+    const debugMark = node().debug.length;
+    // "add a label with any DNC node or POST /dnc/labels/add on the admin API" (the example's comment)
+    const res = await node().request('POST', `/dnc/labels/add?config=${idIn('08', 'a80c0000000000c1')}`, {
+      contact: '+1 201 555 0188',
+      labels: ['DNC_Sales'],
+      source: 'crm',
+      actor: 'e2e',
+      reason: 'asked by email',
+    });
+    assert.equal(res.status, 200, res.text);
+    const posted = await waitFor('the CRM webhook call', () =>
+      crm.slice(mark).find((r) => r.body?.contact === '+12015550188'),
+    );
+    assert.equal(posted.method, 'POST');
+    assert.deepEqual(posted.body, {
+      ...posted.body,
+      event: 'add',
+      identifiers: ['+12015550188'],
+      labels: ['DNC_Sales'],
+      source: 'crm',
+      agent: 'e2e',
+      reason: 'asked by email',
+      activeLabels: ['DNC_Sales'],
+    });
+    const record = journal().find((r) => r.keys.includes('+12015550188')) as JournalRecord & { hash: string };
+    assert.ok(record);
+    assert.equal(posted.headers['idempotency-key'], record.hash, 'the audit record hash as idempotency key');
+    const answer = await node().nextDebug(idIn('08', 'a80c000000000005'), debugMark);
+    assert.equal(answer.value, 204);
+    assert.equal(
+      node()
+        .debug.slice(debugMark)
+        .filter((m) => m.id === idIn('08', 'a80c000000000007')).length,
+      0,
+      'no "sync failed"',
+    );
+  });
+
+  it('09 Agent desktop page: serves the page with the contact form, calling the public API', async () => {
+    const res = await fetch(`${node().baseUrl}/dnc-example/agent-desktop`);
+    const page = await res.text();
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    for (const part of [
+      '<input id="contact"',
+      '<input id="token"',
+      '<button id="check">',
+      '<button id="optout">',
+    ])
+      assert.ok(page.includes(part), `the page has ${part}`);
+    assert.ok(page.includes("var API = '/dnc-api';"), 'the API path rendered into the script');
+  });
+
+  it('10 Registry lookup: writes the sample file; a listed number routes to "listed", Check DNC blocks it', async function () {
+    this.timeout(60000);
+    const file = '/tmp/dnc-example/us-ndnc.txt';
+    await node().inject(idIn('10', 'a10e000000000002'));
+    await waitFor('the sample registry file', () =>
+      fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('415,5550199') ? true : undefined,
+    );
+    // Step 1 of the example: the registry loads the new file at once after Deploy > Restart Flows.
+    const started = (node().log.match(/\] Started flows/g) ?? []).length;
+    const reload = await node().request('POST', '/flows', undefined, {
+      'Node-RED-Deployment-Type': 'reload',
+      'Node-RED-API-Version': 'v2',
+    });
+    assert.equal(reload.status, 200, reload.text);
+    await waitFor('the flows to restart', () =>
+      (node().log.match(/\] Started flows/g) ?? []).length > started ? true : undefined,
+    );
+
+    type Lookup = {
+      payload: string;
+      dnc: { result: string; registries: { registry: string; result: string }[] };
+    };
+    const outputs = ['a10e000000000008', 'a10e000000000009', 'a10e000000000010'].map((id) => idIn('10', id));
+    const listed = await pressAndWaitAny(idIn('10', 'a10e000000000004'), outputs);
+    assert.equal(listed.id, outputs[1], `"listed": ${JSON.stringify(listed.value)}`);
+    const msg = listed.value as Lookup;
+    assert.equal(msg.payload, '+14155550199');
+    assert.equal(msg.dnc.result, 'listed');
+    assert.equal(msg.dnc.registries[0].registry, 'US_NDNC');
+
+    const notListed = await pressAndWaitAny(idIn('10', 'a10e000000000005'), outputs);
+    assert.equal(notListed.id, outputs[0], `"not listed": ${JSON.stringify(notListed.value)}`);
+
+    const blocked = await pressAndWait<Decision>(
+      idIn('10', 'a10e000000000011'),
+      idIn('10', 'a10e000000000014'),
+    );
+    assert.equal(blocked.allowed, false);
+    assert.equal(blocked.reasons[0].code, 'REGISTRY');
+  });
+
+  it('11 Calling hours gate: Florida hours and 3 calls per 24 h, attempts recorded, nextAllowedAt when blocked', async () => {
+    const allowedId = idIn('11', 'b11c000000000011');
+    const blockedId = idIn('11', 'b11c000000000012');
+    const start = Date.now();
+    const results: DebugMessage[] = [];
+    for (let i = 0; i < 4; i++)
+      results.push(await pressAndWaitAny(idIn('11', 'b11c000000000002'), [allowedId, blockedId]));
+    for (const result of results) {
+      if (result.id === allowedId) {
+        const decision = result.value as Decision;
+        assert.equal(decision.allowed, true);
+        assert.equal(decision.contact, '+13055550123');
+        continue;
+      }
+      const shown = result.value as NotNow;
+      assert.equal(shown.contact, '+13055550123');
+      assert.ok(shown.reasons.length > 0);
+      for (const reason of shown.reasons) {
+        assert.ok(POLICY_CODES.includes(reason.code), `a policy reason: ${reason.code}`);
+        assert.match(reason.rule ?? '', /Fla\. Stat\. 501\.616/);
+      }
+      assert.equal(typeof shown.nextAllowedAt, 'string', 'a blocked call says when to try again');
+      assert.ok(Date.parse(shown.nextAllowedAt!) > start);
+    }
+    const allowed = results.filter((r) => r.id === allowedId).length;
+    // (Mixed answers only when a window edge passes during the test: the checks above hold for each.)
+    if (allowed === 3) {
+      // During Florida calling hours: three calls, each recorded as an attempt, then the cap.
+      const capped = results[3].value as NotNow;
+      assert.deepEqual(
+        capped.reasons.map((r) => r.code),
+        ['FREQUENCY_CAP'],
+      );
+      assert.ok(Date.parse(capped.nextAllowedAt!) >= start + 24 * 3_600_000 - 60_000, 'after 24 h');
+      const attempts = fs
+        .readFileSync(path.join(userDir, 'dnc-store.attempts.ndjson'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('roof-repair'));
+      assert.equal(attempts.length, 3, 'three attempts recorded on the campaign');
+    } else if (allowed === 0) {
+      // Outside calling hours: blocked until the window opens (within a day); nothing recorded.
+      const first = results[0].value as NotNow;
+      assert.ok(first.reasons.some((r) => r.code === 'OUTSIDE_CALLING_HOURS'));
+      assert.ok(Date.parse(first.nextAllowedAt!) <= start + 24 * 3_600_000);
+      const file = path.join(userDir, 'dnc-store.attempts.ndjson');
+      assert.ok(!fs.existsSync(file) || !fs.readFileSync(file, 'utf8').includes('roof-repair'));
+    }
+
+    // By number only: the zone comes from the area code (407, Orlando).
+    const byNumber = await pressAndWaitAny(idIn('11', 'b11c000000000004'), [allowedId, blockedId]);
+    if (byNumber.id === blockedId) {
+      const shown = byNumber.value as NotNow;
+      assert.equal(shown.contact, '+14075550188');
+      assert.ok(shown.reasons.every((r) => POLICY_CODES.includes(r.code)));
+      assert.equal(typeof shown.nextAllowedAt, 'string');
+    } else {
+      assert.equal((byNumber.value as Decision).contact, '+14075550188');
+    }
   });
 
   it('keeps every label across a restart of Node-RED', async function () {
