@@ -648,4 +648,20 @@ describe('editor dialogs of every node in a real browser', function () {
     await cancel();
     assert.deepEqual(errors.slice(mark), []);
   });
+
+  it('check DNC and detect opt-out: a channel typed in capitals is saved in lower case', async () => {
+    const mark = errors.length;
+    for (const id of ['d1a1090000000003', 'd1a1090000000005']) {
+      const dialog = await openOnWorkspace(id);
+      await dialog.locator('#node-input-channel').fill(' WhatsApp ');
+      await dialog.locator('#node-dialog-ok').click();
+      await page().waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0);
+      const channel = await page().evaluate(
+        (nodeId) => (window as unknown as { RED: EditorRed }).RED.nodes.node(nodeId)?.channel,
+        id,
+      );
+      assert.equal(channel, 'whatsapp', id);
+    }
+    assert.deepEqual(errors.slice(mark), []);
+  });
 });
