@@ -13,7 +13,14 @@ axios.interceptors.request.use((config) => {
   if (/catalogue\.nodered\.org/.test(config.url)) {
     console.log(`   [offline] ${config.url} not reachable: empty catalogue (P08 and N01 not checked)`);
     config.adapter = () =>
-      Promise.resolve({ data: { modules: [] }, status: 200, statusText: 'OK', headers: {}, config, request: {} });
+      Promise.resolve({
+        data: { modules: [] },
+        status: 200,
+        statusText: 'OK',
+        headers: {},
+        config,
+        request: {},
+      });
   }
   return config;
 });
