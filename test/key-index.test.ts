@@ -74,4 +74,20 @@ describe('store key index', () => {
     assert.equal(iterated.size, reference.size, 'iteration yields every key once');
     for (const [key, value] of reference) assert.equal(iterated.get(key), value, `iterated ${key}`);
   });
+
+  it('lists every distinct profile once, at its first key, whatever kinds of keys it holds', () => {
+    const index = new KeyIndex();
+    const single = state('+14155550100', 1);
+    const merged: ContactState = { keys: ['+14155550101', 'ana@example.com', '+14155550102'], labels: [] };
+    const emailFirst: ContactState = { keys: ['bo@example.com', '+14155550103', 'id:7'], labels: [] };
+    const oddFirst: ContactState = { keys: ['+0123456789', '+14155550104'], labels: [] };
+    index.set('+14155550100', single);
+    // +14155550102 first had a profile of its own, then was linked into `merged`.
+    index.set('+14155550102', state('+14155550102', 2));
+    for (const profile of [merged, emailFirst, oddFirst])
+      for (const key of profile.keys) index.set(key, profile);
+    const listed = [...index.profiles()];
+    assert.equal(listed.length, 4);
+    assert.deepEqual(new Set(listed), new Set([single, merged, emailFirst, oddFirst]));
+  });
 });

@@ -402,9 +402,7 @@ export class EmbeddedStore implements DncStore {
   *contacts(): IterableIterator<ContactState> {
     this.assertReady();
     // Every key of a profile maps to it: yield each profile once, at its first key.
-    for (const [key, profile] of this.index) {
-      if (profile.keys[0] === key) yield profile;
-    }
+    yield* this.index.profiles();
   }
 
   /**
@@ -721,7 +719,7 @@ export class EmbeddedStore implements DncStore {
     if (!db) return Promise.resolve();
     const profiles: ContactState[] = [];
     // Each profile is in the index under each of its keys: list it once, under its first key.
-    for (const [key, profile] of this.index) if (profile.keys[0] === key) profiles.push(profile);
+    for (const profile of this.index.profiles()) profiles.push(profile);
     const data: SnapshotData = {
       format: SNAPSHOT_FORMAT,
       seq: this.seq,

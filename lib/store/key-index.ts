@@ -40,6 +40,8 @@ export class KeyIndex {
   /** For each table slot, the position of its profile in `phoneStates`, or EMPTY. */
   private phoneSlots: Int32Array;
   private phoneStates: ContactState[] = [];
+  /** The digits of the phone key at each position of `phoneStates` (insertion order). */
+  private phoneKeyValues: number[] = [];
   private phoneKeys = 0;
   private readonly others = new Map<string, ContactState>();
 
@@ -86,6 +88,7 @@ export class KeyIndex {
     this.phoneValues[slot] = value;
     this.phoneSlots[slot] = this.phoneStates.length;
     this.phoneStates.push(state);
+    this.phoneKeyValues.push(value);
     this.phoneKeys += 1;
     // Linear probing stays short below half full.
     if (this.phoneKeys * 2 > this.phoneSlots.length) this.grow();
@@ -101,6 +104,21 @@ export class KeyIndex {
       if (position !== EMPTY) yield [`+${values[slot]}`, this.phoneStates[position]];
     }
     yield* this.others;
+  }
+
+  /**
+   * Every distinct profile once (each is held under each of its keys: it is listed at its first),
+   * in insertion order, which follows allocation order: a snapshot of a million profiles walks
+   * memory mostly forward instead of in hash order. No key is rendered back to a string.
+   */
+  *profiles(): IterableIterator<ContactState> {
+    const states = this.phoneStates;
+    const values = this.phoneKeyValues;
+    for (let position = 0; position < states.length; position++) {
+      const state = states[position];
+      if (phoneKeyValue(state.keys[0]) === values[position]) yield state;
+    }
+    for (const [key, state] of this.others) if (state.keys[0] === key) yield state;
   }
 
   private grow(): void {
