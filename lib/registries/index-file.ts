@@ -16,7 +16,7 @@
  * The file is written to a temporary name, synced, then renamed: a crash leaves the old file or the new one.
  */
 import { open, rename, rm } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32';
 import { NumberIndex, type DirectoryKind } from './number-index';
 
 export const INDEX_FORMAT_VERSION = 1;
