@@ -90,4 +90,17 @@ describe('store key index', () => {
     assert.equal(listed.length, 4);
     assert.deepEqual(new Set(listed), new Set([single, merged, emailFirst, oddFirst]));
   });
+
+  it('spreads numbers over the whole table at every size (no half of a large table left unused)', () => {
+    // A table for 40M keys has 2^27 slots; the first-choice slots of numbers must reach its upper half.
+    const index = new KeyIndex(40_000_000);
+    const slots = (index as unknown as { phoneSlots: Int32Array }).phoneSlots;
+    const random = seededRandom(4);
+    let upper = 0;
+    for (let i = 0; i < 2000; i++) {
+      index.set(`+1${2_000_000_000 + Math.floor(random() * 7_999_999_999)}`.slice(0, 12), state('x', i));
+    }
+    for (let slot = slots.length / 2; slot < slots.length; slot++) if (slots[slot] !== -1) upper++;
+    assert.ok(upper > 800 && upper < 1200, `about half the keys land in the upper half (${upper} of 2000)`);
+  });
 });

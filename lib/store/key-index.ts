@@ -29,10 +29,15 @@ export function phoneKeyValue(key: string): number {
   return key.charCodeAt(1) === 48 ? -1 : value;
 }
 
+/**
+ * Multiplicative hashing: the top bits of the product are the well-mixed ones, so the slot is the
+ * top log2(capacity) bits (`mask + 1` is the capacity, a power of two up to 2^31).
+ */
 function slotOf(value: number, mask: number): number {
   const low = (value % TWO_32) >>> 0;
   const high = (value / TWO_32) >>> 0;
-  return (Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b) >>> 7) & mask;
+  // For a capacity of 2^k, clz32(2^k) + 1 = 32 - k: shift the top k bits down.
+  return Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b) >>> (Math.clz32(mask + 1) + 1);
 }
 
 export class KeyIndex {
