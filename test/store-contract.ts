@@ -369,6 +369,20 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         store.apply(addChange(['+14155550140'], ['X'], { at: Number.NaN })),
         'DNC_INVALID_INPUT',
       );
+      // "*" is how the journal writes remove-all: as a label name it would mean something else on replay.
+      for (const name of ['*', 'DNC Sales', '']) {
+        await assertRejectsWith(store.apply(addChange(['+14155550140'], [name])), 'DNC_INVALID_INPUT');
+        await assertRejectsWith(
+          store.apply({
+            op: 'remove',
+            keys: ['+14155550140'],
+            labels: [name],
+            source: 'api',
+            at: Date.now(),
+          }),
+          'DNC_INVALID_INPUT',
+        );
+      }
       assert.equal(store.status().seq, 0);
     });
 

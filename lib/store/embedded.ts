@@ -35,6 +35,7 @@ import type {
   StoreStatus,
 } from './types';
 import { KeyIndex } from './key-index';
+import { LABEL_NAME_PATTERN } from '../labels';
 import { GENESIS_HASH, sealRecord } from './audit-hash';
 import { checkJournalLine, journalPathFor, scanLines } from './journal';
 import { AttemptLog, attemptsPathFor } from './attempts';
@@ -878,8 +879,13 @@ function normaliseChange(change: LabelChange): FoldableChange {
     const expiries: (number | null)[] = [];
     labels.forEach((entry: unknown, index) => {
       const item = entry as { label?: unknown; expiresAt?: unknown } | null;
-      if (item === null || typeof item !== 'object' || typeof item.label !== 'string' || item.label === '') {
-        throw invalid('each label needs a name', `labels[${index}].label`);
+      if (
+        item === null ||
+        typeof item !== 'object' ||
+        typeof item.label !== 'string' ||
+        !LABEL_NAME_PATTERN.test(item.label)
+      ) {
+        throw invalid('each label needs a valid label name', `labels[${index}].label`);
       }
       names.push(item.label);
       expiries.push(
@@ -903,7 +909,9 @@ function normaliseChange(change: LabelChange): FoldableChange {
   if (
     !Array.isArray(labels) ||
     labels.length === 0 ||
-    !labels.every((l) => typeof l === 'string' && l !== '')
+    // Label names only: the journal writes remove-all as ["*"], so "*" as a name would be a no-op
+    // now and remove every label on replay.
+    !labels.every((l) => typeof l === 'string' && LABEL_NAME_PATTERN.test(l))
   ) {
     throw invalid('labels must be a non-empty list of label names, or "all"', 'labels');
   }
