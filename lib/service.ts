@@ -60,6 +60,9 @@ export interface LabelChangeOutcome {
   readonly record: AuditRecord;
 }
 
+/** How far ahead of our clock an attempt's time may be (dialer clocks drift). */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 const SOURCE_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 /** A contact attempt or outcome made here or elsewhere (frequency caps, cooling-off). */
@@ -246,9 +249,17 @@ export class DncService {
         { field: 'outcome' },
       );
     }
+    const at = instant(request.at, this.now);
+    // Records come from dialers with their own clocks, but one far in the future would count against
+    // caps for days, and must never move the pruning horizon: allow a little skew, refuse the rest.
+    if (at > this.now() + MAX_CLOCK_SKEW_MS) {
+      throw new DncError('DNC_INVALID_INPUT', 'at is in the future: an attempt is recorded when it happens', {
+        field: 'at',
+      });
+    }
     const record: AttemptRecord = {
       keys: contact.keys,
-      at: instant(request.at, this.now),
+      at,
       attempt,
       outcome,
       channel:
@@ -261,14 +272,21 @@ export class DncService {
     if (typeof this.store.recordAttempt !== 'function') {
       throw new DncError('DNC_STORE_ERROR', 'this store keeps no attempt records');
     }
-    await this.whenReady();
-    await this.store.recordAttempt(record);
-    this.maybePrune(record.at);
+    // Counted by caps from now on, not only once durable: a burst of checks sees it at once.
+    const release = this.decider.holdAttempt(record);
+    try {
+      await this.whenReady();
+      await this.store.recordAttempt(record);
+    } finally {
+      release();
+    }
+    this.maybePrune();
     return record;
   }
 
-  private maybePrune(at: number): void {
-    const now = Math.max(at, this.now());
+  /** Prunes by the service's clock only: a record's own time must never decide what is forgotten. */
+  private maybePrune(): void {
+    const now = this.now();
     if (attemptHorizonMs === 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
     if (typeof this.store.pruneAttempts !== 'function') return;
     this.lastPrune = now;

@@ -295,6 +295,17 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
     assert.deepEqual([empty.allowed, empty.blocked, empty.summary.total], [[], [], 0]);
   });
 
+  it('refuses an attempt dated in the future (it would skew caps and pruning), writing nothing', async () => {
+    await rejectsWithCode(
+      dnc.recordAttempt({ contact: '+12015550123', at: T0 + 400 * DAY, outcome: 'refusal' }),
+      'DNC_INVALID_INPUT',
+    );
+    assert.deepEqual(store.attempts('+12015550123', 0), []);
+    // A dialer clock a minute ahead is fine.
+    const recorded = await dnc.recordAttempt({ contact: '+12015550123', at: T0 + 60_000 });
+    assert.equal(recorded.at, T0 + 60_000);
+  });
+
   it('keeps labels across a restart of the store', async () => {
     await dnc.addLabels({ contact: '+12015550123', labels: ['DNC_Sales'], source: 'ivr' });
     await store.close();
