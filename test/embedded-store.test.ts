@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDncError } from '../lib/errors';
@@ -440,6 +449,30 @@ describe('EmbeddedStore', function () {
     const again = await openStore();
     assert.deepEqual(await again.verify(), { ok: true, records: 5 });
     await again.close();
+  });
+
+  it('cuts a failed batch back out of the journal: a change reported as not saved is absent after reopen', async function () {
+    const store = await openStore();
+    await writeRecords(store, 2);
+    const durableEnd = (await stat(journalPath)).size;
+    // The disk fails the fdatasync after the batch's bytes went into the file.
+    const internals = store as unknown as { journal: FileHandle };
+    internals.journal.datasync = () =>
+      Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await assert.rejects(
+      store.apply(addChange(['+15559990001'], ['DNC_Sales'])),
+      (err: unknown) => isDncError(err) && err.code === 'DNC_STORE_ERROR' && /not saved/.test(err.message),
+    );
+    assert.equal(store.status().state, 'unavailable');
+    assert.doesNotMatch(store.status().error?.message ?? '', /may hold/);
+    assert.equal((await stat(journalPath)).size, durableEnd);
+    await store.close();
+
+    const reopened = await openStore();
+    assert.equal(reopened.lookup('+15559990001'), undefined);
+    assert.equal(reopened.status().seq, 2);
+    assert.deepEqual(await reopened.verify(), { ok: true, records: 2 });
+    await reopened.close();
   });
 
   describe('crash safety', function () {

@@ -1,12 +1,17 @@
 /**
- * Export of the contacts and their labels, streamed: the store's profiles are walked lazily and written in
- * chunks of about 64 KiB, waiting for the socket to drain, so memory stays flat whatever the store size.
+ * Export of the contacts and their labels, streamed: written in chunks of about 64 KiB, waiting for the
+ * socket to drain, so the rendered output never piles up in memory whatever the store size.
+ *
+ * Pass a list taken up front (an array of the store's profiles), not the store's lazy contacts() walk:
+ * the export awaits between chunks, and a write linking two profiles meanwhile can move the merged
+ * profile behind the walk's position, silently leaving a blocked contact out. Profiles are immutable,
+ * so the array (one reference per contact) is a consistent picture as of the start.
  *
  * - CSV: one row per contact and label, formula-safe (lib/api/csv.ts); re-importable as it is.
  * - JSON lines (`jsonl`): one object per contact.
  * - JSON (`json`): the same objects in one array.
  *
- * The export is not a snapshot: a label changed while the export runs may or may not be in it.
+ * The export is the state when it started: changes landing while it runs are not in it.
  */
 import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -83,7 +88,7 @@ export interface ExportSummary {
 
 /** Streams the export to `res`. Resolves when done; rejects when the client goes away (the caller ends). */
 export async function streamExport(
-  contacts: Iterable<ContactState>,
+  contacts: readonly ContactState[],
   res: ServerResponse,
   options: ExportOptions,
 ): Promise<ExportSummary> {

@@ -532,7 +532,12 @@ export function createDncApi(options: DncApiOptions) {
       if (label !== undefined) ctx.service.catalog.resolveNames([label], 'label');
       const includeExpired = r.query.flag('includeExpired');
       await ctx.service.whenReady();
-      const contacts = ctx.service.store.contacts();
+      // The profile list is taken synchronously, before the first await: the store's contacts() walks
+      // the live index lazily, and a write landing while the export waits on the socket (linking two
+      // profiles, say) can move a profile behind the walk's position so it would be skipped. Profiles are
+      // immutable, so this array of references (about 8 bytes a contact) is a consistent picture as of
+      // now; changes landing during the export are not in it.
+      const contacts = [...ctx.service.store.contacts()];
       try {
         await streamExport(contacts, r.res, {
           format: format,

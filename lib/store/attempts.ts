@@ -116,7 +116,10 @@ export class AttemptLog {
       // The file itself is created by the first record.
       if (text !== '') {
         this.handle = await open(this.path, 'a+');
-        if (complete < text.length) await this.handle.truncate(Buffer.byteLength(text.slice(0, complete)));
+        if (complete < text.length) {
+          await this.handle.truncate(Buffer.byteLength(text.slice(0, complete)));
+          await this.handle.sync(); // the cut must be durable before records are appended after it
+        }
       }
       this.state = 'ready';
     } catch (err) {
@@ -201,7 +204,7 @@ export class AttemptLog {
       await this.exclusive(async () => {
         try {
           if (this.state !== 'ready') throw new Error(`the attempts file is ${this.state}`);
-          const handle = (this.handle ??= await open(this.path, 'a+'));
+          const handle = this.handle ?? (await this.create());
           await handle.appendFile(batch.map((p) => `${JSON.stringify(p.record)}\n`).join(''), 'utf8');
           await handle.datasync();
           for (const pending of batch) this.index(pending.record);
@@ -216,6 +219,22 @@ export class AttemptLog {
         }
       });
     }
+  }
+
+  /**
+   * Opens the file for the first record (creating it) and fsyncs the directory: a new file's entry is
+   * only durable once its directory is, so an acknowledged record could otherwise vanish in a crash.
+   */
+  private async create(): Promise<FileHandle> {
+    const handle = await open(this.path, 'a+');
+    try {
+      await fsyncDirectory(this.path);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+    this.handle = handle;
+    return handle;
   }
 
   /** Runs file work one job at a time (appends and prunes never interleave). */

@@ -672,7 +672,8 @@ export class EmbeddedStore implements DncStore {
   /**
    * A write or fdatasync failed: disk and memory may now disagree (part of a batch may be on disk), so
    * the store fails closed until reopened. Batches written before the failing one whose fdatasync still
-   * completes are durable and are acknowledged; the failing batch and everything after it is rejected.
+   * completes are durable and are acknowledged; the failing batch and everything after it is rejected,
+   * once the journal is cut back to the end of the last acknowledged batch.
    */
   private async failWrites(error: unknown, inFlight: Batch[], failed: Batch): Promise<void> {
     this.state = 'unavailable';
@@ -704,9 +705,42 @@ export class EmbeddedStore implements DncStore {
       rejected.push(batch);
     }
     rejected.push(failed);
+    // The rejected batches may be on disk, whole or in part; replay at reopen would apply their complete
+    // lines, saving changes their callers were told were not saved. Cut the journal back to the end of
+    // the last acknowledged batch, and make the cut durable, before telling anyone.
+    try {
+      await this.truncateJournal(this.journalSize);
+    } catch (truncateError) {
+      this.error = new DncError(
+        'DNC_STORE_UNAVAILABLE',
+        `DNC store unavailable: writing the journal ${this.journalPath} failed (${(error as Error).message}),` +
+          ` and cutting it back to the last acknowledged record (${this.journalSize} bytes) failed too` +
+          ` (${(truncateError as Error).message}): the journal may hold records of changes that were reported` +
+          ` as not saved, and reopening will apply them. Fix the disk problem, truncate the journal to` +
+          ` ${this.journalSize} bytes, and reopen the store (redeploy or restart).`,
+        { cause: error },
+      );
+    }
     for (const batch of rejected) for (const pending of batch.items) pending.reject(failure);
     for (const pending of this.queue.splice(0)) pending.reject(this.error);
     this.unsynced.clear();
+  }
+
+  /**
+   * Cuts the journal back to `end` bytes and fsyncs it, through a handle of its own (the writer's may be
+   * the one that failed). Never extends: a journal already shorter is left as it is (reopen reports it).
+   */
+  private async truncateJournal(end: number): Promise<void> {
+    const handle = await open(this.journalPath, 'r+');
+    try {
+      const { size } = await handle.stat();
+      if (size > end) {
+        await handle.truncate(end);
+        await handle.sync();
+      }
+    } finally {
+      await handle.close();
+    }
   }
 
   // ---------------------------------------------------------------- snapshots
