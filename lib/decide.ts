@@ -258,9 +258,23 @@ export class DncDecider {
     const decision = this.decideLabels(input, plan, at, checkedAt);
     const checked =
       plan.policy === undefined ? decision : this.withPolicy(decision, input, plan, plan.policy, at);
-    return plan.registries === undefined && plan.ncprCategory === undefined
-      ? checked
-      : completeSync(checked, plan, at);
+    if (plan.registries === undefined && plan.ncprCategory === undefined) return checked;
+    try {
+      return completeSync(checked, plan, at);
+    } catch (err) {
+      // The registry and NCPR step fails closed like every other step.
+      return {
+        ...checked,
+        allowed: false,
+        reasons: [
+          ...checked.reasons,
+          {
+            code: 'CHECK_FAILED',
+            message: `the registry check could not be completed, so the contact is blocked: ${(err as Error).message}`,
+          },
+        ],
+      };
+    }
   }
 
   /** The decision, with service-backed registries asked (the async path; same as decide without them). */

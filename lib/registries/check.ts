@@ -243,9 +243,15 @@ function lookupSync(
   at: number,
 ): ContactRegistryResult[] {
   try {
-    return source
-      .lookupMany(phones, at)
-      .map((r, i): ContactRegistryResult => ({ ...r, number: phones[i], name: source.name }));
+    const answers = source.lookupMany(phones, at);
+    // One answer per number asked, whatever the source returned: a number it did not answer for is
+    // unavailable (fail closed), never silently skipped.
+    return phones.map((number, i): ContactRegistryResult => {
+      const answer = Array.isArray(answers) ? (answers[i] as RegistryLookupResult | undefined) : undefined;
+      return answer !== null && typeof answer === 'object'
+        ? { ...answer, number, name: source.name }
+        : unavailable(source, number, 'the registry gave no answer for this number');
+    });
   } catch (err) {
     return phones.map((number) => unavailable(source, number, err));
   }
@@ -317,14 +323,20 @@ export async function completeAsync<D extends DecisionView>(
       if (reason !== null) reasons.push(reason);
     }
     const results: ContactRegistryResult[] = [];
-    for (const map of answers) {
+    answers.forEach((map, sourceIndex) => {
       for (const number of phonesPer[i]) {
-        const result = map.get(number)!;
+        const result =
+          map.get(number) ??
+          unavailable(
+            registries.sources[sourceIndex],
+            number,
+            'the registry gave no answer for this number',
+          );
         results.push(result);
         const reason = registryReason(result, registries.allowFailure);
         if (reason !== null) reasons.push(reason);
       }
-    }
+    });
     return finish(decision, plan, reasons, results);
   });
 }
