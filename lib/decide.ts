@@ -23,7 +23,7 @@ import {
   type RegistrySource,
 } from './registries/check';
 import type { NcprCategory } from './registries/ncpr';
-import type { AppliedLabel, ContactState, DncStore } from './store/types';
+import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
 import { isoTime } from './time';
 
 /**
@@ -125,6 +125,11 @@ export interface CheckOptions {
   readonly registryFailure?: RegistryFailurePolicy | null;
   /** India NCPR: the campaign's category (1-8); a contact whose preference refuses it is blocked. */
   readonly ncprCategory?: number | string | null;
+  /**
+   * The caller records an attempt for each allowed contact (Check DNC's "record attempt"): the attempt
+   * counts towards caps from the decision on, while the caller's record is still being written.
+   */
+  readonly recordAttempt?: boolean | null;
 }
 
 export interface BlockedItem {
@@ -162,6 +167,47 @@ export interface CheckPlan {
   /** Registries to consult, when the check has any. */
   readonly registries?: RegistryPlan;
   readonly ncprCategory?: NcprCategory;
+  /** The caller records an attempt for each allowed contact (CheckOptions.recordAttempt). */
+  readonly recordsAttempt?: boolean;
+}
+
+/**
+ * Attempts counted before they are durable: a record being written (DncService.recordAttempt), an
+ * allowed contact whose caller is about to record it, a list's earlier allowed items. Caps count them at
+ * once, so a burst or a list cannot exceed a cap while the attempts file catches up (fail closed: a
+ * record counted here and in the store for a moment only blocks sooner).
+ */
+class PendingAttempts {
+  private readonly byKey = new Map<string, AttemptRecord[]>();
+
+  /** Counts the record under each of its keys; the function returned stops counting it (idempotent). */
+  add(record: AttemptRecord): () => void {
+    const keys = [...new Set(record.keys)];
+    for (const key of keys) {
+      const list = this.byKey.get(key);
+      if (list === undefined) this.byKey.set(key, [record]);
+      else list.push(record);
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const key of keys) {
+        const list = this.byKey.get(key);
+        if (list === undefined) continue;
+        const i = list.indexOf(record);
+        if (i !== -1) list.splice(i, 1);
+        if (list.length === 0) this.byKey.delete(key);
+      }
+    };
+  }
+
+  of(key: string, since: number): readonly AttemptRecord[] | undefined {
+    const list = this.byKey.get(key);
+    if (list === undefined) return undefined;
+    const found = list.filter((r) => r.at >= since);
+    return found.length === 0 ? undefined : found;
+  }
 }
 
 function iso(ms: number | null): string | null {
@@ -200,7 +246,15 @@ export class DncDecider {
     const plan: CheckPlan =
       options.policy === undefined || options.policy === null
         ? { selected, channel }
-        : { selected, channel, policy: policyOf(options.policy), campaign: campaignOf(options.campaign) };
+        : options.recordAttempt === true
+          ? {
+              selected,
+              channel,
+              policy: policyOf(options.policy),
+              campaign: campaignOf(options.campaign),
+              recordsAttempt: true,
+            }
+          : { selected, channel, policy: policyOf(options.policy), campaign: campaignOf(options.campaign) };
     if (registries === undefined && ncprCategory === undefined) return plan;
     return { ...plan, registries, ncprCategory };
   }
@@ -224,20 +278,29 @@ export class DncDecider {
     const reasons: Partial<Record<ReasonCode, number>> = {};
     // A Map, not an object: label names are user-chosen and `constructor` must count like any other.
     const labels = new Map<string, number>();
-    for (const item of items) {
-      const decision = this.decide(item, plan, at, checkedAt);
-      if (decision.allowed) {
-        allowed.push(item);
-        continue;
+    // An item allowed earlier in the list counts towards the caps of the items after it.
+    const held: Array<() => void> = [];
+    try {
+      for (const item of items) {
+        const decision = this.decide(item, plan, at, checkedAt);
+        if (decision.allowed) {
+          allowed.push(item);
+          const release = this.holdFor(decision, plan, at);
+          if (release !== undefined) held.push(release);
+          continue;
+        }
+        blocked.push({ item, decision });
+        let lastCode: ReasonCode | undefined;
+        for (const reason of decision.reasons) {
+          // Count a contact once per code even when two labels blocked it.
+          if (reason.code !== lastCode) reasons[reason.code] = (reasons[reason.code] ?? 0) + 1;
+          lastCode = reason.code;
+        }
+        for (const name of decision.matched) labels.set(name, (labels.get(name) ?? 0) + 1);
       }
-      blocked.push({ item, decision });
-      let lastCode: ReasonCode | undefined;
-      for (const reason of decision.reasons) {
-        // Count a contact once per code even when two labels blocked it.
-        if (reason.code !== lastCode) reasons[reason.code] = (reasons[reason.code] ?? 0) + 1;
-        lastCode = reason.code;
-      }
-      for (const name of decision.matched) labels.set(name, (labels.get(name) ?? 0) + 1);
+    } finally {
+      // Synchronous: a caller that records the allowed items does so before any other check runs.
+      for (const release of held) release();
     }
     return {
       allowed,
@@ -280,8 +343,16 @@ export class DncDecider {
   /** The decision, with service-backed registries asked (the async path; same as decide without them). */
   async decideAsync(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Promise<Decision> {
     if (plan.registries?.async !== true) return this.decide(input, plan, at, checkedAt);
-    const [decision] = await completeAsync([this.decideBase(input, plan, at, checkedAt)], plan, at);
-    return decision;
+    const base = this.decideBase(input, plan, at, checkedAt);
+    // A caller that records the attempt: it counts while the registries are asked.
+    const release = plan.recordsAttempt === true ? this.holdFor(base, plan, at) : undefined;
+    let decision: Decision | undefined;
+    try {
+      [decision] = await completeAsync([base], plan, at);
+      return decision;
+    } finally {
+      if (release !== undefined) releaseAfterCaller(release, decision?.allowed === true);
+    }
   }
 
   /** A list under a plan with service registries: each service is asked once for the whole list. */
@@ -290,9 +361,49 @@ export class DncDecider {
     const plan = this.plan(options);
     if (plan.registries?.async !== true) return this.checkMany(items, options);
     const checkedAt = isoTime(at);
-    const base = items.map((item) => this.decideBase(item, plan, at, checkedAt));
-    const decisions = await completeAsync(base, plan, at);
-    return summarise(items, decisions, checkedAt);
+    // An item allowed earlier in the list counts towards the caps of the items after it (and, for a
+    // caller that records attempts, while the registries are asked).
+    const held: Array<() => void> = [];
+    let recorded = false;
+    try {
+      const base = items.map((item) => {
+        const decision = this.decideBase(item, plan, at, checkedAt);
+        const release = this.holdFor(decision, plan, at);
+        if (release !== undefined) held.push(release);
+        return decision;
+      });
+      const decisions = await completeAsync(base, plan, at);
+      recorded = plan.recordsAttempt === true;
+      return summarise(items, decisions, checkedAt);
+    } finally {
+      for (const release of held) releaseAfterCaller(release, recorded);
+    }
+  }
+
+  private readonly pending = new PendingAttempts();
+
+  /**
+   * Counts an attempt record at once, before it is durable; the function returned stops counting it
+   * (call it once the store counts the record, or when writing it failed).
+   */
+  holdAttempt(record: AttemptRecord): () => void {
+    return this.pending.add(record);
+  }
+
+  /** Counts an allowed contact's coming attempt under a plan with caps; undefined when nothing counts. */
+  private holdFor(decision: Decision, plan: CheckPlan, at: number): (() => void) | undefined {
+    if (!decision.allowed || plan.policy?.needsAttempts !== true || decision.keys.length === 0) {
+      return undefined;
+    }
+    return this.pending.add({
+      keys: decision.keys,
+      at,
+      attempt: true,
+      outcome: null,
+      channel: plan.channel,
+      campaign: plan.campaign ?? null,
+      source: 'pending',
+    });
   }
 
   /** Labels and policy only (the async path adds NCPR and registries afterwards). */
@@ -307,8 +418,15 @@ export class DncDecider {
   private get attemptSource(): AttemptSource | undefined {
     if (this.attemptReader === undefined) {
       const store = this.store;
+      const pending = this.pending;
       this.attemptReader =
-        typeof store.attempts === 'function' ? (key, since) => store.attempts!(key, since) : null;
+        typeof store.attempts === 'function'
+          ? (key, since) => {
+              const durable = store.attempts!(key, since);
+              const counted = pending.of(key, since);
+              return counted === undefined ? durable : [...durable, ...counted];
+            }
+          : null;
     }
     return this.attemptReader ?? undefined;
   }
@@ -553,6 +671,16 @@ function blockedFor(
   reason: Reason,
 ): Decision {
   return { allowed: false, contact, keys, channel, labels: [], matched: [], reasons: [reason], checkedAt };
+}
+
+/**
+ * Stops counting a held attempt: at once when no caller records it; otherwise after the caller's
+ * continuation has run (it records the attempt synchronously, which counts it again), so no check
+ * decided in between sees the old count.
+ */
+function releaseAfterCaller(release: () => void, recorded: boolean): void {
+  if (recorded) setImmediate(release);
+  else release();
 }
 
 /** A batch result from its decisions (the async path; checkMany counts as it goes). */

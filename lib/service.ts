@@ -195,21 +195,52 @@ export class DncService {
    * Records a contact's India NCPR preference (`0` fully blocked, or the categories accepted: `"1,3"`,
    * `[1, 3]`), replacing any earlier one. Stored as the reserved labels NCPR_0..NCPR_8 (audited like any
    * label): the new labels are added first, then the old ones removed, so a check in between sees the
-   * union, which is never more permissive than the two preferences together.
+   * union, which is never more permissive than the two preferences together. Calls for the same
+   * contact run one after the other (the later one wins), and each removes only the NCPR labels the
+   * contact carried before its own add, so two concurrent updates never leave the contact without one.
    */
   async setNcprPreference(
     request: Omit<LabelChangeRequest, 'labels' | 'all'> & { readonly ncpr: unknown },
   ): Promise<LabelChangeOutcome> {
     const preference = parseNcprPreference(request.ncpr);
     const labels = ncprLabelsFor(preference);
-    const added = await this.addLabels({ ...request, labels });
-    const stale = this.store
-      .lookupAll(added.keys)
-      .flatMap((profile) => profile.labels.map((l) => l.label))
-      .filter((name) => isNcprLabel(name) && !labels.includes(name));
-    if (stale.length === 0) return added;
-    const removed = await this.removeLabels({ ...request, labels: [...new Set(stale)] });
-    return { ...added, changed: [...added.changed, ...removed.changed] };
+    const keys = this.parser.parse(request.contact).keys;
+    return this.oneAtATime(keys, async () => {
+      await this.whenReady();
+      const before = new Set(
+        this.store
+          .lookupAll(keys)
+          .flatMap((profile) => profile.labels.map((l) => l.label))
+          .filter((name) => isNcprLabel(name)),
+      );
+      const added = await this.addLabels({ ...request, labels });
+      const stale = [...before].filter((name) => !labels.includes(name));
+      if (stale.length === 0) return added;
+      const removed = await this.removeLabels({ ...request, labels: stale });
+      return { ...added, changed: [...added.changed, ...removed.changed] };
+    });
+  }
+
+  /** The last NCPR preference update queued per contact key. */
+  private readonly ncprUpdates = new Map<string, Promise<unknown>>();
+
+  /** Runs `work` once every earlier update queued for any of these keys has settled. */
+  private oneAtATime<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const earlier: Promise<unknown>[] = [];
+    for (const key of keys) {
+      const queued = this.ncprUpdates.get(key);
+      if (queued !== undefined) earlier.push(queued);
+    }
+    const run = Promise.all(earlier).then(work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const key of keys) this.ncprUpdates.set(key, settled);
+    void settled.then(() => {
+      for (const key of keys) if (this.ncprUpdates.get(key) === settled) this.ncprUpdates.delete(key);
+    });
+    return run;
   }
 
   private lastPrune = 0;

@@ -127,7 +127,16 @@ export = function (RED: NodeAPI) {
         nodeCampaign !== '' ? nodeCampaign : blank(msg.campaign) ? null : (msg.campaign as string);
       const ncprCategory =
         nodeNcpr !== '' ? nodeNcpr : blank(msg.ncprCategory) ? null : (msg.ncprCategory as string);
-      return { labels, channel, policy, campaign, registries, registryFailure, ncprCategory };
+      return {
+        labels,
+        channel,
+        policy,
+        campaign,
+        registries,
+        registryFailure,
+        ncprCategory,
+        recordAttempt: recordAttempts,
+      };
     }
 
     function planFor(msg: NodeMessage): CheckPlan {
@@ -160,6 +169,7 @@ export = function (RED: NodeAPI) {
         registries,
         registryFailure,
         ncprCategory: nodeNcpr === '' ? null : nodeNcpr,
+        recordAttempt: recordAttempts,
       };
     }
 

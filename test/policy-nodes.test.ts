@@ -128,6 +128,40 @@ describe('dnc-policy node and Check DNC with a calling policy', function () {
     assert.equal((await blocked).dnc.reasons[0].code, 'FREQUENCY_CAP');
   });
 
+  it('a burst of messages for one contact is capped while the first attempt is being written', async function () {
+    await helper.load(modules, flow({ recordAttempt: true, campaign: 'burst' }));
+    await storeReady();
+    const n1 = helper.getNode('n1');
+    const errors = failOnError(n1);
+    const seen: boolean[] = [];
+    const all = new Promise<void>((resolve) => {
+      const take = (msg: any) => {
+        seen.push(msg.dnc.allowed);
+        if (seen.length === 5) resolve();
+      };
+      helper.getNode('allowed').on('input', take);
+      helper.getNode('blocked').on('input', take);
+    });
+    for (let i = 0; i < 5; i++) n1.receive({ payload: '+447911123456' });
+    await Promise.race([all, errors]);
+    assert.deepEqual(
+      seen.filter((allowed) => allowed),
+      [true],
+    );
+  });
+
+  it('a list holding one contact several times allows it once under a one-a-day cap', async function () {
+    await helper.load(modules, flow({ recordAttempt: true, campaign: 'list' }));
+    await storeReady();
+    const n1 = helper.getNode('n1');
+    const both = [nextMessage(helper.getNode('allowed')), nextMessage(helper.getNode('blocked'))];
+    n1.receive({ payload: ['+447911123456', '+447911123456', '+447911123456', '+447911123456'] });
+    const [allowedMsg, blockedMsg] = await Promise.all(both);
+    assert.equal(allowedMsg.payload.length, 1);
+    assert.equal(blockedMsg.payload.length, 3);
+    assert.equal(blockedMsg.payload[0].decision.reasons[0].code, 'FREQUENCY_CAP');
+  });
+
   it('records attempts for the allowed items of a list', async function () {
     await helper.load(modules, flow({ recordAttempt: true, campaign: 'x' }));
     await storeReady();

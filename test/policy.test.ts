@@ -290,6 +290,70 @@ describe('attempt records in the embedded store, with the service and a policy',
     assert.equal(lines.length, 1);
   });
 
+  /** Every hour allowed, at most two attempts per 24 h on the same campaign. */
+  const TWO_A_DAY = {
+    name: 'two a day',
+    rule: 'test rule',
+    windows: { daily: ['00:00-24:00'] },
+    caps: [{ limit: 2, hours: 24, scope: 'campaign' as const, rule: 'test cap' }],
+    timezoneFallback: 'UTC',
+  };
+
+  it('a burst of checks that record attempts cannot exceed a cap while the records are written', async () => {
+    const plan = dnc.plan({ policy: TWO_A_DAY, channel: 'voice', campaign: 'c', recordAttempt: true });
+    const writes: Promise<unknown>[] = [];
+    const allowed: boolean[] = [];
+    // Back to back, as a flow sends them: each allowed contact is recorded without waiting for the last.
+    for (let i = 0; i < 5; i++) {
+      const decision = dnc.checkWithPlan('+13055550123', plan, clock);
+      allowed.push(decision.allowed);
+      if (decision.allowed) {
+        writes.push(dnc.recordAttempt({ contact: '+13055550123', channel: 'voice', campaign: 'c' }));
+      } else {
+        assert.equal(decision.reasons[0].code, 'FREQUENCY_CAP');
+      }
+    }
+    await Promise.all(writes);
+    assert.deepEqual(allowed, [true, true, false, false, false]);
+    assert.equal(store.attempts('+13055550123', 0).length, 2);
+    assert.equal(dnc.checkWithPlan('+13055550123', plan, clock).allowed, false);
+  });
+
+  it('a list holding the same contact several times is capped within the list', () => {
+    const options = { policy: TWO_A_DAY, channel: 'voice', campaign: 'c', at: clock };
+    const list = ['+13055550123', '(305) 555-0123', '+13055550199', '+13055550123', '+13055550123'];
+    const result = dnc.checkMany(list, options);
+    assert.deepEqual(result.allowed, ['+13055550123', '(305) 555-0123', '+13055550199']);
+    assert.equal(result.blocked.length, 2);
+    assert.deepEqual(result.summary.reasons, { FREQUENCY_CAP: 2 });
+    // The list's own counts end with it: nothing was recorded.
+    assert.equal(dnc.check('+13055550123', options).allowed, true);
+    const recording = dnc.checkMany(list, { ...options, recordAttempt: true });
+    assert.equal(recording.allowed.length, 3);
+  });
+
+  it('an attempt whose write fails stops counting', async () => {
+    let fail: (err: Error) => void = () => undefined;
+    const failing: Partial<DncStore> = {
+      status: () => ({ state: 'ready', contacts: 0, keys: 0, seq: 0 }),
+      lookup: () => undefined,
+      lookupAll: () => [],
+      attempts: () => [],
+      recordAttempt: () =>
+        new Promise<void>((_resolve, reject) => {
+          fail = reject;
+        }),
+    };
+    const service = new DncService({ labels: LABELS, store: failing as DncStore, now: () => clock });
+    const options = { policy: { ...TWO_A_DAY, caps: [{ limit: 1, hours: 24, rule: 'one' }] }, at: clock };
+    const write = service.recordAttempt({ contact: '+13055550123' });
+    assert.equal(service.check('+13055550123', options).reasons[0].code, 'FREQUENCY_CAP');
+    await new Promise((resolve) => setImmediate(resolve));
+    fail(new Error('disk full'));
+    await assert.rejects(write, /disk full/);
+    assert.equal(service.check('+13055550123', options).allowed, true);
+  });
+
   it('a label that expires and a window: nextAllowedAt is the first time both allow', async () => {
     clock = Date.parse('2026-03-10T14:00:00Z');
     await dnc.addLabels({ contact: '+12125550123', labels: ['DNC_Temp'] }); // expires 20 Mar 14:00Z

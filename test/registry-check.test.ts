@@ -227,6 +227,21 @@ describe('Check DNC with registries and NCPR preferences', function () {
       assert.deepEqual(labels, ['NCPR_5']);
     });
 
+    it('two concurrent updates leave one valid preference: the later one', async function () {
+      await dnc.setNcprPreference({ contact: RAVI, ncpr: 0 });
+      const [first, second] = await Promise.all([
+        dnc.setNcprPreference({ contact: RAVI, ncpr: 1 }),
+        dnc.setNcprPreference({ contact: RAVI, ncpr: 2 }),
+      ]);
+      assert.deepEqual(first.changed, ['NCPR_1', 'NCPR_0']);
+      assert.deepEqual(second.changed, ['NCPR_2', 'NCPR_1']);
+      const labels = store.lookup(RAVI)!.labels.map((l) => l.label);
+      assert.deepEqual(labels, ['NCPR_2']);
+      assert.equal(dnc.check(RAVI, { ncprCategory: 3 }).reasons[0].code, 'NCPR_PREFERENCE');
+      assert.equal(dnc.check(RAVI, { ncprCategory: 1 }).reasons[0].code, 'NCPR_PREFERENCE');
+      assert.equal(dnc.check(RAVI, { ncprCategory: 2 }).allowed, true);
+    });
+
     it('the label nodes can write NCPR labels without defining them; a contact without a preference is allowed', async function () {
       await dnc.addLabels({ contact: RAVI, labels: 'NCPR_4, DNC_Sales', source: 'agent' });
       assert.equal(dnc.check(RAVI, { ncprCategory: 4, channel: 'email' }).allowed, true);
