@@ -327,11 +327,7 @@ export async function completeAsync<D extends DecisionView>(
       for (const number of phonesPer[i]) {
         const result =
           map.get(number) ??
-          unavailable(
-            registries.sources[sourceIndex],
-            number,
-            'the registry gave no answer for this number',
-          );
+          unavailable(registries.sources[sourceIndex], number, 'the registry gave no answer for this number');
         results.push(result);
         const reason = registryReason(result, registries.allowFailure);
         if (reason !== null) reasons.push(reason);
