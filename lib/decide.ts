@@ -278,15 +278,31 @@ export class DncDecider {
     const reasons: Partial<Record<ReasonCode, number>> = {};
     // A Map, not an object: label names are user-chosen and `constructor` must count like any other.
     const labels = new Map<string, number>();
-    // An item allowed earlier in the list counts towards the caps of the items after it.
-    const held: Array<() => void> = [];
+    // An item allowed earlier in the list counts towards the caps of the items after it. Every such
+    // attempt has the same time, channel and campaign, so a count per key is enough: far cheaper than
+    // a pending record per allowed item (a scrub of a million contacts must stay fast).
+    const counting = plan.policy?.needsAttempts === true;
+    if (counting) {
+      this.listAttempts = {
+        counts: new Map(),
+        template: {
+          at,
+          attempt: true,
+          outcome: null,
+          channel: plan.channel,
+          campaign: plan.campaign ?? null,
+        },
+      };
+    }
     try {
       for (const item of items) {
         const decision = this.decide(item, plan, at, checkedAt);
         if (decision.allowed) {
           allowed.push(item);
-          const release = this.holdFor(decision, plan, at);
-          if (release !== undefined) held.push(release);
+          if (counting) {
+            const counts = this.listAttempts!.counts;
+            for (const key of decision.keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+          }
           continue;
         }
         blocked.push({ item, decision });
@@ -300,7 +316,7 @@ export class DncDecider {
       }
     } finally {
       // Synchronous: a caller that records the allowed items does so before any other check runs.
-      for (const release of held) release();
+      this.listAttempts = undefined;
     }
     return {
       allowed,
@@ -413,6 +429,9 @@ export class DncDecider {
   }
 
   private attemptReader: AttemptSource | null | undefined;
+  /** While checkMany runs under a policy with caps: how many items each key had allowed so far. */
+  private listAttempts:
+    { counts: Map<string, number>; template: Omit<AttemptRecord, 'keys' | 'source'> } | undefined;
 
   /** The store's attempt records, or undefined for a store without them. */
   private get attemptSource(): AttemptSource | undefined {
@@ -424,7 +443,15 @@ export class DncDecider {
           ? (key, since) => {
               const durable = store.attempts!(key, since);
               const counted = pending.of(key, since);
-              return counted === undefined ? durable : [...durable, ...counted];
+              const list = this.listAttempts;
+              const earlier = list === undefined ? 0 : (list.counts.get(key) ?? 0);
+              if (counted === undefined && earlier === 0) return durable;
+              const all = counted === undefined ? [...durable] : [...durable, ...counted];
+              if (earlier > 0 && list!.template.at >= since) {
+                const record: AttemptRecord = { ...list!.template, keys: [key], source: 'pending' };
+                for (let i = 0; i < earlier; i++) all.push(record);
+              }
+              return all;
             }
           : null;
     }
