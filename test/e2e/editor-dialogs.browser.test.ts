@@ -296,6 +296,31 @@ const FIXTURES: Record<string, { node: (registryPath: string) => FlowNode; field
       '#node-input-name',
     ],
   },
+  'dnc-record-attempt': {
+    node: () => ({
+      id: 'd1a1090000000007',
+      type: 'dnc-record-attempt',
+      z: TAB,
+      name: 'dialogs record',
+      config: 'd1a1090000000c01',
+      contact: 'payload',
+      contactType: 'msg',
+      outcome: 'refusal',
+      channel: 'voice',
+      campaign: '',
+      x: 200,
+      y: 440,
+      wires: [[]],
+    }),
+    fields: [
+      '#node-input-config',
+      '#node-input-contact',
+      '#node-input-outcome',
+      '#node-input-channel',
+      '#node-input-campaign',
+      '#node-input-name',
+    ],
+  },
 };
 
 /** Console messages with which the editor reports an exception in a node's edit callbacks. */
