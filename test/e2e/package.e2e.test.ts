@@ -689,7 +689,16 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       dnc: { result: string; registries: { registry: string; result: string }[] };
     };
     const outputs = ['a10e000000000008', 'a10e000000000009', 'a10e000000000010'].map((id) => idIn('10', id));
-    const listed = await pressAndWaitAny(idIn('10', 'a10e000000000004'), outputs);
+    // The registry loads in the background after the restart; until it has, a lookup is "could not
+    // check" (REGISTRY_NOT_LOADED), which is the fail-closed answer. Wait for the load, then assert.
+    let listed = await pressAndWaitAny(idIn('10', 'a10e000000000004'), outputs);
+    for (let tries = 0; tries < 80 && listed.id === outputs[2]; tries++) {
+      const reason = (listed.value as Lookup & { dnc: { registries: { reason?: string }[] } }).dnc
+        .registries[0]?.reason;
+      assert.equal(reason, 'REGISTRY_NOT_LOADED', `could not check: ${JSON.stringify(listed.value)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      listed = await pressAndWaitAny(idIn('10', 'a10e000000000004'), outputs);
+    }
     assert.equal(listed.id, outputs[1], `"listed": ${JSON.stringify(listed.value)}`);
     const msg = listed.value as Lookup;
     assert.equal(msg.payload, '+14155550199');
