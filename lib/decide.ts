@@ -24,7 +24,7 @@ import {
 } from './registries/check';
 import type { NcprCategory } from './registries/ncpr';
 import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
-import { isoTime } from './time';
+import { instantOf, isoTime } from './time';
 
 /**
  * Stable reason codes, documented in the README. A calling policy (lib/policy) adds
@@ -214,14 +214,6 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : isoTime(ms);
 }
 
-function toMillis(at: Date | number | undefined, now: () => number): number {
-  if (at === undefined) return now();
-  const ms = typeof at === 'number' ? at : at.getTime();
-  if (!Number.isFinite(ms))
-    throw new DncError('DNC_INVALID_INPUT', 'the instant to check at is not a valid time', { field: 'at' });
-  return ms;
-}
-
 export class DncDecider {
   constructor(
     private readonly catalog: LabelCatalog,
@@ -260,7 +252,7 @@ export class DncDecider {
   }
 
   check(input: unknown, options: CheckOptions = {}): Decision {
-    const at = toMillis(options.at, this.now);
+    const at = instantOf(options.at, this.now);
     return this.decide(input, this.plan(options), at, isoTime(at));
   }
 
@@ -270,7 +262,7 @@ export class DncDecider {
         field: 'contacts',
       });
     }
-    const at = toMillis(options.at, this.now);
+    const at = instantOf(options.at, this.now);
     const plan = this.plan(options);
     const checkedAt = isoTime(at);
     const allowed: unknown[] = [];
@@ -373,7 +365,7 @@ export class DncDecider {
 
   /** A list under a plan with service registries: each service is asked once for the whole list. */
   async checkManyAsync(items: readonly unknown[], options: CheckOptions = {}): Promise<BatchDecision> {
-    const at = toMillis(options.at, this.now);
+    const at = instantOf(options.at, this.now);
     const plan = this.plan(options);
     if (plan.registries?.async !== true) return this.checkMany(items, options);
     const checkedAt = isoTime(at);

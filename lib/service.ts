@@ -10,7 +10,7 @@ import { LabelCatalog, normaliseChannel, type LabelDefinition } from './labels';
 import { isNcprLabel, ncprLabelsFor } from './registries/check';
 import { parseNcprPreference } from './registries/ncpr';
 import type { AttemptRecord, AuditRecord, ChangeResult, DncStore } from './store/types';
-import { IsoClock } from './time';
+import { IsoClock, instantOf } from './time';
 
 export interface DncServiceOptions {
   /** Label definitions (validated here: DNC_INVALID_LABEL). */
@@ -112,14 +112,6 @@ function sourceOf(value: unknown, fallback: string): string {
   return value.trim();
 }
 
-function instant(at: Date | number | undefined, now: () => number): number {
-  if (at === undefined) return now();
-  const ms = typeof at === 'number' ? at : at instanceof Date ? at.getTime() : NaN;
-  if (!Number.isFinite(ms))
-    throw new DncError('DNC_INVALID_INPUT', 'at must be a valid time', { field: 'at' });
-  return ms;
-}
-
 export class DncService {
   readonly catalog: LabelCatalog;
   readonly parser: ContactParser;
@@ -177,7 +169,7 @@ export class DncService {
 
   /** check, with service-backed registries asked (the same as check when the options name none). */
   checkAsync(contact: unknown, options: CheckOptions = {}): Promise<Decision> {
-    const at = options.at === undefined ? this.now() : instant(options.at, this.now);
+    const at = instantOf(options.at, this.now);
     return this.checkWithPlanAsync(contact, this.plan(options), at);
   }
 
@@ -280,7 +272,7 @@ export class DncService {
         { field: 'outcome' },
       );
     }
-    const at = instant(request.at, this.now);
+    const at = instantOf(request.at, this.now);
     // Records come from dialers with their own clocks, but one far in the future would count against
     // caps for days, and must never move the pruning horizon: allow a little skew, refuse the rest.
     if (at > this.now() + MAX_CLOCK_SKEW_MS) {
@@ -390,7 +382,7 @@ export class DncService {
       source: sourceOf(request.source, defaultSource),
       actor: optionalText(request.actor, 'actor', 200),
       reason: optionalText(request.reason, 'reason', 1000),
-      at: instant(request.at, this.now),
+      at: instantOf(request.at, this.now),
     };
   }
 

@@ -4,6 +4,8 @@
  * This gives the same string (UTC, millisecond precision, `Z`) with integer arithmetic
  * (Howard Hinnant's civil-from-days), and defers to Date for years outside 0000-9999.
  */
+import { DncError } from './errors';
+
 const DAY_MS = 86_400_000;
 
 function pad2(n: number): string {
@@ -58,4 +60,16 @@ export class IsoClock {
     }
     return this.lastIso;
   }
+}
+
+/**
+ * The instant a request names (epoch ms or a Date), or now when it names none. Anything else, or an
+ * invalid Date, is DNC_INVALID_INPUT on the field `at`: a check or a record never runs at a guessed time.
+ */
+export function instantOf(at: Date | number | undefined, now: () => number): number {
+  if (at === undefined) return now();
+  const ms = typeof at === 'number' ? at : at instanceof Date ? at.getTime() : NaN;
+  if (!Number.isFinite(ms))
+    throw new DncError('DNC_INVALID_INPUT', 'at must be a valid time', { field: 'at' });
+  return ms;
 }
