@@ -40,7 +40,14 @@ function randomNanpKeys(
   for (let g = 0; g < groups; g++) {
     const prefix = 1_200_200 + Math.floor(random() * prefixRange);
     const share = density();
-    for (let suffix = 0; suffix < 10_000; suffix++) if (random() < share) keys.add(prefix * 10_000 + suffix);
+    // Each suffix is listed with probability `share`: drawn as geometric gaps between listed suffixes (the
+    // same distribution as a coin per suffix, with one draw per listed number instead of 10,000 per group).
+    const logMiss = Math.log1p(-Math.min(share, 1 - 1e-12));
+    for (let suffix = -1; ;) {
+      suffix += share >= 1 ? 1 : 1 + Math.floor(Math.log(1 - random()) / logMiss);
+      if (suffix >= 10_000) break;
+      keys.add(prefix * 10_000 + suffix);
+    }
   }
   return keys;
 }
@@ -120,14 +127,15 @@ describe('registry number index', () => {
     assert.equal(index.has(listed[0] + 0.5), false);
   });
 
-  it("answers large (grouped, sorted) batches in the caller's order, with duplicates and unlisted numbers", async () => {
-    const random = seeded(7);
-    // 30,000 groups: a 40,000-number batch is sorted and searched directly (>= 1 per group), a 20,000-number
-    // batch is sorted and searched in stages (< 1 per group); both dense and sparse directories.
-    for (const [prefixRange, directory] of [
-      [60_000, 'dense'],
-      [799_000, 'sparse'],
-    ] as const) {
+  // 30,000 groups: a 40,000-number batch is sorted and searched directly (>= 1 per group), a 20,000-number
+  // batch is sorted and searched in stages (< 1 per group), and 1,100,000 numbers span two sorted chunks;
+  // both dense and sparse directories.
+  for (const [prefixRange, directory] of [
+    [60_000, 'dense'],
+    [799_000, 'sparse'],
+  ] as const) {
+    it(`answers large (grouped, sorted) batches in the caller's order, with duplicates and unlisted numbers (${directory} directory)`, async () => {
+      const random = seeded(7);
       const keys = randomNanpKeys(8, 30_000, () => 0.0006 + random() * 0.002, prefixRange);
       const index = await indexOf(keys);
       assert.equal(index.directory, directory);
@@ -176,8 +184,10 @@ describe('registry number index', () => {
           expectedHits - queries.filter((key, i) => i % 50 === 0 && keys.has(key)).length,
         );
       }
-    }
-    // One exchange only: every query in one bucket and one slot.
+    });
+  }
+
+  it('answers a large batch whose numbers all fall in one exchange (one bucket, one slot)', async () => {
     const one = await buildIndex([12015550123, 12015550125]);
     const queries = Float64Array.from({ length: 50_000 }, (_, i) => 12015550120 + (i % 7));
     const out = new Uint8Array(queries.length);
