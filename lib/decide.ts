@@ -9,7 +9,7 @@
  */
 import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import { DncError } from './errors';
-import { LabelCatalog, normaliseChannel } from './labels';
+import { KNOWN_CHANNELS, LabelCatalog, normaliseChannel } from './labels';
 import { CallingPolicy, preset, type AttemptSource, type PolicyDefinition } from './policy';
 import {
   completeAsync,
@@ -47,7 +47,12 @@ export type ReasonCode =
   /** A registry's data (or wash result) is older than its validity: fail closed. */
   | 'REGISTRY_STALE'
   /** India NCPR: the contact's recorded preference refuses the campaign's category. */
-  | 'NCPR_PREFERENCE';
+  | 'NCPR_PREFERENCE'
+  /**
+   * The check's channel is neither built in nor declared in the label configuration (a typo such as
+   * `smss`, or a synonym such as `text`): no label scope can be shown not to apply, so it blocks.
+   */
+  | 'UNKNOWN_CHANNEL';
 
 export interface Reason {
   readonly code: ReasonCode;
@@ -161,6 +166,8 @@ export interface CheckPlan {
   /** null: every label. */
   readonly selected: ReadonlySet<string> | null;
   readonly channel: string | null;
+  /** The channel is neither built in nor declared: every decision under the plan is UNKNOWN_CHANNEL. */
+  readonly channelUnknown?: boolean;
   /** The calling policy, when the check has one. */
   readonly policy?: CallingPolicy;
   readonly campaign?: string | null;
@@ -235,6 +242,15 @@ export class DncDecider {
     const selected = names.length === 0 ? null : new Set(names);
     const registries = registryPlanOf(options.registries, options.registryFailure);
     const ncprCategory = ncprCategoryOf(options.ncprCategory);
+    const policy =
+      options.policy === undefined || options.policy === null ? undefined : policyOf(options.policy);
+    if (policy !== undefined) this.checkPolicyChannels(policy);
+    if (channel !== null && !this.catalog.isChannel(channel)) {
+      // A decision, not an exception: a check on an unknown channel blocks every contact (fail closed).
+      return policy === undefined
+        ? { selected, channel, channelUnknown: true }
+        : { selected, channel, channelUnknown: true, policy };
+    }
     const plan: CheckPlan =
       options.policy === undefined || options.policy === null
         ? { selected, channel }
@@ -242,13 +258,30 @@ export class DncDecider {
           ? {
               selected,
               channel,
-              policy: policyOf(options.policy),
+              policy,
               campaign: campaignOf(options.campaign),
               recordsAttempt: true,
             }
-          : { selected, channel, policy: policyOf(options.policy), campaign: campaignOf(options.campaign) };
+          : { selected, channel, policy, campaign: campaignOf(options.campaign) };
     if (registries === undefined && ncprCategory === undefined) return plan;
     return { ...plan, registries, ncprCategory };
+  }
+
+  /**
+   * A policy that governs a channel this configuration does not know (`voise`) would govern nothing
+   * real: refuse it. Throws DNC_INVALID_INPUT naming `policy.channels[i]`.
+   */
+  private checkPolicyChannels(policy: CallingPolicy): void {
+    const channels = policy.channels;
+    if (channels === null) return;
+    channels.forEach((channel, i) => {
+      if (this.catalog.isChannel(channel)) return;
+      throw new DncError(
+        'DNC_INVALID_INPUT',
+        `the calling policy "${policy.name}" governs channel "${channel}", which is neither built in (${KNOWN_CHANNELS.join(', ')}) nor declared in the DNC labels configuration`,
+        { field: `policy.channels[${i}]` },
+      );
+    });
   }
 
   check(input: unknown, options: CheckOptions = {}): Decision {
@@ -326,6 +359,7 @@ export class DncDecider {
 
   /** The decision for one contact under a compiled plan; never throws. */
   decide(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
+    if (plan.channelUnknown === true) return this.unknownChannel(input, plan, checkedAt);
     const decision = this.decideLabels(input, plan, at, checkedAt);
     const checked =
       plan.policy === undefined ? decision : this.withPolicy(decision, input, plan, plan.policy, at);
@@ -350,7 +384,9 @@ export class DncDecider {
 
   /** The decision, with service-backed registries asked (the async path; same as decide without them). */
   async decideAsync(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Promise<Decision> {
-    if (plan.registries?.async !== true) return this.decide(input, plan, at, checkedAt);
+    if (plan.registries?.async !== true || plan.channelUnknown === true) {
+      return this.decide(input, plan, at, checkedAt);
+    }
     const base = this.decideBase(input, plan, at, checkedAt);
     // A caller that records the attempt: it counts while the registries are asked.
     const release = plan.recordsAttempt === true ? this.holdFor(base, plan, at) : undefined;
@@ -367,7 +403,9 @@ export class DncDecider {
   async checkManyAsync(items: readonly unknown[], options: CheckOptions = {}): Promise<BatchDecision> {
     const at = instantOf(options.at, this.now);
     const plan = this.plan(options);
-    if (plan.registries?.async !== true) return this.checkMany(items, options);
+    if (plan.registries?.async !== true || plan.channelUnknown === true) {
+      return this.checkMany(items, options);
+    }
     const checkedAt = isoTime(at);
     // An item allowed earlier in the list counts towards the caps of the items after it (and, for a
     // caller that records attempts, while the registries are asked).
@@ -519,6 +557,27 @@ export class DncDecider {
         nextAllowedAt: null,
       };
     }
+  }
+
+  /** The decision under a plan whose channel is unknown: blocked, naming the channel; never throws. */
+  private unknownChannel(input: unknown, plan: CheckPlan, checkedAt: string): Decision {
+    let contact: string | null = null;
+    let keys: readonly string[] = [];
+    try {
+      const parsed = this.parser.tryParse(input);
+      if (!(parsed instanceof DncError)) {
+        contact = contactLabel(parsed);
+        keys = parsed.keys;
+      }
+    } catch {
+      // The contact only fills the decision in: it is blocked either way.
+    }
+    const known = this.catalog.channels.join(', ');
+    const decision = blockedFor(contact, keys, plan.channel, checkedAt, {
+      code: 'UNKNOWN_CHANNEL',
+      message: `channel "${plan.channel}" is neither built in nor declared in the DNC labels configuration (known channels: ${known}), so the contact is blocked`,
+    });
+    return plan.policy === undefined ? decision : { ...decision, nextAllowedAt: null };
   }
 
   private decideLabels(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {

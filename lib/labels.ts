@@ -17,7 +17,12 @@ export interface LabelDefinition {
   readonly expiresAfterDays?: number | null;
 }
 
-/** The channels the package knows by name; any other name matching CHANNEL_PATTERN is a custom channel. */
+/**
+ * The channels the package knows by name. Any other channel must be declared in the label
+ * configuration (`channels`, the custom channels): a name that is neither (a typo such as `smss`, or a
+ * synonym such as `text` or `call`) is unknown, and a check on an unknown channel is blocked
+ * (UNKNOWN_CHANNEL), because a label scoped to `sms` cannot be shown not to apply to it.
+ */
 export const KNOWN_CHANNELS = ['voice', 'sms', 'whatsapp', 'email'] as const;
 
 export const LABEL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -60,7 +65,42 @@ export function normaliseChannel(value: unknown, field: string): string {
   return channel;
 }
 
-function validateDefinition(raw: unknown, index: number): CompiledLabel {
+/**
+ * The custom channels a label configuration declares: a list of names (or one comma-separated text,
+ * as typed in the editor); absent or blank = none. Throws DNC_INVALID_INPUT naming `channels[i]`.
+ * Built-in names are accepted and dropped (declaring `sms` changes nothing).
+ */
+export function customChannelsOf(value: unknown): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  const list: unknown[] | null =
+    typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
+  if (list === null) {
+    throw new DncError('DNC_INVALID_INPUT', 'channels must be a list of custom channel names', {
+      field: 'channels',
+    });
+  }
+  const out: string[] = [];
+  list.forEach((item, i) => {
+    if (typeof item === 'string' && item.trim() === '') return;
+    const channel = normaliseChannel(item, `channels[${i}]`);
+    if (!(KNOWN_CHANNELS as readonly string[]).includes(channel) && !out.includes(channel)) out.push(channel);
+  });
+  return out;
+}
+
+/** `voice, sms, whatsapp, email` plus the declared ones, for messages. */
+function channelHint(custom: readonly string[]): string {
+  return custom.length === 0
+    ? `the built-in channels are ${KNOWN_CHANNELS.join(', ')}; declare any other channel in the DNC labels configuration's custom channels`
+    : `the known channels are ${KNOWN_CHANNELS.join(', ')} and the declared ${custom.join(', ')}`;
+}
+
+function validateDefinition(
+  raw: unknown,
+  index: number,
+  known: ReadonlySet<string>,
+  custom: readonly string[],
+): CompiledLabel {
   const field = `labels[${index}]`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new DncError('DNC_INVALID_LABEL', `${field} must be an object with a name`, { field });
@@ -86,13 +126,27 @@ function validateDefinition(raw: unknown, index: number): CompiledLabel {
       field: `${field}.channels`,
     });
   }
-  let channels: string[];
-  try {
-    channels = [...new Set(channelsRaw.map((c, i) => normaliseChannel(c, `${field}.channels[${i}]`)))];
-  } catch (err) {
-    const e = err as DncError;
-    throw new DncError('DNC_INVALID_LABEL', `label ${name}: ${e.message}`, { field: e.field });
-  }
+  const channels: string[] = [];
+  channelsRaw.forEach((raw, i) => {
+    const channelField = `${field}.channels[${i}]`;
+    let channel: string;
+    try {
+      channel = normaliseChannel(raw, channelField);
+    } catch (err) {
+      const e = err as DncError;
+      throw new DncError('DNC_INVALID_LABEL', `label ${name}: ${e.message}`, { field: e.field });
+    }
+    // A scope naming an undeclared channel (a typo: `smss`) would block nothing real: refuse it. A
+    // 0.1.0 configuration with custom channels in its scopes lands here with this message, never silently.
+    if (!known.has(channel)) {
+      throw new DncError(
+        'DNC_INVALID_LABEL',
+        `label ${name}: channel "${channel}" is not declared: add it to the custom channels of this DNC labels configuration, or correct it (${channelHint(custom)})`,
+        { field: channelField },
+      );
+    }
+    if (!channels.includes(channel)) channels.push(channel);
+  });
   const global = def.global ?? false;
   if (typeof global !== 'boolean') {
     throw new DncError('DNC_INVALID_LABEL', `label ${name}: global must be true or false`, {
@@ -127,9 +181,20 @@ export class LabelCatalog {
   /** Names of the global labels, enforced by every check. */
   readonly globalNames: readonly string[];
   readonly names: readonly string[];
+  /** The declared custom channels (normalised, built-in names dropped). */
+  readonly customChannels: readonly string[];
+  /** Every channel a check, an attempt or a scope may name: the built-in ones and the declared ones. */
+  readonly channels: readonly string[];
+  private readonly knownChannels: ReadonlySet<string>;
 
-  /** Validates every definition; throws DNC_INVALID_LABEL for a bad or duplicate one. */
-  constructor(definitions: readonly unknown[]) {
+  /**
+   * Validates the custom channels (DNC_INVALID_INPUT) and every definition (DNC_INVALID_LABEL for a bad
+   * or duplicate one, or a scope naming a channel that is neither built in nor declared).
+   */
+  constructor(definitions: readonly unknown[], customChannels: unknown = []) {
+    this.customChannels = customChannelsOf(customChannels);
+    this.channels = [...KNOWN_CHANNELS, ...this.customChannels];
+    this.knownChannels = new Set(this.channels);
     if (!Array.isArray(definitions)) {
       throw new DncError('DNC_INVALID_LABEL', 'labels must be a list of label definitions', {
         field: 'labels',
@@ -137,7 +202,7 @@ export class LabelCatalog {
     }
     const seen = new Map<string, string>();
     definitions.forEach((raw, index) => {
-      const label = validateDefinition(raw, index);
+      const label = validateDefinition(raw, index, this.knownChannels, this.customChannels);
       const folded = label.name.toLowerCase();
       const clash = seen.get(folded);
       if (clash !== undefined) {
@@ -158,6 +223,28 @@ export class LabelCatalog {
 
   has(name: string): boolean {
     return this.byName.has(name);
+  }
+
+  /** Is this normalised channel name built in or declared? */
+  isChannel(channel: string): boolean {
+    return this.knownChannels.has(channel);
+  }
+
+  /**
+   * Normalises a channel (case and surrounding spaces ignored) and requires it to be built in or
+   * declared; throws DNC_INVALID_INPUT naming `field` otherwise. For writes and configuration: a check
+   * on an unknown channel is a blocked decision instead (DncDecider.plan).
+   */
+  channelOf(value: unknown, field = 'channel'): string {
+    const channel = normaliseChannel(value, field);
+    if (!this.knownChannels.has(channel)) {
+      throw new DncError(
+        'DNC_INVALID_INPUT',
+        `${field} "${channel}" is not a known channel: ${channelHint(this.customChannels)}`,
+        { field },
+      );
+    }
+    return channel;
   }
 
   /** The definition, or undefined for a name the configuration does not (or no longer) define. */

@@ -15,6 +15,12 @@ import { IsoClock, instantOf } from './time';
 export interface DncServiceOptions {
   /** Label definitions (validated here: DNC_INVALID_LABEL). */
   readonly labels: readonly (LabelDefinition | Record<string, unknown>)[];
+  /**
+   * Custom channels, beyond voice, sms, whatsapp and email (a list, or comma-separated text). A check
+   * on a channel neither built in nor declared is blocked (UNKNOWN_CHANNEL); an attempt or a label
+   * scope naming one is refused.
+   */
+  readonly channels?: unknown;
   /** Country for national-format numbers (ISO 3166 alpha-2). */
   readonly defaultCountry?: string;
   readonly store: DncStore;
@@ -122,7 +128,7 @@ export class DncService {
   private readonly clock = new IsoClock();
 
   constructor(options: DncServiceOptions) {
-    this.catalog = new LabelCatalog(options.labels);
+    this.catalog = new LabelCatalog(options.labels, options.channels);
     this.parser = new ContactParser({ defaultCountry: options.defaultCountry });
     this.store = options.store;
     this.now = options.now ?? Date.now;
@@ -285,10 +291,11 @@ export class DncService {
       at,
       attempt,
       outcome,
+      // An attempt on an unknown channel (`smss`) would not count towards that channel's caps: refused.
       channel:
         request.channel === undefined || request.channel === null || request.channel === ''
           ? null
-          : normaliseChannel(request.channel, 'channel'),
+          : this.catalog.channelOf(request.channel, 'channel'),
       campaign: optionalText(request.campaign, 'campaign', 200),
       source: sourceOf(request.source, 'api'),
     };
@@ -323,6 +330,8 @@ export class DncService {
     const labels = this.requiredLabels(request.labels);
     const meta = this.meta(request, 'api');
     const campaign = optionalText(request.campaign, 'campaign', 200);
+    // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
+    // recorded as given: an opt-out is never refused for the name of its channel.
     const channel =
       request.channel === undefined || request.channel === null || request.channel === ''
         ? null

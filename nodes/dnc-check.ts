@@ -107,6 +107,9 @@ export = function (RED: NodeAPI) {
           value: 'payload',
           type: 'msg',
         });
+        // A channel neither built in nor declared is a configuration error here; from msg.channel it
+        // is a blocked decision (UNKNOWN_CHANNEL).
+        if (nodeChannel !== '') service.catalog.channelOf(nodeChannel, 'channel');
         basePlan = service.plan({
           ...basePlanOptions(),
           channel: nodeChannel === '' ? null : nodeChannel,
@@ -198,7 +201,9 @@ export = function (RED: NodeAPI) {
             ? `L:${reason.label}`
             : reason.registry !== undefined
               ? `${reason.code}:${reason.registry}`
-              : reason.code;
+              : reason.code === 'UNKNOWN_CHANNEL'
+                ? `C:${decision.channel ?? ''}`
+                : reason.code;
       let shown = blockedStatuses.get(key);
       if (shown === undefined) {
         if (reason?.code === 'LABEL')
@@ -212,6 +217,8 @@ export = function (RED: NodeAPI) {
         else if (reason?.code === 'REGISTRY_STALE')
           shown = STATUS.error(t('status.registryStale', { registry: reason.registry ?? '' }));
         else if (reason?.code === 'NCPR_PREFERENCE') shown = STATUS.blocked(t('status.blockedNcpr'));
+        else if (reason?.code === 'UNKNOWN_CHANNEL')
+          shown = STATUS.error(t('status.unknownChannel', { channel: decision.channel ?? '' }));
         else if (reason !== undefined && reason.code in POLICY_STATUS)
           shown = STATUS.blocked(t(POLICY_STATUS[reason.code]));
         else shown = STATUS.error(t('status.checkFailed'));

@@ -1,6 +1,6 @@
 /**
- * `dnc-config` ("DNC labels"): the label definitions, the default country for national-format numbers
- * and the store file. It owns the store (shared with every other config node naming the same file,
+ * `dnc-config` ("DNC labels"): the label definitions, the custom channels (beyond voice, sms,
+ * whatsapp and email), the default country for national-format numbers and the store file. It owns the store (shared with every other config node naming the same file,
  * through the store registry) and the DncService the other DNC nodes call. It never throws: an invalid
  * configuration is reported with node.error and every node using it fails closed with the error's code.
  */
@@ -56,7 +56,9 @@ export = function (RED: NodeAPI) {
     let binding: DncBinding;
     try {
       const labels = labelsFrom(def.labels);
-      new LabelCatalog(labels); // validate before taking a store
+      // Validate before taking a store. A 0.1.0 flow has no `channels`: a label scoped to a custom channel
+      // then fails here with a message naming the label and the channel to declare.
+      new LabelCatalog(labels, def.channels);
       const country = typeof def.defaultCountry === 'string' ? def.defaultCountry.trim().toUpperCase() : '';
       if (country !== '' && !COUNTRY_PATTERN.test(country)) {
         throw new DncError(
@@ -79,6 +81,7 @@ export = function (RED: NodeAPI) {
         const storeReady = handle.ready;
         const service = new DncService({
           labels: labels as Record<string, unknown>[],
+          channels: def.channels,
           defaultCountry: country === '' ? undefined : country,
           store: handle.store,
           storeReady,

@@ -11,7 +11,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DncError } from '../lib/errors';
-import { normaliseChannel, type LabelCatalog } from '../lib/labels';
+import { KNOWN_CHANNELS, normaliseChannel, type LabelCatalog } from '../lib/labels';
 import { OptOutDetector, type IntentKind } from '../lib/optout';
 import type { DncConfigNode } from './shared/config';
 import { toCodedError, type CodedError } from './shared/errors';
@@ -69,6 +69,22 @@ export = function (RED: NodeAPI) {
     let textProp: PreparedProperty | null = null;
     let detector: OptOutDetector | null = null;
     let nodeChannel: string | null = null;
+    const catalog = catalogOf(RED, def.config);
+    // Without a DNC labels configuration only the built-in channels are known.
+    const known: readonly string[] = catalog?.channels ?? KNOWN_CHANNELS;
+    /** A channel of the node's configuration: built in or declared, else DNC_INVALID_INPUT naming it. */
+    const configuredChannel = (value: string, field: string): string => {
+      const channel = normaliseChannel(value, field);
+      if (!known.includes(channel)) {
+        throw new DncError(
+          'DNC_INVALID_INPUT',
+          `${field} "${channel}" is neither built in nor declared in the DNC labels configuration (known channels: ${known.join(', ')})`,
+          { field },
+        );
+      }
+      return channel;
+    };
+    const warned = new Set<string>();
 
     try {
       textProp = prepareProperty(RED, node, def.text, def.textType, 'text', {
@@ -76,8 +92,16 @@ export = function (RED: NodeAPI) {
         type: 'msg',
       });
       const channel = typeof def.channel === 'string' ? def.channel.trim() : '';
-      nodeChannel = channel === '' ? null : normaliseChannel(channel, 'channel');
-      const catalog = catalogOf(RED, def.config);
+      nodeChannel = channel === '' ? null : configuredChannel(channel, 'channel');
+      // A rule on a misspelt channel would never apply: refused at deploy like the node's own channel.
+      if (Array.isArray(def.rules)) {
+        def.rules.forEach((rule: unknown, i) => {
+          const ruleChannel = (rule as { channel?: unknown } | null)?.channel;
+          if (typeof ruleChannel === 'string' && ruleChannel.trim() !== '') {
+            configuredChannel(ruleChannel, `rules[${i}].channel`);
+          }
+        });
+      }
       detector = new OptOutDetector({
         fallbackLanguage: typeof def.language === 'string' && def.language !== '' ? def.language : 'en',
         mapping: { defaultLabels: def.defaultLabels, rules: def.rules },
@@ -91,10 +115,21 @@ export = function (RED: NodeAPI) {
       node.error(setupError.message);
     }
 
+    /**
+     * The channel the message arrived on. An unknown msg.channel is taken as no channel (the default
+     * labels apply) with a warning: an opt-out is never dropped for the name of its channel.
+     */
     function channelFor(msg: NodeMessage): string | null {
       if (nodeChannel !== null) return nodeChannel;
-      const channel = msg.channel;
-      return typeof channel === 'string' && channel.trim() !== '' ? channel.trim().toLowerCase() : null;
+      const raw = msg.channel;
+      if (typeof raw !== 'string' || raw.trim() === '') return null;
+      const channel = raw.trim().toLowerCase();
+      if (known.includes(channel)) return channel;
+      if (!warned.has(channel) && warned.size < 64) {
+        warned.add(channel);
+        node.warn(t('warning.unknownChannel', { channel, known: known.join(', ') }));
+      }
+      return null;
     }
 
     function run(msg: NodeMessageInFlow, value: unknown, send: Send): void {

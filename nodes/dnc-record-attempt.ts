@@ -54,6 +54,9 @@ export = function (RED: NodeAPI) {
           value: 'payload',
           type: 'msg',
         });
+        // An attempt on an unknown channel would not count towards that channel's caps: a channel
+        // neither built in nor declared is refused at deploy (and from msg.channel, per message).
+        if (fixedChannel !== '') service.catalog.channelOf(fixedChannel, 'channel');
       } catch (err) {
         setupError = toCodedError(err, 'DNC_INVALID_INPUT');
         status.error(setupError.code);

@@ -13,12 +13,15 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe('label definitions', () => {
-  const catalog = new LabelCatalog([
-    { name: 'DNC_Global', global: true },
-    { name: 'DNC_Sales', description: 'No sales calls', expiresAfterDays: 365 },
-    { name: 'DNC_SMS', channels: ['SMS', 'sms'] },
-    { name: 'DNC_Robocall', channels: ['voice', 'ivr-outbound'] },
-  ]);
+  const catalog = new LabelCatalog(
+    [
+      { name: 'DNC_Global', global: true },
+      { name: 'DNC_Sales', description: 'No sales calls', expiresAfterDays: 365 },
+      { name: 'DNC_SMS', channels: ['SMS', 'sms'] },
+      { name: 'DNC_Robocall', channels: ['voice', 'ivr-outbound'] },
+    ],
+    ['IVR-Outbound '],
+  );
 
   it('accepts names of letters, digits, _ and -, and lists the global ones', () => {
     assert.deepEqual(catalog.names, ['DNC_Global', 'DNC_Sales', 'DNC_SMS', 'DNC_Robocall']);
@@ -111,5 +114,65 @@ describe('label definitions', () => {
       codeOf(() => catalog.resolveNames([{ name: 'DNC_Sales' }])),
       'DNC_INVALID_INPUT',
     );
+  });
+
+  describe('channels', () => {
+    it('knows the built-in channels and the declared custom ones, case- and space-insensitively', () => {
+      const c = new LabelCatalog([], [' Fax', 'ivr-outbound', 'SMS', '']);
+      assert.deepEqual(c.customChannels, ['fax', 'ivr-outbound'], 'built-in names and blanks are dropped');
+      assert.deepEqual(c.channels, ['voice', 'sms', 'whatsapp', 'email', 'fax', 'ivr-outbound']);
+      assert.equal(c.channelOf(' SMS '), 'sms');
+      assert.equal(c.channelOf('FAX'), 'fax');
+      assert.deepEqual(new LabelCatalog([], 'fax, ivr').customChannels, ['fax', 'ivr'], 'text as typed');
+      assert.deepEqual(new LabelCatalog([]).customChannels, [], 'none declared: a 0.1.0 configuration');
+    });
+
+    it('refuses a typo or a synonym of a channel that is not declared, naming the field', () => {
+      const c = new LabelCatalog([], ['fax']);
+      for (const unknown of ['smss', 'text', 'phone', 'call', 'e-mail', 'ivr']) {
+        try {
+          c.channelOf(unknown, 'channel');
+          assert.fail(`accepted ${unknown}`);
+        } catch (err) {
+          assert.ok(err instanceof DncError);
+          assert.equal(err.code, 'DNC_INVALID_INPUT');
+          assert.equal(err.field, 'channel');
+          assert.match(err.message, new RegExp(`"${unknown}" is not a known channel`));
+          assert.match(err.message, /voice, sms, whatsapp, email and the declared fax/);
+        }
+      }
+    });
+
+    it('refuses a label scope naming an undeclared channel, naming the label and the channel', () => {
+      // 0.1.0 took any word as a custom channel: such a configuration now gets this message.
+      try {
+        new LabelCatalog([
+          { name: 'DNC_SMS', channels: ['sms'] },
+          { name: 'DNC_Text', channels: ['voice', 'smss'] },
+        ]);
+        assert.fail('accepted a scope on an undeclared channel');
+      } catch (err) {
+        assert.ok(err instanceof DncError);
+        assert.equal(err.code, 'DNC_INVALID_LABEL');
+        assert.equal(err.field, 'labels[1].channels[1]');
+        assert.match(err.message, /label DNC_Text: channel "smss" is not declared/);
+        assert.match(err.message, /custom channels/);
+      }
+      const declared = new LabelCatalog([{ name: 'DNC_Fax', channels: ['FAX'] }], ['fax']);
+      assert.deepEqual(declared.find('DNC_Fax')?.channels, ['fax']);
+    });
+
+    it('refuses a custom channel list that is not a list of channel names', () => {
+      for (const bad of [42, { fax: true }, ['fax machine'], [7]]) {
+        try {
+          new LabelCatalog([], bad);
+          assert.fail(`accepted ${JSON.stringify(bad)}`);
+        } catch (err) {
+          assert.ok(err instanceof DncError);
+          assert.equal(err.code, 'DNC_INVALID_INPUT');
+          assert.match(err.field ?? '', /^channels/);
+        }
+      }
+    });
   });
 });

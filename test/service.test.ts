@@ -111,6 +111,67 @@ describe('DNC service: labels, checks and decisions over the embedded store', ()
     assert.deepEqual(unknownChannel.matched, ['DNC_SMS']);
   });
 
+  it('blocks a check on a channel neither built in nor declared with UNKNOWN_CHANNEL (a typo or a synonym)', async () => {
+    await dnc.addLabels({ contact: '+12015550123', labels: ['DNC_SMS'], source: 'keyword', channel: 'sms' });
+    await dnc.addLabels({ contact: '+12015550124', labels: ['DNC_SMS'], source: 'keyword', channel: 'sms' });
+    for (const channel of ['smss', 'text', 'Text ', 'phone', 'call', 'e-mail']) {
+      const decision = dnc.check('+12015550123', { channel });
+      assert.equal(decision.allowed, false, `${channel} let a DNC_SMS contact through`);
+      assert.equal(decision.channel, channel.trim().toLowerCase());
+      assert.deepEqual(
+        decision.reasons.map((r) => r.code),
+        ['UNKNOWN_CHANNEL'],
+      );
+      assert.match(decision.reasons[0].message, new RegExp(`"${channel.trim().toLowerCase()}"`));
+      assert.equal(decision.contact, '+12015550123', 'the contact is still named');
+    }
+    // A contact without labels is blocked too: nothing can be decided on a channel nobody declared.
+    assert.equal(dnc.check('+12015550199', { channel: 'smss' }).reasons[0].code, 'UNKNOWN_CHANNEL');
+    const batch = dnc.checkMany(['+12015550123', '+12015550199', 'nonsense'], { channel: 'smss' });
+    assert.equal(batch.summary.blocked, 3);
+    assert.deepEqual(batch.summary.reasons, { UNKNOWN_CHANNEL: 3 });
+    const async = await dnc.checkAsync('+12015550199', { channel: 'smss' });
+    assert.equal(async.reasons[0].code, 'UNKNOWN_CHANNEL');
+  });
+
+  it('lets a declared custom channel through the label scopes like a built-in one', async () => {
+    const withFax = new DncService({
+      labels: [...LABELS, { name: 'DNC_Fax', channels: ['fax'] }],
+      channels: ['Fax'],
+      store,
+      now: () => clock,
+    });
+    await withFax.addLabels({ contact: '+12015550123', labels: ['DNC_SMS'], source: 'keyword' });
+    assert.equal(withFax.check('+12015550123', { channel: 'FAX' }).allowed, true, 'DNC_SMS is not about fax');
+    await withFax.addLabels({ contact: '+12015550123', labels: ['DNC_Fax'], source: 'keyword' });
+    const decision = withFax.check('+12015550123', { channel: 'fax' });
+    assert.equal(decision.allowed, false);
+    assert.deepEqual(decision.matched, ['DNC_Fax']);
+    assert.equal(dnc.check('+12015550123', { channel: 'fax' }).reasons[0].code, 'UNKNOWN_CHANNEL');
+  });
+
+  it("refuses an attempt on an unknown channel (it would escape that channel's caps), and records nothing", async () => {
+    await assert.rejects(
+      dnc.recordAttempt({ contact: '+12015550123', channel: 'smss' }),
+      (e: unknown) => (e as DncError).code === 'DNC_INVALID_INPUT' && (e as DncError).field === 'channel',
+    );
+    assert.deepEqual(store.attempts('+12015550123', 0), []);
+    const recorded = await dnc.recordAttempt({ contact: '+12015550123', channel: ' SMS' });
+    assert.equal(recorded.channel, 'sms');
+  });
+
+  it('refuses a calling policy that governs an unknown channel (it would govern nothing real)', () => {
+    assert.throws(
+      () =>
+        dnc.check('+12015550123', {
+          channel: 'voice',
+          policy: { channels: ['voise'], windows: { daily: ['08:00-21:00'] } },
+        }),
+      (e: unknown) =>
+        (e as DncError).code === 'DNC_INVALID_INPUT' && (e as DncError).field === 'policy.channels[0]',
+    );
+  });
+
   it('honours expiry at the exact instant: blocked until expiresAt, allowed from it, kept in the history', async () => {
     await dnc.addLabels({ contact: '+12015550123', labels: ['DNC_Sales'], source: 'ivr' });
     const expiresAt = T0 + 30 * DAY;

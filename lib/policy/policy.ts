@@ -111,6 +111,11 @@ export class CallingPolicy {
       this.compiled.fallbackZone === null ? null : zoneSetOf([this.compiled.fallbackZone], 'fallback');
   }
 
+  /** The channels the policy governs (normalised), or null for every channel. */
+  get channels(): readonly string[] | null {
+    return this.compiled.channels === null ? null : [...this.compiled.channels];
+  }
+
   /** Does the policy govern this channel? An unknown channel is governed (fail closed). */
   appliesTo(channel: string | null): boolean {
     return this.compiled.channels === null || channel === null || this.compiled.channels.has(channel);

@@ -13,6 +13,8 @@ export type ConfigState = 'waiting' | 'ready' | 'unavailable' | 'invalid' | 'clo
 
 export interface DncConfigDef extends NodeDef {
   labels?: unknown;
+  /** Custom channels beyond voice, sms, whatsapp and email (absent in 0.1.0 flows: none). */
+  channels?: unknown;
   defaultCountry?: string;
   storePath?: string;
   /** The public API's path on the flows app (off until a token exists). */
