@@ -419,4 +419,70 @@ describe('dnc-check node', function () {
     await Promise.race([delay(200), errors]);
     assert.equal(allowed.length, 200);
   });
+
+  function deployErrors(id: string): string[] {
+    const log = helper.log();
+    return (log.args as [{ level: number; msg: unknown; id?: string }][])
+      .map((a) => a[0])
+      .filter((m) => m.level === log.ERROR && m.id === id)
+      .map((m) => String(m.msg));
+  }
+
+  it('blocks a msg.channel neither built in nor declared (a typo, a synonym) with UNKNOWN_CHANNEL and a red ring', async function () {
+    await helper.load(allModules, flow({ labels: [] }));
+    await storeReady();
+    await label(ANA, ['DNC_Marketing']); // email, sms, whatsapp
+    const n1 = helper.getNode('n1');
+    const allowed = collect(helper.getNode('allowed'));
+    for (const channel of ['smss', 'Text']) {
+      const status = statusMatching(n1, (s) => s.fill === 'red');
+      const blocked = nextMessage(helper.getNode('blocked'));
+      n1.receive({ payload: ANA, channel });
+      const msg = await blocked;
+      assert.equal(msg.dnc.allowed, false);
+      assert.equal(msg.dnc.channel, channel.toLowerCase());
+      assert.deepEqual(
+        msg.dnc.reasons.map((r: { code: string }) => r.code),
+        ['UNKNOWN_CHANNEL'],
+      );
+      assert.deepEqual(await status, {
+        fill: 'red',
+        shape: 'ring',
+        text: `bad channel: ${channel.toLowerCase()}`,
+      });
+    }
+    assert.equal(allowed.length, 0);
+    const none = nextMessage(helper.getNode('allowed'));
+    const list = nextMessage(helper.getNode('blocked'));
+    n1.receive({ payload: [ANA, BEN], channel: 'smss' });
+    assert.deepEqual((await list).dnc.summary.reasons, { UNKNOWN_CHANNEL: 2 });
+    assert.deepEqual((await none).payload, [], 'a list: no item allowed');
+  });
+
+  it('reports a node channel that is not declared at deploy: node error, red ring, every message to Catch', async function () {
+    await helper.load(allModules, flow({ channel: 'smss' }));
+    assert.ok(
+      deployErrors('n1').some((m) => /channel "smss" is not a known channel/.test(m)),
+      String(deployErrors('n1')),
+    );
+    const n1 = helper.getNode('n1');
+    const status = statusMatching(n1, (s) => s.fill === 'red');
+    const allowed = collect(helper.getNode('allowed'));
+    const caught = nextMessage(helper.getNode('caught'));
+    n1.receive({ payload: ANA });
+    assert.equal((await caught).error.code, 'DNC_INVALID_INPUT');
+    assert.equal((await status).shape, 'ring');
+    assert.equal(allowed.length, 0);
+  });
+
+  it('accepts a custom channel declared in the DNC labels configuration, case-insensitively', async function () {
+    await helper.load(allModules, flow({ channel: 'FAX' }, { channels: ['fax'] }));
+    await storeReady();
+    await label(ANA, ['DNC_Sales']); // voice, sms: not fax
+    const n1 = helper.getNode('n1');
+    const allowed = nextMessage(helper.getNode('allowed'));
+    n1.receive({ payload: ANA });
+    assert.equal((await allowed).dnc.channel, 'fax');
+    assert.deepEqual(deployErrors('n1'), []);
+  });
 });

@@ -132,4 +132,26 @@ describe('dnc-config node', function () {
     await helper.unload();
     assert.equal(a.store.status().state, 'closed');
   });
+
+  it('refuses a label scoped to a channel that is not declared (a 0.1.0 custom channel), naming label and channel', async function () {
+    const labels = [{ name: 'DNC_Fax', channels: ['voice', 'Fax'] }];
+    await helper.load(allModules, withCheck({ labels }));
+    const c1 = helper.getNode('c1');
+    assert.equal(c1.dnc.service, null);
+    assert.equal(c1.dnc.error.code, 'DNC_INVALID_LABEL');
+    assert.equal(c1.dnc.error.field, 'labels[0].channels[1]');
+    assert.match(c1.dnc.error.message, /label DNC_Fax: channel "fax" is not declared/);
+    const caught = nextMessage(helper.getNode('caught'));
+    helper.getNode('n1').receive({ payload: ANA });
+    assert.equal((await caught).error.code, 'DNC_INVALID_LABEL');
+  });
+
+  it('takes the custom channels it declares, and the same labels then deploy', async function () {
+    const labels = [{ name: 'DNC_Fax', channels: ['voice', 'Fax'] }];
+    await helper.load(allModules, withCheck({ labels, channels: [' FAX', 'ivr-outbound'] }));
+    const c1 = helper.getNode('c1');
+    assert.equal(c1.dnc.error, null);
+    assert.deepEqual(c1.dnc.service.catalog.customChannels, ['fax', 'ivr-outbound']);
+    assert.deepEqual(c1.dnc.service.catalog.find('DNC_Fax').channels, ['voice', 'fax']);
+  });
 });

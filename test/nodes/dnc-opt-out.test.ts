@@ -349,4 +349,29 @@ describe('dnc-opt-out examples', function () {
     });
     assert.equal((await menu).dnc.intent.kind, 'none');
   });
+
+  it('refuses at deploy a rule or node channel that is neither built in nor declared', async function () {
+    await helper.load(modules, flow({ rules: [{ topic: '', channel: 'smss', labels: ['DNC_Sales'] }] }));
+    const caught = nextMessage(helper.getNode('caught'));
+    helper.getNode('n1').receive({ payload: 'STOP', channel: 'sms' });
+    const error = (await caught).error;
+    assert.equal(error.code, 'DNC_INVALID_INPUT');
+    assert.match(error.message, /rules\[0\]\.channel "smss" is neither built in nor declared/);
+    await helper.unload();
+    await helper.load(modules, flow({ channel: 'text' }));
+    const caught2 = nextMessage(helper.getNode('caught'));
+    helper.getNode('n1').receive({ payload: 'STOP' });
+    assert.equal((await caught2).error.code, 'DNC_INVALID_INPUT');
+  });
+
+  it('classifies an opt-out on an unknown msg.channel as arriving on no channel (default labels), with a warning', async function () {
+    await helper.load(modules, flow());
+    const n1 = helper.getNode('n1');
+    const warnings: string[] = [];
+    n1.on('call:warn', (call: { args: unknown[] }) => warnings.push(String(call.args[0])));
+    const [, msg] = await route({ payload: 'STOP', channel: 'smss' });
+    assert.deepEqual(msg.labels, ['DNC_Global'], 'the opt-out is kept, with the default labels');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /"smss" is neither built in nor declared/);
+  });
 });

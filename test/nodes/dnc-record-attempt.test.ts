@@ -151,4 +151,25 @@ describe('dnc-record-attempt node', function () {
     assert.equal((await caught).error.code, 'DNC_NOT_CONFIGURED');
     assert.equal((await grey).text, 'not configured');
   });
+
+  it('refuses a channel that is neither built in nor declared: at deploy, and from msg.channel (nothing recorded)', async function () {
+    await helper.load(modules, flow({ channel: 'smss' }));
+    const n1 = helper.getNode('n1');
+    const caught = nextMessage(helper.getNode('caught'));
+    n1.receive({ payload: ANA });
+    const error = (await caught).error;
+    assert.equal(error.code, 'DNC_INVALID_INPUT');
+    assert.match(error.message, /"smss" is not a known channel/);
+    await helper.unload();
+    await helper.load(modules, flow());
+    const n2 = helper.getNode('n1');
+    const caught2 = nextMessage(helper.getNode('caught'));
+    const out = collect(helper.getNode('out'));
+    n2.receive({ payload: ANA, channel: 'text' });
+    assert.equal((await caught2).error.code, 'DNC_INVALID_INPUT');
+    assert.equal(out.length, 0);
+    await service().whenReady();
+    const keys = service().parser.parse(ANA).keys;
+    assert.deepEqual(attempts(keys[0]), []);
+  });
 });
