@@ -122,7 +122,7 @@ describe('calling policies: presets, validation, zones', () => {
       [{ caps: [{ limit: 3, hours: 24, scope: 'planet' }] }, 'policy.caps[0].scope'],
       [{ coolingOff: [{ after: 'lunch', days: 7 }] }, 'policy.coolingOff[0].after'],
       [{ holidays: { country: 'France' } }, 'policy.holidays.country'],
-      [{ holidays: { dates: ['25/12'] } }, 'policy.holidays.dates'],
+      [{ holidays: { dates: ['25/12'] } }, 'policy.holidays.dates[0]'],
       [{ timezoneFallback: 'Mars/Olympus' }, 'policy.timezoneFallback'],
     ];
     for (const [definition, field] of bad) {
@@ -131,6 +131,184 @@ describe('calling policies: presets, validation, zones', () => {
         (err: unknown) => err instanceof DncError && err.code === 'DNC_INVALID_INPUT' && err.field === field,
         JSON.stringify(definition),
       );
+    }
+  });
+
+  it('rejects what would silently enforce less: unknown countries, states, impossible dates, wrong types, unknown keys', () => {
+    const daily = { daily: ['08:00-21:00'] };
+    const bad: Array<[unknown, string, RegExp?]> = [
+      // an unknown country or state used to load an empty calendar: no holiday was ever barred
+      [{ windows: daily, holidays: { country: 'ZZ' } }, 'policy.holidays.country', /"ZZ" is not a country/],
+      [
+        { windows: daily, holidays: { country: 'US', state: 'ZZ' } },
+        'policy.holidays.state',
+        /not a state or region of US/,
+      ],
+      [{ windows: daily, holidays: { state: 'NY' } }, 'policy.holidays.state', /needs holidays.country/],
+      [{ windows: daily, holidays: { country: 'FR', types: ['publik'] } }, 'policy.holidays.types[0]'],
+      [{ windows: daily, holidays: { country: 'FR', types: 'public' } }, 'policy.holidays.types'],
+      [{ windows: daily, holidays: {} }, 'policy.holidays', /a country or dates/],
+      [{ windows: daily, holidays: 'FR' }, 'policy.holidays'],
+      // impossible dates used to pass the pattern and roll over (13-45) or be ignored
+      [{ windows: daily, holidays: { dates: ['13-45'] } }, 'policy.holidays.dates[0]', /does not exist/],
+      [{ windows: daily, holidays: { dates: ['12-24', '02-30'] } }, 'policy.holidays.dates[1]'],
+      [{ windows: daily, holidays: { dates: ['2026-02-29'] } }, 'policy.holidays.dates[0]'],
+      [{ windows: daily, holidays: { dates: ['0000-01-01'] } }, 'policy.holidays.dates[0]'],
+      [{ windows: daily, holidays: { dates: [1225] } }, 'policy.holidays.dates[0]'],
+      [{ windows: daily, holidays: { dates: '12-25' } }, 'policy.holidays.dates'],
+      // wrong types used to throw TypeError (a 500 in the API)
+      [{ windows: daily, caps: { limit: 3, hours: 24 } }, 'policy.caps'],
+      [{ windows: daily, caps: 'three a day' }, 'policy.caps'],
+      [{ windows: daily, caps: [null] }, 'policy.caps[0]'],
+      [{ windows: daily, caps: [[3, 24]] }, 'policy.caps[0]'],
+      [{ windows: daily, caps: [{ limit: '3', hours: 24 }] }, 'policy.caps[0].limit'],
+      [{ windows: daily, caps: [{ limit: 3, hours: -24 }] }, 'policy.caps[0].hours'],
+      [{ windows: daily, caps: [{ limit: 3, days: 0 }] }, 'policy.caps[0].days'],
+      [{ windows: daily, caps: [{ limit: 2.5, days: 1 }] }, 'policy.caps[0].limit'],
+      [{ windows: daily, caps: [{ limit: 3, days: 1e9 }] }, 'policy.caps[0].days'],
+      [{ windows: daily, caps: [{ limit: 3, hours: 24, scope: 7 }] }, 'policy.caps[0].scope'],
+      [{ windows: daily, coolingOff: { after: 'refusal', days: 60 } }, 'policy.coolingOff'],
+      [{ windows: daily, coolingOff: [7] }, 'policy.coolingOff[0]'],
+      [{ windows: daily, coolingOff: [{ after: ['refusal'], days: 60 }] }, 'policy.coolingOff[0].after'],
+      [{ windows: daily, coolingOff: [{ after: 'refusal', days: -60 }] }, 'policy.coolingOff[0].days'],
+      [{ windows: daily, coolingOff: [{ after: 'refusal', days: '60' }] }, 'policy.coolingOff[0].days'],
+      [{ windows: daily, channels: 'voice' }, 'policy.channels'],
+      [{ windows: daily, channels: ['by pigeon'] }, 'policy.channels[0]'],
+      [{ windows: daily, name: 7 }, 'policy.name'],
+      [{ windows: daily, preset: {} }, 'policy.preset'],
+      [{ windows: { mnday: [] } }, 'policy.windows'],
+      // a misspelt key silently enforced nothing
+      [
+        { windows: daily, coolingof: [{ after: 'refusal', days: 60 }] },
+        'policy.coolingof',
+        /unknown key "coolingof"/,
+      ],
+      [{ windows: daily, holiday: { country: 'FR' } }, 'policy.holiday'],
+      [{ windows: daily, caps: [{ limit: 3, hours: 24, scpe: 'campaign' }] }, 'policy.caps[0].scpe'],
+      [{ windows: daily, coolingOff: [{ after: 'refusal', day: 60 }] }, 'policy.coolingOff[0].day'],
+      [{ windows: daily, holidays: { country: 'FR', date: ['12-24'] } }, 'policy.holidays.date'],
+      [null, 'policy'],
+      [[], 'policy'],
+      ['us-federal', 'policy'],
+    ];
+    for (const [definition, field, message] of bad) {
+      assert.throws(
+        () => new CallingPolicy(definition as never),
+        (err: unknown) =>
+          err instanceof DncError &&
+          err.code === 'DNC_INVALID_INPUT' &&
+          err.field === field &&
+          (message === undefined || message.test(err.message)),
+        JSON.stringify(definition),
+      );
+    }
+  });
+
+  it('accepts every real country, state, date and type spelling it documents', () => {
+    const ok: unknown[] = [
+      {
+        windows: { daily: ['08:00-21:00'] },
+        holidays: { country: 'us', state: 'ny', types: ['public', 'bank'] },
+      },
+      { windows: { daily: ['08:00-21:00'] }, holidays: { country: 'DE', state: 'BY' } },
+      { windows: { daily: ['08:00-21:00'] }, holidays: { dates: ['02-29', '2028-02-29', '12-31'] } },
+      { windows: { daily: ['08:00-21:00'] }, holidays: null },
+      { windows: { daily: ['08:00-21:00'] }, caps: [{ limit: 3, hours: 24, scope: 'campaign', rule: 'r' }] },
+      { windows: { daily: ['08:00-21:00'] }, channels: ['VOICE ', 'sms'] },
+    ];
+    for (const definition of ok)
+      assert.doesNotThrow(() => new CallingPolicy(definition as never), JSON.stringify(definition));
+    // The state is matched ignoring case and enforced: 2026-06-19 (Juneteenth) is federal, and New York's
+    // Lincoln's Birthday (2026-02-12) is a state holiday.
+    const ny = new CallingPolicy({
+      windows: { daily: ['00:00-24:00'] },
+      holidays: { country: 'us', state: 'ny' },
+    });
+    const at = Date.parse('2026-02-12T17:00:00Z');
+    const verdict = ny.evaluate(
+      { input: { phone: '+12125550123', timezone: 'America/New_York' }, keys: [] },
+      { channel: null },
+      at,
+      undefined,
+    );
+    assert.equal(verdict?.reasons[0].code, 'HOLIDAY');
+  });
+
+  it('blocks on a custom holiday date exactly as written (MM-DD every year)', () => {
+    const policy = new CallingPolicy({ windows: { daily: ['00:00-24:00'] }, holidays: { dates: ['12-24'] } });
+    const contact = { input: { phone: '+33612345678', timezone: 'Europe/Paris' }, keys: [] };
+    assert.equal(
+      policy.evaluate(contact, { channel: null }, Date.parse('2026-12-24T12:00:00Z'), undefined)?.reasons[0]
+        .code,
+      'HOLIDAY',
+    );
+    assert.equal(
+      policy.evaluate(contact, { channel: null }, Date.parse('2026-12-23T12:00:00Z'), undefined),
+      null,
+    );
+  });
+
+  it('never throws anything but a DncError for any JSON shaped as a definition (seeded)', () => {
+    let seed = 20261204;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const leaves: unknown[] = [
+      null,
+      0,
+      -1,
+      1.5,
+      1e308,
+      '',
+      'x',
+      'ZZ',
+      '13-45',
+      true,
+      [],
+      {},
+      ['voice'],
+      { a: 1 },
+    ];
+    const keys = [
+      'name',
+      'rule',
+      'channels',
+      'windows',
+      'holidays',
+      'caps',
+      'coolingOff',
+      'timezoneFallback',
+      'country',
+      'state',
+      'dates',
+      'types',
+      'limit',
+      'hours',
+      'days',
+      'scope',
+      'after',
+      'mon',
+      'daily',
+    ];
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.4) return leaves[Math.floor(random() * leaves.length)];
+      if (r < 0.6) return Array.from({ length: Math.floor(random() * 3) }, () => value(depth + 1));
+      const out: Record<string, unknown> = {};
+      for (let i = Math.floor(random() * 4); i > 0; i--)
+        out[keys[Math.floor(random() * keys.length)]] = value(depth + 1);
+      return out;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const definition = value(0);
+      try {
+        new CallingPolicy(definition as never);
+      } catch (err) {
+        assert.ok(err instanceof DncError, `${JSON.stringify(definition)}: ${String(err)}`);
+        assert.equal(err.code, 'DNC_INVALID_INPUT');
+        assert.match(err.field ?? '', /^policy/);
+      }
     }
   });
 

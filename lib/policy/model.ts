@@ -17,7 +17,9 @@
  * half-open, `24:00` allowed as an end. Caps count attempts in a rolling window (`hours` or `days`)
  * and block while `limit` attempts are in it; cooling-off blocks for `days` x 24 h after an outcome.
  */
+import Holidays from 'date-holidays';
 import { DncError } from '../errors';
+import { normaliseChannel } from '../labels';
 import { HolidayCalendar, ZoneCalendar } from './calendar';
 import { DAY_MS, MINUTE_MS, isValidZone } from './zone-clock';
 
@@ -98,7 +100,9 @@ const SCOPES: readonly CapScope[] = ['campaign', 'channel', 'all'];
 const TRIGGERS: readonly CoolingOffTrigger[] = ['refusal', 'optout', 'conversation'];
 
 function invalid(message: string, field: string): DncError {
-  return new DncError('DNC_INVALID_INPUT', `policy: ${message}`, { field: `policy.${field}` });
+  return new DncError('DNC_INVALID_INPUT', `policy: ${message}`, {
+    field: field === 'policy' ? 'policy' : `policy.${field}`,
+  });
 }
 
 function daysOfKey(key: string): number[] {
@@ -134,7 +138,10 @@ function minutesOf(text: string, field: string): number {
   return h * 60 + m;
 }
 
-function positive(value: unknown, field: string, integer: boolean): number {
+/** Longest cap window or cooling-off period: beyond ten years a number is a typo, not a rule. */
+const MAX_DAYS = 3650;
+
+function positive(value: unknown, field: string, integer: boolean, max?: number): number {
   if (
     typeof value !== 'number' ||
     !Number.isFinite(value) ||
@@ -142,6 +149,7 @@ function positive(value: unknown, field: string, integer: boolean): number {
     (integer && !Number.isInteger(value))
   )
     throw invalid(`${field} must be a positive ${integer ? 'whole ' : ''}number`, field);
+  if (max !== undefined && value > max) throw invalid(`${field} must be at most ${max}`, field);
   return value;
 }
 
@@ -151,22 +159,133 @@ function text(value: unknown, field: string): string {
   return value.trim();
 }
 
+/** A plain object, else an error naming the field. */
+function record(value: unknown, field: string, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(`${field} must be ${what}`, field);
+  return value as Record<string, unknown>;
+}
+
+/** A list, else an error naming the field. */
+function list(value: unknown, field: string, what: string): readonly unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalid(`${field} must be ${what}`, field);
+  return value;
+}
+
+/**
+ * A misspelt key (`coolingof`, `holiday`, `limits`) would silently enforce nothing: every object of a
+ * definition accepts only the keys it documents.
+ */
+function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], field: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      const where = field === '' ? key : `${field}.${key}`;
+      throw invalid(
+        `unknown key "${key}"${field === '' ? '' : ` in ${field}`} (allowed: ${allowed.join(', ')})`,
+        where,
+      );
+    }
+  }
+}
+
+const DEFINITION_KEYS = [
+  'name',
+  'preset',
+  'rule',
+  'channels',
+  'windows',
+  'holidays',
+  'caps',
+  'coolingOff',
+  'timezoneFallback',
+] as const;
+const HOLIDAY_KEYS = ['country', 'state', 'types', 'dates', 'rule'] as const;
+const CAP_KEYS = ['limit', 'hours', 'days', 'scope', 'rule'] as const;
+const COOLING_OFF_KEYS = ['after', 'days', 'scope', 'rule'] as const;
+/** The holiday types date-holidays knows. */
+const HOLIDAY_TYPES = ['public', 'bank', 'school', 'optional', 'observance'] as const;
+
+const holidayData = new Holidays();
+const COUNTRIES: ReadonlySet<string> = new Set(Object.keys(holidayData.getCountries() ?? {}));
+
+/** The country as date-holidays knows it (ISO 3166-1 alpha-2, upper case), or an error. */
+function holidayCountry(value: unknown): string {
+  const country = text(value, 'holidays.country').toUpperCase();
+  if (country === '') return '';
+  if (!COUNTRIES.has(country))
+    throw invalid(
+      `holidays.country "${country}" is not a country with a holiday calendar (an ISO 3166-1 alpha-2 code such as US, FR or AU)`,
+      'holidays.country',
+    );
+  return country;
+}
+
+/** The state or region code as date-holidays spells it (matched ignoring case), or an error. */
+function holidayState(value: unknown, country: string): string {
+  const state = text(value, 'holidays.state');
+  if (state === '') return '';
+  if (country === '') throw invalid('holidays.state needs holidays.country', 'holidays.state');
+  const states = Object.keys(holidayData.getStates(country) ?? {});
+  const found = states.find((s) => s.toUpperCase() === state.toUpperCase());
+  if (found === undefined)
+    throw invalid(
+      states.length === 0
+        ? `holidays.state "${state}": the holiday calendar of ${country} has no states or regions`
+        : `holidays.state "${state}" is not a state or region of ${country} (known: ${states.join(', ')})`,
+      'holidays.state',
+    );
+  return found;
+}
+
+function daysInMonth(month: number, year: number | null): number {
+  if (month === 2)
+    return year === null || (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** `YYYY-MM-DD` (a real date, years 1900-2999) or `MM-DD` (every year; `02-29` in leap years only). */
+function holidayDate(value: unknown, field: string): string {
+  const date = typeof value === 'string' ? value.trim() : '';
+  const match = /^(?:(\d{4})-)?(\d{2})-(\d{2})$/.exec(date);
+  if (match === null)
+    throw invalid(`holiday date ${JSON.stringify(value)} must be YYYY-MM-DD or MM-DD`, field);
+  const year = match[1] === undefined ? null : Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  if (year !== null && (year < 1900 || year > 2999))
+    throw invalid(`holiday date "${date}": the year must be from 1900 to 2999`, field);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(month, year))
+    throw invalid(`holiday date "${date}" does not exist`, field);
+  return date;
+}
+
+/** A cap's or cooling-off's scope: campaign, channel or all (default). */
+function scopeOf(value: unknown, field: string): CapScope {
+  if (value === undefined || value === null) return 'all';
+  if (typeof value !== 'string' || !SCOPES.includes(value as CapScope))
+    throw invalid(`${field} must be campaign, channel or all`, field);
+  return value as CapScope;
+}
+
 export function compileDefinition(definition: PolicyDefinition): CompiledDefinition {
-  if (typeof definition !== 'object' || definition === null || Array.isArray(definition))
-    throw invalid('a policy must be an object', 'definition');
-  const name = text(definition.name, 'name') || 'custom policy';
-  const rule = text(definition.rule, 'rule');
+  const def = record(definition, 'policy', 'an object (a policy definition)');
+  onlyKeys(def, DEFINITION_KEYS, '');
+  const name = text(def.name, 'name') || 'custom policy';
+  const rule = text(def.rule, 'rule');
+  text(def.preset, 'preset');
 
   // ---- windows
   const perDay: Array<Array<[number, number]>> = [[], [], [], [], [], [], []];
-  const windows = definition.windows ?? {};
+  const windows = def.windows ?? {};
   if (typeof windows !== 'object' || windows === null || Array.isArray(windows))
     throw invalid('windows must map days to lists of "HH:MM-HH:MM"', 'windows');
   for (const [key, value] of Object.entries(windows)) {
-    const list = typeof value === 'string' ? [value] : value;
-    if (!Array.isArray(list))
+    const items = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(items))
       throw invalid(`windows.${key} must be a list of "HH:MM-HH:MM"`, `windows.${key}`);
-    for (const item of list) {
+    const days = daysOfKey(key);
+    for (const item of items) {
       if (typeof item !== 'string')
         throw invalid(`windows.${key} must be a list of "HH:MM-HH:MM"`, `windows.${key}`);
       const parts = item.split('-');
@@ -178,96 +297,110 @@ export function compileDefinition(definition: PolicyDefinition): CompiledDefinit
           `"${item}" ends before it starts (split a window past midnight in two)`,
           `windows.${key}`,
         );
-      for (const day of daysOfKey(key)) perDay[day].push([start, end]);
+      for (const day of days) perDay[day].push([start, end]);
     }
   }
-  const merged = perDay.map((list) => {
-    list.sort((a, b) => a[0] - b[0]);
+  const merged = perDay.map((dayList) => {
+    dayList.sort((a, b) => a[0] - b[0]);
     const out: Array<[number, number]> = [];
-    for (const [s, e] of list) {
+    for (const [s, e] of dayList) {
       const last = out[out.length - 1];
       if (last !== undefined && s <= last[1]) last[1] = Math.max(last[1], e);
       else out.push([s, e]);
     }
     return out;
   });
-  const flat = merged.map((list) => list.flatMap(([s, e]) => [s * MINUTE_MS, e * MINUTE_MS]));
-  const windowText = merged.map((list) =>
-    list.length === 0 ? 'no window' : list.map(([s, e]) => `${hhmm(s)}-${hhmm(e)}`).join(', '),
+  const flat = merged.map((dayList) => dayList.flatMap(([s, e]) => [s * MINUTE_MS, e * MINUTE_MS]));
+  const windowText = merged.map((dayList) =>
+    dayList.length === 0 ? 'no window' : dayList.map(([s, e]) => `${hhmm(s)}-${hhmm(e)}`).join(', '),
   );
 
-  // ---- holidays
+  // ---- holidays: an unknown country, state or date would bar no day at all, so each is an error
   let holidays: HolidayCalendar | null = null;
   let holidayRule = '';
-  if (definition.holidays !== undefined && definition.holidays !== null) {
-    const h = definition.holidays;
-    if (typeof h !== 'object' || Array.isArray(h)) throw invalid('holidays must be an object', 'holidays');
-    const country = text(h.country, 'holidays.country').toUpperCase();
-    const state = text(h.state, 'holidays.state').toUpperCase();
-    if (country !== '' && !/^[A-Z]{2}$/.test(country))
-      throw invalid('holidays.country must be an ISO 3166-1 alpha-2 code', 'holidays.country');
-    const dates = h.dates ?? [];
-    if (!Array.isArray(dates)) throw invalid('holidays.dates must be a list', 'holidays.dates');
-    for (const date of dates) {
-      if (typeof date !== 'string' || !/^(\d{4}-)?\d{2}-\d{2}$/.test(date.trim()))
-        throw invalid(`holiday date "${String(date)}" must be YYYY-MM-DD or MM-DD`, 'holidays.dates');
-    }
-    const types = h.types ?? ['public'];
-    if (!Array.isArray(types) || types.some((t) => typeof t !== 'string'))
-      throw invalid('holidays.types must be a list such as ["public"]', 'holidays.types');
-    if (country !== '' || dates.length > 0) {
-      try {
-        holidays = new HolidayCalendar({
-          country: country || undefined,
-          state: state || undefined,
-          types,
-          dates: dates.map((d: string) => d.trim()),
-        });
-        if (country !== '') holidays.has(Math.floor(Date.now() / DAY_MS)); // fails now for an unknown country
-      } catch (err) {
-        throw invalid(`holidays: ${(err as Error).message}`, 'holidays');
-      }
+  if (def.holidays !== undefined && def.holidays !== null) {
+    const h = record(def.holidays, 'holidays', 'an object such as { "country": "FR" }');
+    onlyKeys(h, HOLIDAY_KEYS, 'holidays');
+    const country = holidayCountry(h.country);
+    const state = holidayState(h.state, country);
+    const dates = list(h.dates, 'holidays.dates', 'a list of dates (YYYY-MM-DD or MM-DD)').map((d, i) =>
+      holidayDate(d, `holidays.dates[${i}]`),
+    );
+    const types = list(h.types, 'holidays.types', 'a list such as ["public"]').map((t, i) => {
+      if (typeof t !== 'string' || !(HOLIDAY_TYPES as readonly string[]).includes(t))
+        throw invalid(
+          `holidays.types[${i}] must be one of ${HOLIDAY_TYPES.join(', ')}`,
+          `holidays.types[${i}]`,
+        );
+      return t;
+    });
+    if (country === '' && dates.length === 0)
+      throw invalid('holidays needs a country or dates (or leave holidays out)', 'holidays');
+    try {
+      holidays = new HolidayCalendar({
+        country: country || undefined,
+        state: state || undefined,
+        types: types.length === 0 ? ['public'] : types,
+        dates,
+      });
+      if (country !== '') holidays.has(Math.floor(Date.now() / DAY_MS)); // loads this year's calendar now
+    } catch (err) {
+      throw invalid(`holidays: ${(err as Error).message}`, 'holidays');
     }
     holidayRule = text(h.rule, 'holidays.rule');
   }
 
   // ---- caps and cooling-off
-  const caps = (definition.caps ?? []).map((cap, i): CompiledCap => {
-    const field = `caps[${i}]`;
-    if (typeof cap !== 'object' || cap === null) throw invalid(`${field} must be an object`, field);
-    const limit = positive(cap.limit, `${field}.limit`, true);
-    const hours = cap.hours !== undefined ? positive(cap.hours, `${field}.hours`, false) : 0;
-    const days = cap.days !== undefined ? positive(cap.days, `${field}.days`, false) : 0;
-    if ((hours === 0) === (days === 0)) throw invalid(`${field} needs hours or days (one of them)`, field);
-    const scope = cap.scope ?? 'all';
-    if (!SCOPES.includes(scope))
-      throw invalid(`${field}.scope must be campaign, channel or all`, `${field}.scope`);
-    const period = hours !== 0 ? `${hours} h` : `${days} days`;
+  const caps = list(def.caps, 'caps', 'a list of caps such as [{ "limit": 3, "hours": 24 }]').map(
+    (raw, i): CompiledCap => {
+      const field = `caps[${i}]`;
+      const cap = record(raw, field, 'an object such as { "limit": 3, "hours": 24 }');
+      onlyKeys(cap, CAP_KEYS, field);
+      const limit = positive(cap.limit, `${field}.limit`, true);
+      const hours = cap.hours !== undefined ? positive(cap.hours, `${field}.hours`, false, MAX_DAYS * 24) : 0;
+      const days = cap.days !== undefined ? positive(cap.days, `${field}.days`, false, MAX_DAYS) : 0;
+      if ((hours === 0) === (days === 0)) throw invalid(`${field} needs hours or days (one of them)`, field);
+      const scope = scopeOf(cap.scope, `${field}.scope`);
+      const period = hours !== 0 ? `${hours} h` : `${days} days`;
+      return {
+        limit,
+        windowMs: hours !== 0 ? hours * 3_600_000 : days * DAY_MS,
+        scope,
+        rule: text(cap.rule, `${field}.rule`),
+        text: `${limit} per ${period}${scope === 'all' ? '' : ` on the same ${scope}`}`,
+      };
+    },
+  );
+  const coolingOff = list(
+    def.coolingOff,
+    'coolingOff',
+    'a list such as [{ "after": "refusal", "days": 60 }]',
+  ).map((raw, i): CompiledCoolingOff => {
+    const field = `coolingOff[${i}]`;
+    const c = record(raw, field, 'an object such as { "after": "refusal", "days": 60 }');
+    onlyKeys(c, COOLING_OFF_KEYS, field);
+    if (typeof c.after !== 'string' || !TRIGGERS.includes(c.after as CoolingOffTrigger))
+      throw invalid(`${field}.after must be refusal, optout or conversation`, `${field}.after`);
+    const days = positive(c.days, `${field}.days`, false, MAX_DAYS);
+    const scope = scopeOf(c.scope, `${field}.scope`);
     return {
-      limit,
-      windowMs: hours !== 0 ? hours * 3_600_000 : days * DAY_MS,
+      after: c.after as CoolingOffTrigger,
+      durationMs: days * DAY_MS,
+      days,
       scope,
-      rule: text(cap.rule, `${field}.rule`),
-      text: `${limit} per ${period}${scope === 'all' ? '' : ` on the same ${scope}`}`,
+      rule: text(c.rule, `${field}.rule`),
     };
   });
-  const coolingOff = (definition.coolingOff ?? []).map((c, i): CompiledCoolingOff => {
-    const field = `coolingOff[${i}]`;
-    if (typeof c !== 'object' || c === null) throw invalid(`${field} must be an object`, field);
-    if (!TRIGGERS.includes(c.after))
-      throw invalid(`${field}.after must be refusal, optout or conversation`, `${field}.after`);
-    const days = positive(c.days, `${field}.days`, false);
-    const scope = c.scope ?? 'all';
-    if (!SCOPES.includes(scope))
-      throw invalid(`${field}.scope must be campaign, channel or all`, `${field}.scope`);
-    return { after: c.after, durationMs: days * DAY_MS, days, scope, rule: text(c.rule, `${field}.rule`) };
-  });
 
-  // ---- channels and fallback
-  const channelList = definition.channels ?? [];
-  if (!Array.isArray(channelList) || channelList.some((c) => typeof c !== 'string'))
-    throw invalid('channels must be a list of channel names', 'channels');
-  const fallback = text(definition.timezoneFallback, 'timezoneFallback');
+  // ---- channels and fallback (whether a channel is declared is checked by the check using the policy)
+  const channels = list(def.channels, 'channels', 'a list of channel names').map((c, i) => {
+    try {
+      return normaliseChannel(c, `channels[${i}]`);
+    } catch (err) {
+      throw invalid((err as Error).message, `channels[${i}]`);
+    }
+  });
+  const fallback = text(def.timezoneFallback, 'timezoneFallback');
   if (fallback !== '' && fallback !== 'block' && !isValidZone(fallback))
     throw invalid(
       `timezoneFallback "${fallback}" is neither "block" nor an IANA time zone`,
@@ -278,10 +411,7 @@ export function compileDefinition(definition: PolicyDefinition): CompiledDefinit
   return {
     name,
     rule,
-    channels:
-      channelList.length === 0
-        ? null
-        : new Set((channelList as readonly string[]).map((c) => c.trim().toLowerCase())),
+    channels: channels.length === 0 ? null : new Set(channels),
     calendar: new ZoneCalendar(flat, holidays),
     windowText,
     holidayRule,
