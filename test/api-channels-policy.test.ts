@@ -27,7 +27,7 @@ describe('DNC API: channels and calling policies', function () {
     assert.equal(one.status, 200, one.text);
     assert.equal(one.body.allowed, false);
     assert.deepEqual(
-      one.body.reasons.map((r: any) => r.code),
+      one.body.reasons.map((r: { code: string }) => r.code),
       ['UNKNOWN_CHANNEL'],
     );
     const byGet = await get(`/dnc/check?contact=${encodeURIComponent(BEN)}&channel=Text`);

@@ -280,8 +280,8 @@ export function compileDefinition(definition: PolicyDefinition): CompiledDefinit
   const windows = def.windows ?? {};
   if (typeof windows !== 'object' || windows === null || Array.isArray(windows))
     throw invalid('windows must map days to lists of "HH:MM-HH:MM"', 'windows');
-  for (const [key, value] of Object.entries(windows)) {
-    const items = typeof value === 'string' ? [value] : value;
+  for (const [key, value] of Object.entries(windows as Record<string, unknown>)) {
+    const items: unknown = typeof value === 'string' ? [value] : value;
     if (!Array.isArray(items))
       throw invalid(`windows.${key} must be a list of "HH:MM-HH:MM"`, `windows.${key}`);
     const days = daysOfKey(key);
