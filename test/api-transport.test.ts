@@ -73,14 +73,14 @@ describe('DNC API: transport', function () {
   it('405 lists the allowed methods in Allow; literal route parts match exactly', async () => {
     await helper.load([...apiModules, captureModule], [config('c1')], { c1: { writeTokens: WRITE } });
     await storeReady();
-    const put = (await api().put('/dnc/labels').send({})) as any;
+    const put = await api().put('/dnc/labels').send({});
     assert.equal(put.status, 405);
     assert.equal(put.body.code, 'DNC_METHOD_NOT_ALLOWED');
     assert.equal(put.headers.allow, 'GET, HEAD');
-    const get405 = (await api().get('/dnc/labels/add')) as any;
+    const get405 = await api().get('/dnc/labels/add');
     assert.equal(get405.status, 405);
     assert.equal(get405.headers.allow, 'POST');
-    const both = (await api().put('/dnc/check')) as any;
+    const both = await api().put('/dnc/check');
     assert.deepEqual(both.headers.allow.split(', ').sort(), ['GET', 'HEAD', 'POST']);
     // `.` in /openapi.json is a dot, not any character.
     assert.equal((await get('/dnc/openapi.json')).status, 200);
@@ -170,14 +170,14 @@ describe('DNC API: transport', function () {
       'multipart/form-data; boundary=x',
     ]) {
       for (const path of ['/dnc/labels/add', '/dnc/labels/remove', '/dnc/attempts', '/dnc/outcomes']) {
-        const res = (await api().post(path).set('Content-Type', type).send(label)) as any;
+        const res = await api().post(path).set('Content-Type', type).send(label);
         assert.equal(res.status, 415, `${path} ${type}: ${res.text}`);
         assert.equal(res.body.code, 'DNC_UNSUPPORTED_MEDIA_TYPE');
       }
-      const csv = (await api()
+      const csv = await api()
         .post('/dnc/imports?format=csv')
         .set('Content-Type', type)
-        .send(`contact,labels\n${ANA},DNC_Sales\n`)) as any;
+        .send(`contact,labels\n${ANA},DNC_Sales\n`);
       assert.equal(csv.status, 415, `import as ${type}: ${csv.text}`);
     }
     // No Content-Type at all (a raw body) is refused too.
@@ -214,7 +214,7 @@ describe('DNC API: transport', function () {
       await send('/dnc/labels/add');
       for (const origin of ['https://evil.example', 'null', `${admin.base}.evil.example`]) {
         const res = await send('/dnc/labels/remove', origin);
-        const json = (await res.json()) as any;
+        const json = await res.json();
         assert.equal(res.status, 403, origin);
         assert.equal(json.code, 'DNC_ORIGIN_NOT_ALLOWED');
         const read = await fetch(`${admin.base}/dnc/audit`, { headers: { Origin: origin } });
@@ -248,10 +248,11 @@ describe('DNC API: import uploads never stay behind', function () {
   });
 
   const CSV = `contact,labels\n${ANA},DNC_Sales\n`;
-  const send = async (text: string, key?: string) => {
+  const send = async (text: string, key?: string): Promise<any> => {
     let req = api().post('/dnc/imports').set('Content-Type', 'text/csv');
     if (key !== undefined) req = req.set('Idempotency-Key', key);
-    return (await req.send(text)) as any;
+    const res: unknown = await req.send(text);
+    return res;
   };
 
   it('removes the upload of an import refused with 409 (idempotency conflict), a replay and an invalid file', async () => {
@@ -301,7 +302,7 @@ describe('DNC API: import uploads never stay behind', function () {
   });
 
   it('sweeps uploads left by a process that no longer runs, and keeps those of running processes', async () => {
-    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
     const dead = join(folder, `dnc-import-${gone}-abc123`);
     const mine = join(folder, `dnc-import-${process.pid}-def456`);
     const legacyOld = join(folder, 'dnc-import-Ab12Cd');

@@ -140,6 +140,19 @@ const PUBLIC_MESSAGES: Record<string, string> = {
   DNC_NOT_CONFIGURED: 'the DNC configuration is not usable: ask its administrator',
 };
 
+/** Codes about the caller's own input: their messages say nothing about the server. */
+const CLIENT_CODES = new Set([
+  'DNC_INVALID_CONTACT',
+  'DNC_UNKNOWN_LABEL',
+  'DNC_INVALID_LABEL',
+  'DNC_INVALID_INPUT',
+]);
+
+/** A failure recorded elsewhere (an import job's), as a public caller may see it. */
+export function publicError(error: { code: string; message: string }): { code: string; message: string } {
+  return CLIENT_CODES.has(error.code) ? error : { code: error.code, message: publicMessage(error.code) };
+}
+
 /** The short message a public caller gets for a server-side failure code. */
 export function publicMessage(code: string): string {
   return PUBLIC_MESSAGES[code] ?? INTERNAL_MESSAGE;

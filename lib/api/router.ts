@@ -10,7 +10,15 @@ import type { DncService, LabelChangeOutcome, LabelChangeRequest } from '../serv
 import type { AuditQuery } from '../store/types';
 import { isoTime } from '../time';
 import type { Access } from './auth';
-import { ApiError, forPublic, invalid, publicMessage, toHttpFailure, type HttpFailure } from './errors';
+import {
+  ApiError,
+  forPublic,
+  invalid,
+  publicError,
+  publicMessage,
+  toHttpFailure,
+  type HttpFailure,
+} from './errors';
 import { streamExport } from './export';
 import {
   Query,
@@ -24,7 +32,7 @@ import {
   type Next,
 } from './http';
 import { IdempotencyCache, fingerprintOf, type StoredResponse } from './idempotency';
-import { ImportJobs, spool, type ImportFormat } from './imports';
+import { ImportJobs, spool, type ImportFormat, type ImportJob, type ImportJobView } from './imports';
 import { rm } from 'node:fs/promises';
 import { openApiDocument } from './openapi';
 
@@ -203,6 +211,11 @@ export function createDncApi(options: DncApiOptions) {
   const idempotency = options.idempotency ?? new IdempotencyCache();
   const withConfig = (names: readonly string[]) => (options.configParam ? [...names, 'config'] : names);
   const exposeDetails = options.exposeDetails ?? true;
+  /** An import job as this mount's callers may see it (a store failure's message may name files). */
+  const viewOf = (job: ImportJob): ImportJobView => {
+    const view = job.view();
+    return exposeDetails || view.error === null ? view : { ...view, error: publicError(view.error) };
+  };
   /** A failure as this mount's callers may see it. */
   const failureOf = (err: unknown): HttpFailure => {
     const failure = toHttpFailure(err);
@@ -519,7 +532,7 @@ export function createDncApi(options: DncApiOptions) {
           const submit = async (): Promise<StoredResponse> => {
             const job = await ctx.imports.submit(format, dryRun, upload, fingerprint);
             taken = true;
-            return ok(job.view(), 202, { Location: `imports/${job.id}` });
+            return ok(viewOf(job), 202, { Location: `imports/${job.id}` });
           };
           if (r.idem === null) return await submit();
           let replayed = false;
@@ -530,7 +543,7 @@ export function createDncApi(options: DncApiOptions) {
           // The first job, as it is now.
           const firstId = (response.body as { id?: unknown } | null)?.id;
           const first = typeof firstId === 'string' ? ctx.imports.get(firstId) : undefined;
-          return first ? { ...response, body: first.view() } : response;
+          return first ? { ...response, body: viewOf(first) } : response;
         } finally {
           if (!taken) await rm(upload.dir, { recursive: true, force: true });
         }
@@ -539,17 +552,14 @@ export function createDncApi(options: DncApiOptions) {
     ),
     route('GET', '/imports', 'read', withConfig([]), (r) =>
       ok({
-        jobs: r
-          .ctx()
-          .imports.list()
-          .map((j) => j.view()),
+        jobs: r.ctx().imports.list().map(viewOf),
       }),
     ),
-    route('GET', '/imports/{id}', 'read', withConfig([]), (r) => ok(job(r).view())),
+    route('GET', '/imports/{id}', 'read', withConfig([]), (r) => ok(viewOf(job(r)))),
     route('DELETE', '/imports/{id}', 'write', withConfig([]), (r) => {
       const found = job(r);
       r.ctx().imports.cancel(found);
-      return ok(found.view());
+      return ok(viewOf(found));
     }),
     route('GET', '/export', 'read', withConfig(['format', 'label', 'includeExpired']), async (r) => {
       const format = r.query.text('format') ?? 'csv';
