@@ -16,6 +16,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redactBody } from '../lib/api/errors';
 import { sweepStaleUploads } from '../lib/api/imports';
 import { ANA } from './nodes/support';
 import { api, apiModules, config, deploy, get, helper, post, seq, upload, useServer } from './api-support';
@@ -129,6 +130,13 @@ describe('DNC API: transport', function () {
     const adminHealth = await get('/dnc/health?config=c1');
     assert.equal(adminHealth.status, 503);
     assert.ok(adminHealth.text.includes(blocker), adminHealth.text);
+    // The same text inside a decision's reason (a store failing mid-check) loses the path for the public.
+    const reason = `the DNC store cannot answer, so the contact is blocked: ${adminHealth.body.store.error}`;
+    const redacted = JSON.stringify(
+      redactBody({ allowed: false, reasons: [{ code: 'X', message: reason }] }),
+    );
+    assert.ok(!redacted.includes(user), redacted);
+    assert.match(redacted, /<file>/);
     const flows = await serve('flows');
     try {
       const auth = { Authorization: `Bearer ${WRITE}`, 'Content-Type': 'application/json' };

@@ -140,6 +140,46 @@ const PUBLIC_MESSAGES: Record<string, string> = {
   DNC_NOT_CONFIGURED: 'the DNC configuration is not usable: ask its administrator',
 };
 
+/**
+ * An absolute file path inside prose (`/var/lib/node-red/dnc-store.json`, `C:\\data\\x.zip`): at least one
+ * folder and a name, starting after a space, quote, bracket or punctuation.
+ */
+const FILE_PATH = /(^|[\s"'(=:,])((?:[A-Za-z]:)?[\\/](?:[^\s"'()<>\\/]+[\\/])+[^\s"'()<>,;:]*)/g;
+
+/** `text` with every absolute file path replaced by `<file>`. */
+export function redactPaths(text: string): string {
+  return text.replace(FILE_PATH, '$1<file>');
+}
+
+/**
+ * A successful answer as a public caller may see it: decisions carry reason messages such as "the DNC
+ * store cannot answer, so the contact is blocked: DNC store /var/lib/... is closing", and registry
+ * failures name their files. Every `message` and `error` text loses its file paths; nothing else changes.
+ */
+export function redactBody(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const redacted = redactBody(item, depth + 1);
+      if (redacted !== item) (copy ??= value.slice())[i] = redacted;
+    }
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | null = null;
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const redacted =
+      typeof item === 'string'
+        ? key === 'message' || key === 'error'
+          ? redactPaths(item)
+          : item
+        : redactBody(item, depth + 1);
+    if (redacted !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = redacted;
+  }
+  return copy ?? value;
+}
+
 /** Codes about the caller's own input: their messages say nothing about the server. */
 const CLIENT_CODES = new Set([
   'DNC_INVALID_CONTACT',

@@ -16,6 +16,7 @@ import {
   invalid,
   publicError,
   publicMessage,
+  redactBody,
   toHttpFailure,
   type HttpFailure,
 } from './errors';
@@ -705,7 +706,10 @@ export function createDncApi(options: DncApiOptions) {
         const idem =
           key === null ? null : { scope: `${ctx().id}\u0000${caller.id}\u0000${r.method} ${path}`, key };
         const response = await r.handler({ ...request, idem });
-        if (response !== 'streamed') sendJson(res, response.status, response.body, response.headers);
+        if (response !== 'streamed') {
+          const body = exposeDetails ? response.body : redactBody(response.body);
+          sendJson(res, response.status, body, response.headers);
+        }
       })().catch((err: unknown) => fail(res, err));
     },
 
