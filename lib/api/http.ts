@@ -54,6 +54,42 @@ export function contentType(req: IncomingMessage): string {
   return mediaType(req);
 }
 
+/** The `charset` parameter of the Content-Type, lower case, or '' when there is none. */
+function charsetOf(req: IncomingMessage): string {
+  const header = req.headers['content-type'];
+  if (typeof header !== 'string') return '';
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(header);
+  return match === null ? '' : match[1].toLowerCase();
+}
+
+/**
+ * Bodies are read as UTF-8 without a content coding: another charset or a `Content-Encoding` (gzip,
+ * deflate, br) would be decoded wrongly or not at all, so it is refused (415) before a byte is read.
+ */
+export function assertPlainBody(req: IncomingMessage): void {
+  const charset = charsetOf(req);
+  if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ApiError(
+      415,
+      'DNC_UNSUPPORTED_MEDIA_TYPE',
+      'the request body must be UTF-8 (charset=utf-8, or no charset)',
+    );
+  }
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity') {
+    throw new ApiError(
+      415,
+      'DNC_UNSUPPORTED_MEDIA_TYPE',
+      'send the request body without a Content-Encoding (no gzip, deflate or br)',
+    );
+  }
+}
+
+/** The JSON media types a JSON body may be sent as: `application/json` and `application/*+json`. */
+function isJsonType(type: string): boolean {
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
 /** The declared body length, or null (chunked). A declared length over `limit` is refused before reading. */
 function declaredLength(req: IncomingMessage, limit: number): number | null {
   const header = req.headers['content-length'];
@@ -92,15 +128,20 @@ export function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
+    let ended = false;
     req.on('end', () => {
+      ended = true;
       if (!failed) resolve(Buffer.concat(chunks, size));
     });
-    req.on('error', (err) => {
-      if (!failed) {
-        failed = true;
-        reject(invalid(`the request body could not be read: ${err.message}`));
-      }
-    });
+    const unreadable = () => {
+      if (failed || ended) return;
+      failed = true;
+      chunks.length = 0;
+      reject(invalid('the request body could not be read'));
+    };
+    req.on('error', unreadable);
+    // A client that goes away mid-body: settle instead of waiting for an end that never comes.
+    req.on('close', unreadable);
   });
 }
 
@@ -110,17 +151,15 @@ export function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
  */
 export async function readJsonObject(req: ApiRequest, limit: number): Promise<Record<string, unknown>> {
   const length = declaredLength(req, limit);
-  const type = mediaType(req);
+  // Only a JSON media type: a browser may send text/plain, a form or no type cross-site without asking
+  // (no CORS preflight), so accepting those would let any web page write through an operator's browser.
+  if (!isJsonType(mediaType(req))) throw unsupported('application/json');
   let value: unknown;
   if (req._body === true) {
-    if (type !== 'application/json' && !type.endsWith('+json')) throw unsupported('application/json');
+    // body-parser read (and decoded) it already, under the host's own (larger) limit.
     value = req.body;
-    // body-parser read it under the host's own (larger) limit: enforce ours on what it read.
-    if (length === null && Buffer.byteLength(JSON.stringify(value)) > limit) throw tooLarge(limit);
   } else {
-    if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) {
-      throw unsupported('application/json');
-    }
+    assertPlainBody(req);
     const raw = await readRaw(req, limit);
     if (raw.length === 0) throw invalid('the request needs a JSON body');
     try {
@@ -132,7 +171,12 @@ export async function readJsonObject(req: ApiRequest, limit: number): Promise<Re
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalid('the request body must be a JSON object');
   }
+  // Depth first: it bounds the nesting, so measuring the size below cannot overflow the stack.
   assertPlainJson(value);
+  if (req._body === true && length === null && Buffer.byteLength(JSON.stringify(value)) > limit) {
+    // Chunked: body-parser read it under the host's limit; enforce ours on what it read.
+    throw tooLarge(limit);
+  }
   return value as Record<string, unknown>;
 }
 
@@ -187,6 +231,63 @@ export function write(res: ServerResponse, chunk: string): Promise<void> | undef
     res.on('drain', done);
     res.once('close', closed);
   });
+}
+
+/**
+ * Origins allowed to call the admin mount besides the server's own (settings.js `dncApiAllowedOrigins`):
+ * `https://crm.example.com`, or `*` for any. Entries that are not an origin are returned in `invalid`.
+ */
+export function allowedOriginsOf(value: unknown): { origins: ReadonlySet<string>; invalid: string[] } {
+  const list = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
+  const origins = new Set<string>();
+  const rejected: string[] = [];
+  for (const entry of list) {
+    const text = typeof entry === 'string' ? entry.trim() : '';
+    if (text === '*') {
+      origins.add('*');
+      continue;
+    }
+    try {
+      const url = new URL(text);
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== text.replace(/\/$/, '')) {
+        throw new Error('not an origin');
+      }
+      origins.add(url.origin);
+    } catch {
+      rejected.push(String(entry));
+    }
+  }
+  return { origins, invalid: rejected };
+}
+
+/**
+ * Whether a browser request may act here: no `Origin` header (not a cross-site browser request: curl, a
+ * CRM, a same-origin navigation), an Origin naming this very server (the `Host` the browser connected
+ * to; a browser never lets a page forge Host), or one of the allowed origins. `Origin: null` (sandboxed
+ * frames, file: pages) is foreign. `X-Forwarded-Host` is not trusted: a page may set it.
+ */
+export function originAllowed(req: IncomingMessage, allowed: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.has('*')) return true;
+  const text = String(origin).trim();
+  if (allowed.has(text.replace(/\/$/, ''))) return true;
+  const host = req.headers.host;
+  if (typeof host !== 'string' || host === '') return false;
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+export function foreignOrigin(): ApiError {
+  return new ApiError(
+    403,
+    'DNC_ORIGIN_NOT_ALLOWED',
+    'requests from another web site are refused: add its origin to dncApiAllowedOrigins in settings.js to allow it',
+  );
 }
 
 /** Query parameters, each at most once (a repeated parameter is ambiguous: 400). */

@@ -21,7 +21,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,17 +104,67 @@ interface Spooled {
   readonly sha256: string;
 }
 
+const UPLOAD_PREFIX = 'dnc-import-';
+/** 0.1.0 named uploads without the process id: those are removed once this old (no import runs a day). */
+const LEGACY_UPLOAD_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** Whether a process with this id runs (signal 0 tests without signalling; EPERM: it runs as another user). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes uploads a previous process left in the temporary folder (killed mid-import, crashed): those
+ * whose process no longer runs, and 0.1.0's unnamed ones older than a day. Uploads of this process and
+ * of other running processes are kept. Returns the folders removed.
+ */
+export async function sweepStaleUploads(folder: string = tmpdir(), now = Date.now()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(UPLOAD_PREFIX)) continue;
+    const dir = join(folder, name);
+    const owner = /^(\d+)-/.exec(name.slice(UPLOAD_PREFIX.length));
+    let stale: boolean;
+    if (owner !== null) {
+      const pid = Number(owner[1]);
+      stale = pid !== process.pid && !processRuns(pid);
+    } else {
+      const info = await stat(dir).catch(() => null);
+      stale = info !== null && info.isDirectory() && now - info.mtimeMs > LEGACY_UPLOAD_AGE_MS;
+    }
+    if (!stale) continue;
+    await rm(dir, { recursive: true, force: true }).then(
+      () => removed.push(dir),
+      () => undefined,
+    );
+  }
+  return removed;
+}
+
 /** Streams the request body into a temporary file (at most `limit` bytes), hashing it on the way. */
 export async function spool(req: IncomingMessage, limit: number): Promise<Spooled> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const dir = await mkdtemp(join(tmpdir(), 'dnc-import-'));
+  // The process id in the name lets a later start tell an orphan (its process is gone) from an upload
+  // another running Node-RED is still using (see sweepStaleUploads).
+  const dir = await mkdtemp(join(tmpdir(), `${UPLOAD_PREFIX}${process.pid}-`));
   const file = join(dir, 'upload');
   const hash = createHash('sha256');
   let bytes = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(file);
+      const out = createWriteStream(file, { mode: 0o600 });
       let failed = false;
       const fail = (err: unknown) => {
         if (failed) return;
@@ -129,7 +179,11 @@ export async function spool(req: IncomingMessage, limit: number): Promise<Spoole
         if (bytes > limit) fail(tooLarge(limit));
         else hash.update(chunk);
       });
-      req.on('error', (err) => fail(invalid(`the upload could not be read: ${err.message}`)));
+      req.on('error', () => fail(invalid('the upload could not be read')));
+      // A client that goes away mid-upload: no 'end' will come.
+      req.on('close', () => {
+        if (!req.complete) fail(invalid('the upload was interrupted'));
+      });
       out.on('error', (err) => fail(err));
       out.on('finish', () => {
         if (!failed) resolve();

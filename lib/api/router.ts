@@ -10,11 +10,21 @@ import type { DncService, LabelChangeOutcome, LabelChangeRequest } from '../serv
 import type { AuditQuery } from '../store/types';
 import { isoTime } from '../time';
 import type { Access } from './auth';
-import { ApiError, invalid, toHttpFailure } from './errors';
+import {
+  ApiError,
+  forPublic,
+  invalid,
+  publicError,
+  publicMessage,
+  redactBody,
+  toHttpFailure,
+  type HttpFailure,
+} from './errors';
 import { streamExport } from './export';
 import {
   Query,
   assertKnownFields,
+  assertPlainBody,
   contentType,
   readJsonObject,
   sendJson,
@@ -23,7 +33,7 @@ import {
   type Next,
 } from './http';
 import { IdempotencyCache, fingerprintOf, type StoredResponse } from './idempotency';
-import { ImportJobs, spool, type ImportFormat } from './imports';
+import { ImportJobs, spool, type ImportFormat, type ImportJob, type ImportJobView } from './imports';
 import { rm } from 'node:fs/promises';
 import { openApiDocument } from './openapi';
 
@@ -118,6 +128,12 @@ export interface DncApiOptions {
   readonly serverUrl?: (req: ApiRequest) => string;
   /** Logs unexpected errors (never sent to the client). */
   readonly log?: (message: string) => void;
+  /**
+   * Whether callers may see server-side details (store paths, configuration errors) in 5xx answers and
+   * /health. True for the admin mount (administrators); false for the public mount (bearer tokens get
+   * the code and a short message only).
+   */
+  readonly exposeDetails?: boolean;
 }
 
 interface RouteRequest {
@@ -153,12 +169,17 @@ function route(
   idempotent = false,
 ): Route {
   const names: string[] = [];
-  const pattern = new RegExp(
-    `^${path.replace(/\{(\w+)\}/g, (_m, name: string) => {
-      names.push(name);
+  // The literal parts are escaped: `/openapi.json` must not match `/openapiXjson`.
+  const source = path
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const param = /^\{(\w+)\}$/.exec(part);
+      if (param === null) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(param[1]);
       return '([^/]+)';
-    })}/?$`,
-  );
+    })
+    .join('');
+  const pattern = new RegExp(`^${source}/?$`);
   return { method, pattern, names, access, query, handler, idempotent };
 }
 
@@ -174,6 +195,14 @@ function decorate(kind: 'add' | 'remove', outcome: LabelChangeOutcome): Record<s
     : { ...outcome, removed: outcome.changed, notPresent: outcome.unchanged };
 }
 
+/** The media types an import upload may be sent as, and the format each means. */
+const IMPORT_TYPES: ReadonlyMap<string, ImportFormat> = new Map([
+  ['text/csv', 'csv'],
+  ['application/x-ndjson', 'jsonl'],
+  ['application/jsonl', 'jsonl'],
+  ['application/json-lines', 'jsonl'],
+]);
+
 const CHANGE_FIELDS = ['contact', 'labels', 'source', 'actor', 'reason', 'campaign', 'channel'];
 const REMOVE_FIELDS = ['contact', 'labels', 'all', 'source', 'actor', 'reason'];
 const ATTEMPT_FIELDS = ['contact', 'at', 'channel', 'campaign', 'outcome', 'source'];
@@ -182,6 +211,17 @@ export function createDncApi(options: DncApiOptions) {
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const idempotency = options.idempotency ?? new IdempotencyCache();
   const withConfig = (names: readonly string[]) => (options.configParam ? [...names, 'config'] : names);
+  const exposeDetails = options.exposeDetails ?? true;
+  /** An import job as this mount's callers may see it (a store failure's message may name files). */
+  const viewOf = (job: ImportJob): ImportJobView => {
+    const view = job.view();
+    return exposeDetails || view.error === null ? view : { ...view, error: publicError(view.error) };
+  };
+  /** A failure as this mount's callers may see it. */
+  const failureOf = (err: unknown): HttpFailure => {
+    const failure = toHttpFailure(err);
+    return exposeDetails ? failure : forPublic(failure);
+  };
 
   async function change(kind: 'add' | 'remove', r: RouteRequest): Promise<StoredResponse> {
     const body = await readJsonObject(r.req, limits.changeBytes);
@@ -224,7 +264,7 @@ export function createDncApi(options: DncApiOptions) {
       try {
         return await work();
       } catch (err) {
-        const failure = toHttpFailure(err);
+        const failure = failureOf(err);
         if (failure.status >= 500) logUnexpected(err);
         return { status: failure.status, body: failure.body, headers: failure.headers };
       }
@@ -434,7 +474,13 @@ export function createDncApi(options: DncApiOptions) {
           config: { id: ctx.id, name: ctx.name },
           store: {
             state: status.state,
-            ...(status.error ? { error: status.error.message } : {}),
+            ...(status.error
+              ? {
+                  error: exposeDetails
+                    ? status.error.message
+                    : publicMessage((status.error as { code?: string }).code ?? 'DNC_STORE_UNAVAILABLE'),
+                }
+              : {}),
             contacts: status.contacts,
             keys: status.keys,
             seq: status.seq,
@@ -461,66 +507,60 @@ export function createDncApi(options: DncApiOptions) {
       async (r) => {
         const type = contentType(r.req);
         const named = r.query.text('format');
-        let format: ImportFormat;
-        if (named !== undefined) {
-          if (named !== 'csv' && named !== 'jsonl') throw invalid('format must be csv or jsonl', 'format');
-          format = named;
-        } else if (type === 'text/csv') format = 'csv';
-        else if (
-          type === 'application/x-ndjson' ||
-          type === 'application/jsonl' ||
-          type === 'application/json-lines'
-        ) {
-          format = 'jsonl';
-        } else {
+        if (named !== undefined && named !== 'csv' && named !== 'jsonl') {
+          throw invalid('format must be csv or jsonl', 'format');
+        }
+        // Only the import media types, none of which a browser sends cross-site without a CORS preflight
+        // (text/plain, forms and no type at all are refused). ?format= may still choose the parser.
+        const typed = IMPORT_TYPES.get(type);
+        if (typed === undefined || r.req._body === true) {
           throw new ApiError(
             415,
             'DNC_UNSUPPORTED_MEDIA_TYPE',
-            'send the file as text/csv or application/x-ndjson (JSON lines), or name it with ?format=csv|jsonl',
+            'send the file as text/csv or application/x-ndjson (JSON lines)',
           );
         }
-        if (r.req._body === true) {
-          throw new ApiError(
-            415,
-            'DNC_UNSUPPORTED_MEDIA_TYPE',
-            'an import is a CSV or JSON lines file, not a JSON body',
-          );
-        }
+        assertPlainBody(r.req);
+        const format: ImportFormat = named ?? typed;
         const dryRun = r.query.flag('dryRun');
         const ctx = r.ctx();
         const upload = await spool(r.req, limits.importBytes);
-        const fingerprint = fingerprintOf(format, String(dryRun), upload.sha256);
-        const submit = async (): Promise<StoredResponse> => {
-          const job = await ctx.imports.submit(format, dryRun, upload, fingerprint);
-          return ok(job.view(), 202, { Location: `imports/${job.id}` });
-        };
-        if (r.idem === null) return submit();
-        let replayed = false;
-        const response = await idempotent(r.idem, fingerprint, submit, () => {
-          replayed = true;
-        });
-        if (!replayed) return response;
-        await rm(upload.dir, { recursive: true, force: true });
-        // The first job, as it is now.
-        const firstId = (response.body as { id?: unknown } | null)?.id;
-        const first = typeof firstId === 'string' ? ctx.imports.get(firstId) : undefined;
-        return first ? { ...response, body: first.view() } : response;
+        // From here on the upload (up to importBytes on disk) belongs to this request until a job takes
+        // it: every other way out (conflict, invalid file, replay, closed configuration) removes it.
+        let taken = false;
+        try {
+          const fingerprint = fingerprintOf(format, String(dryRun), upload.sha256);
+          const submit = async (): Promise<StoredResponse> => {
+            const job = await ctx.imports.submit(format, dryRun, upload, fingerprint);
+            taken = true;
+            return ok(viewOf(job), 202, { Location: `imports/${job.id}` });
+          };
+          if (r.idem === null) return await submit();
+          let replayed = false;
+          const response = await idempotent(r.idem, fingerprint, submit, () => {
+            replayed = true;
+          });
+          if (!replayed) return response;
+          // The first job, as it is now.
+          const firstId = (response.body as { id?: unknown } | null)?.id;
+          const first = typeof firstId === 'string' ? ctx.imports.get(firstId) : undefined;
+          return first ? { ...response, body: viewOf(first) } : response;
+        } finally {
+          if (!taken) await rm(upload.dir, { recursive: true, force: true });
+        }
       },
       true,
     ),
     route('GET', '/imports', 'read', withConfig([]), (r) =>
       ok({
-        jobs: r
-          .ctx()
-          .imports.list()
-          .map((j) => j.view()),
+        jobs: r.ctx().imports.list().map(viewOf),
       }),
     ),
-    route('GET', '/imports/{id}', 'read', withConfig([]), (r) => ok(job(r).view())),
+    route('GET', '/imports/{id}', 'read', withConfig([]), (r) => ok(viewOf(job(r)))),
     route('DELETE', '/imports/{id}', 'write', withConfig([]), (r) => {
       const found = job(r);
       r.ctx().imports.cancel(found);
-      return ok(found.view());
+      return ok(viewOf(found));
     }),
     route('GET', '/export', 'read', withConfig(['format', 'label', 'includeExpired']), async (r) => {
       const format = r.query.text('format') ?? 'csv';
@@ -570,13 +610,13 @@ export function createDncApi(options: DncApiOptions) {
   function find(
     method: string,
     path: string,
-  ): { route: Route; params: Record<string, string> } | 'method' | null {
-    let methodMismatch = false;
+  ): { route: Route; params: Record<string, string> } | { allow: string[] } | null {
+    const allow: string[] = [];
     for (const r of routes) {
       const match = r.pattern.exec(path);
       if (match === null) continue;
       if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) {
-        methodMismatch = true;
+        allow.push(...(r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]));
         continue;
       }
       const params: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -589,7 +629,7 @@ export function createDncApi(options: DncApiOptions) {
       });
       return { route: r, params };
     }
-    return methodMismatch ? 'method' : null;
+    return allow.length > 0 ? { allow } : null;
   }
 
   function split(req: ApiRequest): { path: string; search: string } {
@@ -618,7 +658,7 @@ export function createDncApi(options: DncApiOptions) {
     accessFor(req: ApiRequest): Access {
       try {
         const found = find(req.method ?? 'GET', split(req).path);
-        return found !== null && found !== 'method' ? found.route.access : 'read';
+        return found !== null && 'route' in found ? found.route.access : 'read';
       } catch {
         return 'read';
       }
@@ -640,8 +680,15 @@ export function createDncApi(options: DncApiOptions) {
         const { path, search } = split(req);
         const found = find(req.method ?? 'GET', path);
         if (found === null) throw new ApiError(404, 'DNC_NOT_FOUND', `no DNC API route ${path}`);
-        if (found === 'method') {
-          throw new ApiError(405, 'DNC_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
+        if (!('route' in found)) {
+          // RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+          throw new ApiError(
+            405,
+            'DNC_METHOD_NOT_ALLOWED',
+            `${req.method} is not allowed on ${path}`,
+            undefined,
+            { Allow: found.allow.join(', ') },
+          );
         }
         const { route: r, params } = found;
         if (r.access === 'write' && caller.access !== 'write') {
@@ -659,7 +706,10 @@ export function createDncApi(options: DncApiOptions) {
         const idem =
           key === null ? null : { scope: `${ctx().id}\u0000${caller.id}\u0000${r.method} ${path}`, key };
         const response = await r.handler({ ...request, idem });
-        if (response !== 'streamed') sendJson(res, response.status, response.body, response.headers);
+        if (response !== 'streamed') {
+          const body = exposeDetails ? response.body : redactBody(response.body);
+          sendJson(res, response.status, body, response.headers);
+        }
       })().catch((err: unknown) => fail(res, err));
     },
 
@@ -673,7 +723,7 @@ export function createDncApi(options: DncApiOptions) {
   }
 
   function fail(res: ApiResponse, err: unknown): void {
-    const failure = toHttpFailure(err);
+    const failure = failureOf(err);
     if (failure.status >= 500) logUnexpected(err);
     if (res.headersSent) {
       res.destroy();

@@ -10,8 +10,16 @@
 import type { NodeAPI } from 'node-red';
 import { RateLimiter, bearerToken, type TokenSet } from '../../lib/api/auth';
 import { ApiError } from '../../lib/api/errors';
-import type { ApiRequest, ApiResponse, Next } from '../../lib/api/http';
+import {
+  allowedOriginsOf,
+  foreignOrigin,
+  originAllowed,
+  type ApiRequest,
+  type ApiResponse,
+  type Next,
+} from '../../lib/api/http';
 import { IdempotencyCache } from '../../lib/api/idempotency';
+import { sweepStaleUploads } from '../../lib/api/imports';
 import { createApiContext, createDncApi, type ApiContext } from '../../lib/api/router';
 import { liveConfigs, type ApiSettings, type DncBinding, type LiveConfig } from './config';
 
@@ -20,9 +28,13 @@ type ErrorMiddleware = (err: unknown, req: ApiRequest, res: ApiResponse, next: N
 interface ExpressLike {
   use(path: string, ...handlers: (Middleware | ErrorMiddleware)[]): unknown;
   use(...handlers: (Middleware | ErrorMiddleware)[]): unknown;
+  /** The app this one is mounted on (express sets it on mount). */
+  parent?: ExpressLike;
 }
 
 const mounted = new WeakSet<object>();
+const mountedPublicErrors = new WeakSet<object>();
+let swept = false;
 const contexts = new WeakMap<DncBinding, ApiContext>();
 const limiters = new WeakMap<ApiSettings, RateLimiter>();
 /** Failed authentications per client address: slows down token guessing. */
@@ -157,29 +169,80 @@ function publicTarget(path: string): { entry: LiveConfig; rest: string } | null 
 
 export function mountDncApi(RED: NodeAPI): void {
   const log = (message: string) => RED.log.error(message);
+  if (!swept) {
+    swept = true;
+    // Uploads an earlier process left behind (killed mid-import): up to 512 MiB each.
+    void sweepStaleUploads().then((removed) => {
+      if (removed.length > 0) RED.log.info(`DNC API: removed ${removed.length} stale import upload(s)`);
+    });
+  }
   const adminApi = createDncApi({ resolve: resolveAdmin, configParam: true, idempotency, serverUrl, log });
   const admin = (RED as unknown as { httpAdmin?: ExpressLike }).httpAdmin;
   if (admin && !mounted.has(admin)) {
     mounted.add(admin);
+    let warnedOrigins = false;
+    /** The origins allowed besides the editor's own (read per request: settings may be a getter). */
+    const allowedOrigins = () => {
+      const parsed = allowedOriginsOf(
+        (RED.settings as { dncApiAllowedOrigins?: unknown }).dncApiAllowedOrigins,
+      );
+      if (parsed.invalid.length > 0 && !warnedOrigins) {
+        warnedOrigins = true;
+        RED.log.warn(
+          `DNC API: dncApiAllowedOrigins: ignored ${parsed.invalid.map((o) => JSON.stringify(o)).join(', ')} (write origins as https://host[:port], or *)`,
+        );
+      }
+      return parsed.origins;
+    };
+    /** Node-RED's own permission check for the route, then `then` (Node-RED answers 401/403 itself). */
+    const authorize = (req: ApiRequest, res: ApiResponse, then: () => void) => {
+      const access = adminApi.accessFor(req);
+      const check = RED.auth.needsPermission(
+        access === 'write' ? 'dnc.write' : 'dnc.read',
+      ) as unknown as Middleware;
+      check(req, res, then);
+    };
     const guard: Middleware = (req, res, next) => {
       if (!adminApi.owns(req)) {
         next();
         return;
       }
-      const access = adminApi.accessFor(req);
-      const check = RED.auth.needsPermission(
-        access === 'write' ? 'dnc.write' : 'dnc.read',
-      ) as unknown as Middleware;
-      check(req, res, () => {
+      // Without adminAuth nothing else stops another web site open in an operator's browser: Node-RED's
+      // admin app answers every CORS preflight with `Access-Control-Allow-Origin: *`.
+      if (!originAllowed(req, allowedOrigins())) {
+        adminApi.fail(res, foreignOrigin());
+        return;
+      }
+      authorize(req, res, () => {
         const user = (req as { user?: { username?: unknown } }).user;
         const id = typeof user?.username === 'string' ? `user:${user.username}` : 'admin';
-        adminApi.handle(req, res, next, { id, access });
+        adminApi.handle(req, res, next, { id, access: adminApi.accessFor(req) });
       });
     };
-    // body-parser runs on the admin app before our routes: its errors (413, bad JSON) come here as JSON.
-    // Four parameters: express recognises an error handler by its arity.
-    const errors: ErrorMiddleware = (err, _req, res, _next) => adminApi.fail(res, err);
+    // Body-parser errors (bad JSON, `null`, too large, bad charset or gzip) as JSON, after the same origin
+    // and permission checks as any request (an anonymous caller learns nothing from the body's fate).
+    // Paths that are not ours keep Node-RED's own answer. Four parameters: express recognises an error
+    // handler by its arity.
+    const errors: ErrorMiddleware = (err, req, res, next) => {
+      if (!adminApi.owns(req)) {
+        next(err);
+        return;
+      }
+      if (!originAllowed(req, allowedOrigins())) {
+        adminApi.fail(res, foreignOrigin());
+        return;
+      }
+      authorize(req, res, () => adminApi.fail(res, err));
+    };
     admin.use('/dnc', guard, errors);
+    // In Node-RED, RED.httpAdmin is the runtime's app mounted on the editor API's app, and that parent
+    // runs body-parser before it: a parser error skips every non-error handler, mounted apps included,
+    // and would end in express's HTML error page (stack trace, absolute paths). Catch it on the parent.
+    const parent = admin.parent;
+    if (parent && !mounted.has(parent)) {
+      mounted.add(parent);
+      parent.use('/dnc', errors);
+    }
   }
 
   const flows = (RED as unknown as { httpNode?: ExpressLike }).httpNode;
@@ -190,19 +253,28 @@ export function mountDncApi(RED: NodeAPI): void {
         throw new ApiError(500, 'DNC_INTERNAL', 'no configuration');
       },
       configParam: false,
+      // Bearer tokens are not administrators: no store paths or configuration errors in their answers.
+      exposeDetails: false,
       idempotency,
       serverUrl,
       log,
     });
-    const handler: Middleware = (req, res, next) => {
-      const url = req.url ?? '/';
+    /**
+     * Serves a request whose URL (`url`, relative to httpNodeRoot) is under a public mount: token,
+     * rate limit, then the route, or, when a body parser already failed (`parseError`), that failure as
+     * JSON. Returns false when the path is no public mount's.
+     */
+    const servePublic = (
+      req: ApiRequest,
+      res: ApiResponse,
+      next: Next,
+      url: string,
+      parseError?: { readonly err: unknown },
+    ): boolean => {
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       const target = publicTarget(path);
-      if (target === null) {
-        next();
-        return;
-      }
+      if (target === null) return false;
       const { entry, rest } = target;
       const tokens: TokenSet = entry.api.tokens;
       const presented = bearerToken(req.headers.authorization);
@@ -233,7 +305,7 @@ export function mountDncApi(RED: NodeAPI): void {
                 },
               ),
         );
-        return;
+        return true;
       }
       let limiter = limiters.get(entry.api);
       if (limiter === undefined) {
@@ -254,13 +326,37 @@ export function mountDncApi(RED: NodeAPI): void {
             },
           ),
         );
-        return;
+        return true;
+      }
+      if (parseError !== undefined) {
+        publicApi.fail(res, parseError.err);
+        return true;
       }
       // The API routes relative to the mount; originalUrl keeps the full URL (express sets it).
       req.originalUrl ??= url;
       req.url = rest + (q === -1 ? '' : url.slice(q));
       publicApi.handle(req, res, next, { id: match.id, access: match.access }, () => contextOf(entry));
+      return true;
     };
+    const handler: Middleware = (req, res, next) => {
+      if (!servePublic(req, res, next, req.url ?? '/')) next();
+    };
+    // With httpAdminRoot and httpNodeRoot on the same path (both `/` by default) every request passes
+    // the editor API's app first, whose body-parser also reads public-mount bodies: its errors skip the
+    // flows app and would end in express's HTML error page. Answer them here, after the token check.
+    const parent = (RED as unknown as { httpAdmin?: ExpressLike }).httpAdmin?.parent;
+    const nodeRoot = (RED.settings as { httpNodeRoot?: unknown }).httpNodeRoot;
+    if (parent && !mountedPublicErrors.has(parent) && nodeRoot !== false) {
+      mountedPublicErrors.add(parent);
+      const root = (typeof nodeRoot === 'string' ? nodeRoot : '/').replace(/\/+$/, '');
+      const publicErrors: ErrorMiddleware = (err, req, res, next) => {
+        const full = req.originalUrl ?? req.url ?? '/';
+        const inRoot =
+          root === '' || full === root || full.startsWith(`${root}/`) || full.startsWith(`${root}?`);
+        if (!inRoot || !servePublic(req, res, next, full.slice(root.length) || '/', { err })) next(err);
+      };
+      parent.use(publicErrors);
+    }
     flows.use(handler);
   }
 }
