@@ -34,6 +34,7 @@ import type { DncService } from '../service';
 import { ApiError, invalid } from './errors';
 import { unescapeFormula } from './csv';
 import { assertPlainJson, tooLarge } from './http';
+import { PRIVATE_FILE_MODE } from '../private-files';
 
 export type ImportFormat = 'csv' | 'jsonl';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -114,7 +115,8 @@ export async function spool(req: IncomingMessage, limit: number): Promise<Spoole
   let bytes = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(file);
+      // mkdtemp made the folder 0700; the upload (contacts) is owner-only too, whatever the umask.
+      const out = createWriteStream(file, { flags: 'wx', mode: PRIVATE_FILE_MODE });
       let failed = false;
       const fail = (err: unknown) => {
         if (failed) return;

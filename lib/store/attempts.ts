@@ -12,6 +12,7 @@
  */
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { DncError } from '../errors';
+import { openPrivate } from '../private-files';
 import { fsyncDirectory } from './snapshot';
 import type { AttemptRecord } from './types';
 
@@ -115,7 +116,7 @@ export class AttemptLog {
       // A torn final line (a write that was never acknowledged) is cut off so appends stay whole lines.
       // The file itself is created by the first record.
       if (text !== '') {
-        this.handle = await open(this.path, 'a+');
+        this.handle = await openPrivate(this.path, 'a+');
         if (complete < text.length) {
           await this.handle.truncate(Buffer.byteLength(text.slice(0, complete)));
           await this.handle.sync(); // the cut must be durable before records are appended after it
@@ -226,7 +227,7 @@ export class AttemptLog {
    * only durable once its directory is, so an acknowledged record could otherwise vanish in a crash.
    */
   private async create(): Promise<FileHandle> {
-    const handle = await open(this.path, 'a+');
+    const handle = await openPrivate(this.path, 'a+');
     try {
       await fsyncDirectory(this.path);
     } catch (err) {
@@ -263,7 +264,7 @@ export class AttemptLog {
       if (dropped === 0) return 0;
       const ordered = [...kept].sort((a, b) => a.at - b.at);
       const temporary = `${this.path}.tmp`;
-      const out = await open(temporary, 'w');
+      const out = await openPrivate(temporary, 'w');
       try {
         await out.writeFile(ordered.map((r) => `${JSON.stringify(r)}\n`).join(''), 'utf8');
         await out.sync();
@@ -279,7 +280,7 @@ export class AttemptLog {
         await rm(temporary, { force: true });
         throw err;
       } finally {
-        this.handle = await open(this.path, 'a+');
+        this.handle = await openPrivate(this.path, 'a+');
       }
       this.count = kept.size;
       return dropped;

@@ -32,6 +32,7 @@
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Adapter } from 'lowdb' with { 'resolution-mode': 'import' };
+import { openPrivate } from '../private-files';
 import type { AppliedLabel, ContactState } from './types';
 import { StoredContact, StoredLabel, type StringInterner } from './state';
 
@@ -124,7 +125,7 @@ type FormatWriter = (data: SnapshotData, out: ChunkWriter) => Promise<boolean>;
 
 /** Writes and fdatasyncs the temp file; false when the writer cannot represent the data. */
 async function writeTemp(tempPath: string, data: SnapshotData, writer: FormatWriter): Promise<boolean> {
-  const handle = await open(tempPath, 'w');
+  const handle = await openPrivate(tempPath, 'w');
   try {
     if (!(await writer(data, new ChunkWriter(handle)))) return false;
     await handle.datasync();
