@@ -45,7 +45,8 @@ function checkRecord(value: unknown): AttemptRecord {
     !text(r.outcome) ||
     !text(r.channel) ||
     !text(r.campaign) ||
-    typeof r.source !== 'string'
+    typeof r.source !== 'string' ||
+    (r.principal !== undefined && typeof r.principal !== 'string')
   ) {
     throw new DncError('DNC_INVALID_INPUT', 'not a valid attempt record', { field: 'attempt' });
   }
@@ -57,6 +58,8 @@ function checkRecord(value: unknown): AttemptRecord {
     channel: r.channel,
     campaign: r.campaign,
     source: r.source,
+    // Records of 0.1.0 have none.
+    ...(r.principal === undefined ? {} : { principal: r.principal }),
   };
 }
 

@@ -851,6 +851,7 @@ function recordContent(
         expiresAt: change.expiresAt.map((time) => (time === null ? null : iso(time))),
         source: change.source,
         actor: change.actor,
+        ...principalOf(change),
         reason: change.reason,
         campaign: change.campaign,
         channel: change.channel,
@@ -865,9 +866,15 @@ function recordContent(
         changed,
         source: change.source,
         actor: change.actor,
+        ...principalOf(change),
         reason: change.reason,
         prev,
       };
+}
+
+/** A record names its principal only when the change has one (so records without one hash as in 0.1.0). */
+function principalOf(change: FoldableChange): { principal?: string } {
+  return change.principal === null ? {} : { principal: change.principal };
 }
 
 function invalid(message: string, field: string): DncError {
@@ -877,6 +884,17 @@ function invalid(message: string, field: string): DncError {
 function optionalText(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw invalid(`${field} must be a string or null`, field);
+  return value;
+}
+
+/** Any text without control characters (an admin's user name may be in any script), not blank. */
+const PRINCIPAL_PATTERN = /^(?=.*\S)[^\p{Cc}]{1,200}$/u;
+
+function principalText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || !PRINCIPAL_PATTERN.test(value)) {
+    throw invalid('principal must be 1 to 200 characters of text without control characters', 'principal');
+  }
   return value;
 }
 
@@ -908,6 +926,7 @@ function normaliseChange(change: LabelChange): FoldableChange {
     at: time(raw.at, 'at'),
     source: raw.source,
     actor: optionalText(raw.actor, 'actor'),
+    principal: principalText(raw.principal),
     reason: optionalText(raw.reason, 'reason'),
   };
   if (raw.op === 'add') {

@@ -108,6 +108,20 @@ function resolveAdmin(ref: string | undefined): ApiContext {
   );
 }
 
+/**
+ * Who calls the admin mount, for the audit trail: Node-RED's needsPermission has set `req.user` when
+ * adminAuth is on (`{ username }` for a logged-in user, `{ anonymous: true }` for adminAuth's default
+ * user). Without adminAuth there is no user at all: anyone who can reach the editor acts as
+ * `admin:anonymous`, and the record says so.
+ */
+export function adminPrincipal(req: ApiRequest): string {
+  const user = (req as { user?: { username?: unknown } | null }).user;
+  if (user !== undefined && user !== null && typeof user.username === 'string' && user.username !== '') {
+    return `user:${user.username}`;
+  }
+  return 'admin:anonymous';
+}
+
 /** Where the request came from, for the failed-authentication limit. */
 function clientOf(req: ApiRequest): string {
   return req.socket?.remoteAddress ?? 'unknown';
@@ -171,9 +185,8 @@ export function mountDncApi(RED: NodeAPI): void {
         access === 'write' ? 'dnc.write' : 'dnc.read',
       ) as unknown as Middleware;
       check(req, res, () => {
-        const user = (req as { user?: { username?: unknown } }).user;
-        const id = typeof user?.username === 'string' ? `user:${user.username}` : 'admin';
-        adminApi.handle(req, res, next, { id, access });
+        const principal = adminPrincipal(req);
+        adminApi.handle(req, res, next, { id: principal, access, principal });
       });
     };
     // body-parser runs on the admin app before our routes: its errors (413, bad JSON) come here as JSON.
@@ -259,7 +272,10 @@ export function mountDncApi(RED: NodeAPI): void {
       // The API routes relative to the mount; originalUrl keeps the full URL (express sets it).
       req.originalUrl ??= url;
       req.url = rest + (q === -1 ? '' : url.slice(q));
-      publicApi.handle(req, res, next, { id: match.id, access: match.access }, () => contextOf(entry));
+      // The token's id (a fingerprint of its hash), never the token: the audit trail is read by read tokens.
+      publicApi.handle(req, res, next, { id: match.id, access: match.access, principal: match.id }, () =>
+        contextOf(entry),
+      );
     };
     flows.use(handler);
   }
