@@ -62,9 +62,22 @@ export interface LabelChangeOutcome {
   readonly at: string;
   readonly source: string;
   readonly actor: string | null;
+  /** Who made the change, as the package knows them (see `Principal`). */
+  readonly principal: string | null;
   readonly reason: string | null;
   readonly record: AuditRecord;
 }
+
+/**
+ * Who acts, set by the package from how the caller reached it, never from a request's fields (a client
+ * claims `source` and `actor`; it cannot claim a principal): `user:<name>` or `admin:anonymous` (admin API),
+ * `token:<id>` (public API), `node:<id>` (a flow), `import:<principal>` (an import job). A program using
+ * lib/ directly and naming none is `system`.
+ */
+export type Principal = string;
+
+/** The principal of a change or attempt whose caller names none. */
+export const SYSTEM_PRINCIPAL: Principal = 'system';
 
 /** How far ahead of our clock an attempt's time may be (dialer clocks drift). */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -116,6 +129,14 @@ function sourceOf(value: unknown, fallback: string): string {
     );
   }
   return value.trim();
+}
+
+/** At most 200 characters (a long admin user name is cut, not refused: the change must not fail for it). */
+export function principalText(principal: Principal): string {
+  if (typeof principal !== 'string' || principal.trim() === '') return SYSTEM_PRINCIPAL;
+  // Control characters never reach the audit trail (a user name is shown in logs and CSV exports).
+  const clean = principal.replace(/\p{Cc}/gu, '?');
+  return [...clean].slice(0, 200).join('');
 }
 
 export class DncService {
@@ -199,6 +220,7 @@ export class DncService {
    */
   async setNcprPreference(
     request: Omit<LabelChangeRequest, 'labels' | 'all'> & { readonly ncpr: unknown },
+    principal: Principal = SYSTEM_PRINCIPAL,
   ): Promise<LabelChangeOutcome> {
     const preference = parseNcprPreference(request.ncpr);
     const labels = ncprLabelsFor(preference);
@@ -211,10 +233,10 @@ export class DncService {
           .flatMap((profile) => profile.labels.map((l) => l.label))
           .filter((name) => isNcprLabel(name)),
       );
-      const added = await this.addLabels({ ...request, labels });
+      const added = await this.addLabels({ ...request, labels }, principal);
       const stale = [...before].filter((name) => !labels.includes(name));
       if (stale.length === 0) return added;
-      const removed = await this.removeLabels({ ...request, labels: stale });
+      const removed = await this.removeLabels({ ...request, labels: stale }, principal);
       return { ...added, changed: [...added.changed, ...removed.changed] };
     });
   }
@@ -252,12 +274,12 @@ export class DncService {
   }
 
   /** Records a contact attempt (with its outcome when known). Resolves once durable. */
-  recordAttempt(request: AttemptRequest): Promise<AttemptRecord> {
-    return this.writeAttempt(request, true);
+  recordAttempt(request: AttemptRequest, principal: Principal = SYSTEM_PRINCIPAL): Promise<AttemptRecord> {
+    return this.writeAttempt(request, true, principal);
   }
 
   /** Records an outcome (conversation, refusal, optout...) on its own, e.g. from a dialer's call result. */
-  recordOutcome(request: AttemptRequest): Promise<AttemptRecord> {
+  recordOutcome(request: AttemptRequest, principal: Principal = SYSTEM_PRINCIPAL): Promise<AttemptRecord> {
     if (request.outcome === undefined || request.outcome === null || request.outcome === '') {
       return Promise.reject(
         new DncError('DNC_INVALID_INPUT', 'an outcome is needed (conversation, refusal, optout...)', {
@@ -265,10 +287,14 @@ export class DncService {
         }),
       );
     }
-    return this.writeAttempt(request, false);
+    return this.writeAttempt(request, false, principal);
   }
 
-  private async writeAttempt(request: AttemptRequest, attempt: boolean): Promise<AttemptRecord> {
+  private async writeAttempt(
+    request: AttemptRequest,
+    attempt: boolean,
+    principal: Principal,
+  ): Promise<AttemptRecord> {
     const contact = this.parser.parse(request.contact);
     const outcome = optionalText(request.outcome, 'outcome', 32);
     if (outcome !== null && !OUTCOME_PATTERN.test(outcome)) {
@@ -298,6 +324,7 @@ export class DncService {
           : this.catalog.channelOf(request.channel, 'channel'),
       campaign: optionalText(request.campaign, 'campaign', 200),
       source: sourceOf(request.source, 'api'),
+      principal: principalText(principal),
     };
     if (typeof this.store.recordAttempt !== 'function') {
       throw new DncError('DNC_STORE_ERROR', 'this store keeps no attempt records');
@@ -324,11 +351,17 @@ export class DncService {
     this.store.pruneAttempts(now - attemptHorizonMs).catch(() => undefined);
   }
 
-  /** Applies labels to a contact. Resolves once the change is durable. */
-  async addLabels(request: LabelChangeRequest): Promise<LabelChangeOutcome> {
+  /**
+   * Applies labels to a contact. Resolves once the change is durable. `principal`: who is acting, as the
+   * caller authenticated them (never a field of the request).
+   */
+  async addLabels(
+    request: LabelChangeRequest,
+    principal: Principal = SYSTEM_PRINCIPAL,
+  ): Promise<LabelChangeOutcome> {
     const contact = this.parser.parse(request.contact);
     const labels = this.requiredLabels(request.labels);
-    const meta = this.meta(request, 'api');
+    const meta = this.meta(request, 'api', principal);
     const campaign = optionalText(request.campaign, 'campaign', 200);
     // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
     // recorded as given: an opt-out is never refused for the name of its channel.
@@ -349,10 +382,13 @@ export class DncService {
   }
 
   /** Removes the named labels, or every label with `all: true`. Resolves once the change is durable. */
-  async removeLabels(request: LabelChangeRequest): Promise<LabelChangeOutcome> {
+  async removeLabels(
+    request: LabelChangeRequest,
+    principal: Principal = SYSTEM_PRINCIPAL,
+  ): Promise<LabelChangeOutcome> {
     const contact = this.parser.parse(request.contact);
     const labels: string[] | 'all' = request.all === true ? 'all' : this.requiredLabels(request.labels);
-    const meta = this.meta(request, 'api');
+    const meta = this.meta(request, 'api', principal);
     await this.whenReady();
     const result = await this.store.apply({ op: 'remove', keys: contact.keys, labels, ...meta });
     return this.outcome(contactLabel(contact), contact.keys, labels === 'all' ? ['*'] : labels, result);
@@ -386,10 +422,11 @@ export class DncService {
     return labels;
   }
 
-  private meta(request: LabelChangeRequest, defaultSource: string) {
+  private meta(request: LabelChangeRequest, defaultSource: string, principal: Principal) {
     return {
       source: sourceOf(request.source, defaultSource),
       actor: optionalText(request.actor, 'actor', 200),
+      principal: principalText(principal),
       reason: optionalText(request.reason, 'reason', 1000),
       at: instantOf(request.at, this.now),
     };
@@ -412,6 +449,7 @@ export class DncService {
       at: record.at,
       source: record.source,
       actor: record.actor,
+      principal: record.principal ?? null,
       reason: record.reason,
       record,
     };

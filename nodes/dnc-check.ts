@@ -181,12 +181,15 @@ export = function (RED: NodeAPI) {
       return link.binding!.track(
         Promise.all(
           contacts.map((contact) =>
-            service!.recordAttempt({
-              contact,
-              channel: plan.channel,
-              campaign: plan.campaign ?? null,
-              source: 'dnc-check',
-            }),
+            service!.recordAttempt(
+              {
+                contact,
+                channel: plan.channel,
+                campaign: plan.campaign ?? null,
+                source: 'dnc-check',
+              },
+              `node:${node.id}`,
+            ),
           ),
         ),
       );

@@ -4,11 +4,11 @@
  * through the store registry) and the DncService the other DNC nodes call. It never throws: an invalid
  * configuration is reported with node.error and every node using it fails closed with the error's code.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import type { NodeAPI } from 'node-red';
 import { DncError } from '../lib/errors';
+import { mkdirPrivateSync } from '../lib/private-files';
 import { LabelCatalog } from '../lib/labels';
 import { DncService } from '../lib/service';
 import { acquireEmbeddedStore } from '../lib/store/registry';
@@ -69,7 +69,7 @@ export = function (RED: NodeAPI) {
       }
       const storePath = storePathFor(def.storePath);
       try {
-        mkdirSync(dirname(storePath), { recursive: true });
+        mkdirPrivateSync(dirname(storePath));
       } catch {
         // The store reports the real problem (DNC_STORE_UNAVAILABLE) when it cannot open its files.
       }

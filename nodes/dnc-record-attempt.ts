@@ -79,8 +79,8 @@ export = function (RED: NodeAPI) {
       };
       const record: AttemptRecord =
         request.outcome === undefined
-          ? await service!.recordAttempt(request)
-          : await service!.recordOutcome(request);
+          ? await service!.recordAttempt(request, `node:${node.id}`)
+          : await service!.recordOutcome(request, `node:${node.id}`);
       const previous = msg.dnc;
       msg.dnc = {
         ...(previous !== null && typeof previous === 'object' ? previous : {}),

@@ -165,7 +165,7 @@ describe('DNC API: import and export', function () {
     const rows = csv.text.trimEnd().split('\r\n');
     assert.equal(
       rows[0],
-      'contact,keys,label,active,appliedAt,expiresAt,source,actor,reason,campaign,channel',
+      'contact,keys,label,active,appliedAt,expiresAt,source,actor,reason,campaign,channel,principal',
     );
     assert.ok(
       rows.some((r) => r.startsWith(`${ANA},'${ANA} ana@example.com,DNC_Sales,true,`)),

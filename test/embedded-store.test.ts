@@ -255,6 +255,29 @@ describe('EmbeddedStore', function () {
         reason: 'consent',
       },
       { ...base, op: 'remove', labels: ['A'], changed: [], source: 'agent', actor: null, reason: null },
+      {
+        ...base,
+        op: 'add',
+        labels: ['A'],
+        changed: ['A'],
+        expiresAt: [null],
+        source: 'api',
+        actor: null,
+        principal: 'user:\u00e9lodie "quoted"',
+        reason: null,
+        campaign: null,
+        channel: null,
+      },
+      {
+        ...base,
+        op: 'remove',
+        labels: ['A'],
+        changed: ['A'],
+        source: 'api',
+        actor: null,
+        principal: 'token:0123456789ab',
+        reason: null,
+      },
     ];
     for (const content of contents) {
       const sealed = sealRecord(content);
@@ -271,6 +294,7 @@ describe('EmbeddedStore', function () {
         'expiresAt',
         'source',
         'actor',
+        'principal',
         'reason',
         'campaign',
         'channel',

@@ -114,6 +114,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           reason: 'asked not to be called',
           campaign: 'spring',
           channel: 'voice',
+          principal: null,
         },
       );
 

@@ -40,6 +40,12 @@ export interface ChangeEvent {
   /** Where it came from: ivr, api, import, ... or `expiry`. */
   readonly source: string;
   readonly actor: string | null;
+  /**
+   * Who made the change, as the package authenticated them (`user:<name>`, `admin:anonymous`,
+   * `token:<id>`, `node:<id>`, `import:<principal>`, `system`), `expiry` for an expiry; null when the
+   * record names none.
+   */
+  readonly principal: string | null;
   readonly reason: string | null;
   /** The audit record (null for an expiry, which writes none). */
   readonly record: AuditRecord | null;
@@ -159,6 +165,7 @@ export class ChangeFeed {
       at: record.at,
       source: record.source,
       actor: record.actor,
+      principal: record.principal ?? null,
       reason: record.reason,
       record,
       state: view(contact, Number.isFinite(at) ? at : this.now()),
@@ -273,6 +280,7 @@ export class ChangeFeed {
       at: isoTime(due.at),
       source: 'expiry',
       actor: null,
+      principal: 'expiry',
       reason: null,
       record: null,
       state: view(state, due.at),

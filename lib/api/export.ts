@@ -44,6 +44,8 @@ export const CSV_COLUMNS = [
   'reason',
   'campaign',
   'channel',
+  // Last, so that a reader of 0.1.0 exports by column position keeps working.
+  'principal',
 ] as const;
 
 const CHUNK = 64 * 1024;
@@ -58,6 +60,8 @@ interface ExportedLabel {
   reason: string | null;
   campaign: string | null;
   channel: string | null;
+  /** Who applied the label (null: not recorded, labels applied by 0.1.0). */
+  principal: string | null;
 }
 
 function labelsOf(profile: ContactState, options: ExportOptions): ExportedLabel[] {
@@ -76,6 +80,7 @@ function labelsOf(profile: ContactState, options: ExportOptions): ExportedLabel[
       reason: l.reason,
       campaign: l.campaign,
       channel: l.channel,
+      principal: l.principal ?? null,
     });
   }
   return out;
@@ -132,6 +137,7 @@ export async function streamExport(
           l.reason,
           l.campaign,
           l.channel,
+          l.principal,
         ]);
         summary.rows += 1;
       }

@@ -10,7 +10,9 @@
  * - CSV with a header. Contact: `contact`, or `phone` / `whatsapp` / `email` / `id` columns. Labels:
  *   `labels` (several separated by `|`, `;` or `,`) or `label`. Optional: `action` (`add`, the default, or
  *   `remove`), `source` (default `import`), `actor`, `reason`, `campaign`, `channel`. The export's other
- *   columns (`keys`, `active`, `appliedAt`, `expiresAt`) are accepted and ignored, so an export re-imports.
+ *   columns (`keys`, `active`, `appliedAt`, `expiresAt`, `principal`) are accepted and ignored, so an export
+ *   re-imports. Rows are recorded under the principal `import:<who submitted the job>`, never one from the
+ *   file: who applied a label is the package's to say.
  * - JSON lines: one object per line with the same fields (`labels` may be a list of names or of objects
  *   with a `label`); blank lines are skipped.
  *
@@ -30,10 +32,11 @@ import { parse as parseCsv } from 'csv-parse';
 import { activeLabels } from '../decide';
 import { DncError } from '../errors';
 import { normaliseChannel } from '../labels';
-import type { DncService } from '../service';
+import { principalText, type DncService } from '../service';
 import { ApiError, invalid } from './errors';
 import { unescapeFormula } from './csv';
 import { assertPlainJson, tooLarge } from './http';
+import { PRIVATE_FILE_MODE } from '../private-files';
 
 export type ImportFormat = 'csv' | 'jsonl';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -50,6 +53,8 @@ export interface ImportJobView {
   readonly state: JobState;
   readonly format: ImportFormat;
   readonly dryRun: boolean;
+  /** Who submitted the job; its rows are recorded as `import:<principal>`. */
+  readonly principal: string;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -93,6 +98,7 @@ const CSV_COLUMNS = new Set([
   'active',
   'appliedAt',
   'expiresAt',
+  'principal',
 ]);
 const JSON_FIELDS = new Set([...CSV_COLUMNS]);
 const SOURCE_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
@@ -164,7 +170,8 @@ export async function spool(req: IncomingMessage, limit: number): Promise<Spoole
   let bytes = 0;
   try {
     await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(file, { mode: 0o600 });
+      // mkdtemp made the folder 0700; the upload (contacts) is owner-only too, whatever the umask.
+      const out = createWriteStream(file, { flags: 'wx', mode: PRIVATE_FILE_MODE });
       let failed = false;
       const fail = (err: unknown) => {
         if (failed) return;
@@ -302,6 +309,8 @@ export class ImportJob {
     readonly dryRun: boolean,
     readonly upload: Spooled,
     fingerprint: string,
+    /** Who submitted it (the caller's principal). */
+    readonly principal: string = 'system',
   ) {
     this.fingerprint = fingerprint;
   }
@@ -331,6 +340,7 @@ export class ImportJob {
       state: this.state,
       format: this.format,
       dryRun: this.dryRun,
+      principal: this.principal,
       createdAt: new Date(this.createdAt).toISOString(),
       startedAt: iso(this.startedAt),
       finishedAt: iso(this.finishedAt),
@@ -385,6 +395,7 @@ export class ImportJobs {
     dryRun: boolean,
     upload: Spooled,
     fingerprint: string,
+    principal = 'system',
   ): Promise<ImportJob> {
     try {
       if (this.closed) throw new ApiError(503, 'DNC_NOT_CONFIGURED', 'the configuration is being redeployed');
@@ -394,7 +405,7 @@ export class ImportJobs {
       await rm(upload.dir, { recursive: true, force: true });
       throw err;
     }
-    const job = new ImportJob(format, dryRun, upload, fingerprint);
+    const job = new ImportJob(format, dryRun, upload, fingerprint, principal);
     this.jobs.set(job.id, job);
     for (const old of this.jobs.values()) {
       if (this.jobs.size <= ImportJobs.KEEP) break;
@@ -639,7 +650,13 @@ export class ImportJobs {
       for (const k of prepared.keys) batchKeys.add(k);
       // The row is validated as DncService.addLabels / removeLabels would: write it without parsing twice.
       const at = now();
-      const meta = { source: prepared.source, actor: prepared.actor, reason: prepared.reason, at };
+      const meta = {
+        source: prepared.source,
+        actor: prepared.actor,
+        principal: principalText(`import:${job.principal}`),
+        reason: prepared.reason,
+        at,
+      };
       const write =
         prepared.op === 'add'
           ? service.store.apply({

@@ -345,7 +345,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           'startImport',
           'bulk',
           'Import a file',
-          'Uploads a CSV (header: contact or phone/whatsapp/email/id, labels, action, source, actor, reason, campaign, channel) or JSON lines file and starts a background job; poll its Location.',
+          "Uploads a CSV (header: contact or phone/whatsapp/email/id, labels, action, source, actor, reason, campaign, channel; the export's other columns are ignored, principal included) or JSON lines file and starts a background job; poll its Location. Rows are recorded under the principal import:<who submitted the job>.",
           {
             '202': {
               description: 'Accepted: the job is queued',
@@ -504,6 +504,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             expiresAt: { type: ['string', 'null'], format: 'date-time' },
             source: { type: 'string' },
             actor: nullableText,
+            principal: {
+              ...nullableText,
+              description:
+                'Who applied the label, as the server authenticated them (see AuditRecord.principal); null for labels applied by 0.1.0.',
+            },
             reason: nullableText,
             campaign: nullableText,
             channel: nullableText,
@@ -573,8 +578,14 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             labels: { type: 'array', items: { type: 'string' } },
             changed: { type: 'array', items: { type: 'string' } },
             expiresAt: { type: 'array', items: { type: ['string', 'null'] } },
-            source: { type: 'string' },
-            actor: nullableText,
+            source: { type: 'string', description: 'Where the change came from, as the client said.' },
+            actor: { ...nullableText, description: 'Who the client says acted (its claim).' },
+            principal: {
+              type: 'string',
+              description:
+                'Who made the change, set by the server and never by the client, part of the hashed content: user:<name> or admin:anonymous (admin API), token:<id> (public API; the id, never the token), node:<id> (a flow), import:<principal> (an import job), system. Absent on records written by 0.1.0.',
+              examples: ['user:alice', 'token:3f9a0c1b2d4e', 'node:a1b2c3d4e5f60718'],
+            },
             reason: nullableText,
             campaign: nullableText,
             channel: nullableText,
@@ -599,6 +610,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             at: isoTime,
             source: { type: 'string' },
             actor: nullableText,
+            principal: nullableText,
             reason: nullableText,
             record: ref('AuditRecord'),
           },
@@ -632,6 +644,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             channel: nullableText,
             campaign: nullableText,
             source: { type: 'string' },
+            principal: { type: 'string', description: 'Who recorded it, set by the server.' },
           },
         },
         Verification: {
@@ -680,6 +693,10 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             state: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
             format: { type: 'string', enum: ['csv', 'jsonl'] },
             dryRun: { type: 'boolean' },
+            principal: {
+              type: 'string',
+              description: 'Who submitted the job; its rows are recorded as import:<principal>.',
+            },
             createdAt: isoTime,
             startedAt: { type: ['string', 'null'], format: 'date-time' },
             finishedAt: { type: ['string', 'null'], format: 'date-time' },

@@ -88,6 +88,30 @@ export interface ApiCaller {
   /** Scope for idempotency keys: a user name or a token id. */
   readonly id: string;
   readonly access: Access;
+  /**
+   * Who is acting, recorded in the audit trail (`principal`): `user:<name>` or `admin:anonymous` on the
+   * admin mount, `token:<id>` on the public mount. Set by the host from the authentication, never from
+   * the request's content. Defaults to `id`.
+   */
+  readonly principal?: string;
+}
+
+/** The principal a caller's changes are recorded under. */
+export function principalOf(caller: ApiCaller): string {
+  return caller.principal ?? caller.id;
+}
+
+/**
+ * `principal` is the package's to set: a body naming one is refused (not silently ignored), so a client
+ * that believes it can choose who is recorded finds out at once.
+ */
+function refuseClaimedPrincipal(body: Record<string, unknown>): void {
+  if (Object.prototype.hasOwnProperty.call(body, 'principal')) {
+    throw invalid(
+      'principal is not a request field: the server records who is authenticated (use actor for the person you act for)',
+      'principal',
+    );
+  }
 }
 
 export interface ApiLimits {
@@ -225,6 +249,7 @@ export function createDncApi(options: DncApiOptions) {
 
   async function change(kind: 'add' | 'remove', r: RouteRequest): Promise<StoredResponse> {
     const body = await readJsonObject(r.req, limits.changeBytes);
+    refuseClaimedPrincipal(body);
     assertKnownFields(body, kind === 'add' ? CHANGE_FIELDS : REMOVE_FIELDS);
     if (body.contact === undefined) throw invalid('contact is required', 'contact');
     if (body.all !== undefined && typeof body.all !== 'boolean')
@@ -243,9 +268,12 @@ export function createDncApi(options: DncApiOptions) {
       channel: body.channel,
       all: body.all === true,
     };
+    const principal = principalOf(r.caller);
     const apply = async (): Promise<StoredResponse> => {
       const outcome = await ctx.track(
-        kind === 'add' ? ctx.service.addLabels(request) : ctx.service.removeLabels(request),
+        kind === 'add'
+          ? ctx.service.addLabels(request, principal)
+          : ctx.service.removeLabels(request, principal),
       );
       return ok(decorate(kind, outcome));
     };
@@ -284,13 +312,14 @@ export function createDncApi(options: DncApiOptions) {
    */
   async function attempt(kind: 'attempt' | 'outcome', r: RouteRequest): Promise<StoredResponse> {
     const body = await readJsonObject(r.req, limits.changeBytes);
+    refuseClaimedPrincipal(body);
     assertKnownFields(body, ATTEMPT_FIELDS);
     if (body.contact === undefined) throw invalid('contact is required', 'contact');
     const ctx = r.ctx();
     const writer = ctx.service as unknown as Partial<
       Record<
         'recordAttempt' | 'recordOutcome',
-        (request: Record<string, unknown>) => Promise<Record<string, unknown>>
+        (request: Record<string, unknown>, principal: string) => Promise<Record<string, unknown>>
       >
     >;
     const method = kind === 'attempt' ? writer.recordAttempt : writer.recordOutcome;
@@ -304,11 +333,15 @@ export function createDncApi(options: DncApiOptions) {
     }
     const apply = async (): Promise<StoredResponse> => {
       const record = await ctx.track(
-        method.call(ctx.service, {
-          ...body,
-          ...(at === undefined ? {} : { at }),
-          source: body.source ?? 'api',
-        }),
+        method.call(
+          ctx.service,
+          {
+            ...body,
+            ...(at === undefined ? {} : { at }),
+            source: body.source ?? 'api',
+          },
+          principalOf(r.caller),
+        ),
       );
       const when = record.at;
       return ok({ ...record, at: typeof when === 'number' ? isoTime(when) : when });
@@ -365,6 +398,7 @@ export function createDncApi(options: DncApiOptions) {
         expiresAt: l.expiresAt === null ? null : isoTime(l.expiresAt),
         source: l.source,
         actor: l.actor,
+        principal: l.principal ?? null,
         reason: l.reason,
         campaign: l.campaign,
         channel: l.channel,
@@ -531,7 +565,7 @@ export function createDncApi(options: DncApiOptions) {
         try {
           const fingerprint = fingerprintOf(format, String(dryRun), upload.sha256);
           const submit = async (): Promise<StoredResponse> => {
-            const job = await ctx.imports.submit(format, dryRun, upload, fingerprint);
+            const job = await ctx.imports.submit(format, dryRun, upload, fingerprint, principalOf(r.caller));
             taken = true;
             return ok(viewOf(job), 202, { Location: `imports/${job.id}` });
           };

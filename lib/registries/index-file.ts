@@ -16,6 +16,7 @@
  * The file is written to a temporary name, synced, then renamed: a crash leaves the old file or the new one.
  */
 import { open, rename, rm } from 'node:fs/promises';
+import { openPrivate, tightenFile } from '../private-files';
 import { crc32 } from './crc32';
 import { NumberIndex, type DirectoryKind } from './number-index';
 
@@ -114,7 +115,7 @@ export async function writeIndexFile(
   fixed.writeUInt32LE(checksum >>> 0, 12);
 
   const temporary = `${path}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
+  const handle = await openPrivate(temporary, 'w');
   try {
     for (const piece of [fixed, ...body]) {
       // writev would do, but one write per piece keeps each call under the 2 GB per-call limit.
@@ -135,6 +136,8 @@ export async function writeIndexFile(
 
 /** Reads only the JSON header (cheap: for deciding whether the index still matches its sources). */
 export async function readIndexFileHeader(path: string): Promise<IndexFileHeader> {
+  // An index written by 0.1.0 was created 0644; the numbers in it are personal data.
+  await tightenFile(path);
   const handle = await open(path, 'r');
   try {
     const fixed = Buffer.alloc(FIXED_HEADER_BYTES);

@@ -12,6 +12,7 @@
  */
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { DncError } from '../errors';
+import { openPrivate } from '../private-files';
 import { fsyncDirectory } from './snapshot';
 import type { AttemptRecord } from './types';
 
@@ -44,7 +45,8 @@ function checkRecord(value: unknown): AttemptRecord {
     !text(r.outcome) ||
     !text(r.channel) ||
     !text(r.campaign) ||
-    typeof r.source !== 'string'
+    typeof r.source !== 'string' ||
+    (r.principal !== undefined && typeof r.principal !== 'string')
   ) {
     throw new DncError('DNC_INVALID_INPUT', 'not a valid attempt record', { field: 'attempt' });
   }
@@ -56,6 +58,8 @@ function checkRecord(value: unknown): AttemptRecord {
     channel: r.channel,
     campaign: r.campaign,
     source: r.source,
+    // Records of 0.1.0 have none.
+    ...(r.principal === undefined ? {} : { principal: r.principal }),
   };
 }
 
@@ -115,7 +119,7 @@ export class AttemptLog {
       // A torn final line (a write that was never acknowledged) is cut off so appends stay whole lines.
       // The file itself is created by the first record.
       if (text !== '') {
-        this.handle = await open(this.path, 'a+');
+        this.handle = await openPrivate(this.path, 'a+');
         if (complete < text.length) {
           await this.handle.truncate(Buffer.byteLength(text.slice(0, complete)));
           await this.handle.sync(); // the cut must be durable before records are appended after it
@@ -226,7 +230,7 @@ export class AttemptLog {
    * only durable once its directory is, so an acknowledged record could otherwise vanish in a crash.
    */
   private async create(): Promise<FileHandle> {
-    const handle = await open(this.path, 'a+');
+    const handle = await openPrivate(this.path, 'a+');
     try {
       await fsyncDirectory(this.path);
     } catch (err) {
@@ -263,7 +267,7 @@ export class AttemptLog {
       if (dropped === 0) return 0;
       const ordered = [...kept].sort((a, b) => a.at - b.at);
       const temporary = `${this.path}.tmp`;
-      const out = await open(temporary, 'w');
+      const out = await openPrivate(temporary, 'w');
       try {
         await out.writeFile(ordered.map((r) => `${JSON.stringify(r)}\n`).join(''), 'utf8');
         await out.sync();
@@ -279,7 +283,7 @@ export class AttemptLog {
         await rm(temporary, { force: true });
         throw err;
       } finally {
-        this.handle = await open(this.path, 'a+');
+        this.handle = await openPrivate(this.path, 'a+');
       }
       this.count = kept.size;
       return dropped;

@@ -34,6 +34,7 @@ const RECORD_MEMBERS = [
   'labels',
   'op',
   'prev',
+  'principal',
   'reason',
   'seq',
   'source',
@@ -65,6 +66,7 @@ function canonicalRecordContent(record: Readonly<Record<string, unknown>>): stri
     r.labels,
     r.op,
     r.prev,
+    r.principal,
     r.reason,
     r.seq,
     r.source,
@@ -132,6 +134,10 @@ export function sealRecord(content: Omit<AuditRecord, 'hash'>): SealedRecord {
   const actor = JSON.stringify(content.actor);
   const reason = JSON.stringify(content.reason);
   const prev = JSON.stringify(content.prev);
+  // Absent (0.1.0 records, changes naming none): no member, so such records hash as they always did.
+  // In both forms it comes just before "reason" (sorted order in the canonical text; after actor in the line).
+  const principal =
+    content.principal === undefined ? '' : `"principal":${JSON.stringify(content.principal)},`;
   let canonical: string;
   let line: string;
   if (content.op === 'add') {
@@ -141,18 +147,18 @@ export function sealRecord(content: Omit<AuditRecord, 'hash'>): SealedRecord {
     canonical =
       `{"actor":${actor},"at":${at},"campaign":${campaign},"changed":${changed},"channel":${channel},` +
       `"expiresAt":${expiresAt},"keys":${keys},"labels":${labels},"op":${op},"prev":${prev},` +
-      `"reason":${reason},"seq":${seq},"source":${source}}`;
+      `${principal}"reason":${reason},"seq":${seq},"source":${source}}`;
     line =
       `{"seq":${seq},"at":${at},"op":${op},"keys":${keys},"labels":${labels},"changed":${changed},` +
-      `"expiresAt":${expiresAt},"source":${source},"actor":${actor},"reason":${reason},` +
+      `"expiresAt":${expiresAt},"source":${source},"actor":${actor},${principal}"reason":${reason},` +
       `"campaign":${campaign},"channel":${channel},"prev":${prev}`;
   } else {
     canonical =
       `{"actor":${actor},"at":${at},"changed":${changed},"keys":${keys},"labels":${labels},"op":${op},` +
-      `"prev":${prev},"reason":${reason},"seq":${seq},"source":${source}}`;
+      `"prev":${prev},${principal}"reason":${reason},"seq":${seq},"source":${source}}`;
     line =
       `{"seq":${seq},"at":${at},"op":${op},"keys":${keys},"labels":${labels},"changed":${changed},` +
-      `"source":${source},"actor":${actor},"reason":${reason},"prev":${prev}`;
+      `"source":${source},"actor":${actor},${principal}"reason":${reason},"prev":${prev}`;
   }
   const hash = sha256Hex(`${content.prev}\n${canonical}`);
   return { record: { ...content, hash }, line: `${line},"hash":"${hash}"}\n` };

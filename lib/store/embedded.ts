@@ -17,10 +17,11 @@
  * lookups only once durable: each batch folds its changes into an overlay of new immutable profiles that
  * is merged into the index after the fsync.
  */
-import { copyFile, open, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, copyFile, open, stat, type FileHandle } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import type { Low } from 'lowdb' with { 'resolution-mode': 'import' };
 import { DncError } from '../errors';
+import { PRIVATE_FILE_MODE, openPrivate, tightenFiles } from '../private-files';
 import type {
   AuditQuery,
   AuditRecord,
@@ -184,6 +185,8 @@ export class EmbeddedStore implements DncStore {
     this.error = undefined;
     try {
       await this.openAfter?.catch(() => undefined);
+      // Files written by 0.1.0 were created 0644: personal data is owner-only from now on.
+      await tightenFiles([this.path, this.journalPath, attemptsPathFor(this.path)]);
       const { Low } = await import('lowdb');
       this.db = new Low<SnapshotData>(new SnapshotFileAdapter(this.path, this.interner), emptySnapshot());
       try {
@@ -231,7 +234,7 @@ export class EmbeddedStore implements DncStore {
 
       if (journalBytes > snapshot.offset) await this.replay(journalBytes);
 
-      this.journal = await open(this.journalPath, 'a');
+      this.journal = await openPrivate(this.journalPath, 'a');
       if (journalBytes < 0) await fsyncDirectory(this.journalPath);
       this.state = 'ready';
     } catch (error) {
@@ -337,12 +340,12 @@ export class EmbeddedStore implements DncStore {
    * was never acknowledged. Keep its bytes in a side file and cut it off, so new records start on a line.
    */
   private async setTornLineAside(start: number, end: number): Promise<void> {
-    const handle = await open(this.journalPath, 'r+');
+    const handle = await openPrivate(this.journalPath, 'r+');
     try {
       const bytes = Buffer.alloc(end - start);
       await handle.read(bytes, 0, bytes.length, start);
       const tornPath = `${this.journalPath}.torn-${timestampForFileName()}`;
-      const tornFile = await open(tornPath, 'wx');
+      const tornFile = await openPrivate(tornPath, 'wx');
       try {
         await tornFile.write(bytes);
         await tornFile.sync();
@@ -365,6 +368,8 @@ export class EmbeddedStore implements DncStore {
     const copy = `${file}.corrupt-${timestampForFileName()}`;
     try {
       await copyFile(file, copy, fsConstants.COPYFILE_EXCL);
+      // copyFile gives the copy the original's mode: owner-only whatever that was.
+      await chmod(copy, PRIVATE_FILE_MODE);
       return ` A copy was kept at ${copy}.`;
     } catch {
       return '';
@@ -731,7 +736,7 @@ export class EmbeddedStore implements DncStore {
    * the one that failed). Never extends: a journal already shorter is left as it is (reopen reports it).
    */
   private async truncateJournal(end: number): Promise<void> {
-    const handle = await open(this.journalPath, 'r+');
+    const handle = await openPrivate(this.journalPath, 'r+');
     try {
       const { size } = await handle.stat();
       if (size > end) {
@@ -846,6 +851,7 @@ function recordContent(
         expiresAt: change.expiresAt.map((time) => (time === null ? null : iso(time))),
         source: change.source,
         actor: change.actor,
+        ...principalOf(change),
         reason: change.reason,
         campaign: change.campaign,
         channel: change.channel,
@@ -860,9 +866,15 @@ function recordContent(
         changed,
         source: change.source,
         actor: change.actor,
+        ...principalOf(change),
         reason: change.reason,
         prev,
       };
+}
+
+/** A record names its principal only when the change has one (so records without one hash as in 0.1.0). */
+function principalOf(change: FoldableChange): { principal?: string } {
+  return change.principal === null ? {} : { principal: change.principal };
 }
 
 function invalid(message: string, field: string): DncError {
@@ -872,6 +884,17 @@ function invalid(message: string, field: string): DncError {
 function optionalText(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw invalid(`${field} must be a string or null`, field);
+  return value;
+}
+
+/** Any text without control characters (an admin's user name may be in any script), not blank. */
+const PRINCIPAL_PATTERN = /^(?=.*\S)[^\p{Cc}]{1,200}$/u;
+
+function principalText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || !PRINCIPAL_PATTERN.test(value)) {
+    throw invalid('principal must be 1 to 200 characters of text without control characters', 'principal');
+  }
   return value;
 }
 
@@ -903,6 +926,7 @@ function normaliseChange(change: LabelChange): FoldableChange {
     at: time(raw.at, 'at'),
     source: raw.source,
     actor: optionalText(raw.actor, 'actor'),
+    principal: principalText(raw.principal),
     reason: optionalText(raw.reason, 'reason'),
   };
   if (raw.op === 'add') {

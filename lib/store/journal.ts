@@ -128,6 +128,7 @@ function describeShapeProblem(value: unknown): string | undefined {
     }
   }
   if (typeof record.source !== 'string') return 'source';
+  if (record.principal !== undefined && typeof record.principal !== 'string') return 'principal';
   if (typeof record.prev !== 'string' || typeof record.hash !== 'string') return 'prev/hash';
   return undefined;
 }

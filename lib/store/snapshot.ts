@@ -13,6 +13,8 @@
  *                                                channel, as indexes into `strings`, -1 for null
  *    "times":[1700000000000,9e15, ...],          2 per label: appliedAt, expiresAt (NEVER = 9e15 for
  *                                                null: outside the ECMAScript time range)
+ *    "principals":[6,-1, ...],                   1 per label: who applied it (index into `strings`, -1
+ *                                                for none); absent in snapshots written by 0.1.0
  *    "strings":["DNC_Sales","ivr",...]}
  *
  * Numbers stay unboxed (no null among them), so the two number columns parse into flat double arrays.
@@ -22,7 +24,9 @@
  *    "strings":[...]}
  *
  * a row per contact: [keys, then 8 values per label: label, appliedAt, expiresAt, source, actor, reason,
- * campaign, channel]. Both formats load; an unknown tag fails closed. `offset` is the journal's byte
+ * campaign, channel], and the same optional "principals" column (1 per label, in row order) beside them.
+ * Both formats load; an unknown tag fails closed. A snapshot without "principals" (0.1.0) loads with no
+ * principal on any label, and 0.1.0 reading a newer snapshot ignores the column. `offset` is the journal's byte
  * length at `seq`: replay continues from there.
  *
  * Writing: temp file, fdatasync, rename over the snapshot, fsync the directory, so a crash leaves either
@@ -32,6 +36,7 @@
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Adapter } from 'lowdb' with { 'resolution-mode': 'import' };
+import { openPrivate } from '../private-files';
 import type { AppliedLabel, ContactState } from './types';
 import { StoredContact, StoredLabel, type StringInterner } from './state';
 
@@ -124,7 +129,7 @@ type FormatWriter = (data: SnapshotData, out: ChunkWriter) => Promise<boolean>;
 
 /** Writes and fdatasyncs the temp file; false when the writer cannot represent the data. */
 async function writeTemp(tempPath: string, data: SnapshotData, writer: FormatWriter): Promise<boolean> {
-  const handle = await open(tempPath, 'w');
+  const handle = await openPrivate(tempPath, 'w');
   try {
     if (!(await writer(data, new ChunkWriter(handle)))) return false;
     await handle.datasync();
@@ -206,6 +211,9 @@ async function writeColumns(data: SnapshotData, out: ChunkWriter): Promise<boole
   await column(',"times":[', (profile, into) => {
     for (const label of profile.labels) into.push(label.appliedAt, label.expiresAt ?? NEVER);
   });
+  await column(',"principals":[', (profile, into) => {
+    for (const label of profile.labels) into.push(text(label.principal ?? null));
+  });
   await out.write(`,"strings":${JSON.stringify(table.list())}}\n`);
   return true;
 }
@@ -214,6 +222,7 @@ async function writeColumns(data: SnapshotData, out: ChunkWriter): Promise<boole
 async function writeRows(data: SnapshotData, out: ChunkWriter): Promise<boolean> {
   const profiles = data.profiles;
   const { index, list } = stringTable();
+  const principals: number[] = [];
   await out.write(`${header(data, SNAPSHOT_FORMAT_1)},"contacts":[`);
   for (let from = 0; from < profiles.length; from += ROWS_PER_CHUNK) {
     const parts: string[] = [];
@@ -232,12 +241,13 @@ async function writeRows(data: SnapshotData, out: ChunkWriter): Promise<boolean>
           index(label.campaign),
           index(label.channel),
         );
+        principals.push(index(label.principal ?? null) ?? -1);
       }
       parts.push(JSON.stringify(row));
     }
     await out.write((from === 0 ? '' : ',') + parts.join(','));
   }
-  await out.write(`],"strings":${JSON.stringify(list())}}\n`);
+  await out.write(`],"principals":[${principals.join(',')}],"strings":${JSON.stringify(list())}}\n`);
   return true;
 }
 
@@ -269,6 +279,9 @@ function decodeSnapshot(parsed: unknown, interner: StringInterner): SnapshotData
   };
   const profiles =
     raw.format === SNAPSHOT_FORMAT ? decodeColumns(raw, strings) : decodeRows(raw.contacts, text);
+  if (raw.format === SNAPSHOT_FORMAT_1 && raw.principals !== undefined) {
+    attachPrincipals(profiles, raw.principals, strings);
+  }
   return {
     format: raw.format,
     seq: raw.seq as number,
@@ -330,6 +343,19 @@ function decodeColumns(raw: Record<string, unknown>, strings: readonly string[])
       throw new SnapshotFormatError(`bad time in label ${i >> 1}`);
     }
   }
+  // Absent in snapshots written by 0.1.0: no label names a principal.
+  const principals = raw.principals;
+  if (principals !== undefined) {
+    if (!isNumberArray(principals, totalLabels)) {
+      throw new SnapshotFormatError('principals do not match labelCounts');
+    }
+    for (let i = 0; i < principals.length; i++) {
+      const position = principals[i];
+      if (!Number.isInteger(position) || position >= stringCount || position < -1) {
+        throw new SnapshotFormatError(`bad principal index in label ${i}`);
+      }
+    }
+  }
   const text = (position: number): string | null => (position < 0 ? null : strings[position]);
   const profiles = new Array<ContactState>(contacts);
   let k = 0;
@@ -352,11 +378,47 @@ function decodeColumns(raw: Record<string, unknown>, strings: readonly string[])
         text(labels[s + 3]),
         text(labels[s + 4]),
         text(labels[s + 5]),
+        principals === undefined ? null : text(principals[t >> 1]),
       );
     }
     profiles[r] = new StoredContact(contactKeys, contactLabels);
   }
   return profiles;
+}
+
+/**
+ * Format 1's optional "principals" column: one string index (or -1) per label, in row order. Labels are
+ * rebuilt with it (format 1 is rare: format 2 reads the column as it builds the labels).
+ */
+function attachPrincipals(profiles: ContactState[], column: unknown, strings: readonly string[]): void {
+  let total = 0;
+  for (const profile of profiles) total += profile.labels.length;
+  if (!isNumberArray(column, total)) throw new SnapshotFormatError('principals do not match the labels');
+  let i = 0;
+  for (let r = 0; r < profiles.length; r++) {
+    const profile = profiles[r];
+    let changed = false;
+    const labels = profile.labels.map((label) => {
+      const position = column[i++];
+      if (!Number.isInteger(position) || position < -1 || position >= strings.length) {
+        throw new SnapshotFormatError(`bad principal index in label ${i - 1}`);
+      }
+      if (position < 0) return label;
+      changed = true;
+      return new StoredLabel(
+        label.label,
+        label.appliedAt,
+        label.expiresAt,
+        label.source,
+        label.actor,
+        label.reason,
+        label.campaign,
+        label.channel,
+        strings[position],
+      );
+    });
+    if (changed) profiles[r] = new StoredContact(profile.keys, labels);
+  }
 }
 
 /** Format 1: a row per contact. */

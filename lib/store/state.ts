@@ -34,6 +34,7 @@ export class StoredLabel implements AppliedLabel {
     readonly reason: string | null,
     readonly campaign: string | null,
     readonly channel: string | null,
+    readonly principal: string | null = null,
   ) {}
 }
 
@@ -57,6 +58,8 @@ export interface FoldableChange {
   readonly reason: string | null;
   readonly campaign: string | null;
   readonly channel: string | null;
+  /** null: the record names none (0.1.0). */
+  readonly principal: string | null;
 }
 
 export interface FoldResult {
@@ -96,6 +99,7 @@ function mergeLabel(a: AppliedLabel, b: AppliedLabel): AppliedLabel {
     earliest.reason,
     earliest.campaign,
     earliest.channel,
+    earliest.principal,
   );
 }
 
@@ -157,6 +161,7 @@ function foldAdd(view: StateView, change: FoldableChange, interner: StringIntern
             held.reason,
             held.campaign,
             held.channel,
+            held.principal,
           ),
         );
       }
@@ -174,6 +179,7 @@ function foldAdd(view: StateView, change: FoldableChange, interner: StringIntern
         interner.intern(change.reason),
         interner.intern(change.campaign),
         interner.intern(change.channel),
+        interner.intern(change.principal),
       ),
     );
     if (!changed.includes(name)) changed.push(name);
@@ -201,6 +207,7 @@ function foldNewContact(view: StateView, change: FoldableChange, interner: Strin
     interner.intern(change.reason),
     interner.intern(change.campaign),
     interner.intern(change.channel),
+    interner.intern(change.principal),
   );
   const contact = new StoredContact(keys.length === 1 ? [keys[0]] : [...keys], [label]);
   for (const key of contact.keys) view.set(key, contact);
@@ -243,5 +250,6 @@ export function recordToChange(record: AuditRecord): FoldableChange {
     reason: record.reason ?? null,
     campaign: record.campaign ?? null,
     channel: record.channel ?? null,
+    principal: record.principal ?? null,
   };
 }

@@ -13,6 +13,8 @@ export interface AppliedLabel {
   readonly expiresAt: number | null;
   readonly source: string;
   readonly actor: string | null;
+  /** Who applied it, as the package authenticated them (ChangeMeta.principal); null/absent: none named (0.1.0). */
+  readonly principal?: string | null;
   readonly reason: string | null;
   readonly campaign: string | null;
   readonly channel: string | null;
@@ -31,6 +33,13 @@ export interface ChangeMeta {
   /** Where the change came from: `ivr`, `bot`, `agent`, `api`, `import`, `keyword`, `flow`... */
   readonly source: string;
   readonly actor?: string | null;
+  /**
+   * Who made the change, set by the package and never by the client (unlike `source` and `actor`, which
+   * the client claims): `user:<name>` or `admin:anonymous` (admin API), `token:<id>` (public API),
+   * `node:<id>` (a flow), `import:<principal>` (an import), `system` (the package or a program using lib/
+   * directly). Omitted: the record carries none (as every record written by 0.1.0).
+   */
+  readonly principal?: string | null;
   readonly reason?: string | null;
   /** When the change happened (epoch ms). */
   readonly at: number;
@@ -70,6 +79,11 @@ export interface AuditRecord {
   readonly expiresAt?: readonly (string | null)[];
   readonly source: string;
   readonly actor: string | null;
+  /**
+   * Who made the change (ChangeMeta.principal), part of the hashed content. Absent on records written by
+   * 0.1.0 (and on changes that named none): their hashes are unchanged.
+   */
+  readonly principal?: string;
   readonly reason: string | null;
   readonly campaign?: string | null;
   readonly channel?: string | null;
@@ -137,6 +151,8 @@ export interface AttemptRecord {
   /** The campaign or subject (caps "on the same subject" count per campaign). */
   readonly campaign: string | null;
   readonly source: string;
+  /** Who recorded it (ChangeMeta.principal); absent on records written by 0.1.0. */
+  readonly principal?: string;
 }
 
 export type ChangeListener = (record: AuditRecord, contact: ContactState | undefined) => void;

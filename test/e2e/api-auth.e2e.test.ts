@@ -176,8 +176,13 @@ describe('DNC API authorization in a real Node-RED with adminAuth', function () 
       labels: ['DNC_Sales'],
     });
     assert.equal(added.status, 200, added.text);
-    const audit = JSON.parse((await call('GET', '/dnc/audit', tokens.reader)).text) as { count: number };
+    const audit = JSON.parse((await call('GET', '/dnc/audit', tokens.reader)).text) as {
+      count: number;
+      records: { principal?: string }[];
+    };
     assert.equal(audit.count, 1, 'only the admin write was applied');
+    // Who acted is the logged-in Node-RED user (req.user from adminAuth), not anything the body says.
+    assert.equal(audit.records[0].principal, 'user:admin');
   });
 
   it('public mount: missing, wrong and read-only tokens are refused for writes', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ANA,
@@ -50,6 +50,20 @@ describe('dnc-config node', function () {
     assert.equal(c1.dnc.state, 'ready');
     await c1.dnc.service.addLabels({ contact: ANA, labels: ['Hold'], source: 'test' });
     assert.ok(existsSync(join(userDir.dir, 'dnc-store.events.ndjson')));
+  });
+
+  it('creates the folder of its store path 0700 and the store files 0600, whatever the umask', async function () {
+    const saved = process.umask(0);
+    try {
+      await helper.load([configModule], [config('c1', { storePath: 'private/dnc/main.json' })]);
+      await storeReady();
+      await helper.getNode('c1').dnc.service.addLabels({ contact: ANA, labels: ['Hold'], source: 'test' });
+    } finally {
+      process.umask(saved);
+    }
+    assert.equal(statSync(join(userDir.dir, 'private')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(userDir.dir, 'private', 'dnc')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(userDir.dir, 'private', 'dnc', 'main.events.ndjson')).mode & 0o777, 0o600);
   });
 
   it('resolves a relative store path against the user directory, creating its folder', async function () {

@@ -91,6 +91,9 @@ describe('dnc-record-attempt node', function () {
     const stored = attempts(record.keys[0]);
     assert.equal(stored.length, 1, 'the record is in the store when the msg leaves');
     assert.equal(stored[0].outcome, 'refusal');
+    // Who recorded it: this node, whatever msg says.
+    assert.equal(record.principal, 'node:n1');
+    assert.equal(stored[0].principal, 'node:n1');
     assert.deepEqual(await green, { fill: 'green', shape: 'dot', text: 'refusal recorded' });
   });
 
