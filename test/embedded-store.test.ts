@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDncError } from '../lib/errors';
-import { computeRecordHash, sealRecord } from '../lib/store/audit-hash';
+import { AuditKey, computeKeyedRecordHash, computeRecordHash, sealRecord } from '../lib/store/audit-hash';
 import { EmbeddedStore } from '../lib/store/embedded';
 import { acquireEmbeddedStore } from '../lib/store/registry';
 import type { AuditRecord, DncStore } from '../lib/store/types';
@@ -255,11 +255,23 @@ describe('EmbeddedStore', function () {
         reason: 'consent',
       },
       { ...base, op: 'remove', labels: ['A'], changed: [], source: 'agent', actor: null, reason: null },
+      {
+        ...base,
+        op: 'remove',
+        labels: ['A'],
+        changed: ['A'],
+        source: 'agent',
+        actor: null,
+        reason: null,
+        keyId: 'k'.repeat(16),
+      },
     ];
+    const key = AuditKey.generate();
     for (const content of contents) {
-      const sealed = sealRecord(content);
-      const record = { ...content, hash: computeRecordHash(content) };
+      const sealed = sealRecord(content, key);
+      const record = { ...content, hash: computeKeyedRecordHash(key, content) };
       assert.deepEqual(sealed.record, record);
+      assert.notEqual(record.hash, computeRecordHash(content), 'keyed, not the unkeyed sha256');
       // The member order the store has always written (an array replacer keeps its order, skips absent members).
       const order = [
         'seq',
@@ -274,6 +286,7 @@ describe('EmbeddedStore', function () {
         'reason',
         'campaign',
         'channel',
+        'keyId',
         'prev',
         'hash',
       ];
