@@ -53,7 +53,7 @@ import {
   type ChainWalkResult,
 } from './journal';
 import { CheckpointWriter, checkpointIsAuthentic, checkpointPathFor, readCheckpoint } from './checkpoint';
-import { keyPathFor, loadOrCreateKeyFile } from './key-file';
+import { keyPathFor, readKeyFile, writeKeyFile } from './key-file';
 import { AuditIndex, readLastLines, readLinesAt } from './audit-index';
 import { AttemptLog, attemptsPathFor } from './attempts';
 import {
@@ -157,6 +157,10 @@ export class EmbeddedStore implements DncStore {
   private readonly configuredKey: string | undefined;
   private readonly fullVerifyEvery: number;
   private key: AuditKey | undefined;
+  /** A key generated at this open: its file is written once the open succeeds. */
+  private keyToWrite: AuditKey | undefined;
+  /** The key file was there before this open (so a checkpoint must be too). */
+  private keyFileExisted = false;
   private checkpoint: CheckpointWriter | undefined;
   /** The key part of the chain the next record continues (null: 0.1.0's unkeyed part). */
   private chainKey: string | null = null;
@@ -339,6 +343,13 @@ export class EmbeddedStore implements DncStore {
 
       this.journal = await open(this.journalPath, 'a');
       if (journalBytes < 0) await fsyncDirectory(this.journalPath);
+      if (this.keyToWrite) {
+        await writeKeyFile(this.keyPath, this.keyToWrite);
+        this.keyToWrite = undefined;
+        this.logger.warn(
+          `DNC store: created the audit key ${this.keyPath}; back it up (records keyed with it cannot be proven without it)`,
+        );
+      }
       this.checkpoint = await CheckpointWriter.open(this.checkpointPath, key);
       await this.checkpoint.flush(this.seq, this.head, this.chainKey);
       if (!checkpoint) await fsyncDirectory(this.checkpointPath);
@@ -363,8 +374,14 @@ export class EmbeddedStore implements DncStore {
     }
   }
 
-  /** The configured key (the config node's credential), or the key file's (created at the first open). */
+  /**
+   * The configured key (the config node's credential), or the key file's. A new key's file is written
+   * only once the store has opened (just before its first checkpoint), so that a key file always has a
+   * checkpoint beside it: a missing checkpoint next to an existing key file is then a deletion.
+   */
   private async loadKey(): Promise<AuditKey> {
+    this.keyToWrite = undefined;
+    this.keyFileExisted = false;
     if (this.configuredKey !== undefined) {
       const key = AuditKey.parse(this.configuredKey);
       if (key === undefined) {
@@ -375,13 +392,11 @@ export class EmbeddedStore implements DncStore {
       }
       return key;
     }
-    const { key, created } = await loadOrCreateKeyFile(this.keyPath);
-    if (created) {
-      this.logger.warn(
-        `DNC store: created the audit key ${this.keyPath}; back it up (records keyed with it cannot be proven without it)`,
-      );
-    }
-    return key;
+    const existing = await readKeyFile(this.keyPath);
+    this.keyFileExisted = existing !== undefined;
+    if (existing) return existing;
+    this.keyToWrite = AuditKey.generate();
+    return this.keyToWrite;
   }
 
   /**
@@ -396,6 +411,12 @@ export class EmbeddedStore implements DncStore {
     const key = this.key!;
     const last = chain.state.seq;
     if (checkpoint === undefined) {
+      if (this.keyFileExisted) {
+        throw await this.mismatch(
+          `the checkpoint ${this.checkpointPath} is missing although the audit key file ${this.keyPath} exists` +
+            ` (both are written at the first open): records may have been deleted or rewritten`,
+        );
+      }
       if (chain.state.chainKey !== null) {
         throw await this.mismatch(
           `the checkpoint ${this.checkpointPath} is missing although the journal ${this.journalPath} is keyed` +

@@ -15,22 +15,24 @@ export function keyPathFor(snapshotPath: string): string {
   return `${snapshotPath.replace(/\.json$/i, '')}.key`;
 }
 
-/** Reads the key file, or creates it with a new key when there is none. Throws on an unreadable or invalid file. */
-export async function loadOrCreateKeyFile(path: string): Promise<{ key: AuditKey; created: boolean }> {
-  let text: string | undefined;
+/** The key file's key; undefined when there is no key file. Throws on an unreadable or invalid file. */
+export async function readKeyFile(path: string): Promise<AuditKey | undefined> {
+  let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
-  if (text !== undefined) {
-    const key = AuditKey.parse(text);
-    if (key === undefined)
-      throw new Error(`the audit key file ${path} does not hold a key (base64 or hex, at least 16 bytes)`);
-    return { key, created: false };
+  const key = AuditKey.parse(text);
+  if (key === undefined) {
+    throw new Error(`the audit key file ${path} does not hold a key (base64 or hex, at least 16 bytes)`);
   }
-  const key = AuditKey.generate();
-  // 'wx': never overwrite a key another process wrote meanwhile; 0600 whatever the umask allows more.
+  return key;
+}
+
+/** Creates the key file (never overwriting one), mode 0600 whatever the umask, fsynced with its folder. */
+export async function writeKeyFile(path: string, key: AuditKey): Promise<void> {
   const handle = await open(path, 'wx', 0o600);
   try {
     await handle.chmod(0o600);
@@ -40,5 +42,4 @@ export async function loadOrCreateKeyFile(path: string): Promise<{ key: AuditKey
     await handle.close();
   }
   await fsyncDirectory(path);
-  return { key, created: true };
 }
