@@ -596,7 +596,7 @@ describe('EmbeddedStore', function () {
     }
 
     /** Rewrites the journal as an attacker without the key would: unkeyed sha256, seqs renumbered. */
-    async function recomputeChain(lines: string[]): Promise<string[]> {
+    function recomputeChain(lines: string[]): string[] {
       let prev = '0'.repeat(64);
       return lines.map((line, index) => {
         const record = JSON.parse(line) as Record<string, unknown>;
@@ -629,7 +629,7 @@ describe('EmbeddedStore', function () {
       await store.apply(addChange(['+15550000001'], ['DNC_All'])); // the opt-out the attacker drops
       await writeRecords(store, 5);
       await store.close();
-      const forged = await recomputeChain((await readJournalLines(journalPath)).slice(1));
+      const forged = recomputeChain((await readJournalLines(journalPath)).slice(1));
       await writeFile(journalPath, forged.map((line) => `${line}\n`).join(''));
       await rm(path);
       await assertRefuses(/checkpoint/);
