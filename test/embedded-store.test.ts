@@ -843,6 +843,18 @@ describe('EmbeddedStore', function () {
       assert.equal(second.store.status().state, 'closed');
     });
 
+    it('refuses a second user of the file with a different audit key', async function () {
+      const first = acquireEmbeddedStore(path, { logger: quiet, auditKey: AuditKey.generate().export() });
+      await first.ready;
+      assert.throws(
+        () => acquireEmbeddedStore(path, { logger: quiet, auditKey: AuditKey.generate().export() }),
+        (error: unknown) =>
+          isDncError(error) && error.code === 'DNC_INVALID_INPUT' && /audit key/.test(error.message),
+      );
+      assert.throws(() => acquireEmbeddedStore(path, { logger: quiet }), /different audit key/);
+      await first.release();
+    });
+
     it('makes a reacquire wait for a close still in progress', async function () {
       const first = acquireEmbeddedStore(path, { logger: quiet });
       await first.ready;
