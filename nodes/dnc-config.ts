@@ -35,6 +35,10 @@ export = function (RED: NodeAPI) {
     return text === '' ? join(userDir(), DEFAULT_STORE_FILE) : resolve(userDir(), text);
   }
 
+  function textCredential(value: unknown): string | undefined {
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  }
+
   function labelsFrom(value: unknown): unknown[] {
     if (value === undefined || value === null || value === '') return [];
     if (typeof value === 'string') {
@@ -75,6 +79,8 @@ export = function (RED: NodeAPI) {
       }
       const handle = acquireEmbeddedStore(storePath, {
         logger: { warn: (message) => RED.log.warn(`[dnc] ${message}`) },
+        // The audit key: a credential, so Node-RED keeps it encrypted; blank: the store's key file.
+        auditKey: textCredential((this.credentials as { auditKey?: unknown } | undefined)?.auditKey),
       });
       release = () => handle.release();
       try {
@@ -157,6 +163,10 @@ export = function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType('dnc-config', DncConfig, {
-    credentials: { writeTokens: { type: 'password' }, readTokens: { type: 'password' } },
+    credentials: {
+      writeTokens: { type: 'password' },
+      readTokens: { type: 'password' },
+      auditKey: { type: 'password' },
+    },
   });
 };

@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDncError } from '../lib/errors';
-import { computeRecordHash, sealRecord } from '../lib/store/audit-hash';
+import { AuditKey, computeKeyedRecordHash, computeRecordHash, sealRecord } from '../lib/store/audit-hash';
 import { EmbeddedStore } from '../lib/store/embedded';
 import { acquireEmbeddedStore } from '../lib/store/registry';
 import type { AuditRecord, DncStore } from '../lib/store/types';
@@ -278,11 +278,23 @@ describe('EmbeddedStore', function () {
         principal: 'token:0123456789ab',
         reason: null,
       },
+      {
+        ...base,
+        op: 'remove',
+        labels: ['A'],
+        changed: ['A'],
+        source: 'agent',
+        actor: null,
+        reason: null,
+        keyId: 'k'.repeat(16),
+      },
     ];
+    const key = AuditKey.generate();
     for (const content of contents) {
-      const sealed = sealRecord(content);
-      const record = { ...content, hash: computeRecordHash(content) };
+      const sealed = sealRecord(content, key);
+      const record = { ...content, hash: computeKeyedRecordHash(key, content) };
       assert.deepEqual(sealed.record, record);
+      assert.notEqual(record.hash, computeRecordHash(content), 'keyed, not the unkeyed sha256');
       // The member order the store has always written (an array replacer keeps its order, skips absent members).
       const order = [
         'seq',
@@ -298,6 +310,7 @@ describe('EmbeddedStore', function () {
         'reason',
         'campaign',
         'channel',
+        'keyId',
         'prev',
         'hash',
       ];
@@ -570,6 +583,276 @@ describe('EmbeddedStore', function () {
     }
   });
 
+  describe('audit integrity', function () {
+    const checkpointPath = (): string => join(dir, 'dnc-store.checkpoint');
+    const keyPath = (): string => join(dir, 'dnc-store.key');
+
+    /** open() refuses exactly as for other corruption: DNC_STORE_UNAVAILABLE, a copy kept, nothing written. */
+    async function assertRefuses(messagePart: RegExp): Promise<void> {
+      const before = new Map<string, Buffer>();
+      for (const name of await readdir(dir)) before.set(name, await readFile(join(dir, name)));
+      const store = new EmbeddedStore({ path, logger: quiet });
+      await assert.rejects(store.open(), (error: unknown) => {
+        assert.ok(isDncError(error), String(error));
+        assert.equal(error.code, 'DNC_STORE_UNAVAILABLE');
+        assert.match(error.message, messagePart);
+        assert.match(error.message, /[Rr]estore/);
+        return true;
+      });
+      assert.equal(store.status().state, 'unavailable');
+      assert.throws(
+        () => store.lookup('+15550000000'),
+        (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+      );
+      await assert.rejects(
+        store.apply(addChange(['+15550009999'], ['DNC_Sales'])),
+        (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+      );
+      await store.close();
+      const names = await readdir(dir);
+      assert.ok(
+        names.some((name) => name.startsWith('dnc-store.events.ndjson.corrupt-')),
+        `a copy of the journal is kept aside (found ${names.join(', ')})`,
+      );
+      for (const [name, bytes] of before) {
+        assert.deepEqual(await readFile(join(dir, name)), bytes, `${name} is untouched`);
+      }
+    }
+
+    /** Rewrites the journal as an attacker without the key would: unkeyed sha256, seqs renumbered. */
+    function recomputeChain(lines: string[]): string[] {
+      let prev = '0'.repeat(64);
+      return lines.map((line, index) => {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        delete record.keyId;
+        delete record.hash;
+        record.seq = index + 1;
+        record.prev = prev;
+        const hash = computeRecordHash(record as unknown as AuditRecord);
+        prev = hash;
+        return JSON.stringify({ ...record, hash });
+      });
+    }
+
+    it('refuses a journal with one changed byte in a record the snapshot covers', async function () {
+      const store = await openStore();
+      await writeRecords(store, 25);
+      await store.close(); // the snapshot now covers all 25 records
+      assert.equal(JSON.parse(await readFile(path, 'utf8')).seq, 25);
+      const bytes = await readFile(journalPath);
+      let start = 0;
+      for (let line = 1; line < 20; line++) start = bytes.indexOf(10, start) + 1;
+      const reason = bytes.indexOf('"reason":"asked', start) + '"reason":"'.length;
+      bytes[reason] = 'A'.charCodeAt(0); // "asked" -> "Asked": one byte
+      await writeFile(journalPath, bytes);
+      await assertRefuses(/corrupt at byte \d+: record 20 was altered/);
+    });
+
+    it('refuses a journal whose chain was recomputed without the key after an opt-out was dropped', async function () {
+      const store = await openStore();
+      await store.apply(addChange(['+15550000001'], ['DNC_All'])); // the opt-out the attacker drops
+      await writeRecords(store, 5);
+      await store.close();
+      const forged = recomputeChain((await readJournalLines(journalPath)).slice(1));
+      await writeFile(journalPath, forged.map((line) => `${line}\n`).join(''));
+      await rm(path);
+      await assertRefuses(/checkpoint/);
+      // Without the checkpoint either: the key file beside the store says one was written.
+      await rm(checkpointPath());
+      for (const name of await readdir(dir)) if (name.includes('.corrupt-')) await rm(join(dir, name));
+      await assertRefuses(/checkpoint .* is missing/);
+    });
+
+    it('refuses a journal whose tail was deleted (the checkpoint is ahead of it)', async function () {
+      const store = await openStore();
+      await writeRecords(store, 10);
+      await store.close();
+      const lines = await readJournalLines(journalPath);
+      await writeFile(
+        journalPath,
+        lines
+          .slice(0, 7)
+          .map((line) => `${line}\n`)
+          .join(''),
+      );
+      await rm(path);
+      await assertRefuses(/ends at record 7 but the checkpoint .* says 10 records were acknowledged/);
+    });
+
+    it('refuses a torn final line of a record the checkpoint says was acknowledged', async function () {
+      const store = await openStore();
+      await writeRecords(store, 5);
+      await store.close();
+      const text = await readFile(journalPath, 'utf8');
+      const lastStart = text.lastIndexOf('\n', text.length - 2) + 1;
+      await writeFile(journalPath, text.slice(0, lastStart + 40)); // record 5 cut in the middle
+      await rm(path);
+      await assertRefuses(/ends at record 4 but the checkpoint .* says 5 records were acknowledged/);
+    });
+
+    it('keys the chain from its first record, with a key file of mode 0600 beside the store', async function () {
+      const store = await openStore();
+      await writeRecords(store, 3);
+      const key = AuditKey.parse(await readFile(keyPath(), 'utf8'));
+      assert.ok(key);
+      if (process.platform !== 'win32') assert.equal((await stat(keyPath())).mode & 0o777, 0o600);
+      const records = (await readJournalLines(journalPath)).map((line) => JSON.parse(line) as AuditRecord);
+      assert.equal(records[0].keyId, key.id, 'the first record is the switch-over record');
+      assert.equal(records[1].keyId, undefined);
+      for (const record of records) assert.equal(record.hash, computeKeyedRecordHash(key, record));
+      assert.deepEqual(await store.verify(), { ok: true, records: 3 });
+      await store.close();
+    });
+
+    it('uses a configured audit key instead of the key file, and refuses one that is not a key', async function () {
+      const configured = AuditKey.generate();
+      const store = new EmbeddedStore({ path, logger: quiet, auditKey: configured.export() });
+      await store.open();
+      await writeRecords(store, 2);
+      await store.close();
+      assert.ok(!(await readdir(dir)).includes('dnc-store.key'), 'no key file when a key is configured');
+      const records = (await readJournalLines(journalPath)).map((line) => JSON.parse(line) as AuditRecord);
+      assert.equal(records[0].keyId, configured.id);
+      assert.equal(records[1].hash, computeKeyedRecordHash(configured, records[1]));
+
+      const wrong = new EmbeddedStore({ path, logger: quiet, auditKey: 'not a key!' });
+      await assert.rejects(
+        wrong.open(),
+        (error: unknown) =>
+          isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE' && /not a key/.test(error.message),
+      );
+      await wrong.close();
+    });
+
+    it('with the key lost, keeps answering checks, reports the keyed records unverifiable, and keys new ones with the new key', async function () {
+      const store = await openStore();
+      await writeRecords(store, 4);
+      await store.close();
+      await rm(keyPath());
+      const reopened = await openStore();
+      assert.deepEqual(
+        reopened.lookup('+15550000002')?.labels.map((label) => label.label),
+        ['DNC_Sales'],
+      );
+      const lost = await reopened.verify();
+      assert.equal(lost.ok, false);
+      assert.equal(lost.records, 4);
+      assert.deepEqual(lost.unverifiable?.from, 1);
+      assert.deepEqual(lost.unverifiable?.to, 4);
+      assert.match(lost.problem ?? '', /cannot be proven/);
+      const next = await reopened.apply(addChange(['+15559990000'], ['DNC_Sales']));
+      const newKey = AuditKey.parse(await readFile(keyPath(), 'utf8'));
+      assert.equal(next.record.keyId, newKey?.id, 'a switch-over record to the new key');
+      const after = await reopened.verify();
+      assert.equal(after.records, 5);
+      assert.equal(after.unverifiable?.to, 4);
+      await reopened.close();
+      const again = await openStore();
+      assert.equal((await again.verify()).unverifiable?.to, 4);
+      await again.close();
+    });
+
+    it('opens a store written by 0.1.0 unchanged and continues its chain keyed from a switch-over record', async function () {
+      const fixture = join(__dirname, '..', '..', 'test', 'fixtures', 'store-0.1.0');
+      for (const name of ['dnc-store.json', 'dnc-store.events.ndjson']) {
+        await writeFile(join(dir, name), await readFile(join(fixture, name)));
+      }
+      const history = await readFile(journalPath);
+      const store = await openStore();
+      assert.equal(store.status().seq, 6);
+      assert.deepEqual(
+        store.lookup('+14155550101')?.labels.map((label) => label.label),
+        ['DNC_Sales'],
+      );
+      assert.deepEqual(store.lookup('+14155550102')?.labels, []);
+      assert.deepEqual(store.lookup('+14155550103')?.labels, []);
+      assert.deepEqual(
+        store.lookup('+14155550104')?.labels.map((label) => label.label),
+        ['DNC_Sales'],
+      );
+      assert.deepEqual(await store.verify(), { ok: true, records: 6, legacy: 6 });
+      const next = await store.apply(addChange(['+14155550105'], ['DNC_Sales']));
+      assert.equal(next.record.seq, 7);
+      assert.equal(next.record.prev, JSON.parse(history.toString().trim().split('\n')[5]).hash);
+      const key = AuditKey.parse(await readFile(keyPath(), 'utf8'));
+      assert.equal(next.record.keyId, key?.id);
+      assert.deepEqual(await store.verify(), { ok: true, records: 7, legacy: 6 });
+      await store.close();
+      assert.deepEqual(
+        (await readFile(journalPath)).subarray(0, history.length),
+        history,
+        'history is never rewritten',
+      );
+
+      const reopened = await openStore();
+      assert.deepEqual(await reopened.verify(), { ok: true, records: 7, legacy: 6 });
+      await reopened.close();
+
+      // The unkeyed part is still checked: an edit there is refused like any other.
+      const lines = await readJournalLines(journalPath);
+      lines[1] = lines[1].replace('"source":"ivr"', '"source":"api"');
+      await writeFile(journalPath, lines.map((line) => `${line}\n`).join(''));
+      await assertRefuses(/record 2 was altered/);
+    });
+
+    it('verifies incrementally, walks the whole chain again once the interval has passed, and keeps reporting a failure', async function () {
+      const store = new EmbeddedStore({ path, logger: quiet, fullVerifyEvery: 60_000 });
+      await store.open();
+      await writeRecords(store, 6);
+      const results = await Promise.all([store.verify(), store.verify(), store.verify()]);
+      for (const result of results) assert.deepEqual(result, { ok: true, records: 6 });
+      await writeRecords(store, 2);
+      assert.deepEqual(await store.verify(), { ok: true, records: 8 });
+      await store.close();
+
+      const eager = new EmbeddedStore({ path, logger: quiet, fullVerifyEvery: 0 });
+      await eager.open();
+      assert.deepEqual(await eager.verify(), { ok: true, records: 8 });
+      await tamperJournal(journalPath, 'edit', 3);
+      const failed = await eager.verify();
+      assert.equal(failed.ok, false);
+      assert.equal(failed.badSeq, 3);
+      await eager.apply(addChange(['+15559990000'], ['DNC_Sales']));
+      assert.equal((await eager.verify()).badSeq, 3, 'a failure stays reported');
+      await eager.close();
+    });
+
+    it('answers a per-contact or newest-records audit query without reading the rest of the journal', async function () {
+      const store = await openStore();
+      await writeRecords(store, 20);
+      await store.apply(removeChange(['+15550000003'], 'all'));
+      assert.equal((await store.audit({ keys: ['+15550000003'] })).length, 2); // builds the index (one scan)
+      // Another contact's record is overwritten behind the store's back (same length): a query that
+      // read it would fail to parse it.
+      const text = await readFile(journalPath, 'utf8');
+      const lines = text.split('\n');
+      lines[9] = '#'.repeat(lines[9].length);
+      await writeFile(journalPath, lines.join('\n'));
+      const trail = await store.audit({ keys: ['+15550000003'] });
+      assert.deepEqual(
+        trail.map((record) => [record.seq, record.op]),
+        [
+          [4, 'add'],
+          [21, 'remove'],
+        ],
+      );
+      await store.apply(addChange(['+15550000003'], ['DNC_SMS']));
+      assert.deepEqual(
+        (await store.audit({ keys: ['+15550000003'] })).map((record) => record.seq),
+        [4, 21, 22],
+      );
+      assert.deepEqual(
+        (await store.audit({ keys: ['+15550000003'], limit: 1 })).map((record) => record.seq),
+        [22],
+      );
+      assert.deepEqual(
+        (await store.audit({ limit: 3 })).map((record) => record.seq),
+        [20, 21, 22],
+      );
+      await store.close();
+    });
+  });
+
   describe('registry', function () {
     it('shares one store per file and closes it with the last release', async function () {
       const first = acquireEmbeddedStore(path, { logger: quiet });
@@ -582,6 +865,18 @@ describe('EmbeddedStore', function () {
       assert.equal(second.store.status().state, 'ready');
       await second.release();
       assert.equal(second.store.status().state, 'closed');
+    });
+
+    it('refuses a second user of the file with a different audit key', async function () {
+      const first = acquireEmbeddedStore(path, { logger: quiet, auditKey: AuditKey.generate().export() });
+      await first.ready;
+      assert.throws(
+        () => acquireEmbeddedStore(path, { logger: quiet, auditKey: AuditKey.generate().export() }),
+        (error: unknown) =>
+          isDncError(error) && error.code === 'DNC_INVALID_INPUT' && /audit key/.test(error.message),
+      );
+      assert.throws(() => acquireEmbeddedStore(path, { logger: quiet }), /different audit key/);
+      await first.release();
     });
 
     it('makes a reacquire wait for a close still in progress', async function () {

@@ -9,8 +9,13 @@
  * Files, beside each other:
  * - `<name>.json`             snapshot (see snapshot.ts): seq, journal offset, head hash, compact contacts
  * - `<name>.events.ndjson`    journal: one AuditRecord per line, hash-chained (see audit-hash.ts)
+ * - `<name>.checkpoint`       the journal's head (seq, hash), MACed: see checkpoint.ts
+ * - `<name>.key`              the audit key, unless the config node's credentials give one: see key-file.ts
  * - `<file>.corrupt-<time>`   copy of a file found unreadable at open (the original is left untouched)
  * - `<journal>.torn-<time>`   a torn final journal line set aside at open (a write that was never acknowledged)
+ *
+ * At open the whole chain is verified (in a worker thread, beside the snapshot's parse), not only the
+ * part after the snapshot: a record the snapshot covers may have been altered too.
  *
  * Writes are serialised with group commit: while one batch is being written and fsynced, new changes
  * queue; the next batch writes all of them with one write and one fdatasync. A change becomes visible to
@@ -37,8 +42,20 @@ import type {
 } from './types';
 import { KeyIndex } from './key-index';
 import { LABEL_NAME_PATTERN } from '../labels';
-import { GENESIS_HASH, sealRecord } from './audit-hash';
-import { checkJournalLine, journalPathFor, scanLines } from './journal';
+import { AuditKey, GENESIS_HASH, sealRecord } from './audit-hash';
+import {
+  GENESIS_STATE,
+  journalPathFor,
+  scanLines,
+  walkChain,
+  walkChainOffThread,
+  type ChainState,
+  type ChainWalk,
+  type ChainWalkResult,
+} from './journal';
+import { CheckpointWriter, checkpointIsAuthentic, checkpointPathFor, readCheckpoint } from './checkpoint';
+import { keyPathFor, readKeyFile, writeKeyFile } from './key-file';
+import { AuditIndex, readLastLines, readLinesAt } from './audit-index';
 import { AttemptLog, attemptsPathFor } from './attempts';
 import {
   SNAPSHOT_FORMAT,
@@ -61,7 +78,19 @@ export interface EmbeddedStoreOptions {
   readonly logger?: StoreLogger;
   /** Do not touch the files before this settles (the registry passes the close of a previous instance). */
   readonly openAfter?: Promise<unknown>;
+  /**
+   * The audit key (base64 or hex, as the DNC labels node's credentials hold it). Absent: the key file
+   * `<name>.key` beside the store, created at the first open.
+   */
+  readonly auditKey?: string;
+  /**
+   * verify() walks the whole chain at most once per this many ms (default 60 s), in a worker thread;
+   * in between it checks only the records written since the last walk.
+   */
+  readonly fullVerifyEvery?: number;
 }
+
+export const DEFAULT_FULL_VERIFY_EVERY = 60_000;
 
 export const DEFAULT_SNAPSHOT_EVERY = 50_000;
 /**
@@ -94,6 +123,10 @@ interface Batch {
   /** seq and hash of the batch's last record. */
   readonly seq: number;
   readonly head: string;
+  /** The key part the batch's last record belongs to (a switch-over record starts this store's key). */
+  readonly chainKey: string;
+  /** Byte offset of each record's line from the batch's first byte (the audit index). */
+  readonly lineOffsets: readonly number[];
   readonly profileDelta: number;
   /** Settles when the fdatasync issued after this batch's write completes. */
   synced?: Promise<void>;
@@ -120,6 +153,27 @@ export class EmbeddedStore implements DncStore {
   private readonly logger: StoreLogger;
   private readonly openAfter: Promise<unknown> | undefined;
   private readonly interner = new StringInterner();
+  readonly checkpointPath: string;
+  readonly keyPath: string;
+  private readonly configuredKey: string | undefined;
+  private readonly fullVerifyEvery: number;
+  private key: AuditKey | undefined;
+  /** A key generated at this open: its file is written once the open succeeds. */
+  private keyToWrite: AuditKey | undefined;
+  /** The key file was there before this open (so a checkpoint must be too). */
+  private keyFileExisted = false;
+  private checkpoint: CheckpointWriter | undefined;
+  /** The key part of the chain the next record continues (null: 0.1.0's unkeyed part). */
+  private chainKey: string | null = null;
+  /** The chain as verified so far: verify() continues from here. */
+  private verified: { state: ChainState; offset: number } | undefined;
+  /** A failure found by a walk: kept until reopened, so that later incremental checks still report it. */
+  private verifyFailure: { badSeq: number; problem: string; records: number } | undefined;
+  private lastFullVerify = -Infinity;
+  private verifying: Promise<void> | undefined;
+  /** Per-contact audit index, built at the first per-contact query and kept up to date after. */
+  private auditIndex: AuditIndex | undefined;
+  private auditIndexBuilding: Promise<AuditIndex> | undefined;
 
   private state: StoreState = 'closed';
   private error: Error | undefined;
@@ -156,6 +210,11 @@ export class EmbeddedStore implements DncStore {
     this.snapshotEvery = Math.max(1, options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY);
     this.logger = options.logger ?? { warn: (message) => console.warn(message) };
     this.openAfter = options.openAfter;
+    this.checkpointPath = checkpointPathFor(options.path);
+    this.keyPath = keyPathFor(options.path);
+    this.configuredKey =
+      typeof options.auditKey === 'string' && options.auditKey.trim() !== '' ? options.auditKey : undefined;
+    this.fullVerifyEvery = Math.max(0, options.fullVerifyEvery ?? DEFAULT_FULL_VERIFY_EVERY);
     this.attemptLog = new AttemptLog(attemptsPathFor(options.path), options.openAfter);
   }
 
@@ -186,12 +245,47 @@ export class EmbeddedStore implements DncStore {
     try {
       await this.openAfter?.catch(() => undefined);
       // Files written by 0.1.0 were created 0644: personal data is owner-only from now on.
-      await tightenFiles([this.path, this.journalPath, attemptsPathFor(this.path)]);
+      await tightenFiles([
+        this.path,
+        this.journalPath,
+        attemptsPathFor(this.path),
+        this.keyPath,
+        this.checkpointPath,
+      ]);
+      this.key = await this.loadKey();
+      const key = this.key;
+      const checkpoint = await readCheckpoint(this.checkpointPath).catch(async (error: unknown) => {
+        throw await this.mismatch(
+          `the checkpoint ${this.checkpointPath} is unreadable (${(error as Error).message})`,
+          this.checkpointPath,
+        );
+      });
+      const journalBytes = await stat(this.journalPath).then(
+        (info) => info.size,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return -1;
+          throw error;
+        },
+      );
+      // The whole chain, in a worker thread while this thread parses the snapshot: a record the
+      // snapshot covers may have been altered as well as one after it.
+      const walk: ChainWalk = {
+        path: this.journalPath,
+        start: 0,
+        state: GENESIS_STATE,
+        key: key.export(),
+        ...(checkpoint ? { reportSeq: checkpoint.seq } : {}),
+      };
+      const walked: Promise<ChainWalkResult | undefined> =
+        journalBytes > 0 ? walkChainOffThread(walk) : Promise.resolve(undefined);
+      walked.catch(() => undefined); // awaited below; never left unhandled while the snapshot loads
+
       const { Low } = await import('lowdb');
       this.db = new Low<SnapshotData>(new SnapshotFileAdapter(this.path, this.interner), emptySnapshot());
       try {
         await this.db.read();
       } catch (error) {
+        await walked.catch(() => undefined);
         const copy = await this.keepCopy(this.path);
         const what = error instanceof SnapshotFormatError ? error.message : (error as Error).message;
         throw new DncError(
@@ -204,13 +298,15 @@ export class EmbeddedStore implements DncStore {
       const snapshot = this.db.data;
       this.db.data = emptySnapshot(); // the index holds the profiles; do not keep a second array alive
 
-      const journalBytes = await stat(this.journalPath).then(
-        (info) => info.size,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') return -1;
-          throw error;
-        },
-      );
+      const chain = (await walked) ?? { state: GENESIS_STATE, end: 0 };
+      if (chain.problem) {
+        const copy = await this.keepCopy(this.journalPath);
+        throw new DncError(
+          'DNC_STORE_UNAVAILABLE',
+          `DNC store unavailable: the journal ${this.journalPath} is corrupt at byte ${chain.problem.at}: ${chain.problem.message}.${copy}` +
+            ` Restore the journal from a backup; no change can be written until it reads cleanly.`,
+        );
+      }
       if (snapshot.seq > 0 && journalBytes < snapshot.offset) {
         throw await this.mismatch(
           journalBytes < 0
@@ -219,6 +315,7 @@ export class EmbeddedStore implements DncStore {
         );
       }
       if (snapshot.seq > 0) await this.checkSnapshotContinuity(snapshot);
+      await this.checkAgainstCheckpoint(checkpoint, chain);
 
       // Sized for the snapshot up front, so a million keys go in without rehashing.
       this.index = new KeyIndex(snapshot.profiles.length);
@@ -232,14 +329,45 @@ export class EmbeddedStore implements DncStore {
       this.snapshotSeq = snapshot.seq;
       this.snapshotHead = snapshot.head;
 
-      if (journalBytes > snapshot.offset) await this.replay(journalBytes);
+      // Every line up to chain.end was verified above: replay only folds what follows the snapshot.
+      if (chain.end > snapshot.offset) await this.replay(chain.end);
+      if (this.seq !== chain.state.seq || this.head !== chain.state.head) {
+        throw await this.mismatch(
+          `the journal ${this.journalPath} changed while the store was opening (record ${this.seq} is not the verified record ${chain.state.seq})`,
+        );
+      }
+      if (chain.torn) await this.setTornLineAside(chain.torn.start, chain.torn.end);
+      this.chainKey = chain.state.chainKey;
+      this.verified = { state: chain.state, offset: chain.end };
+      this.verifyFailure = undefined;
+      this.lastFullVerify = -Infinity; // the first verify() walks again: it reports on the file as it is then
+      if (chain.state.unverifiable) {
+        const { from, to, keyId } = chain.state.unverifiable;
+        this.logger.warn(
+          `DNC store ${this.path}: records ${from}..${to} of the journal are keyed with audit key ${keyId},` +
+            ` not with this store's key ${key.id}: they are linked and in order, but their content cannot be proven` +
+            ` (verify() reports them). Restore the key (see the README, "The audit key") if it was lost.`,
+        );
+      }
 
       this.journal = await openPrivate(this.journalPath, 'a');
       if (journalBytes < 0) await fsyncDirectory(this.journalPath);
+      if (this.keyToWrite) {
+        await writeKeyFile(this.keyPath, this.keyToWrite);
+        this.keyToWrite = undefined;
+        this.logger.warn(
+          `DNC store: created the audit key ${this.keyPath}; back it up (records keyed with it cannot be proven without it)`,
+        );
+      }
+      this.checkpoint = await CheckpointWriter.open(this.checkpointPath, key);
+      await this.checkpoint.flush(this.seq, this.head, this.chainKey);
+      if (!checkpoint) await fsyncDirectory(this.checkpointPath);
       this.state = 'ready';
     } catch (error) {
       await this.journal?.close().catch(() => undefined);
       this.journal = undefined;
+      await this.checkpoint?.close().catch(() => undefined);
+      this.checkpoint = undefined;
       this.index = new KeyIndex();
       this.profileCount = 0;
       this.state = 'unavailable';
@@ -252,6 +380,103 @@ export class EmbeddedStore implements DncStore {
               { cause: error },
             );
       throw this.error;
+    }
+  }
+
+  /**
+   * The configured key (the config node's credential), or the key file's. A new key's file is written
+   * only once the store has opened (just before its first checkpoint), so that a key file always has a
+   * checkpoint beside it: a missing checkpoint next to an existing key file is then a deletion.
+   */
+  private async loadKey(): Promise<AuditKey> {
+    this.keyToWrite = undefined;
+    this.keyFileExisted = false;
+    if (this.configuredKey !== undefined) {
+      const key = AuditKey.parse(this.configuredKey);
+      if (key === undefined) {
+        throw new DncError(
+          'DNC_STORE_UNAVAILABLE',
+          `DNC store unavailable: the audit key given for ${this.path} is not a key (base64 or hex, at least 16 bytes)`,
+        );
+      }
+      return key;
+    }
+    const existing = await readKeyFile(this.keyPath);
+    this.keyFileExisted = existing !== undefined;
+    if (existing) return existing;
+    this.keyToWrite = AuditKey.generate();
+    return this.keyToWrite;
+  }
+
+  /**
+   * The checkpoint anchors the head: the journal may not end before it (a deleted tail), must hold its
+   * record unchanged, and may only go on with records MACed by this store's key. A torn final line is
+   * set aside only when the checkpoint proves it was never acknowledged.
+   */
+  private async checkAgainstCheckpoint(
+    checkpoint: Awaited<ReturnType<typeof readCheckpoint>>,
+    chain: ChainWalkResult,
+  ): Promise<void> {
+    const key = this.key!;
+    const last = chain.state.seq;
+    if (checkpoint === undefined) {
+      if (this.keyFileExisted) {
+        throw await this.mismatch(
+          `the checkpoint ${this.checkpointPath} is missing although the audit key file ${this.keyPath} exists` +
+            ` (both are written at the first open): records may have been deleted or rewritten`,
+        );
+      }
+      if (chain.state.chainKey !== null) {
+        throw await this.mismatch(
+          `the checkpoint ${this.checkpointPath} is missing although the journal ${this.journalPath} is keyed` +
+            ` (it is written at every open and commit): records may have been deleted`,
+        );
+      }
+      if (chain.torn) {
+        throw await this.mismatch(
+          `the journal ${this.journalPath} ends in the middle of record ${last + 1} and there is no checkpoint` +
+            ` to prove that record was never acknowledged`,
+        );
+      }
+      if (last > 0) {
+        this.logger.warn(
+          `DNC store ${this.path}: the journal's ${last} records are unkeyed (written by 0.1.0); they are kept as` +
+            ` they are and the chain continues keyed from the next record`,
+        );
+      }
+      return;
+    }
+    const authentic = checkpointIsAuthentic(checkpoint, key);
+    if (!authentic && checkpoint.keyId === key.id) {
+      throw await this.mismatch(
+        `the checkpoint ${this.checkpointPath} was altered: its MAC does not match this store's audit key`,
+        this.checkpointPath,
+      );
+    }
+    if (checkpoint.seq > last) {
+      throw await this.mismatch(
+        `the journal ${this.journalPath} ends at record ${last} but the checkpoint ${this.checkpointPath}` +
+          ` says ${checkpoint.seq} records were acknowledged: records were deleted`,
+      );
+    }
+    if (chain.reported?.hash !== checkpoint.hash || chain.reported.chainKey !== checkpoint.chainKey) {
+      throw await this.mismatch(
+        `the journal ${this.journalPath} does not hold the record ${checkpoint.seq} the checkpoint ${this.checkpointPath}` +
+          ` names: the chain was rewritten`,
+      );
+    }
+    const unverifiable = chain.state.unverifiable;
+    if (authentic && unverifiable !== undefined && unverifiable.to > checkpoint.seq) {
+      throw await this.mismatch(
+        `records ${Math.max(unverifiable.from, checkpoint.seq + 1)}..${unverifiable.to} of the journal ${this.journalPath}` +
+          ` follow the checkpoint but are not MACed with this store's audit key: they were not written by this store`,
+      );
+    }
+    if (!authentic) {
+      this.logger.warn(
+        `DNC store ${this.path}: the checkpoint was written with audit key ${checkpoint.keyId}, not this store's` +
+          ` key ${key.id}: the journal's head cannot be proven (a lost or replaced key)`,
+      );
     }
   }
 
@@ -286,8 +511,9 @@ export class EmbeddedStore implements DncStore {
     }
   }
 
-  private async mismatch(detail: string): Promise<DncError> {
-    const copies = (await this.keepCopy(this.path)) + (await this.keepCopy(this.journalPath));
+  private async mismatch(detail: string, ...alsoCopy: string[]): Promise<DncError> {
+    let copies = (await this.keepCopy(this.path)) + (await this.keepCopy(this.journalPath));
+    for (const file of alsoCopy) copies += await this.keepCopy(file);
     return new DncError(
       'DNC_STORE_UNAVAILABLE',
       `DNC store unavailable: ${detail}.${copies} Restore the journal from a backup, or, if the journal is` +
@@ -295,44 +521,22 @@ export class EmbeddedStore implements DncStore {
     );
   }
 
-  /** Folds the journal after the snapshot into the index, verifying the chain of every replayed record. */
-  private async replay(journalBytes: number): Promise<void> {
-    let expectedSeq = this.seq + 1;
-    let prev = this.head;
-    let problem: { message: string; at: number } | undefined;
-    let torn: { start: number; end: number } | undefined;
-    let committedEnd = this.journalSize;
+  /** Folds the journal after the snapshot into the index, up to `end` (verified already by the open's walk). */
+  private async replay(end: number): Promise<void> {
+    let seq = this.seq;
+    let head = this.head;
     let profileCount = this.profileCount;
     const view: StateView = this.index;
-    await scanLines(this.journalPath, this.journalSize, journalBytes, (line) => {
-      if (!line.complete) {
-        torn = { start: line.start, end: line.end };
-        return false;
-      }
-      const checked = checkJournalLine(line.text, expectedSeq, prev);
-      if (checked.problem !== undefined) {
-        problem = { message: checked.problem, at: line.start };
-        return false;
-      }
-      profileCount += foldChange(view, recordToChange(checked.record), this.interner).profileDelta;
-      prev = checked.record.hash;
-      expectedSeq++;
-      committedEnd = line.end;
-      return true;
+    await scanLines(this.journalPath, this.journalSize, end, (line) => {
+      const record = JSON.parse(line.text) as AuditRecord;
+      profileCount += foldChange(view, recordToChange(record), this.interner).profileDelta;
+      seq = record.seq;
+      head = record.hash;
     });
-    if (problem) {
-      const copy = await this.keepCopy(this.journalPath);
-      throw new DncError(
-        'DNC_STORE_UNAVAILABLE',
-        `DNC store unavailable: the journal ${this.journalPath} is corrupt at byte ${problem.at}: ${problem.message}.${copy}` +
-          ` Restore the journal from a backup; no change can be written until it reads cleanly.`,
-      );
-    }
     this.profileCount = profileCount;
-    this.seq = expectedSeq - 1;
-    this.head = prev;
-    this.journalSize = committedEnd;
-    if (torn) await this.setTornLineAside(torn.start, torn.end);
+    this.seq = seq;
+    this.head = head;
+    this.journalSize = end;
   }
 
   /**
@@ -412,30 +616,54 @@ export class EmbeddedStore implements DncStore {
   }
 
   /**
-   * Cost: scans the journal file from the start (a stream in 8 MB chunks, about 1 s per million records)
-   * on every call; the audit trail is queried rarely, and an index would cost memory on every contact.
+   * Cost: a per-contact query reads only that contact's records (the audit index, built at the first
+   * such query by one scan); an unfiltered query reads only the last `limit` lines; other filters
+   * (label, source, time) scan the journal (a stream in 8 MB chunks, about 1 s per million records).
    */
   async audit(query: AuditQuery = {}): Promise<AuditRecord[]> {
     this.assertReady();
+    const end = this.journalSize;
     const keys = query.keys === undefined ? undefined : new Set(query.keys);
     const limit = query.limit ?? Infinity;
-    const found: AuditRecord[] = [];
-    await scanLines(this.journalPath, 0, this.journalSize, (line) => {
-      const record = JSON.parse(line.text) as AuditRecord;
-      if (keys && !record.keys.some((key) => keys.has(key))) return;
+    const matches = (record: AuditRecord): boolean => {
+      if (keys && !record.keys.some((key) => keys.has(key))) return false;
       if (
         query.label !== undefined &&
         !record.labels.includes(query.label) &&
         !record.changed.includes(query.label)
       ) {
-        return;
+        return false;
       }
-      if (query.source !== undefined && record.source !== query.source) return;
+      if (query.source !== undefined && record.source !== query.source) return false;
       if (query.since !== undefined || query.until !== undefined) {
         const at = Date.parse(record.at);
-        if (query.since !== undefined && at < query.since) return;
-        if (query.until !== undefined && at > query.until) return;
+        if (query.since !== undefined && at < query.since) return false;
+        if (query.until !== undefined && at > query.until) return false;
       }
+      return true;
+    };
+    if (keys) {
+      const index = await this.ensureAuditIndex();
+      const offsets = index.lookup(keys).filter((offset) => offset < end);
+      const lines = await readLinesAt(this.journalPath, offsets, end);
+      const found = lines.map((text) => JSON.parse(text) as AuditRecord).filter(matches);
+      return limit < found.length ? found.slice(found.length - limit) : found;
+    }
+    if (
+      Number.isFinite(limit) &&
+      query.label === undefined &&
+      query.source === undefined &&
+      query.since === undefined &&
+      query.until === undefined
+    ) {
+      return (await readLastLines(this.journalPath, end, limit)).map(
+        (text) => JSON.parse(text) as AuditRecord,
+      );
+    }
+    const found: AuditRecord[] = [];
+    await scanLines(this.journalPath, 0, end, (line) => {
+      const record = JSON.parse(line.text) as AuditRecord;
+      if (!matches(record)) return;
       found.push(record);
       // Newest last: keep only the last `limit` (trim in steps, not per record).
       if (found.length >= 2 * limit + 1000) found.splice(0, found.length - limit);
@@ -443,44 +671,122 @@ export class EmbeddedStore implements DncStore {
     return limit < found.length ? found.slice(found.length - limit) : found;
   }
 
+  /** The audit index: built once (by one scan, records committed meanwhile are added by commit()). */
+  private async ensureAuditIndex(): Promise<AuditIndex> {
+    if (this.auditIndex) return this.auditIndex;
+    this.auditIndexBuilding ??= (async () => {
+      // Records committed while the scan runs are past `end`: index them from the journal too.
+      let end = this.journalSize;
+      const index = await AuditIndex.build(this.journalPath, end);
+      while (end < this.journalSize) {
+        const next = this.journalSize;
+        await scanLines(this.journalPath, end, next, (line) => {
+          index.add((JSON.parse(line.text) as AuditRecord).keys, line.start);
+        });
+        end = next;
+      }
+      // From here on (synchronously, before any other commit) commit() adds each new record.
+      this.auditIndex = index;
+      return index;
+    })().finally(() => (this.auditIndexBuilding = undefined));
+    return this.auditIndexBuilding;
+  }
+
+  /**
+   * Incremental: the records written since the last check are verified from the remembered head; the
+   * whole chain is walked again (in a worker thread, off the event loop that answers checks) at most
+   * once per `fullVerifyEvery`, and the first time after open. Concurrent calls share one run. A
+   * failure, once found, is reported by every later call until the store is reopened.
+   */
   async verify(): Promise<AuditVerification> {
     this.assertReady();
-    const expectedRecords = this.seq;
-    const expectedHead = this.head;
+    while (this.verifying) await this.verifying.catch(() => undefined);
+    const run = this.runVerify();
+    this.verifying = run;
+    try {
+      await run;
+    } finally {
+      if (this.verifying === run) this.verifying = undefined;
+    }
+    const failure = this.verifyFailure;
+    if (failure)
+      return { ok: false, records: failure.records, badSeq: failure.badSeq, problem: failure.problem };
+    const state = this.verified!.state;
+    const unverifiable = state.unverifiable;
+    return {
+      ok: unverifiable === undefined,
+      records: state.seq,
+      ...(state.legacy > 0 ? { legacy: state.legacy } : {}),
+      ...(unverifiable
+        ? {
+            unverifiable: { ...unverifiable },
+            problem: `records ${unverifiable.from}..${unverifiable.to} are keyed with audit key ${unverifiable.keyId}, which this store does not have: their content cannot be proven`,
+          }
+        : {}),
+    };
+  }
+
+  private async runVerify(): Promise<void> {
+    if (this.verifyFailure || !this.key || !this.verified) return;
+    const end = this.journalSize;
+    const expected = { seq: this.seq, head: this.head };
+    const full = Date.now() - this.lastFullVerify >= this.fullVerifyEvery;
     const snapshotSeq = this.snapshotSeq;
     const snapshotHead = this.snapshotHead;
-    let records = 0;
-    let prev = GENESIS_HASH;
-    let failure: { badSeq: number; problem: string } | undefined;
-    await scanLines(this.journalPath, 0, this.journalSize, (line) => {
-      const seq = records + 1;
-      if (!line.complete) {
-        failure = { badSeq: seq, problem: `the journal ends in the middle of record ${seq}` };
-        return false;
-      }
-      const checked = checkJournalLine(line.text, seq, prev);
-      if (checked.problem !== undefined) {
-        failure = { badSeq: seq, problem: checked.problem };
-        return false;
-      }
-      if (seq === snapshotSeq && checked.record.hash !== snapshotHead) {
-        failure = { badSeq: seq, problem: `record ${seq} is not the record the snapshot was taken at` };
-        return false;
-      }
-      prev = checked.record.hash;
-      records = seq;
-      return true;
-    });
-    if (failure) return { ok: false, records, ...failure };
-    if (records !== expectedRecords || prev !== expectedHead) {
-      return {
-        ok: false,
-        records,
-        badSeq: records + 1,
-        problem: `the journal holds ${records} valid records but ${expectedRecords} were written (records deleted)`,
+    const walk: ChainWalk = full
+      ? {
+          path: this.journalPath,
+          start: 0,
+          end,
+          state: GENESIS_STATE,
+          key: this.key.export(),
+          ...(snapshotSeq > 0 ? { reportSeq: snapshotSeq } : {}),
+        }
+      : {
+          path: this.journalPath,
+          start: this.verified.offset,
+          end,
+          state: this.verified.state,
+          key: this.key.export(),
+        };
+    if (full) this.lastFullVerify = Date.now();
+    // A few new records are cheaper to hash here than a worker is to start.
+    const result =
+      full || end - walk.start > 1024 * 1024 ? await walkChainOffThread(walk) : await walkChain(walk);
+    if (result.problem) {
+      this.verifyFailure = {
+        badSeq: result.problem.seq,
+        problem: result.problem.message,
+        records: result.state.seq,
       };
+      return;
     }
-    return { ok: true, records };
+    if (
+      result.torn ||
+      result.end !== end ||
+      result.state.seq !== expected.seq ||
+      result.state.head !== expected.head
+    ) {
+      const records = result.state.seq;
+      this.verifyFailure = {
+        badSeq: records + 1,
+        problem: result.torn
+          ? `the journal ends in the middle of record ${records + 1}`
+          : `the journal holds ${records} valid records but ${expected.seq} were written (records deleted)`,
+        records,
+      };
+      return;
+    }
+    if (full && snapshotSeq > 0 && result.reported?.hash !== snapshotHead) {
+      // The snapshot's head must still be in the chain (checked at open; the file may have changed since).
+      this.verifyFailure = {
+        badSeq: snapshotSeq,
+        problem: `record ${snapshotSeq} is not the record the snapshot was taken at`,
+        records: result.state.seq,
+      };
+      return;
+    }
+    this.verified = { state: result.state, offset: end };
   }
 
   /** Attempt records (lib/store/attempts.ts): caps and cooling-off. */
@@ -552,13 +858,14 @@ export class EmbeddedStore implements DncStore {
     const inFlight: Batch[] = [];
     let seq = this.seq;
     let head = this.head;
+    let chainKey = this.chainKey;
     while (this.queue.length > 0 || inFlight.length > 0) {
       // Acknowledge what is already durable before preparing more: the first acks of a flood do not
       // wait for the next batch's preparation.
       while (inFlight.length > 0 && inFlight[0].durable === true) this.commit(inFlight.shift()!);
       const journal = this.journal;
       if (this.queue.length > 0 && inFlight.length < MAX_IN_FLIGHT && this.state === 'ready' && journal) {
-        const batch = this.prepareBatch(this.queue.splice(0, MAX_BATCH), seq, head);
+        const batch = this.prepareBatch(this.queue.splice(0, MAX_BATCH), seq, head, chainKey);
         if (batch === undefined) continue;
         try {
           let written = 0;
@@ -582,6 +889,7 @@ export class EmbeddedStore implements DncStore {
         );
         seq = batch.seq;
         head = batch.head;
+        chainKey = batch.chainKey;
         inFlight.push(batch);
         continue;
       }
@@ -604,7 +912,13 @@ export class EmbeddedStore implements DncStore {
   }
 
   /** Folds, hashes and renders a batch on top of the unsynced batches; undefined (batch rejected) if that fails. */
-  private prepareBatch(items: PendingChange[], firstSeq: number, head: string): Batch | undefined {
+  private prepareBatch(
+    items: PendingChange[],
+    firstSeq: number,
+    head: string,
+    chainKey: string | null,
+  ): Batch | undefined {
+    const key = this.key!;
     const overlay = new Map<string, ContactState>();
     const unsynced = this.unsynced;
     const index = this.index;
@@ -614,6 +928,8 @@ export class EmbeddedStore implements DncStore {
     };
     const results: ChangeResult[] = new Array<ChangeResult>(items.length);
     const lines: string[] = new Array<string>(items.length);
+    const lineOffsets: number[] = new Array<number>(items.length);
+    let offset = 0;
     let seq = firstSeq;
     let prev = head;
     let profileDelta = 0;
@@ -622,8 +938,13 @@ export class EmbeddedStore implements DncStore {
         const change = items[i].change;
         const fold = foldChange(view, change, this.interner);
         seq++;
-        const sealed = sealRecord(recordContent(seq, prev, change, fold.changed));
+        // The first record this store's key MACs names the key: the switch-over record.
+        const keyId = chainKey === key.id ? undefined : key.id;
+        const sealed = sealRecord(recordContent(seq, prev, change, fold.changed, keyId), key);
+        chainKey = key.id;
         prev = sealed.record.hash;
+        lineOffsets[i] = offset;
+        offset += Buffer.byteLength(sealed.line);
         profileDelta += fold.profileDelta;
         lines[i] = sealed.line;
         results[i] = {
@@ -645,7 +966,7 @@ export class EmbeddedStore implements DncStore {
     }
     for (const [key, state] of overlay) unsynced.set(key, state);
     const bytes = Buffer.from(lines.join(''), 'utf8');
-    return { items, results, overlay, bytes, seq, head: prev, profileDelta };
+    return { items, results, overlay, bytes, seq, head: prev, chainKey: key.id, lineOffsets, profileDelta };
   }
 
   /** A batch is durable: make it visible to lookups, acknowledge its changes, tell the listeners. */
@@ -658,8 +979,16 @@ export class EmbeddedStore implements DncStore {
     this.profileCount += batch.profileDelta;
     this.seq = batch.seq;
     this.head = batch.head;
-    this.journalSize += batch.bytes.length;
+    this.chainKey = batch.chainKey;
     const { items, results } = batch;
+    if (this.auditIndex) {
+      for (let i = 0; i < results.length; i++) {
+        this.auditIndex.add(results[i].record.keys, this.journalSize + batch.lineOffsets[i]);
+      }
+    }
+    this.journalSize += batch.bytes.length;
+    // Before any acknowledgement: an acknowledged record is never after the checkpoint.
+    this.checkpoint?.update(this.seq, this.head, this.chainKey);
     for (let i = 0; i < items.length; i++) {
       const result = results[i];
       items[i].resolve(result);
@@ -813,9 +1142,16 @@ export class EmbeddedStore implements DncStore {
       await this.snapshotRunning;
       if (this.state === 'ready' && this.seq > this.snapshotSeq) await this.startSnapshot();
       await this.journal?.close();
+      if (this.checkpoint && this.state === 'ready')
+        await this.checkpoint.flush(this.seq, this.head, this.chainKey);
+      await this.checkpoint?.close();
       await this.attemptLog.close();
     } finally {
       this.journal = undefined;
+      this.checkpoint = undefined;
+      this.auditIndex = undefined;
+      this.auditIndexBuilding = undefined;
+      this.verified = undefined;
       this.db = undefined;
       this.index = new KeyIndex();
       this.profileCount = 0;
@@ -839,6 +1175,7 @@ function recordContent(
   prev: string,
   change: FoldableChange,
   changed: readonly string[],
+  keyId: string | undefined,
 ): Omit<AuditRecord, 'hash'> {
   return change.op === 'add'
     ? {
@@ -855,6 +1192,7 @@ function recordContent(
         reason: change.reason,
         campaign: change.campaign,
         channel: change.channel,
+        ...(keyId === undefined ? {} : { keyId }),
         prev,
       }
     : {
@@ -868,6 +1206,7 @@ function recordContent(
         actor: change.actor,
         ...principalOf(change),
         reason: change.reason,
+        ...(keyId === undefined ? {} : { keyId }),
         prev,
       };
 }

@@ -6,6 +6,7 @@
  * write the same journal.
  */
 import { resolve } from 'node:path';
+import { DncError } from '../errors';
 import { EmbeddedStore, type EmbeddedStoreOptions } from './embedded';
 import type { DncStore } from './types';
 
@@ -19,6 +20,8 @@ export interface StoreHandle {
 
 interface Entry {
   readonly store: EmbeddedStore;
+  /** The configured audit key (undefined: the key file): every user of the file must give the same. */
+  readonly auditKey: string | undefined;
   readonly ready: Promise<void>;
   references: number;
 }
@@ -32,7 +35,16 @@ export function acquireEmbeddedStore(
   options: Omit<EmbeddedStoreOptions, 'path' | 'openAfter'> = {},
 ): StoreHandle {
   const resolvedPath = resolve(path);
+  const auditKey = options.auditKey?.trim() || undefined;
   let entry = openStores.get(resolvedPath);
+  if (entry && entry.auditKey !== auditKey) {
+    // One journal has one key: a second key would key part of it with a key the first user does not know.
+    throw new DncError(
+      'DNC_INVALID_INPUT',
+      `another DNC labels node uses the store ${resolvedPath} with a different audit key: give them the same key (or none)`,
+      { field: 'auditKey' },
+    );
+  }
   if (!entry) {
     const store = new EmbeddedStore({
       ...options,
@@ -41,7 +53,7 @@ export function acquireEmbeddedStore(
     });
     const ready = store.open();
     ready.catch(() => undefined); // the failure is in status() and in `ready`; do not leave it unhandled
-    entry = { store, ready, references: 0 };
+    entry = { store, ready, auditKey, references: 0 };
     openStores.set(resolvedPath, entry);
   }
   entry.references++;

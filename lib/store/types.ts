@@ -87,9 +87,15 @@ export interface AuditRecord {
   readonly reason: string | null;
   readonly campaign?: string | null;
   readonly channel?: string | null;
+  /**
+   * On the switch-over record only: the id of the audit key (AuditKey.id) that MACs this record and
+   * every later one, until the next record carrying a keyId. Records before the first one are 0.1.0's
+   * unkeyed sha256 chain.
+   */
+  readonly keyId?: string;
   /** Hash of the previous record (64 zeros for the first). */
   readonly prev: string;
-  /** sha256 over `prev` and this record's content. */
+  /** HMAC-SHA256 (keyed part) or sha256 (0.1.0 part) over `prev` and this record's content (audit-hash.ts). */
   readonly hash: string;
 }
 
@@ -120,6 +126,13 @@ export interface AuditVerification {
   /** The first record that fails verification. */
   readonly badSeq?: number;
   readonly problem?: string;
+  /** Records 1..legacy are 0.1.0's unkeyed sha256 chain: checked, but anyone could have recomputed them. */
+  readonly legacy?: number;
+  /**
+   * Records keyed with an audit key this store does not have (a lost or replaced key): linked and in
+   * order, but their content cannot be proven. `ok` is false while any exist.
+   */
+  readonly unverifiable?: { readonly from: number; readonly to: number; readonly keyId: string };
 }
 
 export type StoreState = 'closed' | 'opening' | 'ready' | 'unavailable';

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { AuditKey, computeKeyedRecordHash } from '../../lib/store/audit-hash';
+import type { AuditRecord } from '../../lib/store/types';
 import { join } from 'node:path';
 import {
   ANA,
@@ -64,6 +66,24 @@ describe('dnc-config node', function () {
     assert.equal(statSync(join(userDir.dir, 'private')).mode & 0o777, 0o700);
     assert.equal(statSync(join(userDir.dir, 'private', 'dnc')).mode & 0o777, 0o700);
     assert.equal(statSync(join(userDir.dir, 'private', 'dnc', 'main.events.ndjson')).mode & 0o777, 0o600);
+  });
+
+  it('keys the audit trail with the audit key credential (no key file), or with the key file when blank', async function () {
+    const key = AuditKey.generate();
+    await helper.load([configModule], [config('c1')], { c1: { auditKey: key.export() } });
+    await storeReady();
+    await helper.getNode('c1').dnc.service.addLabels({ contact: ANA, labels: ['Hold'], source: 'test' });
+    const line = readFileSync(join(userDir.dir, 'dnc-store.events.ndjson'), 'utf8').trim();
+    const record = JSON.parse(line) as AuditRecord;
+    assert.equal(record.keyId, key.id);
+    assert.equal(record.hash, computeKeyedRecordHash(key, record));
+    assert.ok(!existsSync(join(userDir.dir, 'dnc-store.key')));
+    await helper.unload();
+
+    await helper.load([configModule], [config('c1', { storePath: 'other.json' })]);
+    await storeReady();
+    const fileKey = AuditKey.parse(readFileSync(join(userDir.dir, 'other.key'), 'utf8'));
+    assert.ok(fileKey);
   });
 
   it('resolves a relative store path against the user directory, creating its folder', async function () {
