@@ -221,6 +221,12 @@ export function mountDncApi(RED: NodeAPI): void {
         next();
         return;
       }
+      // Without adminAuth nothing else stops another web site open in an operator's browser: Node-RED's
+      // admin app answers every CORS preflight with `Access-Control-Allow-Origin: *`.
+      if (!originAllowed(req, allowedOrigins())) {
+        adminApi.fail(res, foreignOrigin());
+        return;
+      }
       authorize(req, res, () => {
         const principal = adminPrincipal(req);
         adminApi.handle(req, res, next, { id: principal, access: adminApi.accessFor(req), principal });
