@@ -4,9 +4,10 @@
  * over many area codes and exchanges, because a check enforces validity and the memo of valid
  * prefixes must not be flattered by a handful of ranges.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { isValidE164 } from '../lib/contacts';
-import { GENESIS_HASH, computeRecordHash } from '../lib/store/audit-hash';
+import { AuditKey, GENESIS_HASH, computeRecordHash, sealRecord } from '../lib/store/audit-hash';
+import { CheckpointWriter } from '../lib/store/checkpoint';
 import type { AddLabelsChange, AuditRecord } from '../lib/store/types';
 import { seededRandom } from './harness';
 
@@ -75,13 +76,16 @@ export function makeChange(key: string, random: () => number): AddLabelsChange {
  * Writes the journal a store would have after one opt-out for each key (a valid hash chain, exactly
  * the records the store writes); returns the mean bytes per record. Far faster than applying a
  * million changes one by one, and the store still replays and verifies every record when it opens.
+ * Without `key`: 0.1.0's unkeyed chain (a store written before the audit key, which opens unchanged).
+ * With it: the keyed chain of today's store (call writeKeyedStoreExtras for its key file and checkpoint).
  */
-export function writeJournal(path: string, keys: readonly string[]): number {
+export function writeJournal(path: string, keys: readonly string[], key?: AuditKey): number {
   const random = seededRandom(42);
   const fd = openSync(path, 'w');
   let prev = GENESIS_HASH;
   let bytes = 0;
   let lines: string[] = [];
+  lastHead = GENESIS_HASH;
   for (let i = 0; i < keys.length; i++) {
     const change = makeChange(keys[i], random);
     const label = change.labels[0];
@@ -100,9 +104,16 @@ export function writeJournal(path: string, keys: readonly string[]): number {
       channel: change.channel ?? null,
       prev,
     };
-    const full: AuditRecord = { ...content, hash: computeRecordHash(content) };
-    prev = full.hash;
-    lines.push(`${JSON.stringify(full)}\n`);
+    if (key) {
+      const sealed = sealRecord(i === 0 ? { ...content, keyId: key.id } : content, key);
+      prev = sealed.record.hash;
+      lines.push(sealed.line);
+      lastHead = prev;
+    } else {
+      const full: AuditRecord = { ...content, hash: computeRecordHash(content) };
+      prev = full.hash;
+      lines.push(`${JSON.stringify(full)}\n`);
+    }
     if (lines.length === 10_000 || i === keys.length - 1) {
       const chunk = Buffer.from(lines.join(''));
       writeSync(fd, chunk);
@@ -112,4 +123,15 @@ export function writeJournal(path: string, keys: readonly string[]): number {
   }
   closeSync(fd);
   return bytes / keys.length;
+}
+
+let lastHead = GENESIS_HASH;
+
+/** The key file and checkpoint of a store whose journal writeJournal just wrote with `key` (`count` records). */
+export async function writeKeyedStoreExtras(snapshotPath: string, key: AuditKey, count: number): Promise<void> {
+  const base = snapshotPath.replace(/\.json$/i, '');
+  writeFileSync(`${base}.key`, `${key.export()}\n`, { mode: 0o600 });
+  const checkpoint = await CheckpointWriter.open(`${base}.checkpoint`, key);
+  await checkpoint.flush(count, lastHead, key.id);
+  await checkpoint.close();
 }

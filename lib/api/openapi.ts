@@ -327,10 +327,16 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
         ),
       },
       '/audit/verify': {
-        get: op('verifyAudit', 'audit', 'Verify the chain', 'Walks the whole hash chain.', {
-          '200': json(ref('Verification')),
-          ...ERRORS,
-        }),
+        get: op(
+          'verifyAudit',
+          'audit',
+          'Verify the chain',
+          'Checks the records written since the last check; walks the whole chain again (off the request path) at most once a minute.',
+          {
+            '200': json(ref('Verification')),
+            ...ERRORS,
+          },
+        ),
       },
       '/imports': {
         get: op('listImports', 'bulk', 'Import jobs', 'The recent import jobs (kept in memory).', {
@@ -589,6 +595,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             reason: nullableText,
             campaign: nullableText,
             channel: nullableText,
+            keyId: { type: 'string' },
             prev: { type: 'string' },
             hash: { type: 'string' },
           },
@@ -655,6 +662,16 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             records: { type: 'integer' },
             badSeq: { type: 'integer' },
             problem: { type: 'string' },
+            legacy: { type: 'integer', minimum: 1 },
+            unverifiable: {
+              type: 'object',
+              required: ['from', 'to', 'keyId'],
+              properties: {
+                from: { type: 'integer' },
+                to: { type: 'integer' },
+                keyId: { type: 'string' },
+              },
+            },
           },
         },
         Health: {
