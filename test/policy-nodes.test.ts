@@ -103,6 +103,9 @@ describe('dnc-policy node and Check DNC with a calling policy', function () {
     n1.receive({ payload: '+447911123456' });
     assert.equal((await Promise.race([first, errors])).dnc.allowed, true);
     assert.ok(existsSync(join(userDir.dir, 'dnc-store.attempts.ndjson')));
+    // The check node that recorded it is its principal.
+    const recorded = helper.getNode('c1').dnc.service.store.attempts('+447911123456', 0);
+    assert.equal(recorded[0].principal, 'node:n1');
     const second = nextMessage(helper.getNode('blocked'));
     const before = Date.now();
     n1.receive({ payload: '+447911123456' });
