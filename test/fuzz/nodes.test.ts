@@ -17,7 +17,7 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages from the test helper are untyped */
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { ContactParser } from '../../lib/contacts';
@@ -33,7 +33,16 @@ import {
   helper,
   storeReady,
 } from '../nodes/support';
-import { Violations, casesOf, filesUnder, hostileString, hostileValue, leakIn, preview } from './support';
+import {
+  REPO_ROOT,
+  Violations,
+  casesOf,
+  filesUnder,
+  hostileString,
+  hostileValue,
+  leakIn,
+  preview,
+} from './support';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const modules = [
@@ -355,6 +364,18 @@ function blank(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
+/**
+ * Whether msg.labels makes a check enforce DNC_Sales: no selection (blank, an empty list, only blank
+ * names: every label is enforced) or a selection naming it.
+ */
+function enforcesSales(labels: unknown): boolean {
+  if (blank(labels)) return true;
+  const names = typeof labels === 'string' ? labels.split(',') : Array.isArray(labels) ? labels : null;
+  if (names === null || names.some((n) => typeof n !== 'string')) return false;
+  const given = (names as string[]).map((n) => n.trim()).filter((n) => n !== '');
+  return given.length === 0 || given.includes('DNC_Sales');
+}
+
 /** Why Check DNC must not have allowed `contact` for `msg` (null: allowing it is fine). */
 function mustNotAllow(contact: unknown, msg: Props): string | null {
   const parsed = GB.tryParse(contact);
@@ -370,7 +391,7 @@ function mustNotAllow(contact: unknown, msg: Props): string | null {
   const channel = typeof msg.channel === 'string' ? msg.channel.trim().toLowerCase() : '';
   if (
     parsed.keys.includes(ANA) &&
-    (blank(msg.labels) || (Array.isArray(msg.labels) && msg.labels.length === 0)) &&
+    enforcesSales(msg.labels) &&
     (channel === '' || channel === 'voice' || channel === 'sms')
   ) {
     return 'the contact carries DNC_Sales on voice/sms';
@@ -389,6 +410,20 @@ function mustNotBeUnlisted(contact: unknown): string | null {
 }
 
 describe('fuzz: every node input', function () {
+  it('fuzzes every node type that takes input, at least 2,000 messages a run', function () {
+    // Every node type of the package whose editor definition has an input (so a new one is not forgotten).
+    const fuzzed = new Set(NODES.map((n) => n.type));
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      'node-red': { nodes: Record<string, string> };
+    };
+    const withInput = Object.keys(pkg['node-red'].nodes).filter((type) =>
+      /\binputs:\s*[1-9]/.test(readFileSync(join(REPO_ROOT, 'nodes', `${type}.html`), 'utf8')),
+    );
+    assert.ok(withInput.length >= 6, `node types with an input: ${withInput.join(', ')}`);
+    for (const type of withInput) assert.ok(fuzzed.has(type), `${type} takes input but is not fuzzed`);
+    assert.ok(NODES.reduce((n, node) => n + (node.cases ?? CASES), 0) >= 2000);
+  });
+
   this.timeout(20_000);
   let userDir: { dir: string; cleanup(): void };
   const waiting = new Map<number, (outcome: { kind: 'complete' | 'error'; msg: any }) => void>();
