@@ -114,14 +114,21 @@ export function preview(value: unknown, max = 160): string {
   if (typeof value === 'string') text = value;
   else if (Buffer.isBuffer(value)) text = value.toString('latin1');
   else {
+    // Cycles, BigInts, Buffers and functions shown for what they are (a report must never throw).
+    const seen = new WeakSet<object>();
     try {
-      text = JSON.stringify(value) ?? String(value);
+      text =
+        JSON.stringify(value, (_key, v: unknown) => {
+          if (typeof v === 'bigint') return `${v}n`;
+          if (typeof v === 'function' || typeof v === 'symbol') return `[${typeof v}]`;
+          if (v !== null && typeof v === 'object') {
+            if (seen.has(v)) return '[cycle]';
+            seen.add(v);
+          }
+          return v;
+        }) ?? String(value);
     } catch {
-      try {
-        text = String(value);
-      } catch {
-        text = Object.prototype.toString.call(value);
-      }
+      text = Object.prototype.toString.call(value);
     }
   }
   const shown = JSON.stringify(text.length > max ? `${text.slice(0, max)}...(${text.length} chars)` : text);
