@@ -59,30 +59,30 @@ interface DncRegistryDef extends NodeDef {
 const DEFAULT_MAPPING = 'payload.results{ number: registered }';
 const STATE_POLL_MS = 60_000;
 const LAYOUTS: readonly RegistryLayout[] = ['nanp', 'uk-fixed', 'lines', 'csv'];
-/** How the status names where the as-of date came from. */
+/** How the status names where the as-of date came from (a status shows 19 characters). */
 const AS_OF_SOURCE_TEXT: Readonly<Record<AsOfSource, string>> = {
-  msg: 'from the flow',
-  setting: 'from the setting',
-  sidecar: 'from .asof',
-  'file-name': 'from the file name',
-  mtime: 'from the file time',
+  msg: 'flow',
+  setting: 'set',
+  sidecar: '.asof',
+  'file-name': 'name',
+  mtime: 'mtime',
 };
 
-/** `1,234 numbers, as of 2026-03-01 (from .asof)` */
+/** `03-01 (.asof)`: the data's as-of day and where that date came from. */
 function dataText(status: RegistryStatus): string {
   const source = status.asOfSource ? ` (${AS_OF_SOURCE_TEXT[status.asOfSource]})` : '';
-  return `${status.count} numbers, as of ${status.asOf?.slice(0, 10) ?? '?'}${source}`;
+  return `${status.asOf?.slice(5, 10) ?? '?'}${source}`;
 }
 
 /** A refusal's reason, short enough for a node status. */
 function refusalText(status: RegistryStatus): string {
   switch (status.refused) {
     case 'empty':
-      return 'load refused: no numbers';
+      return 'refused: no numbers';
     case 'shrunk':
-      return 'load refused: far fewer numbers';
+      return 'refused: far fewer';
     case 'as-of':
-      return 'load refused: bad as-of date';
+      return 'refused: bad as-of';
     default:
       return 'load failed';
   }
@@ -244,12 +244,14 @@ export = function (RED: NodeAPI) {
           const refused = status.lastError !== null ? refusalText(status) : undefined;
           if (status.state === 'ready') {
             binding.set({ state: 'ready', refused, detail: refused ? status.lastError! : undefined });
-            node.status(
-              refused ? STATUS.error(`${refused}; kept ${dataText(status)}`) : STATUS.ok(dataText(status)),
-            );
+            node.status(refused ? STATUS.error(refused) : STATUS.ok(`as of ${dataText(status)}`));
           } else if (status.state === 'stale') {
-            binding.set({ state: 'stale', detail: `data of ${status.asOf?.slice(0, 10) ?? '?'}` });
-            node.status(STATUS.error(`stale: ${dataText(status)}`));
+            binding.set({
+              state: 'stale',
+              refused,
+              detail: refused ? status.lastError! : `data of ${status.asOf?.slice(0, 10) ?? '?'}`,
+            });
+            node.status(STATUS.error(refused ?? `stale ${dataText(status)}`));
           } else if (!status.loading) {
             binding.set({ state: 'unavailable', refused, detail: status.lastError ?? 'not loaded' });
             node.status(STATUS.error(refused ?? 'not loaded'));

@@ -47,7 +47,9 @@ function metadataFor(callingCode: string): MetadataView & { numberingPlan: PlanV
 
 /** The national prefix a national number is written with (`0` for AU/UK, none for IT/SG), or ''. */
 export function nationalPrefixOf(callingCode: string): string {
-  return metadataFor(callingCode).numberingPlan.nationalPrefix() ?? '';
+  // The compressed metadata holds 0 (a number) where a country has no national prefix.
+  const prefix = metadataFor(callingCode).numberingPlan.nationalPrefix();
+  return typeof prefix === 'string' ? prefix : '';
 }
 
 /** For each length, whether libphonenumber's length check (not too short, not an impossible length) passes. */
@@ -74,12 +76,13 @@ export function nationalNumberReader(callingCode: string): NationalNumberReader 
   const plan = metadata.numberingPlan;
   const forParsing = plan.nationalPrefixForParsing();
   let reader: NationalNumberReader;
-  if (!forParsing) {
+  if (typeof forParsing !== 'string' || forParsing === '') {
     // Italy, Singapore, Mexico...: every digit written belongs to the number.
     reader = (digits) => digits;
   } else {
     const prefix = new RegExp(`^(?:${forParsing})`);
-    const transform = plan.nationalPrefixTransformRule();
+    const rule = plan.nationalPrefixTransformRule();
+    const transform = typeof rule === 'string' ? rule : '';
     const wholePattern = new RegExp(`^(?:${plan.nationalNumberPattern()})$`);
     const checkLengths = plan.possibleLengths() !== undefined;
     // The length check is made for the country the number selects among those sharing the calling code:
