@@ -13,12 +13,17 @@
  * (unreadable file, damaged zip, a file changing while read, or a file where too many lines do not parse,
  * typically the wrong layout) keeps the previous data and is reported; it never installs a partial index.
  *
- * Freshness. The data's as-of date comes from the file names (`..._2026-03-01.txt`) where they carry one,
- * else the files' modification times. With several full-list files the registry is as old as the oldest; a
- * change list brings it forward to the change list's date. Past maxAgeDays the registry is stale.
+ * Empty or shrunken data is refused: a load whose full data set holds no numbers, or fewer than
+ * minRetainedRatio of the numbers it replaces, keeps the previous data (a truncated download or an emptied
+ * file would otherwise answer "not listed" for every number).
+ *
+ * Freshness. The data's as-of date is, most explicit first: a date a flow gives with a load, the registry's
+ * setting, a sidecar `<file>.asof`, a date in the file name (`..._2026-03-01.txt`), the file's mtime. A bad
+ * explicit date is refused, never ignored. With several full-list files the registry is as old as the
+ * oldest; a change list brings it forward to the change list's date. Past maxAgeDays the registry is stale.
  *
  * Lookups fail closed: not loaded (or never loaded successfully) is `unavailable`, stale is `stale`, never
- * `not-listed`. The one `not-listed` that needs no data is a number outside the registry's calling codes
+ * `not-listed`; stale data that lists a number answers `listed` (flagged `stale`). The one `not-listed` that needs no data is a number outside the registry's calling codes
  * (a UK number is not on the US list, loaded or not).
  */
 import { watch, type FSWatcher } from 'node:fs';
