@@ -210,6 +210,18 @@ describe('registry data integrity: empty or shrunken data, as-of dates, validity
       });
     }
 
+    it('a future date in a file name refuses the load, unless a sidecar gives the date', async () => {
+      const source = file('us-ndnc-2026-04-01.txt', usLines(3));
+      const us = registry({ source });
+      const outcome = await us.start();
+      assert.equal(outcome.ok, false);
+      assert.match(outcome.error!.message, /in the future/);
+      assert.equal(us.lookup(US_FIRST).result, 'unavailable');
+      file('us-ndnc-2026-04-01.txt.asof', '2026-03-03');
+      assert.equal((await us.reload()).ok, true);
+      assert.equal(us.status().asOfSource, 'sidecar');
+    });
+
     it('the registry setting dates the data; bad settings are refused', async () => {
       const source = file('us-ndnc-2026-03-05.txt', usLines(3));
       const us = registry({ source, asOf: '2026-02-20' });

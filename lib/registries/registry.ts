@@ -411,6 +411,16 @@ export async function listRegistrySources(source: string, now: number = Date.now
     };
     const sidecar = await readSidecar(path, now);
     if (sidecar !== undefined) file.sidecarAsOf = sidecar;
+    else {
+      // A date in the name that has not happened yet would keep the data "fresh" for that long.
+      const named = dateFromFileName(name);
+      if (named !== undefined && named > now + DATE_AHEAD_MS) {
+        throw new RegistryLoadRefusedError(
+          'as-of',
+          `${name}: the date in the file name is in the future; the load is refused (give the date in ${name}${AS_OF_SUFFIX})`,
+        );
+      }
+    }
     return file;
   };
   if (info.isFile()) return [await describe(source, basename(source), info.size, info.mtimeMs)];
