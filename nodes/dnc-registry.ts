@@ -257,10 +257,8 @@ export = function (RED: NodeAPI) {
             node.status(STATUS.error(refused ?? 'not loaded'));
           }
         };
-        binding.reload = async (asOfFromMsg) => {
-          const outcome = await file.reload({ force: true, asOf: asOfFromMsg });
-          return outcome;
-        };
+        // A flow's reload reads the files again only when they changed (a new date alone is cheap).
+        binding.reload = (asOfFromMsg) => file.reload({ asOf: asOfFromMsg });
         node.status(STATUS.waiting('loading'));
         file.start().then(refresh, (err: unknown) => {
           node.error(`registry ${id}: ${err instanceof Error ? err.message : String(err)}`);
