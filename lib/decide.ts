@@ -74,6 +74,8 @@ export interface Reason {
   readonly registry?: string;
   readonly asOf?: string | null;
   readonly number?: string;
+  /** For REGISTRY: true when the data (or wash result) that lists the number is past its validity. */
+  readonly stale?: boolean;
   /** For NCPR_PREFERENCE: the campaign's category and the contact's preference (`0` or `1,3`). */
   readonly category?: number;
   readonly preference?: string;

@@ -146,13 +146,60 @@ export = function (RED: NodeAPI) {
       } else status.show(STATUS.error(t('status.couldNotCheck')));
     }
 
+    /**
+     * `msg.topic` "reload": a flow that has just written a registry file loads it now, optionally with
+     * its as-of date in `msg.asOf` (YYYY-MM-DD; blank, unparseable or future dates are refused) and one
+     * registry id in `msg.registry` (default: every file registry of the node). Nothing is sent; a refused
+     * load (no numbers, far fewer than before, a bad date) ends with an error for a Catch node.
+     */
+    async function reload(msg: NodeMessageInFlow): Promise<void> {
+      const { asOf, registry } = msg as { asOf?: unknown; registry?: unknown };
+      if (asOf !== undefined && typeof asOf !== 'string') {
+        throw new DncError('DNC_INVALID_INPUT', 'msg.asOf must be a date as text (YYYY-MM-DD)', {
+          field: 'asOf',
+        });
+      }
+      if (registry !== undefined && typeof registry !== 'string') {
+        throw new DncError('DNC_INVALID_INPUT', 'msg.registry must be a registry id', { field: 'registry' });
+      }
+      const targets = links.bindings.filter(
+        (b) => b.reload !== null && (registry === undefined || b.id === registry),
+      );
+      if (targets.length === 0) {
+        throw new DncError(
+          'DNC_INVALID_INPUT',
+          registry === undefined
+            ? 'this node has no file registry to reload'
+            : `this node has no file registry "${registry}"`,
+          { field: 'registry' },
+        );
+      }
+      for (const binding of targets) {
+        let outcome;
+        try {
+          outcome = await binding.reload!(asOf);
+        } catch (err) {
+          throw new DncError('DNC_INVALID_INPUT', `registry ${binding.id}: ${(err as Error).message}`, {
+            field: 'asOf',
+          });
+        }
+        if (!outcome.ok) {
+          throw new DncError(
+            'DNC_INVALID_INPUT',
+            `registry ${binding.id}: ${outcome.error?.message ?? 'the load failed'}`,
+            { field: 'registry' },
+          );
+        }
+      }
+    }
+
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
       if (setupError !== null) {
         status.error(setupError.code);
         done(setupError);
         return;
       }
-      handle(msg, send).then(
+      (msg.topic === 'reload' ? reload(msg) : handle(msg, send)).then(
         () => done(),
         (err: unknown) => {
           const error = toCodedError(err, 'DNC_INVALID_INPUT');

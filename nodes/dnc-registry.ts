@@ -12,7 +12,13 @@ import { join, resolve } from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { RegistrySource } from '../lib/registries/check';
 import type { LayoutOptions, RegistryLayout } from '../lib/registries/parsers';
-import { FileRegistry, KNOWN_REGISTRIES, type RegistryLoadProgress } from '../lib/registries/registry';
+import {
+  FileRegistry,
+  KNOWN_REGISTRIES,
+  type AsOfSource,
+  type RegistryLoadProgress,
+  type RegistryStatus,
+} from '../lib/registries/registry';
 import { ServiceRegistrySource, type NumberFormat } from '../lib/registries/service-source';
 import { toCodedError } from './shared/errors';
 import { evaluateJsonata } from './shared/inputs';
@@ -32,6 +38,10 @@ interface DncRegistryDef extends NodeDef {
   layoutColumn?: string;
   reloadHours?: string | number;
   watch?: boolean;
+  /** The data's as-of date (YYYY-MM-DD), when known better than from the files. */
+  asOf?: string;
+  /** Refuse a load whose data holds fewer than this % of the numbers it replaces (default 50; 0: off). */
+  minRetainedPercent?: string | number;
   // service
   url?: string;
   method?: string;
@@ -49,6 +59,34 @@ interface DncRegistryDef extends NodeDef {
 const DEFAULT_MAPPING = 'payload.results{ number: registered }';
 const STATE_POLL_MS = 60_000;
 const LAYOUTS: readonly RegistryLayout[] = ['nanp', 'uk-fixed', 'lines', 'csv'];
+/** How the status names where the as-of date came from (a status shows 19 characters). */
+const AS_OF_SOURCE_TEXT: Readonly<Record<AsOfSource, string>> = {
+  msg: 'flow',
+  setting: 'set',
+  sidecar: '.asof',
+  'file-name': 'name',
+  mtime: 'mtime',
+};
+
+/** `03-01 (.asof)`: the data's as-of day and where that date came from. */
+function dataText(status: RegistryStatus): string {
+  const source = status.asOfSource ? ` (${AS_OF_SOURCE_TEXT[status.asOfSource]})` : '';
+  return `${status.asOf?.slice(5, 10) ?? '?'}${source}`;
+}
+
+/** A refusal's reason, short enough for a node status. */
+function refusalText(status: RegistryStatus): string {
+  switch (status.refused) {
+    case 'empty':
+      return 'refused: no numbers';
+    case 'shrunk':
+      return 'refused: far fewer';
+    case 'as-of':
+      return 'refused: bad as-of';
+    default:
+      return 'load failed';
+  }
+}
 
 function optionalNumber(value: unknown, field: string, min: number): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
@@ -70,10 +108,8 @@ export = function (RED: NodeAPI) {
     const callingCode = (def.layoutCallingCode ?? '').trim().replace(/^\+/, '');
     const column = (def.layoutColumn ?? '').trim();
     const options: Record<string, unknown> = { layout };
-    if (callingCode !== '') {
-      options.callingCode = callingCode;
-      options.trunkPrefix = '0';
-    }
+    // National numbers: the calling code's national prefix comes from libphonenumber-js (not always 0).
+    if (callingCode !== '') options.callingCode = callingCode;
     if (layout === 'csv') options.column = /^\d+$/.test(column) ? Number(column) : column || 0;
     return options as unknown as LayoutOptions;
   }
@@ -171,6 +207,11 @@ export = function (RED: NodeAPI) {
         const path = (def.path ?? '').trim();
         if (path === '') throw new RangeError('a file or folder path is needed');
         const reloadHours = optionalNumber(def.reloadHours, 'reloadHours', 0) ?? 0;
+        const minRetainedPercent = optionalNumber(def.minRetainedPercent, 'minRetainedPercent', 0);
+        if (minRetainedPercent !== undefined && minRetainedPercent > 100) {
+          throw new RangeError('minRetainedPercent must be a number from 0 to 100');
+        }
+        const asOf = typeof def.asOf === 'string' && def.asOf.trim() !== '' ? def.asOf.trim() : undefined;
         const file: FileRegistry = new FileRegistry({
           id,
           name: label,
@@ -180,6 +221,8 @@ export = function (RED: NodeAPI) {
           callingCodes,
           watch: def.watch !== false,
           reloadIntervalMs: reloadHours * 3_600_000,
+          asOf,
+          minRetainedRatio: minRetainedPercent === undefined ? undefined : minRetainedPercent / 100,
           onProgress: (progress) => showProgress(progress),
           onLoad: (outcome) => {
             if (!outcome.ok) {
@@ -196,17 +239,26 @@ export = function (RED: NodeAPI) {
         binding = new RegistryBinding(file, null, id, label);
         const refresh = () => {
           const status = file.status();
+          // A refused or failed reload keeps the previous data, which still answers: the using nodes
+          // show the refusal in red all the same, so that someone looks at the download.
+          const refused = status.lastError !== null ? refusalText(status) : undefined;
           if (status.state === 'ready') {
-            binding.set({ state: 'ready' });
-            node.status(STATUS.ok(`${status.count} numbers`));
+            binding.set({ state: 'ready', refused, detail: refused ? status.lastError! : undefined });
+            node.status(refused ? STATUS.error(refused) : STATUS.ok(`as of ${dataText(status)}`));
           } else if (status.state === 'stale') {
-            binding.set({ state: 'stale', detail: `data of ${status.asOf?.slice(0, 10) ?? '?'}` });
-            node.status(STATUS.error('stale'));
+            binding.set({
+              state: 'stale',
+              refused,
+              detail: refused ? status.lastError! : `data of ${status.asOf?.slice(0, 10) ?? '?'}`,
+            });
+            node.status(STATUS.error(refused ?? `stale ${dataText(status)}`));
           } else if (!status.loading) {
-            binding.set({ state: 'unavailable', detail: status.lastError ?? 'not loaded' });
-            node.status(STATUS.error('not loaded'));
+            binding.set({ state: 'unavailable', refused, detail: status.lastError ?? 'not loaded' });
+            node.status(STATUS.error(refused ?? 'not loaded'));
           }
         };
+        // A flow's reload reads the files again only when they changed (a new date alone is cheap).
+        binding.reload = (asOfFromMsg) => file.reload({ asOf: asOfFromMsg });
         node.status(STATUS.waiting('loading'));
         file.start().then(refresh, (err: unknown) => {
           node.error(`registry ${id}: ${err instanceof Error ? err.message : String(err)}`);

@@ -117,6 +117,36 @@ describe('Check DNC with registries and NCPR preferences', function () {
     assert.equal(dnc.check(CARL, { registries: [us], registryFailure: 'allow' }).reasons[0].code, 'REGISTRY');
   });
 
+  it('with registry failures allowed, a number that stale data lists is still blocked with REGISTRY (stale: true)', function () {
+    clock = MARCH_1 + 32 * DAY;
+    for (const registryFailure of ['allow', 'block'] as const) {
+      const decision = dnc.check(CARL, { registries: [us], registryFailure });
+      assert.equal(decision.allowed, false, registryFailure);
+      assert.deepEqual(
+        decision.reasons.map((r) => [r.code, r.registry, r.stale]),
+        [['REGISTRY', 'US_NDNC', true]],
+      );
+      assert.match(decision.reasons[0].message, /past its validity/);
+    }
+    // The same in a list.
+    const batch = dnc.checkMany([CARL, '+12125553004'], { registries: [us], registryFailure: 'allow' });
+    assert.equal(batch.allowed.length, 1);
+    assert.equal(batch.blocked.length, 1);
+  });
+
+  it('with registry failures allowed, a number an expired wash result lists is still blocked (stale: true)', async function () {
+    const first = await dnc.checkAsync(AU_LISTED, { registries: [au] });
+    assert.equal(first.reasons[0].code, 'REGISTRY');
+    clock += 31 * DAY;
+    server.fallback = 500;
+    const decision = await dnc.checkAsync(AU_LISTED, { registries: [au], registryFailure: 'allow' });
+    assert.equal(decision.allowed, false);
+    assert.deepEqual(
+      decision.reasons.map((r) => [r.code, r.stale]),
+      [['REGISTRY', true]],
+    );
+  });
+
   it('a registry not loaded blocks with REGISTRY_UNAVAILABLE', function () {
     const empty = new FileRegistry({ id: 'CA_DNCL', source: join(dir, 'missing'), watch: false });
     const decision = dnc.check(CARL, { registries: [empty] });

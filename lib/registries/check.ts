@@ -3,7 +3,8 @@
  * the common check (no registry, no NCPR category) pays nothing for them.
  *
  * Registries. Every phone key of the contact is looked up in every registry of the plan. A listed number
- * blocks with REGISTRY (naming the registry and its as-of date). A registry that cannot answer blocks with
+ * blocks with REGISTRY (naming the registry and its as-of date; `stale: true` when the data or wash result
+ * that lists it is past its validity: such a listing blocks even when failures are allowed). A registry that cannot answer blocks with
  * REGISTRY_STALE (data or wash result past the registry's validity) or REGISTRY_UNAVAILABLE (not loaded,
  * service down, circuit open, number missing from the answer), unless the plan allows failures. A number
  * outside a registry's coverage (another country) is simply not on it. Contacts with no phone key (email,
@@ -170,15 +171,24 @@ function day(asOf: string | null): string {
 export function registryReason(
   result: ContactRegistryResult,
   allowFailure: boolean,
-): (ReasonView & { registry: string; asOf: string | null; number: string }) | null {
+): (ReasonView & { registry: string; asOf: string | null; number: string; stale?: true }) | null {
   const base = { registry: result.registry, asOf: result.asOf, number: result.number };
   switch (result.result) {
     case 'listed':
-      return {
-        code: 'REGISTRY',
-        message: `${result.number} is on ${result.name} (data as of ${day(result.asOf)})`,
-        ...base,
-      };
+      // Listed on data past its validity still blocks, whatever the failure policy: only the absence of
+      // an answer may be relaxed, never an answer that says "listed".
+      return result.stale === true
+        ? {
+            code: 'REGISTRY',
+            message: `${result.number} is on ${result.name} (data as of ${day(result.asOf)}, past its validity)`,
+            ...base,
+            stale: true,
+          }
+        : {
+            code: 'REGISTRY',
+            message: `${result.number} is on ${result.name} (data as of ${day(result.asOf)})`,
+            ...base,
+          };
     case 'not-listed':
       return null;
     case 'stale':

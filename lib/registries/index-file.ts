@@ -50,6 +50,8 @@ export interface IndexFileHeader {
   sources: SourceFingerprint[];
   /** Lines read and malformed lines, per source, as parsed (kept so a restart can still report them). */
   parseSummary: { source: string; lines: number; numbers: number; malformedLines: number }[];
+  /** Where `asOf` came from (see AsOfSource in registry.ts); absent in indexes written by 0.1.0. */
+  asOfSource?: string;
 }
 
 export class IndexFileError extends Error {

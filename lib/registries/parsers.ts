@@ -10,8 +10,9 @@
  * - `uk-fixed`: UK TPS / CTPS fixed width, both layouts, recognised line by line: dialling code in 5 characters
  *   left-justified then the rest in 7 right-justified (`0207 3787244`), or the whole number in 12 characters
  *   left-justified (`02073787244 `); national numbers of 10-11 digits with the leading 0;
- * - `lines`: one number per line, E.164 (`+442073787244`) or national with a configured calling code
- *   (and trunk prefix, stripped); spaces, dots, dashes and parentheses are ignored;
+ * - `lines`: one number per line, E.164 (`+442073787244`) or national with a configured calling code (its
+ *   national prefix, per libphonenumber-js's metadata for that code, is dropped: `0412...` in Australia,
+ *   nothing in Italy, where `06...` keeps its 0); spaces, dots, dashes and parentheses are ignored;
  * - `csv`: a CSV file (RFC 4180 quoting, via csv-parse) and a chosen column (index or header name), each
  *   cell read as in `lines`.
  */
@@ -19,6 +20,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parse as parseCsv } from 'csv-parse';
+import { nationalNumberReader } from './national';
 import { MAX_KEY, MIN_KEY } from './number-index';
 
 export type RegistryLayout = 'nanp' | 'uk-fixed' | 'lines' | 'csv';
@@ -27,7 +29,11 @@ export interface LayoutOptions {
   layout: RegistryLayout;
   /** `lines` and `csv`: calling code for numbers written without `+` (e.g. `44`). */
   callingCode?: string;
-  /** `lines` and `csv`: national trunk prefix stripped before the calling code is added (e.g. `0`). */
+  /**
+   * `lines` and `csv`: a fixed national trunk prefix stripped before the calling code is added. Leave it
+   * out (the default) to use libphonenumber-js's national-prefix rules for the calling code (`0` in
+   * Australia and the UK, none in Italy or Singapore); `''` keeps every digit.
+   */
   trunkPrefix?: string;
   /** `csv`: the column holding the number: 0-based index, or a header name (the first line is then a header). */
   column?: number | string;
@@ -177,6 +183,41 @@ function makeGenericParser(options: LayoutOptions): LineParser {
   if (!/^\d{0,2}$/.test(trunk)) throw new RangeError(`trunkPrefix must be 0-2 digits: ${trunk}`);
   const codeValue = callingCode === '' ? 0 : Number(callingCode);
   const trunkBytes = Array.from(trunk, (c) => c.charCodeAt(0));
+  // Without an explicit trunkPrefix, national numbers are read with libphonenumber-js's knowledge of the
+  // calling code's national prefix (none in Italy, where the leading 0 is part of the number).
+  const readNational =
+    callingCode !== '' && options.trunkPrefix === undefined ? nationalNumberReader(callingCode) : null;
+  const fixedRule = makeFixedRuleParser(codeValue, callingCode.length, trunkBytes);
+  if (readNational === null) return fixedRule;
+  return (bytes, start, end) => {
+    let i = start;
+    while (i < end && isSpace(bytes[i])) i++;
+    if (i < end && bytes[i] === 43 /* + */) return fixedRule(bytes, start, end);
+    let digits = '';
+    for (; i < end; i++) {
+      const byte = bytes[i];
+      if (byte >= 48 && byte <= 57) digits += String.fromCharCode(byte);
+      else if (byte !== 32 && byte !== 9 && byte !== 45 && byte !== 46 && byte !== 40 && byte !== 41) {
+        return MALFORMED_SHAPE;
+      }
+    }
+    if (digits === '') return i === start ? BLANK : isBlank(bytes, start, end) ? BLANK : MALFORMED_SHAPE;
+    const national = digits.length > 17 ? digits : readNational(digits);
+    const length = national.length + callingCode.length;
+    if (national === '' || length < 7 || length > 15) return MALFORMED_LENGTH;
+    const value = codeValue * 10 ** national.length + Number(national);
+    if (value < MIN_KEY || value > MAX_KEY) return MALFORMED_LENGTH;
+    return value;
+  };
+}
+
+function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isSpace(bytes[i])) return false;
+  return true;
+}
+
+/** A line read with a fixed trunk-prefix rule (E.164 lines, or an explicit `trunkPrefix`). */
+function makeFixedRuleParser(codeValue: number, codeLength: number, trunkBytes: number[]): LineParser {
   return (bytes, start, end) => {
     while (start < end && isSpace(bytes[start])) start++;
     while (end > start && isSpace(bytes[end - 1])) end--;
@@ -212,7 +253,7 @@ function makeGenericParser(options: LayoutOptions): LineParser {
     if (!international) {
       if (codeValue === 0) return MALFORMED_NO_CALLING_CODE;
       value = codeValue * 10 ** digits + value;
-      digits += callingCode.length;
+      digits += codeLength;
     }
     if (digits < 7 || digits > 15 || value < MIN_KEY || value > MAX_KEY) return MALFORMED_LENGTH;
     return value;

@@ -13,16 +13,21 @@
  * (unreadable file, damaged zip, a file changing while read, or a file where too many lines do not parse,
  * typically the wrong layout) keeps the previous data and is reported; it never installs a partial index.
  *
- * Freshness. The data's as-of date comes from the file names (`..._2026-03-01.txt`) where they carry one,
- * else the files' modification times. With several full-list files the registry is as old as the oldest; a
- * change list brings it forward to the change list's date. Past maxAgeDays the registry is stale.
+ * Empty or shrunken data is refused: a load whose full data set holds no numbers, or fewer than
+ * minRetainedRatio of the numbers it replaces, keeps the previous data (a truncated download or an emptied
+ * file would otherwise answer "not listed" for every number).
+ *
+ * Freshness. The data's as-of date is, most explicit first: a date a flow gives with a load, the registry's
+ * setting, a sidecar `<file>.asof`, a date in the file name (`..._2026-03-01.txt`), the file's mtime. A bad
+ * explicit date is refused, never ignored. With several full-list files the registry is as old as the
+ * oldest; a change list brings it forward to the change list's date. Past maxAgeDays the registry is stale.
  *
  * Lookups fail closed: not loaded (or never loaded successfully) is `unavailable`, stale is `stale`, never
- * `not-listed`. The one `not-listed` that needs no data is a number outside the registry's calling codes
+ * `not-listed`; stale data that lists a number answers `listed` (flagged `stale`). The one `not-listed` that needs no data is a number outside the registry's calling codes
  * (a UK number is not on the US list, loaded or not).
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -77,7 +82,8 @@ export const DEFAULT_LAYOUTS: Readonly<Record<KnownRegistryId, LayoutOptions>> =
   CA_DNCL: { layout: 'nanp' },
   UK_TPS: { layout: 'uk-fixed' },
   UK_CTPS: { layout: 'uk-fixed' },
-  AU_DNCR: { layout: 'lines', callingCode: '61', trunkPrefix: '0' },
+  // National numbers are read with libphonenumber-js's national-prefix rules for the calling code.
+  AU_DNCR: { layout: 'lines', callingCode: '61' },
   SG_DNC: { layout: 'lines', callingCode: '65' },
 };
 
@@ -90,6 +96,39 @@ export const DEFAULT_CALLING_CODES: Readonly<Record<KnownRegistryId, readonly st
   AU_DNCR: ['61'],
   SG_DNC: ['65'],
 };
+
+/** Each known registry's freshness rule, as COMPLIANCE.md states it (named in the errors that enforce it). */
+export const REGISTRY_RULES: Readonly<Record<KnownRegistryId, string>> = {
+  US_NDNC: 'FTC (US National DNC Registry): data no more than 31 days old when calling',
+  CA_DNCL: 'CRTC (Canada National DNCL): data no more than 31 days old',
+  UK_TPS: 'TPS: screen at least every 28 days',
+  UK_CTPS: 'CTPS: screen at least every 28 days',
+  AU_DNCR: 'ACMA (Australia Do Not Call Register): a wash is a defence for 30 days',
+  SG_DNC: 'Singapore DNC Registry: results valid 21 days',
+};
+
+export function isKnownRegistry(id: string): id is KnownRegistryId {
+  return (KNOWN_REGISTRIES as readonly string[]).includes(id);
+}
+
+/**
+ * The validity (days) a registry's data or results may be used for: the given value, else the known
+ * registry's rule. A known registry may not be given more than its rule allows (RangeError naming the rule);
+ * custom registries must give a positive value.
+ */
+export function registryMaxAgeDays(id: string, maxAgeDays: number | undefined): number {
+  const known = isKnownRegistry(id) ? id : null;
+  const days = maxAgeDays ?? (known ? DEFAULT_MAX_AGE_DAYS[known] : undefined);
+  if (days === undefined || !(days > 0) || !Number.isFinite(days)) {
+    throw new RangeError(`registry ${id}: maxAgeDays must be a positive number of days`);
+  }
+  if (known && days > DEFAULT_MAX_AGE_DAYS[known]) {
+    throw new RangeError(
+      `registry ${id}: valid for ${days} days is more than the rule allows (${DEFAULT_MAX_AGE_DAYS[known]} days; ${REGISTRY_RULES[known]})`,
+    );
+  }
+  return days;
+}
 
 const DAY_MS = 86_400_000;
 
@@ -115,8 +154,30 @@ export interface RegistryLookupResult {
   /** As-of date of the data consulted (ISO 8601), null when there is none. */
   asOf: string | null;
   reason: RegistryReasonCode;
+  /**
+   * Set on a `listed` answer from data past its validity: stale data that lists a number is still a
+   * listing (the number is blocked); only the absence of an answer may be relaxed.
+   */
+  stale?: true;
   /** Human-readable detail (why it is unavailable, how stale). */
   detail?: string;
+}
+
+/**
+ * Where a registry's as-of date came from, most explicit first: given with a load by a flow (`msg`), the
+ * registry's setting, a sidecar `<file>.asof` file, a date in the file name, the file's modification time.
+ */
+export type AsOfSource = 'msg' | 'setting' | 'sidecar' | 'file-name' | 'mtime';
+
+/** A load refused on purpose (the data would have answered "not listed" for numbers that are listed). */
+export class RegistryLoadRefusedError extends Error {
+  constructor(
+    readonly refusal: 'empty' | 'shrunk' | 'as-of',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RegistryLoadRefusedError';
+  }
 }
 
 export interface RegistryLoadProgress {
@@ -134,11 +195,12 @@ export interface RegistryLoadProgress {
 export interface RegistryLoadOutcome {
   registry: RegistryId;
   ok: boolean;
-  /** How the data was obtained. */
-  via?: 'binary-index' | 'parsed' | 'change-lists' | 'unchanged';
+  /** How the data was obtained (`as-of`: same data, a new as-of date). */
+  via?: 'binary-index' | 'parsed' | 'change-lists' | 'unchanged' | 'as-of';
   error?: Error;
   count?: number;
   asOf?: string;
+  asOfSource?: AsOfSource;
   durationMs: number;
   /** Lines that did not parse (counted over every source), with the first examples. */
   malformedLines?: number;
@@ -169,6 +231,17 @@ export interface FileRegistryOptions {
   pollIntervalMs?: number;
   /** Re-parse the sources from text this often, whatever changed (default 0: off). */
   reloadIntervalMs?: number;
+  /**
+   * The as-of date of the data (ISO date `2026-03-01` or date-time), when it is known better than from the
+   * files (the registry's setting). Blank, unparseable or future dates are refused (RangeError).
+   */
+  asOf?: string;
+  /**
+   * A load whose full data set holds fewer than this share of the numbers of the data it replaces is
+   * refused, the previous data kept (default 0.5; 0: no such check). A load with no numbers at all is
+   * always refused.
+   */
+  minRetainedRatio?: number;
   /** A load fails when more than this share of a file's lines do not parse (default 0.01). */
   maxMalformedRatio?: number;
   /** Malformed lines kept as examples (default 20). */
@@ -190,10 +263,14 @@ export interface RegistryStatus {
   progress: RegistryLoadProgress | null;
   count: number;
   asOf: string | null;
+  /** Where the as-of date came from, null without data. */
+  asOfSource: AsOfSource | null;
   /** When the current data became stale or will become so (ISO). */
   staleAt: string | null;
   loadedAt: string | null;
   lastError: string | null;
+  /** Why the last load was refused (no numbers, far fewer than before, a bad as-of date), else null. */
+  refused: 'empty' | 'shrunk' | 'as-of' | null;
   malformedLines: number;
 }
 
@@ -202,6 +279,7 @@ interface Snapshot {
   readonly index: NumberIndex;
   readonly asOf: number;
   readonly asOfIso: string;
+  readonly asOfSource: AsOfSource;
   readonly loadedAt: number;
   readonly sources: readonly SourceFingerprint[];
   readonly malformedLines: number;
@@ -227,16 +305,60 @@ interface SourceFile extends SourceFingerprint {
   path: string;
   kind: SourceKind;
   zip: boolean;
+  /** The as-of date its sidecar `<file>.asof` states (ms), when there is one. */
+  sidecarAsOf?: number;
 }
 
 const INDEX_SUFFIX = '.dncidx';
+const AS_OF_SUFFIX = '.asof';
+/** A date-only as-of may be "today" anywhere on Earth: up to UTC+14 ahead of UTC midnight. */
+const DATE_AHEAD_MS = 14 * 3_600_000;
+/** A date-time as-of may be this far ahead of our clock (clock skew between machines). */
+const DATE_TIME_AHEAD_MS = 5 * 60_000;
+
+/**
+ * An as-of date as a timestamp: `2026-03-01` (UTC midnight) or an ISO 8601 date-time with a zone.
+ * Throws a RangeError naming `what` for anything blank, unparseable or in the future: a date that cannot be
+ * trusted is not replaced by a guess (fail closed: the load or the configuration is refused).
+ */
+export function parseAsOf(value: unknown, what: string, now: number): number {
+  const text = typeof value === 'string' ? value.trim() : value instanceof Date ? value.toISOString() : '';
+  if (text === '') throw new RangeError(`${what}: the as-of date is blank`);
+  let at: number;
+  let ahead: number;
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (date) {
+    const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    at = Date.UTC(y, m - 1, d);
+    const back = new Date(at);
+    if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) at = NaN;
+    ahead = DATE_AHEAD_MS;
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) {
+    at = Date.parse(text);
+    ahead = DATE_TIME_AHEAD_MS;
+  } else {
+    at = NaN;
+    ahead = 0;
+  }
+  if (!Number.isFinite(at) || at < Date.UTC(2000, 0, 1)) {
+    throw new RangeError(
+      `${what}: "${text.slice(0, 40)}" is not an as-of date (YYYY-MM-DD or an ISO date-time with a zone)`,
+    );
+  }
+  if (at > now + ahead) throw new RangeError(`${what}: the as-of date ${text.slice(0, 40)} is in the future`);
+  return at;
+}
 const ADDITIONS_NAME = /(^|[^a-z])(add|adds|added|additions?)([^a-z]|$)/i;
 const DELETIONS_NAME = /(^|[^a-z])(del|dels|deleted|deletions?|removals?|removed)([^a-z]|$)/i;
 
 /** Whether a name in a source folder is registry data (not hidden, not an index or a temporary file). */
 function isDataFileName(name: string): boolean {
   return (
-    !name.startsWith('.') && !name.endsWith(INDEX_SUFFIX) && !name.endsWith('.tmp') && !name.endsWith('~')
+    !name.startsWith('.') &&
+    !name.endsWith(INDEX_SUFFIX) &&
+    !name.endsWith(AS_OF_SUFFIX) &&
+    !name.endsWith('.tmp') &&
+    !name.endsWith('~')
   );
 }
 
@@ -254,30 +376,66 @@ function sameSources(a: readonly SourceFingerprint[], b: readonly SourceFingerpr
   return a.length === b.length && a.every((source, i) => sameFingerprint(source, b[i]));
 }
 
+/** Same files and the same sidecar as-of dates. */
+function sameListing(a: readonly SourceFile[], b: readonly SourceFile[]): boolean {
+  return sameSources(a, b) && a.every((source, i) => source.sidecarAsOf === b[i].sidecarAsOf);
+}
+
+/** The date a file's sidecar `<file>.asof` states, undefined without one; a bad sidecar throws. */
+async function readSidecar(path: string, now: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`${path}${AS_OF_SUFFIX}`, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return parseAsOf(text, `${basename(path)}${AS_OF_SUFFIX}`, now);
+  } catch (err) {
+    throw new RegistryLoadRefusedError('as-of', `${(err as Error).message}; the load is refused`);
+  }
+}
+
 /** The sources a registry reads (its file, or its folder's data files), in the order they are applied. */
-export async function listRegistrySources(source: string): Promise<SourceFile[]> {
+export async function listRegistrySources(source: string, now: number = Date.now()): Promise<SourceFile[]> {
   const info = await stat(source);
-  const describe = (path: string, name: string, size: number, mtimeMs: number): SourceFile => ({
-    path,
-    name,
-    size,
-    mtimeMs,
-    kind: kindOfFile(name),
-    zip: extname(name).toLowerCase() === '.zip',
-  });
-  if (info.isFile()) return [describe(source, basename(source), info.size, info.mtimeMs)];
+  const describe = async (path: string, name: string, size: number, mtimeMs: number): Promise<SourceFile> => {
+    const file: SourceFile = {
+      path,
+      name,
+      size,
+      mtimeMs,
+      kind: kindOfFile(name),
+      zip: extname(name).toLowerCase() === '.zip',
+    };
+    const sidecar = await readSidecar(path, now);
+    if (sidecar !== undefined) file.sidecarAsOf = sidecar;
+    else {
+      // A date in the name that has not happened yet would keep the data "fresh" for that long.
+      const named = dateFromFileName(name);
+      if (named !== undefined && named > now + DATE_AHEAD_MS) {
+        throw new RegistryLoadRefusedError(
+          'as-of',
+          `${name}: the date in the file name is in the future; the load is refused (give the date in ${name}${AS_OF_SUFFIX})`,
+        );
+      }
+    }
+    return file;
+  };
+  if (info.isFile()) return [await describe(source, basename(source), info.size, info.mtimeMs)];
   if (!info.isDirectory()) throw new Error(`${source} is neither a file nor a folder`);
   const files: SourceFile[] = [];
   for (const name of (await readdir(source)).sort()) {
     if (!isDataFileName(name)) continue;
     const path = join(source, name);
     const entry = await stat(path);
-    if (entry.isFile()) files.push(describe(path, name, entry.size, entry.mtimeMs));
+    if (entry.isFile()) files.push(await describe(path, name, entry.size, entry.mtimeMs));
   }
   // The order they are applied in: full lists first (by name), then change lists by date, and on one date
   // deletions before additions, so a number both deleted and added that day ends up listed (the safe side).
   const changes = files.filter((f) => f.kind !== 'full');
-  const changeDate = (f: SourceFile): number => dateFromFileName(f.name) ?? f.mtimeMs;
+  const changeDate = (f: SourceFile): number => f.sidecarAsOf ?? dateFromFileName(f.name) ?? f.mtimeMs;
   changes.sort(
     (a, b) =>
       changeDate(a) - changeDate(b) ||
@@ -287,13 +445,29 @@ export async function listRegistrySources(source: string): Promise<SourceFile[]>
   return [...files.filter((f) => f.kind === 'full'), ...changes];
 }
 
-/** As-of of a set of sources: oldest full list, brought forward by the newest change list. */
-function asOfOf(files: readonly SourceFile[]): number {
-  const dateOf = (file: SourceFile): number => dateFromFileName(file.name) ?? Math.floor(file.mtimeMs);
+function fingerprintsOf(files: readonly SourceFile[]): SourceFingerprint[] {
+  return files.map(({ name, size, mtimeMs }) => ({ name, size, mtimeMs }));
+}
+
+/**
+ * As-of of a set of sources from the files themselves: oldest full list, brought forward by the newest
+ * change list; each file dated by its sidecar, else the date in its name, else its mtime.
+ */
+function asOfOf(files: readonly SourceFile[]): { at: number; source: AsOfSource } {
+  const dateOf = (file: SourceFile): { at: number; source: AsOfSource } => {
+    if (file.sidecarAsOf !== undefined) return { at: file.sidecarAsOf, source: 'sidecar' };
+    const named = dateFromFileName(file.name);
+    return named !== undefined
+      ? { at: named, source: 'file-name' }
+      : { at: Math.floor(file.mtimeMs), source: 'mtime' };
+  };
   const full = files.filter((f) => f.kind === 'full').map(dateOf);
   const changes = files.filter((f) => f.kind !== 'full').map(dateOf);
-  let asOf = full.length > 0 ? Math.min(...full) : Math.min(...changes);
-  if (changes.length > 0) asOf = Math.max(asOf, Math.max(...changes));
+  let asOf = (full.length > 0 ? full : changes).reduce((a, b) => (b.at < a.at ? b : a));
+  if (changes.length > 0) {
+    const newest = changes.reduce((a, b) => (b.at > a.at ? b : a));
+    if (newest.at > asOf.at) asOf = newest;
+  }
   return asOf;
 }
 
@@ -310,6 +484,13 @@ export class FileRegistry {
   private lastError: Error | null = null;
   private loading: Promise<RegistryLoadOutcome> | null = null;
   private pending: { force: boolean } | null = null;
+  /** The registry's as-of setting (ms), when given. */
+  private readonly settingAsOf: number | undefined;
+  /** An as-of given with a load (a flow's msg), bound to the files it was given for. */
+  private msgAsOf: { at: number; sources: readonly SourceFingerprint[] | null } | null = null;
+  private readonly minRetainedRatio: number;
+  /** The as-of source the binary index file records (to rewrite it when that changes). */
+  private persistedAsOfSource: AsOfSource | undefined;
   private progress: RegistryLoadProgress | null = null;
   private lastAttempt: readonly SourceFile[] | null = null;
   private watcher: FSWatcher | null = null;
@@ -329,17 +510,21 @@ export class FileRegistry {
     }
     const layout = options.layout ?? (known ? DEFAULT_LAYOUTS[known] : undefined);
     if (!layout) throw new RangeError(`registry ${options.id}: a custom registry needs a layout`);
-    const maxAgeDays = options.maxAgeDays ?? (known ? DEFAULT_MAX_AGE_DAYS[known] : undefined);
-    if (maxAgeDays === undefined || !(maxAgeDays > 0)) {
-      throw new RangeError(`registry ${options.id}: maxAgeDays must be a positive number of days`);
+    const maxAgeDays = registryMaxAgeDays(options.id, options.maxAgeDays);
+    const ratio = options.minRetainedRatio ?? 0.5;
+    if (!(ratio >= 0 && ratio <= 1)) {
+      throw new RangeError(`registry ${options.id}: minRetainedRatio must be between 0 and 1`);
     }
+    this.minRetainedRatio = ratio;
+    this.now = options.now ?? Date.now;
+    this.settingAsOf =
+      options.asOf === undefined ? undefined : parseAsOf(options.asOf, `registry ${options.id}`, this.now());
     this.id = options.id;
     this.name = options.name ?? options.id;
     this.layout = layout;
     this.maxAgeDays = maxAgeDays;
     this.callingCodes = options.callingCodes ?? (known ? DEFAULT_CALLING_CODES[known] : null);
     this.options = options;
-    this.now = options.now ?? Date.now;
     this.indexPath =
       options.indexPath === null
         ? null
@@ -348,6 +533,17 @@ export class FileRegistry {
 
   /** First load, then watchers and timers. Resolves with the load's outcome (a failure does not throw). */
   async start(): Promise<RegistryLoadOutcome> {
+    // An as-of a flow gave with an earlier load still holds for exactly those files (kept in the index).
+    if (this.indexPath) {
+      try {
+        const header = await readIndexFileHeader(this.indexPath);
+        if (header.registry === this.id && header.asOfSource === 'msg') {
+          this.msgAsOf = { at: header.asOf, sources: header.sources };
+        }
+      } catch {
+        // no index, or a damaged one: the load reports it
+      }
+    }
     const outcome = await this.reload();
     if (!this.closed) this.startWatching();
     return outcome;
@@ -356,9 +552,15 @@ export class FileRegistry {
   /**
    * Loads the sources if they changed since the data in use (or always, with force: re-parse the text).
    * Concurrent calls share the running load; a call during a load queues one more load after it.
+   * `asOf` (a flow loading a file it downloaded) dates the files the load finds, ahead of every other
+   * source of the date; it throws a RangeError when blank, unparseable or in the future.
    */
-  reload(options: { force?: boolean } = {}): Promise<RegistryLoadOutcome> {
+  reload(options: { force?: boolean; asOf?: string } = {}): Promise<RegistryLoadOutcome> {
     const force = options.force ?? false;
+    if (options.asOf !== undefined) {
+      // Validated now (a RangeError to the caller); applies to the files the next load finds.
+      this.msgAsOf = { at: parseAsOf(options.asOf, `registry ${this.id}`, this.now()), sources: null };
+    }
     if (this.loading) {
       this.pending = { force: force || (this.pending?.force ?? false) };
       return this.loading;
@@ -441,9 +643,11 @@ export class FileRegistry {
       progress: this.progress,
       count: snapshot?.index.count ?? 0,
       asOf: snapshot?.asOfIso ?? null,
+      asOfSource: snapshot?.asOfSource ?? null,
       staleAt: snapshot ? new Date(snapshot.asOf + this.maxAgeDays * DAY_MS).toISOString() : null,
       loadedAt: snapshot ? new Date(snapshot.loadedAt).toISOString() : null,
       lastError: this.lastError?.message ?? null,
+      refused: this.lastError instanceof RegistryLoadRefusedError ? this.lastError.refusal : null,
       malformedLines: snapshot?.malformedLines ?? 0,
     };
   }
@@ -472,13 +676,11 @@ export class FileRegistry {
       };
     }
     if (this.isStale(snapshot, at)) {
-      return {
-        registry,
-        result: 'stale',
-        asOf: snapshot.asOfIso,
-        reason: 'REGISTRY_STALE',
-        detail: `data of ${snapshot.asOfIso.slice(0, 10)} is older than ${this.maxAgeDays} days`,
-      };
+      const detail = `data of ${snapshot.asOfIso.slice(0, 10)} is older than ${this.maxAgeDays} days`;
+      // Old data that lists the number is still a listing: only a missing answer may be relaxed.
+      return snapshot.index.has(key)
+        ? { registry, result: 'listed', asOf: snapshot.asOfIso, reason: 'LISTED', stale: true, detail }
+        : { registry, result: 'stale', asOf: snapshot.asOfIso, reason: 'REGISTRY_STALE', detail };
     }
     return snapshot.index.has(key)
       ? { registry, result: 'listed', asOf: snapshot.asOfIso, reason: 'LISTED' }
@@ -508,34 +710,51 @@ export class FileRegistry {
       return result;
     };
     try {
-      const sources = await listRegistrySources(this.options.source);
+      const sources = await listRegistrySources(this.options.source, this.now());
       this.lastAttempt = sources;
       if (sources.length === 0) throw new Error(`${this.options.source}: no registry files`);
+      const fingerprints = fingerprintsOf(sources);
+      const asOf = this.resolveAsOf(sources, fingerprints);
       const current = this.snapshot;
+      let loaded: { snapshot: Snapshot; via: NonNullable<RegistryLoadOutcome['via']>; persist: boolean };
       if (!force && current && sameSources(current.sources, sources)) {
-        return finish({
-          ok: true,
-          via: 'unchanged',
-          count: current.index.count,
-          asOf: current.asOfIso,
-          malformedLines: current.malformedLines,
-          malformed: [...current.malformed],
-        });
+        if (current.asOf === asOf.at && current.asOfSource === asOf.source) {
+          return finish({
+            ok: true,
+            via: 'unchanged',
+            count: current.index.count,
+            asOf: current.asOfIso,
+            asOfSource: current.asOfSource,
+            malformedLines: current.malformedLines,
+            malformed: [...current.malformed],
+          });
+        }
+        // The same data with a new as-of date (a sidecar written, a flow's date): no parsing.
+        const snapshot = this.makeSnapshot(current.index, asOf, current.sources, current.summary, [
+          ...current.malformed,
+        ]);
+        loaded = { snapshot, via: 'as-of', persist: true };
+      } else {
+        loaded = await this.loadSnapshot(sources, asOf, force, warnings);
       }
-      const loaded = await this.loadSnapshot(sources, force, warnings);
+      this.checkCount(loaded.snapshot, current);
+      if (loaded.persist) await this.writeBinaryIndex(loaded.snapshot, warnings);
       // A file that changed while it was read gave a mix of old and new lines: do not install that.
-      const after = await listRegistrySources(this.options.source);
-      if (!sameSources(after, sources)) {
+      const after = await listRegistrySources(this.options.source, this.now());
+      if (!sameListing(after, sources)) {
         this.pending = { force };
         throw new Error('the registry files changed while they were read; loading again');
       }
       this.snapshot = loaded.snapshot;
       this.lastError = null;
+      if (this.msgAsOf !== null && asOf.source === 'msg')
+        this.msgAsOf = { at: asOf.at, sources: fingerprints };
       return finish({
         ok: true,
         via: loaded.via,
         count: loaded.snapshot.index.count,
         asOf: loaded.snapshot.asOfIso,
+        asOfSource: loaded.snapshot.asOfSource,
         malformedLines: loaded.snapshot.malformedLines,
         malformed: [...loaded.snapshot.malformed],
       });
@@ -546,18 +765,64 @@ export class FileRegistry {
     }
   }
 
+  /**
+   * Where the data's as-of date comes from, most explicit first: a flow's date for these files, the
+   * registry's setting, then the files themselves (sidecar, name, mtime).
+   */
+  private resolveAsOf(
+    sources: readonly SourceFile[],
+    fingerprints: readonly SourceFingerprint[],
+  ): { at: number; source: AsOfSource } {
+    const given = this.msgAsOf;
+    if (given !== null) {
+      if (given.sources === null || sameSources(given.sources, fingerprints)) {
+        return { at: given.at, source: 'msg' };
+      }
+      // New files: the date a flow gave for the previous ones says nothing about them.
+      this.msgAsOf = null;
+    }
+    if (this.settingAsOf !== undefined) return { at: this.settingAsOf, source: 'setting' };
+    return asOfOf(sources);
+  }
+
+  /**
+   * Refuses data that would answer "not listed" for numbers that are listed: a load with no numbers at all
+   * (an empty or blank file, only unparseable lines, deletions that empty the list), or a full data set
+   * with far fewer numbers than the data it replaces (a truncated download). The previous data is kept.
+   */
+  private checkCount(next: Snapshot, current: Snapshot | null): void {
+    const count = next.index.count;
+    const kept = current
+      ? `the previous data (${current.index.count} numbers as of ${current.asOfIso.slice(0, 10)}) is kept`
+      : 'there is no previous data, so every lookup answers "could not check"';
+    if (count === 0) {
+      const lines = next.summary.reduce((sum, s) => sum + s.lines, 0);
+      const malformed = next.summary.reduce((sum, s) => sum + s.malformedLines, 0);
+      throw new RegistryLoadRefusedError(
+        'empty',
+        `${this.options.source}: the data holds no numbers (${lines} line(s), ${malformed} that do not parse); load refused, ${kept}`,
+      );
+    }
+    if (current && count < this.minRetainedRatio * current.index.count) {
+      throw new RegistryLoadRefusedError(
+        'shrunk',
+        `${this.options.source}: the new data holds ${count} numbers, fewer than ${Math.round(this.minRetainedRatio * 100)}% of the ${current.index.count} it replaces; load refused, ${kept}`,
+      );
+    }
+  }
+
   private layoutKey(): string {
     return JSON.stringify(this.layout);
   }
 
   private async loadSnapshot(
     sources: SourceFile[],
+    asOf: { at: number; source: AsOfSource },
     force: boolean,
     warnings: string[],
-  ): Promise<{ snapshot: Snapshot; via: NonNullable<RegistryLoadOutcome['via']> }> {
+  ): Promise<{ snapshot: Snapshot; via: NonNullable<RegistryLoadOutcome['via']>; persist: boolean }> {
     const ordered = sources;
-    const fingerprints = ordered.map(({ name, size, mtimeMs }) => ({ name, size, mtimeMs }));
-    const asOf = asOfOf(ordered);
+    const fingerprints = fingerprintsOf(ordered);
 
     // 1. The data in memory or the binary index, when the sources are the same or only gained change lists.
     if (!force) {
@@ -589,15 +854,17 @@ export class FileRegistry {
           return {
             snapshot: this.makeSnapshot(base.index, asOf, fingerprints, base.summary, base.malformed),
             via,
+            // The index file holds the as-of source too: rewrite it when that changed.
+            persist: this.persistedAsOfSource !== asOf.source,
           };
         }
         const { index, reports } = await this.applyChangeLists(base.index, added, ordered);
         const malformed = [...base.malformed, ...reports.flatMap((r) => r.malformed)];
         const summary = [...base.summary, ...summaryOf(reports)];
-        await this.writeBinaryIndex(index, asOf, fingerprints, summary, warnings);
         return {
           snapshot: this.makeSnapshot(index, asOf, fingerprints, summary, malformed),
           via: 'change-lists',
+          persist: true,
         };
       }
     }
@@ -637,11 +904,11 @@ export class FileRegistry {
       reports.push(...applied.reports);
     }
     const summary = summaryOf(reports);
-    await this.writeBinaryIndex(index, asOf, fingerprints, summary, warnings);
     const malformed = reports.flatMap((r) => r.malformed);
     return {
       snapshot: this.makeSnapshot(index, asOf, fingerprints, summary, malformed),
       via: 'parsed',
+      persist: true,
     };
   }
 
@@ -655,15 +922,16 @@ export class FileRegistry {
 
   private makeSnapshot(
     index: NumberIndex,
-    asOf: number,
+    asOf: { at: number; source: AsOfSource },
     sources: readonly SourceFingerprint[],
     summary: readonly SourceSummary[],
     malformed: readonly MalformedLine[],
   ): Snapshot {
     return {
       index,
-      asOf,
-      asOfIso: new Date(asOf).toISOString(),
+      asOf: asOf.at,
+      asOfIso: new Date(asOf.at).toISOString(),
+      asOfSource: asOf.source,
       loadedAt: this.now(),
       sources,
       malformedLines: summary.reduce((sum, s) => sum + s.malformedLines, 0),
@@ -700,6 +968,7 @@ export class FileRegistry {
     this.report({ phase: 'reading-index', source: path, linesRead: 0, bytesRead: 0, totalBytes: 0 }, 0);
     try {
       const { index } = await readIndexFile(path);
+      this.persistedAsOfSource = header.asOfSource as AsOfSource | undefined;
       // The examples of malformed lines are not persisted, only the counts.
       return { index, sources: header.sources, malformed: [], summary: header.parseSummary };
     } catch (err) {
@@ -709,14 +978,9 @@ export class FileRegistry {
     }
   }
 
-  private async writeBinaryIndex(
-    index: NumberIndex,
-    asOf: number,
-    sources: readonly SourceFingerprint[],
-    summary: readonly SourceSummary[],
-    warnings: string[],
-  ): Promise<void> {
+  private async writeBinaryIndex(snapshot: Snapshot, warnings: string[]): Promise<void> {
     if (!this.indexPath) return;
+    const { index, asOf, sources, summary } = snapshot;
     this.report(
       { phase: 'writing-index', source: this.indexPath, linesRead: 0, bytesRead: 0, totalBytes: 0 },
       97,
@@ -729,7 +993,9 @@ export class FileRegistry {
         builtAt: this.now(),
         sources: [...sources],
         parseSummary: [...summary],
+        asOfSource: snapshot.asOfSource,
       });
+      this.persistedAsOfSource = snapshot.asOfSource;
     } catch (err) {
       // The data is good; only the next restart will be slower.
       warnings.push(`could not write the binary index ${this.indexPath}: ${(err as Error).message}`);
@@ -885,8 +1151,8 @@ export class FileRegistry {
     if (pollMs > 0) {
       const poll = async (): Promise<void> => {
         try {
-          const sources = await listRegistrySources(this.options.source);
-          if (!this.lastAttempt || !sameSources(this.lastAttempt, sources)) await this.reload();
+          const sources = await listRegistrySources(this.options.source, this.now());
+          if (!this.lastAttempt || !sameListing(this.lastAttempt, sources)) await this.reload();
         } catch {
           // A missing source: the files coming back differ from the last attempt, which reloads them.
         }
@@ -912,7 +1178,11 @@ export class FileRegistry {
     try {
       this.watcher = watch(folder, { persistent: false }, (_event, changed) => {
         const name = changed === null ? null : String(changed);
-        if (name !== null && (fileName ? name !== fileName : !isDataFileName(name))) return;
+        const relevant =
+          name === null ||
+          (fileName ? name === fileName || name === `${fileName}${AS_OF_SUFFIX}` : isDataFileName(name)) ||
+          (!fileName && name.endsWith(AS_OF_SUFFIX));
+        if (!relevant) return;
         this.scheduleReload();
       });
       // Watchers fail on some file systems (or run out of handles): the poll still covers changes.

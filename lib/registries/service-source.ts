@@ -12,7 +12,8 @@
  *
  * Lookups fail closed and have the file registry's shape ({ registry, result, asOf, reason, detail }):
  * - the service cannot answer (down, timeouts, circuit open, malformed answer): `unavailable` with reason
- *   REGISTRY_UNAVAILABLE; or `stale` (REGISTRY_STALE) when an expired result for the number is all there is;
+ *   REGISTRY_UNAVAILABLE; or `stale` (REGISTRY_STALE) when an expired "not listed" for the number is all
+ *   there is; an expired "listed" answers `listed` with `stale: true` (a listing blocks, stale or not);
  * - a number missing from an otherwise good answer (a partial answer) is `unavailable`, never `not-listed`;
  * - a number outside the registry's calling codes is `not-listed` (OUTSIDE_REGISTRY) without a request;
  * - `asOf` is when the number was washed (the service's answer), which is what the validity counts from.
@@ -20,11 +21,12 @@
  * No Node-RED and no JSONata here: lib stays framework-free.
  */
 import { performance } from 'node:perf_hooks';
+import { nationalPrefixOf } from './national';
 import { e164ToKey } from './number-index';
 import {
   DEFAULT_CALLING_CODES,
-  DEFAULT_MAX_AGE_DAYS,
   KNOWN_REGISTRIES,
+  registryMaxAgeDays,
   type KnownRegistryId,
   type RegistryId,
   type RegistryLookupResult,
@@ -86,7 +88,7 @@ export interface ServiceSourceOptions {
   /** Numbers per request (default 100). */
   batchSize?: number;
   numberFormat?: NumberFormat;
-  /** Trunk prefix for the `national` format (default `0`). */
+  /** Trunk prefix for the `national` format (default: the calling code's national prefix, `0` in AU, none in SG). */
   trunkPrefix?: string;
   mapResponse: ResponseMapper;
   /** How long a result is good for (the registry's validity); defaults per registry, required for custom. */
@@ -233,10 +235,7 @@ export class ServiceRegistrySource {
     const known = (KNOWN_REGISTRIES as readonly string[]).includes(options.id)
       ? (options.id as KnownRegistryId)
       : null;
-    const maxAgeDays = options.maxAgeDays ?? (known ? DEFAULT_MAX_AGE_DAYS[known] : undefined);
-    if (maxAgeDays === undefined || !(maxAgeDays > 0)) {
-      throw new RangeError(`registry ${options.id}: maxAgeDays must be a positive number of days`);
-    }
+    const maxAgeDays = registryMaxAgeDays(options.id, options.maxAgeDays);
     if (typeof options.url !== 'string' || !/^https?:\/\//i.test(options.url.trim())) {
       throw new RangeError(`registry ${options.id}: the service URL must start with http:// or https://`);
     }
@@ -391,6 +390,17 @@ export class ServiceRegistrySource {
     const expired = this.cache.get(e164);
     if (expired !== undefined) {
       const asOf = new Date(expired.at).toISOString();
+      if (expired.listed) {
+        // An expired "listed" is still a listing: it blocks even where failures are allowed.
+        return {
+          registry: this.id,
+          result: 'listed',
+          asOf,
+          reason: 'LISTED',
+          stale: true,
+          detail: `listed by the result of ${asOf.slice(0, 10)}, older than ${this.maxAgeDays} days; the service cannot answer: ${why}`,
+        };
+      }
       return this.result(
         'stale',
         'REGISTRY_STALE',
@@ -584,7 +594,9 @@ export class ServiceRegistrySource {
     if (format === 'digits') return e164.slice(1);
     const code = this.callingCodes?.find((c) => e164.startsWith(c, 1));
     if (code === undefined) return e164;
-    return `${this.options.trunkPrefix ?? '0'}${e164.slice(1 + code.length)}`;
+    // The calling code's own national prefix (libphonenumber-js metadata): `0` in Australia, none in Italy
+    // or Singapore, where the national number is written as it follows the calling code.
+    return `${this.options.trunkPrefix ?? nationalPrefixOf(code)}${e164.slice(1 + code.length)}`;
   }
 
   private async attempt(

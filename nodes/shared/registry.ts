@@ -6,6 +6,7 @@
  */
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { RegistrySource } from '../../lib/registries/check';
+import type { RegistryLoadOutcome } from '../../lib/registries/registry';
 import { codedError, type CodedError } from './errors';
 import { STATUS } from './status';
 
@@ -16,11 +17,18 @@ export interface RegistryStateInfo {
   /** Load progress 0-100 while loading. */
   readonly percent?: number;
   readonly detail?: string;
+  /** Why the last load was refused or failed while earlier data (if any) still answers. */
+  readonly refused?: string;
 }
 
 export class RegistryBinding {
   private listeners = new Set<(info: RegistryStateInfo) => void>();
   private current: RegistryStateInfo;
+  /**
+   * Re-reads a file registry now (a flow loading a file it has just written), optionally with the data's
+   * as-of date; null for sources that load nothing (services). Throws a RangeError for a bad as-of.
+   */
+  reload: ((asOf?: string) => Promise<RegistryLoadOutcome>) | null = null;
 
   constructor(
     /** null when the configuration is invalid (see `error`). */
@@ -42,7 +50,8 @@ export class RegistryBinding {
     const same =
       this.current.state === info.state &&
       this.current.percent === info.percent &&
-      this.current.detail === info.detail;
+      this.current.detail === info.detail &&
+      this.current.refused === info.refused;
     if (same) return;
     this.current = info;
     for (const listener of [...this.listeners]) listener(info);
@@ -135,7 +144,8 @@ export function linkRegistries(
 }
 
 /**
- * One status for a set of registries: the worst state wins (invalid / unavailable / stale: red ring,
+ * One status for a set of registries: the worst state wins (invalid / unavailable / stale / a refused
+ * reload, previous data still answering: red ring,
  * loading: yellow ring with the lowest percentage, all ready: null, the caller's own status applies).
  */
 export function registriesStatus(
@@ -147,6 +157,9 @@ export function registriesStatus(
     const { state, percent } = b.info;
     if (state === 'invalid' || state === 'unavailable' || state === 'closed')
       return STATUS.error(t('status.registryUnavailable', { registry: b.id }));
+    if (b.info.refused !== undefined) {
+      return STATUS.error(t('status.registryRefused', { registry: b.id }));
+    }
     if (state === 'stale') return STATUS.error(t('status.registryStale', { registry: b.id }));
     if (state === 'loading') loading = Math.min(loading ?? 100, percent ?? 0);
   }

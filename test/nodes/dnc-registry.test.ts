@@ -214,6 +214,104 @@ describe('dnc-registry and dnc-registry-lookup nodes', function () {
     assert.match(msg.error.message, /not valid/);
   });
 
+  it('Italian national numbers keep their leading 0 (national prefix from libphonenumber-js, not a fixed rule)', async function () {
+    writeFileSync(join(userDir.dir, 'it.txt'), '06 1234 5678\n312 345 6789\n+39 02 1234 5678\n');
+    await helper.load(
+      modules,
+      lookupFlow(
+        ['r1'],
+        [
+          fileRegistry('r1', 'it.txt', {
+            registry: 'custom',
+            customId: 'IT_RPO',
+            maxAgeDays: 30,
+            layout: 'lines',
+            layoutCallingCode: '39',
+          }),
+        ],
+      ),
+    );
+    await registryReady('r1');
+    assert.equal(helper.getNode('r1').dncRegistry.info.state, 'ready');
+    const n1 = helper.getNode('n1');
+    for (const number of ['+390612345678', '+393123456789', '+390212345678']) {
+      const listed = nextMessage(helper.getNode('listed'));
+      n1.receive({ payload: number });
+      assert.equal((await listed).dnc.contact, number);
+    }
+    const free = nextMessage(helper.getNode('notListed'));
+    n1.receive({ payload: '+390612345679' });
+    assert.equal((await free).dnc.result, 'not-listed');
+  });
+
+  it('an empty registry file is refused: red status saying why, and lookups "could not check"', async function () {
+    writeFileSync(join(userDir.dir, `us-ndnc-${today(-1)}.txt`), '');
+    await helper.load(modules, lookupFlow(['r1'], [fileRegistry('r1', `us-ndnc-${today(-1)}.txt`)]));
+    await registryReady('r1');
+    const binding = helper.getNode('r1').dncRegistry;
+    assert.equal(binding.info.state, 'unavailable');
+    assert.match(binding.info.detail, /no numbers/);
+    const out = nextMessage(helper.getNode('unchecked'));
+    helper.getNode('n1').receive({ payload: CARL });
+    const msg = await out;
+    assert.equal(msg.dnc.result, 'could-not-check');
+    assert.equal(msg.dnc.registries[0].result, 'unavailable');
+  });
+
+  it('a flow loads a file it wrote with msg.topic "reload" and its as-of date in msg.asOf', async function () {
+    // Copied without its date (fresh mtime): without msg.asOf it would look fresh.
+    writeFileSync(join(userDir.dir, 'us.txt'), '415,5550199\n212,5553003\n');
+    await helper.load(modules, lookupFlow(['r1'], [fileRegistry('r1', 'us.txt')]));
+    await registryReady('r1');
+    const n1 = helper.getNode('n1');
+    const r1 = helper.getNode('r1');
+    const shown = statusMatching(r1, (s) => /\(flow\)/.test(s.text ?? ''), 5000);
+    n1.receive({ topic: 'reload', asOf: today(-40) });
+    const status = await shown;
+    assert.equal(status.fill, 'red');
+    assert.equal(status.text, `stale ${today(-40).slice(5)} (flow)`);
+    const unchecked = nextMessage(helper.getNode('unchecked'));
+    n1.receive({ payload: '+12125559999' });
+    assert.equal((await unchecked).dnc.registries[0].reason, 'REGISTRY_STALE');
+    // A listed number on that stale data is still listed.
+    const listed = nextMessage(helper.getNode('listed'));
+    n1.receive({ payload: CARL });
+    assert.equal((await listed).dnc.registries[0].stale, true);
+
+    // A future or blank date is refused with a coded error, and changes nothing.
+    for (const asOf of [today(3), '  ', 42]) {
+      const caught = nextMessage(helper.getNode('caught'));
+      n1.receive({ topic: 'reload', asOf });
+      const error = (await caught).error;
+      assert.equal(error.code, 'DNC_INVALID_INPUT');
+      assert.match(error.message, /as-of date|msg\.asOf/);
+    }
+    assert.equal(r1.dncRegistry.info.state, 'stale');
+
+    // The file emptied at runtime: the reload is refused, the previous data kept, the lookup node red.
+    await r1.dncRegistry.reload(today(-1));
+    assert.equal(r1.dncRegistry.info.state, 'ready');
+    writeFileSync(join(userDir.dir, 'us.txt'), '');
+    const lookupStatus = statusMatching(n1, (s) => s.text === 'refused US_NDNC', 5000);
+    const caught = nextMessage(helper.getNode('caught'));
+    n1.receive({ topic: 'reload', asOf: today(-1) });
+    assert.match((await caught).error.message, /no numbers.*previous data \(2 numbers/);
+    assert.equal((await lookupStatus).fill, 'red');
+    const stillListed = nextMessage(helper.getNode('listed'));
+    n1.receive({ payload: CARL });
+    assert.equal((await stillListed).dnc.result, 'listed');
+  });
+
+  it('"valid for" longer than a known registry rule is a deploy error naming the rule', async function () {
+    writeFileSync(join(userDir.dir, 'us.txt'), '415,5550199\n');
+    await helper.load(modules, lookupFlow(['r1'], [fileRegistry('r1', 'us.txt', { maxAgeDays: 45 })]));
+    assert.equal(helper.getNode('r1').dncRegistry.info.state, 'invalid');
+    assert.match(helper.getNode('r1').dncRegistry.info.detail, /31 days; FTC/);
+    const caught = nextMessage(helper.getNode('caught'));
+    helper.getNode('n1').receive({ payload: CARL });
+    assert.equal((await caught).error.code, 'DNC_INVALID_INPUT');
+  });
+
   it('the config node closes its registry on redeploy', async function () {
     writeFileSync(join(userDir.dir, 'us.txt'), '415,5550199\n');
     await helper.load(modules, lookupFlow(['r1'], [fileRegistry('r1', 'us.txt')]));
