@@ -162,7 +162,8 @@ describe('principal: who acted, in the store', function () {
 
     const store = new EmbeddedStore({ path, logger: quiet });
     await store.open();
-    assert.deepEqual(await store.verify(), { ok: true, records: 2 });
+    // Both records were written by 0.1.0: unkeyed (legacy), still checked.
+    assert.deepEqual(await store.verify(), { ok: true, records: 2, legacy: 2 });
     const old = await store.audit();
     assert.equal('principal' in old[0], false, '0.1.0 records read without a principal');
     assert.equal(old[0].hash, firstHash);
