@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DncError } from '../lib/errors';
 import { CallingPolicy, PRESETS, PRESET_NAMES, preset, resolveZones } from '../lib/policy';
+import { REGION_ZONES } from '../lib/policy/regions';
+import { isValidZone } from '../lib/policy/zone-clock';
 import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 import type { AttemptRecord, DncStore } from '../lib/store/types';
@@ -207,6 +209,12 @@ describe('calling policies: presets, validation, zones', () => {
     assert.equal(resolveZones({ phone: '+18005550123', state: 'NY' }, '+18005550123')?.placed, true);
     assert.deepEqual(resolveZones('+16715550123', '+16715550123')?.zones, ['Pacific/Guam']);
     assert.deepEqual(resolveZones('+61212345678', '+61212345678')?.zones, ['Australia/Sydney']);
+  });
+
+  it('every zone of the region tables is a known IANA zone', () => {
+    for (const [country, regions] of Object.entries(REGION_ZONES))
+      for (const [region, zones] of Object.entries(regions))
+        for (const zone of zones) assert.ok(isValidZone(zone), `${country}-${region}: ${zone}`);
   });
 
   it("a mobile number's zones do not depend on which number of its prefix came first", () => {
