@@ -206,15 +206,31 @@ function regionsOf(callingCode: string): readonly string[] {
   return regionsByCallingCode.get(callingCode) ?? [];
 }
 
-/** Calling codes of 1 to 3 digits that name a region (for the length of a number's calling code). */
-let callingCodes: Set<string> | undefined;
+/**
+ * The calling code of each 1-, 2- and 3-digit prefix that is one (index: 1-digit d, 10 + 2-digit dd,
+ * 110 + 3-digit ddd), so a number's calling code is found without slicing strings.
+ */
+let callingCodeByPrefix: (string | undefined)[] | undefined;
 function callingCodeOf(e164: string): string | null {
-  callingCodes ??= new Set(getCountries().map((country) => getCountryCallingCode(country)));
-  for (let length = 1; length <= 3; length++) {
-    const code = e164.slice(1, 1 + length);
-    if (callingCodes.has(code)) return code;
+  if (callingCodeByPrefix === undefined) {
+    callingCodeByPrefix = new Array<string | undefined>(1110);
+    for (const country of getCountries()) {
+      const code: string = getCountryCallingCode(country);
+      const offset = code.length === 1 ? 0 : code.length === 2 ? 10 : 110;
+      callingCodeByPrefix[offset + Number(code)] = code;
+    }
   }
-  return null;
+  const d1 = e164.charCodeAt(1) - 48;
+  const d2 = e164.charCodeAt(2) - 48;
+  const d3 = e164.charCodeAt(3) - 48;
+  if (d1 < 0 || d1 > 9) return null;
+  const one = callingCodeByPrefix[d1];
+  if (one !== undefined) return one;
+  if (!(d2 >= 0 && d2 <= 9)) return null;
+  const two = callingCodeByPrefix[10 + d1 * 10 + d2];
+  if (two !== undefined) return two;
+  if (!(d3 >= 0 && d3 <= 9)) return null;
+  return callingCodeByPrefix[110 + d1 * 100 + d2 * 10 + d3] ?? null;
 }
 
 /** Country of a number, memoised per leading digits (only for a region or postal code given with it). */
@@ -282,7 +298,8 @@ function mobileGroups(callingCode: string): readonly MobileGroup[] {
   return groups;
 }
 
-const mobileZoneSets = new Map<string, ZoneSet | null>();
+/** Per calling code, per set of mobile groups holding the number (a bit mask): the zone set or null. */
+const mobileZoneSets = new Map<string, Map<number, ZoneSet | null>>();
 
 /**
  * A mobile number's zones: every zone of every region whose mobile ranges hold it, when that is more
@@ -291,20 +308,21 @@ const mobileZoneSets = new Map<string, ZoneSet | null>();
  */
 function mobileZones(e164: string, callingCode: string): ZoneSet | null {
   const groups = mobileGroups(callingCode);
-  const national = e164.slice(1 + callingCode.length);
-  let key = '';
-  const zones: string[] = [];
-  for (let i = 0; i < groups.length; i++) {
-    if (groups.length > 1 && !groups[i].test.test(national)) continue;
-    key += `${i},`;
-    zones.push(...groups[i].zones);
+  let mask = 0;
+  if (groups.length === 1) mask = 1;
+  else {
+    const national = e164.slice(1 + callingCode.length);
+    for (let i = 0; i < groups.length && i < 31; i++) if (groups[i].test.test(national)) mask |= 1 << i;
   }
-  key = `${callingCode}:${key}`;
-  let set = mobileZoneSets.get(key);
+  let sets = mobileZoneSets.get(callingCode);
+  if (sets === undefined) mobileZoneSets.set(callingCode, (sets = new Map<number, ZoneSet | null>()));
+  let set = sets.get(mask);
   if (set === undefined) {
+    const zones: string[] = [];
+    for (let i = 0; i < groups.length && i < 31; i++) if (mask & (1 << i)) zones.push(...groups[i].zones);
     set = zoneSetOf(zones, 'country');
     if (set !== null && set.zones.length < 2) set = null;
-    mobileZoneSets.set(key, set);
+    sets.set(mask, set);
   }
   return set;
 }
@@ -357,7 +375,9 @@ export function resolveZones(input: unknown, phone: string | undefined): ZoneSet
     if (region !== null || postal !== null) {
       const country = given ?? (phone !== undefined ? numberCountry(phone).country : null);
       if (region !== null) {
-        const zones = zonesOfRegion(region, country);
+        // The number's country only narrows a region that exists there: a Canadian province given
+        // with a US toll-free number still places the contact.
+        const zones = zonesOfRegion(region, country) ?? (given === null ? zonesOfRegion(region, null) : null);
         const set = zones === null ? null : zoneSetOf(zones, 'region');
         if (set !== null) return set;
       }
