@@ -269,8 +269,14 @@ export class CallingPolicy {
     if (next !== null && next < until) until = next;
     const nextText = next === null ? null : isoTime(next);
     const reasons: PolicyReason[] = [];
-    if (next === null && !set.placed && set.zones.length > 1) {
-      // Only where the callee could be, and no hour fits them all: the zone is what is missing.
+    if (
+      next === null &&
+      !set.placed &&
+      set.zones.length > 1 &&
+      set.clocks.every((clock) => calendar.nextAllowedIn(clock, at) !== null)
+    ) {
+      // Only where the callee could be, and no hour fits them all although each has some: the zone is
+      // what is missing (a policy that allows no hour anywhere stays OUTSIDE_CALLING_HOURS).
       reasons.push({
         code: 'TIMEZONE_UNKNOWN',
         message: `${unplacedText(set)}, and no time in the next ${HORIZON_DAYS} days is within the calling hours in all ${set.zones.length} of its zones; give the contact's timezone, region or state`,
