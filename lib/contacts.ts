@@ -247,6 +247,8 @@ class CallingCodeAutomaton {
   private transitions = new Int32Array(0);
   /** answers[state * 16 + national length]: 0 unknown, else an E164Answer. */
   private answers = new Uint8Array(0);
+  /** types[state * 16 + national length]: 0 unknown, else a TypeAnswer (same exactness argument as answers). */
+  private types = new Uint8Array(0);
   private keyChars = 0;
 
   constructor(
@@ -355,6 +357,7 @@ class CallingCodeAutomaton {
     this.stateMatchedPrefixes = [];
     this.transitions = new Int32Array(64 * 10).fill(-1);
     this.answers = new Uint8Array(64 * 16);
+    this.types = new Uint8Array(64 * 16);
     this.keyChars = 0;
     // The start state: no position active yet; "virtual start" is encoded as -1 - pattern.
     const start = new Int32Array(this.patternIsPrefix.length);
@@ -372,7 +375,8 @@ class CallingCodeAutomaton {
 
   /** Approximate bytes held by the DFA (typed arrays, state keys and position lists). */
   get memoBytes(): number {
-    let bytes = this.transitions.byteLength + this.answers.byteLength + this.keyChars * 2;
+    let bytes =
+      this.transitions.byteLength + this.answers.byteLength + this.types.byteLength + this.keyChars * 2;
     for (const active of this.stateActive) bytes += active.byteLength + 64;
     bytes += this.stateMatchedPrefixes.length * (this.patternIsPrefix.length + 64);
     return bytes + this.stateIds.size * 48;
@@ -394,6 +398,9 @@ class CallingCodeAutomaton {
       const grownAnswers = new Uint8Array(this.answers.length * 2);
       grownAnswers.set(this.answers);
       this.answers = grownAnswers;
+      const grownTypes = new Uint8Array(this.types.length * 2);
+      grownTypes.set(this.types);
+      this.types = grownTypes;
     }
     return id;
   }
@@ -434,12 +441,7 @@ class CallingCodeAutomaton {
    * of the national number's first digit. The string must be `+` and digits only.
    */
   answer(e164: string, nationalStart: number): E164Answer {
-    let state = 0;
-    for (let i = nationalStart; i < e164.length; i++) {
-      const digit = e164.charCodeAt(i) - 48;
-      const next = this.transitions[state * 10 + digit];
-      state = next >= 0 ? next : this.buildTransition(state, digit);
-    }
+    const state = this.stateAfter(e164, nationalStart);
     const slot = state * 16 + (e164.length - nationalStart);
     const known = this.answers[slot];
     if (known !== 0) return known;
@@ -452,6 +454,52 @@ class CallingCodeAutomaton {
     this.answers[slot] = computed;
     return computed;
   }
+
+  /**
+   * libphonenumber's `getType()` for an E.164 string whose calling code is this one, memoised like
+   * `answer` (the type is decided by the same patterns and lengths). AskLibphonenumber where a national
+   * prefix may be rewritten.
+   */
+  typeAnswer(e164: string, nationalStart: number): TypeAnswer {
+    const state = this.stateAfter(e164, nationalStart);
+    const slot = state * 16 + (e164.length - nationalStart);
+    const known = this.types[slot];
+    if (known !== 0) return known;
+    const computed =
+      this.nationalPrefixPattern >= 0 && this.stateMatchedPrefixes[state][this.nationalPrefixPattern]
+        ? TYPE_ASK_LIBPHONENUMBER
+        : typeAnswerOf(typeFromLibphonenumber(e164));
+    this.types[slot] = computed;
+    return computed;
+  }
+
+  private stateAfter(e164: string, nationalStart: number): number {
+    let state = 0;
+    for (let i = nationalStart; i < e164.length; i++) {
+      const digit = e164.charCodeAt(i) - 48;
+      const next = this.transitions[state * 10 + digit];
+      state = next >= 0 ? next : this.buildTransition(state, digit);
+    }
+    return state;
+  }
+}
+
+/** What getType() answers: the metadata's types, and FIXED_LINE_OR_MOBILE when both patterns match. */
+const NUMBER_TYPE_ANSWERS = [...PHONE_NUMBER_TYPES, 'FIXED_LINE_OR_MOBILE'] as const;
+export type PhoneNumberType = (typeof NUMBER_TYPE_ANSWERS)[number];
+
+/** A memoised number type: 1 + index in NUMBER_TYPE_ANSWERS, TYPE_NONE (no type), or "ask". */
+type TypeAnswer = number;
+const TYPE_NONE = 254;
+const TYPE_ASK_LIBPHONENUMBER = 255;
+
+function typeAnswerOf(type: PhoneNumberType | undefined): TypeAnswer {
+  const index = type === undefined ? -1 : NUMBER_TYPE_ANSWERS.indexOf(type);
+  return index < 0 ? TYPE_NONE : 1 + index;
+}
+
+function typeFromLibphonenumber(e164: string): PhoneNumberType | undefined {
+  return parsePhoneNumberFromString(e164, { extract: false })?.getType();
 }
 
 const enum E164Answer {
@@ -572,6 +620,29 @@ export function isValidE164(e164: string): boolean {
   const answer = e164Answer(e164);
   if (answer === E164Answer.AskLibphonenumber) return isValidPhoneNumber(e164);
   return answer === E164Answer.Valid;
+}
+
+/**
+ * libphonenumber-js's `getType()` of an E.164 number (`+` and digits only; 'max' metadata), answered from
+ * the same memo as validity: FIXED_LINE, MOBILE, TOLL_FREE... or undefined when no type pattern matches
+ * (an invalid number). The calling policy uses it to tell numbers tied to a place from numbers that are not.
+ */
+export function phoneNumberTypeOf(e164: string): PhoneNumberType | undefined {
+  if (!isE164Shaped(e164)) return undefined;
+  const d1 = e164.charCodeAt(1) - 48;
+  const d2 = e164.charCodeAt(2) - 48;
+  const d3 = e164.charCodeAt(3) - 48;
+  let ccLength = callingCodeLength[d1];
+  if (ccLength === 0) ccLength = callingCodeLength[10 + d1 * 10 + d2]!;
+  if (ccLength === 0) ccLength = callingCodeLength[110 + d1 * 100 + d2 * 10 + d3]!;
+  if (ccLength === 0) return undefined;
+  const automaton = automatonFor(e164.slice(1, 1 + ccLength));
+  if (automaton === null) return typeFromLibphonenumber(e164);
+  const states = automaton.stateCount;
+  const answer = automaton.typeAnswer(e164, 1 + ccLength);
+  if (automaton.stateCount !== states && ++memoChecks % 64 === 0) enforceMemoBudget();
+  if (answer === TYPE_ASK_LIBPHONENUMBER) return typeFromLibphonenumber(e164);
+  return answer === TYPE_NONE ? undefined : NUMBER_TYPE_ANSWERS[answer - 1];
 }
 
 /** Size of the validity memo (for benchmarks and monitoring). */

@@ -10,6 +10,7 @@ import {
   ContactParser,
   contactLabel,
   isValidE164,
+  phoneNumberTypeOf,
   phoneMemoStats,
   type ParsedContact,
 } from '../lib/contacts';
@@ -370,5 +371,54 @@ describe('contacts: isValidE164 agrees exactly with libphonenumber-js', function
     ]) {
       assert.equal(isValidE164(text), false, text);
     }
+  });
+});
+
+describe('contacts: phoneNumberTypeOf agrees exactly with libphonenumber-js getType()', () => {
+  // The calling policy takes a number's place from its type (toll-free, shared-cost... have none), so
+  // the memoised type must be libphonenumber's, for every kind of number.
+  const metadata = maxMetadata as unknown as {
+    country_calling_codes: Record<string, string[]>;
+    nonGeographic: object;
+  };
+  const callingCodes = [
+    ...Object.keys(metadata.country_calling_codes),
+    ...Object.keys(metadata.nonGeographic),
+  ];
+
+  it('on 3,000 random numbers over every calling code, and numbers of every type', () => {
+    const random = seededRandom(20261204);
+    const numbers: string[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const callingCode = callingCodes[i % callingCodes.length];
+      const digitCount = 7 + Math.floor(random() * 9);
+      let number = `+${callingCode}`;
+      while (number.length - 1 < digitCount) number += Math.floor(random() * 10);
+      numbers.push(number);
+    }
+    // toll-free, premium-rate, personal, shared-cost, VoIP, mobile, fixed, pager, UAN
+    numbers.push('+18005550123', '+19002345678', '+15002345678', '+611300123456', '+61131234');
+    numbers.push('+611800123456', '+61412345678', '+442079460000', '+447911123456', '+445612345678');
+    numbers.push('+448001234567', '+449012345678', '+447011234567', '+33800123456', '+78001234567');
+    const types = new Set<string>();
+    const found: string[] = [];
+    for (const e164 of numbers) {
+      const expected = parsePhoneNumberFromString(e164, { extract: false })?.getType();
+      // twice: the first answer fills the memo, the second reads it
+      if (phoneNumberTypeOf(e164) !== expected || phoneNumberTypeOf(e164) !== expected)
+        found.push(`${e164}: ${phoneNumberTypeOf(e164)} libphonenumber=${expected}`);
+      if (expected !== undefined) types.add(expected);
+    }
+    assert.deepEqual(found.slice(0, 10), []);
+    for (const type of [
+      'FIXED_LINE',
+      'MOBILE',
+      'FIXED_LINE_OR_MOBILE',
+      'TOLL_FREE',
+      'PREMIUM_RATE',
+      'SHARED_COST',
+    ])
+      assert.ok(types.has(type), `the sample holds ${type} numbers`);
+    assert.equal(phoneNumberTypeOf('+1 800 555 0123'), undefined);
   });
 });

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DncError } from '../lib/errors';
 import { CallingPolicy, PRESETS, PRESET_NAMES, preset, resolveZones } from '../lib/policy';
+import { REGION_ZONES } from '../lib/policy/regions';
+import { isValidZone } from '../lib/policy/zone-clock';
 import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 import type { AttemptRecord, DncStore } from '../lib/store/types';
@@ -338,6 +340,72 @@ describe('calling policies: presets, validation, zones', () => {
     assert.equal(resolveZones({ country: 'FR' }, undefined)?.source, 'country');
     assert.equal(resolveZones({ id: 'x' }, undefined), null);
   });
+
+  it('numbers not tied to a place take every zone of their numbering plan, territories included', () => {
+    const nanp = [
+      'Pacific/Guam',
+      'Pacific/Saipan',
+      'Pacific/Pago_Pago',
+      'America/Puerto_Rico',
+      'America/St_Thomas',
+      'Pacific/Honolulu',
+      'America/Adak',
+      'America/St_Johns',
+      'America/New_York',
+    ];
+    // toll-free, premium-rate, personal; a geographic number whose area code the prefix map lacks
+    for (const number of ['+18005550123', '+19002345678', '+15002345678', '+14722345678', '+12632345678']) {
+      const set = resolveZones(number, number);
+      assert.equal(set?.source, 'numbering-plan', number);
+      assert.equal(set?.placed, false, number);
+      for (const zone of nanp) assert.ok(set.zones.includes(zone), `${number}: ${zone}`);
+    }
+    const australia = [
+      'Australia/Sydney',
+      'Australia/Lord_Howe',
+      'Australia/Perth',
+      'Australia/Darwin',
+      'Australia/Eucla',
+      'Australia/Adelaide',
+      'Australia/Brisbane',
+      'Indian/Christmas',
+      'Indian/Cocos',
+    ];
+    for (const number of ['+61131234', '+611300123456', '+611800123456']) {
+      const set = resolveZones(number, number);
+      assert.equal(set?.source, 'numbering-plan', number);
+      for (const zone of australia) assert.ok(set.zones.includes(zone), `${number}: ${zone}`);
+    }
+    // Russia's 8 800 is reached from Kaliningrad to Chukotka, and +7 is Kazakhstan's too.
+    const ru = resolveZones('+78001234567', '+78001234567');
+    for (const zone of ['Europe/Kaliningrad', 'Asia/Kamchatka', 'Asia/Anadyr', 'Asia/Almaty'])
+      assert.ok(ru?.zones.includes(zone), zone);
+    // A given zone or region still places the contact; geographic numbers keep their prefix.
+    assert.deepEqual(resolveZones({ phone: '+18005550123', state: 'NY' }, '+18005550123')?.zones, [
+      'America/New_York',
+    ]);
+    assert.equal(resolveZones({ phone: '+18005550123', state: 'NY' }, '+18005550123')?.placed, true);
+    assert.deepEqual(resolveZones('+16715550123', '+16715550123')?.zones, ['Pacific/Guam']);
+    assert.deepEqual(resolveZones('+61212345678', '+61212345678')?.zones, ['Australia/Sydney']);
+  });
+
+  it('every zone of the region tables is a known IANA zone', () => {
+    for (const [country, regions] of Object.entries(REGION_ZONES))
+      for (const [region, zones] of Object.entries(regions))
+        for (const zone of zones) assert.ok(isValidZone(zone), `${country}-${region}: ${zone}`);
+  });
+
+  it("a mobile number's zones do not depend on which number of its prefix came first", () => {
+    // Brazil's prefix map is per area code, for fixed lines and mobiles alike; a mobile may be anywhere
+    // in Brazil, a fixed line is where its area code is.
+    const brazil = ['America/Noronha', 'America/Sao_Paulo', 'America/Manaus', 'America/Rio_Branco'];
+    assert.deepEqual(resolveZones('+556832231234', '+556832231234')?.zones, ['America/Rio_Branco']);
+    const mobile = resolveZones('+5568999991234', '+5568999991234');
+    for (const zone of brazil) assert.ok(mobile?.zones.includes(zone), `Acre mobile: ${zone}`);
+    const first = resolveZones('+5561987654321', '+5561987654321');
+    for (const zone of brazil) assert.ok(first?.zones.includes(zone), `Brasilia mobile: ${zone}`);
+    assert.deepEqual(resolveZones('+556130001234', '+556130001234')?.zones, ['America/Sao_Paulo']);
+  });
 });
 
 describe('calling policies inside decisions', () => {
@@ -661,6 +729,48 @@ describe('calling policies against an independent oracle (luxon wall clock, date
     '2026-10-03T16:00:00Z',
   ]) {
     for (let k = -8; k <= 8; k++) instants.push(Date.parse(change) + k * 1_800_000 - 1);
+  }
+
+  // Numbers not tied to a place: the oracle's zones are every zone CLDR lists for every region that
+  // shares the calling code (libphonenumber's regions), the definition of "could be anywhere".
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const phoneMetadata = require('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
+  const planZones = (callingCode: string): string[] => {
+    const zones = new Set<string>();
+    for (const region of phoneMetadata.getCountries()) {
+      if (phoneMetadata.getCountryCallingCode(region) !== callingCode) continue;
+      const locale = new Intl.Locale(`und-${region}`) as Intl.Locale & {
+        getTimeZones?: () => string[];
+        timeZones?: string[];
+      };
+      for (const zone of locale.getTimeZones?.() ?? locale.timeZones ?? []) zones.add(zone);
+    }
+    return [...zones];
+  };
+  const unplaced: Array<[string, string, readonly string[]]> = [
+    ['us-federal', '+18005550123', planZones('1')],
+    ['us-federal', '+14722345678', planZones('1')],
+    ['australia-telemarketing', '+611300123456', planZones('61')],
+    ['australia-telemarketing', '+61412345678', planZones('61')],
+  ];
+  for (const [policyName, contact, zones] of unplaced) {
+    it(`${policyName}: ${contact} (${zones.length} possible zones) agrees with the oracle; nextAllowedAt is the first instant every zone allows`, () => {
+      const policy = new CallingPolicy(preset(policyName)!);
+      const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
+      for (const at of instants.filter((_, i) => i % 3 === 0)) {
+        const d = dnc.check(contact, { policy, channel: 'voice', at });
+        const where = `${contact} at ${new Date(at).toISOString()}`;
+        assert.equal(d.allowed, oracle(policyName, zones, at), where);
+        if (d.allowed) continue;
+        assert.ok(d.nextAllowedAt, where);
+        const next = Date.parse(d.nextAllowedAt);
+        assert.ok(oracle(policyName, zones, next), `${where}: allowed at ${d.nextAllowedAt}`);
+        assert.ok(!oracle(policyName, zones, next - 1), `${where}: blocked just before ${d.nextAllowedAt}`);
+        for (let probe = at; probe < next; probe += 1_800_000) {
+          assert.ok(!oracle(policyName, zones, probe), `${where}: ${new Date(probe).toISOString()} allowed`);
+        }
+      }
+    });
   }
 
   for (const policyName of Object.keys(WINDOWS)) {

@@ -124,20 +124,29 @@ export class ZoneCalendar {
   nextAllowedIn(clock: ZoneClock, t: number): number | null {
     if (this.allowedIn(clock, t)) return t;
     if (!this.hasWindows) return null;
-    // The status only turns to allowed where the wall clock reaches a window's start: at each
-    // instant a start wall time occurs (twice when clocks are set back over it, at the jump when
-    // clocks skip it).
+    // The status only turns to allowed where the wall clock reaches a window's start (at each
+    // instant a start wall time occurs: twice when clocks are set back over it, at the jump when
+    // clocks skip it), or where the clock changes: set back from after a window's end into the
+    // window (00:30-01:30 on the night 01:59 EDT becomes 01:00 EST), the window reopens mid-way.
+    let found: number | null = null;
     const first = this.localDay(clock, t);
-    for (let day = first - 1; day <= first + HORIZON_DAYS; day++) {
+    search: for (let day = first - 1; day <= first + HORIZON_DAYS; day++) {
       if (this.holidays !== null && this.holidays.has(day)) continue;
       const list = this.windows[weekdayOf(day)];
       for (let i = 0; i < list.length; i += 2) {
         for (const start of clock.instantsOfWall(day * DAY_MS + list[i])) {
-          if (start >= t && this.allowedIn(clock, start)) return start;
+          if (start >= t && this.allowedIn(clock, start)) {
+            found = start;
+            break search;
+          }
         }
       }
     }
-    return null;
+    const limit = found ?? t + (HORIZON_DAYS + 1) * DAY_MS;
+    for (let change = clock.nextTransition(t); change < limit; change = clock.nextTransition(change)) {
+      if (this.allowedIn(clock, change)) return change;
+    }
+    return found;
   }
 
   /** The first instant after t at which this zone's status or local date may change. */

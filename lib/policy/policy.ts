@@ -274,6 +274,24 @@ export class CallingPolicy {
     if (next !== null && next < until) until = next;
     const nextText = next === null ? null : isoTime(next);
     const reasons: PolicyReason[] = [];
+    if (
+      next === null &&
+      !set.placed &&
+      set.zones.length > 1 &&
+      set.clocks.every((clock) => calendar.nextAllowedIn(clock, at) !== null)
+    ) {
+      // Only where the callee could be, and no hour fits them all although each has some: the zone is
+      // what is missing (a policy that allows no hour anywhere stays OUTSIDE_CALLING_HOURS).
+      reasons.push({
+        code: 'TIMEZONE_UNKNOWN',
+        message: `${unplacedText(set)}, and no time in the next ${HORIZON_DAYS} days is within the calling hours in all ${set.zones.length} of its zones; give the contact's timezone, region or state`,
+        rule: this.compiled.rule,
+        nextAllowedAt: null,
+        zones: set.zones,
+      });
+      outside.length = 0;
+      holidays.length = 0;
+    }
     const several = set.zones.length > 1 ? ' (every possible zone of the callee must allow it)' : '';
     if (outside.length > 0) {
       reasons.push({
@@ -305,6 +323,15 @@ export class CallingPolicy {
     });
     return { from: at, until, allowed, next, reasons, verdict };
   }
+}
+
+/** Why a zone set holds several zones the contact did not give (for TIMEZONE_UNKNOWN). */
+function unplacedText(set: ZoneSet): string {
+  if (set.source === 'numbering-plan')
+    return 'the number is not tied to a place (toll-free, premium-rate, shared-cost, personal, VoIP or pager, or a prefix the zone map does not know), so the callee could be anywhere its calling code reaches';
+  if (set.source === 'country')
+    return 'the callee could be anywhere in the country (a mobile number, or only a country given)';
+  return "the number's prefix spans several time zones";
 }
 
 /** Compiles a policy definition; throws DncError DNC_INVALID_INPUT. */

@@ -3,6 +3,13 @@
  * zone resolution (a region given with the contact). From the tz database's zone.tab comments (which
  * zone covers which part of a region). A region spanning several zones lists all of them: the policy
  * then allows only the overlap of their windows.
+ *
+ * Places served by another country's postal system are listed where their addresses say they are: the
+ * USPS codes PW, FM and MH (Palau, Micronesia, the Marshall Islands, ZIP codes 969xx) beside the US
+ * territories; American Samoa's ZIP code 96799 inside Hawaii's 967; Christmas Island (6798), the Cocos
+ * (Keeling) Islands (6799) and Norfolk Island (2899) inside Australia's postcodes, under their ISO codes.
+ * A postal code that could be anywhere (US military APO/FPO/DPO codes: 090-098 AE, 340 AA, 962-966 AP)
+ * places nothing: the number or the country decides.
  */
 const NY = 'America/New_York';
 const CHI = 'America/Chicago';
@@ -75,6 +82,10 @@ export const REGION_ZONES: Readonly<Record<string, Readonly<Record<string, reado
     GU: ['Pacific/Guam'],
     MP: ['Pacific/Saipan'],
     AS: ['Pacific/Pago_Pago'],
+    // Freely Associated States, in the US postal system (USPS state codes)
+    PW: ['Pacific/Palau'],
+    FM: ['Pacific/Chuuk', 'Pacific/Pohnpei', 'Pacific/Kosrae'],
+    MH: ['Pacific/Majuro', 'Pacific/Kwajalein'],
   },
   CA: {
     NL: ['America/St_Johns', 'America/Goose_Bay'],
@@ -106,6 +117,10 @@ export const REGION_ZONES: Readonly<Record<string, Readonly<Record<string, reado
     WA: ['Australia/Perth', 'Australia/Eucla'],
     TAS: ['Australia/Hobart'],
     NT: ['Australia/Darwin'],
+    // external territories in Australia's postal system (ISO 3166-1 codes)
+    CX: ['Indian/Christmas'],
+    CC: ['Indian/Cocos'],
+    NF: ['Pacific/Norfolk'],
   },
   IN: {},
 };
@@ -113,7 +128,9 @@ export const REGION_ZONES: Readonly<Record<string, Readonly<Record<string, reado
 /** US ZIP code first three digits (inclusive ranges) to states. */
 const US_ZIP3: ReadonlyArray<readonly [number, number, string]> = [
   [5, 5, 'NY'],
-  [6, 9, 'PR'],
+  [6, 7, 'PR'],
+  [8, 8, 'VI'],
+  [9, 9, 'PR'],
   [10, 27, 'MA'],
   [28, 29, 'RI'],
   [30, 38, 'NH'],
@@ -131,7 +148,8 @@ const US_ZIP3: ReadonlyArray<readonly [number, number, string]> = [
   [270, 289, 'NC'],
   [290, 299, 'SC'],
   [300, 319, 'GA'],
-  [320, 349, 'FL'],
+  [320, 339, 'FL'],
+  [341, 349, 'FL'],
   [350, 369, 'AL'],
   [370, 385, 'TN'],
   [386, 397, 'MS'],
@@ -164,11 +182,23 @@ const US_ZIP3: ReadonlyArray<readonly [number, number, string]> = [
   [889, 898, 'NV'],
   [900, 961, 'CA'],
   [967, 968, 'HI'],
-  [969, 969, 'GU'],
   [970, 979, 'OR'],
   [980, 994, 'WA'],
   [995, 999, 'AK'],
 ];
+
+/** Five-digit US ZIP codes whose region is not their first three digits' (inclusive ranges). */
+const US_ZIP5: ReadonlyArray<readonly [number, number, string]> = [
+  [96799, 96799, 'AS'],
+  [96910, 96932, 'GU'],
+  [96939, 96940, 'PW'],
+  [96941, 96944, 'FM'],
+  [96950, 96952, 'MP'],
+  [96960, 96960, 'MH'],
+  [96970, 96970, 'MH'],
+];
+/** ZIP code prefixes wholly in US_ZIP5: a code of the prefix not listed there places nothing. */
+const US_ZIP5_ONLY = new Set([969]);
 
 /** Canadian postal codes: the first letter names the province. */
 const CA_POSTAL: Readonly<Record<string, readonly string[]>> = {
@@ -192,9 +222,13 @@ const CA_POSTAL: Readonly<Record<string, readonly string[]>> = {
   Y: ['YT'],
 };
 
+const AU_TERRITORY_POSTCODES: Readonly<Record<string, string>> = { '6798': 'CX', '6799': 'CC', '2899': 'NF' };
+
 /** Australian postcodes (first digit; 02xx is the ACT, 08xx the Northern Territory). */
 function auRegions(code: string): readonly string[] | null {
   if (!/^\d{4}$/.test(code)) return null;
+  const territory = AU_TERRITORY_POSTCODES[code];
+  if (territory !== undefined) return [territory];
   const first = code[0];
   if (first === '0') return code[1] === '2' ? ['ACT'] : code[1] === '8' || code[1] === '9' ? ['NT'] : null;
   return (
@@ -210,8 +244,12 @@ export function regionsOfPostalCode(
   const text = postal.trim().toUpperCase();
   const out: Array<readonly [string, string]> = [];
   if ((country === null || country === 'US') && /^\d{5}(-\d{4})?$/.test(text)) {
-    const zip3 = Number(text.slice(0, 3));
-    for (const [lo, hi, state] of US_ZIP3) if (zip3 >= lo && zip3 <= hi) out.push(['US', state]);
+    const zip5 = Number(text.slice(0, 5));
+    const zip3 = Math.floor(zip5 / 100);
+    const exact = US_ZIP5.find(([lo, hi]) => zip5 >= lo && zip5 <= hi);
+    if (exact !== undefined) out.push(['US', exact[2]]);
+    else if (!US_ZIP5_ONLY.has(zip3))
+      for (const [lo, hi, state] of US_ZIP3) if (zip3 >= lo && zip3 <= hi) out.push(['US', state]);
   }
   if ((country === null || country === 'CA') && /^[A-Z]\d[A-Z] ?\d[A-Z]\d$/.test(text)) {
     for (const province of CA_POSTAL[text[0]] ?? []) out.push(['CA', province]);
