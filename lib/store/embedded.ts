@@ -289,7 +289,11 @@ export class EmbeddedStore implements DncStore {
       const snapshot = this.db.data;
       this.db.data = emptySnapshot(); // the index holds the profiles; do not keep a second array alive
 
-      const chain = (await walked) ?? { state: GENESIS_STATE, end: 0 };
+      const chain: ChainWalkResult = (await walked) ?? {
+        state: GENESIS_STATE,
+        end: 0,
+        reported: { hash: GENESIS_STATE.head, chainKey: null },
+      };
       if (chain.problem) {
         const copy = await this.keepCopy(this.journalPath);
         throw new DncError(
