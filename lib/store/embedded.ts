@@ -511,7 +511,7 @@ export class EmbeddedStore implements DncStore {
     for (const file of alsoCopy) copies += await this.keepCopy(file);
     return new DncError(
       'DNC_STORE_UNAVAILABLE',
-      `DNC store unavailable: ${detail}.${copies} Restore the journal from a backup, or, if the journal is` +
+      `DNC store unavailable: ${detail}.${copies} Restore the journal and the checkpoint beside it together from one backup, or, if the journal is` +
         ` the right one, remove the snapshot so the state is rebuilt from the journal.`,
     );
   }
