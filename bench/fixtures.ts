@@ -128,7 +128,11 @@ export function writeJournal(path: string, keys: readonly string[], key?: AuditK
 let lastHead = GENESIS_HASH;
 
 /** The key file and checkpoint of a store whose journal writeJournal just wrote with `key` (`count` records). */
-export async function writeKeyedStoreExtras(snapshotPath: string, key: AuditKey, count: number): Promise<void> {
+export async function writeKeyedStoreExtras(
+  snapshotPath: string,
+  key: AuditKey,
+  count: number,
+): Promise<void> {
   const base = snapshotPath.replace(/\.json$/i, '');
   writeFileSync(`${base}.key`, `${key.export()}\n`, { mode: 0o600 });
   const checkpoint = await CheckpointWriter.open(`${base}.checkpoint`, key);

@@ -335,8 +335,14 @@ async function main(): Promise<void> {
       const legacyPath = join(dir, 'legacy.events.ndjson');
       writeJournal(legacyPath, SMALL_CONTACTS, false);
       const legacyMs = await timeMs(async () => {
-        const walked = await walkChain({ path: legacyPath, start: 0, state: GENESIS_STATE, key: KEY.export() });
-        if (walked.problem || walked.state.legacy !== SMALL_CONTACTS) throw new Error('the chain does not verify');
+        const walked = await walkChain({
+          path: legacyPath,
+          start: 0,
+          state: GENESIS_STATE,
+          key: KEY.export(),
+        });
+        if (walked.problem || walked.state.legacy !== SMALL_CONTACTS)
+          throw new Error('the chain does not verify');
       });
       rmSync(legacyPath);
       record({
@@ -350,7 +356,11 @@ async function main(): Promise<void> {
 
     // ---- checks while two loops call verify() back to back (GET /audit/verify from a read token)
     {
-      const service = new DncService({ labels: LABELS.map((name) => ({ name })), store, defaultCountry: 'US' });
+      const service = new DncService({
+        labels: LABELS.map((name) => ({ name })),
+        store,
+        defaultCountry: 'US',
+      });
       const plan = service.plan({ labels: ['DNC_Sales', 'DNC_Marketing'], channel: 'voice' });
       const at = Date.UTC(2026, 10, 28);
       /**

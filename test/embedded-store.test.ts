@@ -690,6 +690,17 @@ describe('EmbeddedStore', function () {
       await assertRefuses(/ends at record 4 but the checkpoint .* says 5 records were acknowledged/);
     });
 
+    it('reopens a store closed before its first record', async function () {
+      await (await openStore()).close();
+      const reopened = await openStore();
+      assert.deepEqual(await reopened.verify(), { ok: true, records: 0 });
+      await reopened.apply(addChange(['+15559990000'], ['DNC_Sales']));
+      await reopened.close();
+      const again = await openStore();
+      assert.deepEqual(await again.verify(), { ok: true, records: 1 });
+      await again.close();
+    });
+
     it('keys the chain from its first record, with a key file of mode 0600 beside the store', async function () {
       const store = await openStore();
       await writeRecords(store, 3);

@@ -298,7 +298,11 @@ export class EmbeddedStore implements DncStore {
       const snapshot = this.db.data;
       this.db.data = emptySnapshot(); // the index holds the profiles; do not keep a second array alive
 
-      const chain = (await walked) ?? { state: GENESIS_STATE, end: 0 };
+      const chain: ChainWalkResult = (await walked) ?? {
+        state: GENESIS_STATE,
+        end: 0,
+        reported: { hash: GENESIS_STATE.head, chainKey: null },
+      };
       if (chain.problem) {
         const copy = await this.keepCopy(this.journalPath);
         throw new DncError(
@@ -516,7 +520,7 @@ export class EmbeddedStore implements DncStore {
     for (const file of alsoCopy) copies += await this.keepCopy(file);
     return new DncError(
       'DNC_STORE_UNAVAILABLE',
-      `DNC store unavailable: ${detail}.${copies} Restore the journal from a backup, or, if the journal is` +
+      `DNC store unavailable: ${detail}.${copies} Restore the journal and the checkpoint beside it together from one backup, or, if the journal is` +
         ` the right one, remove the snapshot so the state is rebuilt from the journal.`,
     );
   }
