@@ -119,7 +119,11 @@ describe('DNC service: values from a flow are validated, not coerced', () => {
       ['actor', 'x'.repeat(201)],
       ['reason', 'x'.repeat(1001)],
     ] as const) {
-      await assert.rejects(dnc.addLabels({ ...base, [field]: value }), invalidOn(field), `${field}=${value}`);
+      await assert.rejects(
+        dnc.addLabels({ ...base, [field]: value }),
+        invalidOn(field),
+        `${field}=${JSON.stringify(value)}`,
+      );
     }
     assert.equal(store.status().seq, 0);
   });
