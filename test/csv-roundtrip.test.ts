@@ -39,7 +39,7 @@ function contactFor(i: number): string {
 
 /** The rows of a CSV export as a spreadsheet-independent reader sees them, with the formula quote removed. */
 function readCsv(text: string): Record<string, string>[] {
-  const rows = parse(text, { columns: true, bom: true }) as Record<string, string>[];
+  const rows = parse<Record<string, string>>(text, { columns: true, bom: true });
   return rows.map((row) => {
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(row)) out[key] = unescapeFormula(value);
@@ -88,7 +88,7 @@ describe('CSV export and import: the round trip', function () {
     const csv = await get('/dnc/export?config=c1&format=csv');
     assert.equal(csv.status, 200, csv.text);
     // No cell can start a formula (E.164 numbers excepted): check the raw cells, before unescaping.
-    const raw = parse(csv.text, { columns: true, bom: true }) as Record<string, string>[];
+    const raw = parse<Record<string, string>>(csv.text, { columns: true, bom: true });
     for (const row of raw) {
       for (const [column, cell] of Object.entries(row)) {
         if (!/^\+[1-9]\d{1,14}$/.test(cell)) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, `${column}: ${cell}`);
@@ -119,7 +119,7 @@ describe('CSV export and import: the round trip', function () {
     // the times (an import applies labels now, and expiry counts from then).
     const imported = await upload('/dnc/imports?config=c2', 'text/csv', csv.text);
     assert.equal(imported.status, 202, imported.text);
-    const job = await (async () => {
+    const job: any = await (async (): Promise<any> => {
       const deadline = Date.now() + 15000;
       for (;;) {
         const res = await get(`/dnc/imports/${imported.body.id}?config=c2`);
