@@ -216,6 +216,13 @@ describe('DNC API: strict values', function () {
     }
   });
 
+  it('a policy named like an Object method is an unknown preset (400), not a 500', async () => {
+    for (const policy of ['valueOf', 'constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      const res = await post('/dnc/check', { contact: ANA, policy });
+      assert.equal(res.status, 400, `${policy}: ${res.text}`);
+    }
+  });
+
   it('import rows: a number where text is expected fails the row', async () => {
     const res = await upload(
       '/dnc/imports',

@@ -66,7 +66,8 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
     description,
     ...extra,
     parameters: [...configParameter, ...((extra.parameters as unknown[]) ?? [])],
-    responses,
+    // With ?config=, a configuration that is not deployed is a 404 on every route.
+    responses: configParam ? { '404': { $ref: '#/components/responses/NotFound' }, ...responses } : responses,
   });
   const idempotencyKey = { $ref: '#/components/parameters/IdempotencyKey' };
   const allTrue = { required: ['all'], properties: { all: { const: true } } };
@@ -289,6 +290,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                   schema: {
                     type: 'object',
                     additionalProperties: false,
+                    description: 'Give `contact` or `contacts`, not both.',
+                    oneOf: [
+                      { required: ['contact'], properties: { contact: ref('Contact') } },
+                      { required: ['contacts'], properties: { contacts: { type: 'array' } } },
+                    ],
                     properties: {
                       contact: ref('Contact'),
                       contacts: {
@@ -471,7 +477,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
         BadRequest: errorResponse('Invalid input, contact or label'),
         Unauthorized: errorResponse('No valid credentials'),
         Forbidden: errorResponse('The credentials do not allow writes'),
-        NotFound: errorResponse('Not found'),
+        NotFound: errorResponse('Not found (the import job, or the configuration named by ?config=)'),
         Conflict: errorResponse('Idempotency-Key reused with another request, or still running'),
         TooLarge: errorResponse('The body is too large'),
         UnsupportedMediaType: errorResponse('Wrong Content-Type'),
