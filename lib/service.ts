@@ -11,6 +11,7 @@ import { isNcprLabel, ncprLabelsFor } from './registries/check';
 import { parseNcprPreference } from './registries/ncpr';
 import type { AttemptRecord, AuditRecord, ChangeResult, DncStore } from './store/types';
 import { IsoClock, instantOf } from './time';
+import { RULES, assertValue, textValue } from './values';
 
 export interface DncServiceOptions {
   /** Label definitions (validated here: DNC_INVALID_LABEL). */
@@ -82,8 +83,6 @@ export const SYSTEM_PRINCIPAL: Principal = 'system';
 /** How far ahead of our clock an attempt's time may be (dialer clocks drift). */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
-const SOURCE_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
-
 /** A contact attempt or outcome made here or elsewhere (frequency caps, cooling-off). */
 export interface AttemptRequest {
   readonly contact: unknown;
@@ -97,7 +96,6 @@ export interface AttemptRequest {
   readonly source?: unknown;
 }
 
-const OUTCOME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Attempt records older than the longest rule of any policy seen are pruned at most this often. */
 const PRUNE_EVERY_MS = 3_600_000;
 /**
@@ -106,29 +104,26 @@ const PRUNE_EVERY_MS = 3_600_000;
  */
 let attemptHorizonMs = 0;
 
-function optionalText(value: unknown, field: string, max: number): string | null {
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value !== 'string') {
-    throw new DncError('DNC_INVALID_INPUT', `${field} must be text`, { field });
-  }
-  const text = value.trim();
-  if (text.length > max) {
-    throw new DncError('DNC_INVALID_INPUT', `${field} is longer than ${max} characters`, { field });
-  }
-  return text === '' ? null : text;
+function sourceOf(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  assertValue(
+    RULES.source,
+    value,
+    'source',
+    'source must be a short name such as ivr, bot, agent, api, import or keyword (letters, digits, "_", "-", ".", ":")',
+  );
+  return value === null || value === '' ? fallback : (value as string);
 }
 
-function sourceOf(value: unknown, fallback: string): string {
-  if (value === undefined || value === null || value === '') return fallback;
-  if (typeof value !== 'string' || !SOURCE_PATTERN.test(value.trim())) {
-    throw new DncError(
-      'DNC_INVALID_INPUT',
-      'source must be a short name such as ivr, bot, agent, api, import or keyword (letters, digits, "_", "-", ".", ":")',
-      { field: 'source' },
-    );
-  }
-  return value.trim();
+function channelOf(value: unknown): string | null {
+  if (value === undefined) return null;
+  assertValue(
+    RULES.channel,
+    value,
+    'channel',
+    'channel must be a channel name: letters, digits, "_" or "-" (voice, sms, whatsapp, email or a custom name)',
+  );
+  return value === null || value === '' ? null : normaliseChannel(value, 'channel');
 }
 
 /** At most 200 characters (a long admin user name is cut, not refused: the change must not fail for it). */
@@ -296,13 +291,15 @@ export class DncService {
     principal: Principal,
   ): Promise<AttemptRecord> {
     const contact = this.parser.parse(request.contact);
-    const outcome = optionalText(request.outcome, 'outcome', 32);
-    if (outcome !== null && !OUTCOME_PATTERN.test(outcome)) {
-      throw new DncError(
-        'DNC_INVALID_INPUT',
+    let outcome: string | null = null;
+    if (request.outcome !== undefined && request.outcome !== null) {
+      assertValue(
+        RULES.outcome,
+        request.outcome,
+        'outcome',
         'outcome must be a short lower-case word: conversation, refusal, optout, no-answer...',
-        { field: 'outcome' },
       );
+      outcome = request.outcome as string;
     }
     const at = instantOf(request.at, this.now);
     // Records come from dialers with their own clocks, but one far in the future would count against
@@ -318,11 +315,8 @@ export class DncService {
       attempt,
       outcome,
       // An attempt on an unknown channel (`smss`) would not count towards that channel's caps: refused.
-      channel:
-        request.channel === undefined || request.channel === null || request.channel === ''
-          ? null
-          : this.catalog.channelOf(request.channel, 'channel'),
-      campaign: optionalText(request.campaign, 'campaign', 200),
+      channel: this.knownChannel(channelOf(request.channel)),
+      campaign: textValue(RULES.campaign, request.campaign, 'campaign'),
       source: sourceOf(request.source, 'api'),
       principal: principalText(principal),
     };
@@ -362,13 +356,10 @@ export class DncService {
     const contact = this.parser.parse(request.contact);
     const labels = this.requiredLabels(request.labels);
     const meta = this.meta(request, 'api', principal);
-    const campaign = optionalText(request.campaign, 'campaign', 200);
+    const campaign = textValue(RULES.campaign, request.campaign, 'campaign');
     // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
     // recorded as given: an opt-out is never refused for the name of its channel.
-    const channel =
-      request.channel === undefined || request.channel === null || request.channel === ''
-        ? null
-        : normaliseChannel(request.channel, 'channel');
+    const channel = channelOf(request.channel);
     await this.whenReady();
     const result = await this.store.apply({
       op: 'add',
@@ -400,6 +391,12 @@ export class DncService {
         field: 'labels',
       });
     }
+    assertValue(
+      RULES.someLabels,
+      value,
+      'labels',
+      'labels must be label names (letters, digits, "_", "-"), separated by commas or in a list',
+    );
     // NCPR_0..NCPR_8 (India NCPR preferences) are reserved names: written without a definition.
     const reserved: string[] = [];
     if (typeof value === 'string' || Array.isArray(value)) {
@@ -422,12 +419,17 @@ export class DncService {
     return labels;
   }
 
+  /** A well-formed channel name (or null) that is also built in or declared: DNC_INVALID_INPUT otherwise. */
+  private knownChannel(channel: string | null): string | null {
+    return channel === null ? null : this.catalog.channelOf(channel, 'channel');
+  }
+
   private meta(request: LabelChangeRequest, defaultSource: string, principal: Principal) {
     return {
       source: sourceOf(request.source, defaultSource),
-      actor: optionalText(request.actor, 'actor', 200),
+      actor: textValue(RULES.actor, request.actor, 'actor'),
       principal: principalText(principal),
-      reason: optionalText(request.reason, 'reason', 1000),
+      reason: textValue(RULES.reason, request.reason, 'reason'),
       at: instantOf(request.at, this.now),
     };
   }

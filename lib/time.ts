@@ -62,14 +62,88 @@ export class IsoClock {
   }
 }
 
+/** The earliest and latest instants a request may name: 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z. */
+export const EARLIEST_INSTANT_MS = 0;
+export const LATEST_INSTANT_MS = 253_402_300_799_999;
+
 /**
- * The instant a request names (epoch ms or a Date), or now when it names none. Anything else, or an
- * invalid Date, is DNC_INVALID_INPUT on the field `at`: a check or a record never runs at a guessed time.
+ * RFC 3339 `date-time` (section 5.6), as the API accepts it: a four-digit year from 1970, a `T`, seconds,
+ * optional fraction, and a `Z` or a numeric offset. Leap seconds (`:60`) are refused: nothing here
+ * records them, and JavaScript time cannot hold one. Calendar validity (no 2020-02-30) is checked in
+ * parseInstant. The same text is the `pattern` of every date-time in the OpenAPI document.
  */
-export function instantOf(at: Date | number | undefined, now: () => number): number {
+export const INSTANT_PATTERN =
+  '^(?:19[7-9]\\d|[2-9]\\d{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\\d|3[01])[Tt](?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,9})?(?:[Zz]|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)$';
+const INSTANT_RE = new RegExp(INSTANT_PATTERN);
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+function invalidInstant(field: string, why: string): DncError {
+  return new DncError(
+    'DNC_INVALID_INPUT',
+    `${field} ${why}: give an RFC 3339 time with an offset, such as 2024-05-01T09:30:00Z or 2024-05-01T11:30:00+02:00`,
+    { field },
+  );
+}
+
+/**
+ * An RFC 3339 date-time as epoch ms, or DNC_INVALID_INPUT naming `field`. Strict where Date.parse is
+ * lenient: `2020-02-30` is an error (Date.parse gives 2020-03-01), `2020` or `x 1` are errors (not a
+ * year or 2001-01-01), a time without an offset is an error (it would be read in the server's zone),
+ * and the year must be 1970..9999. Fractions beyond milliseconds are truncated.
+ */
+export function parseInstant(text: string, field = 'at'): number {
+  if (!INSTANT_RE.test(text)) {
+    throw invalidInstant(field, 'is not a date and time');
+  }
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  if (day > daysInMonth(year, month))
+    throw invalidInstant(field, `is not a real date (${text.slice(0, 10)})`);
+  const fraction = /\.(\d+)/.exec(text.slice(19));
+  const millis = fraction === null ? 0 : Number(fraction[1].slice(0, 3).padEnd(3, '0'));
+  const zone = /(?:[Zz]|([+-])(\d{2}):(\d{2}))$/.exec(text)!;
+  const offsetMinutes =
+    zone[1] === undefined ? 0 : (zone[1] === '-' ? -1 : 1) * (Number(zone[2]) * 60 + Number(zone[3]));
+  const ms =
+    Date.UTC(
+      year,
+      month - 1,
+      day,
+      Number(text.slice(11, 13)),
+      Number(text.slice(14, 16)),
+      Number(text.slice(17, 19)),
+      millis,
+    ) -
+    offsetMinutes * 60_000;
+  if (ms < EARLIEST_INSTANT_MS || ms > LATEST_INSTANT_MS) {
+    throw invalidInstant(field, 'is outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z');
+  }
+  return ms;
+}
+
+/**
+ * The instant a request names, or now when it names none: epoch ms (a whole number), a Date, or an
+ * RFC 3339 text (parseInstant). Anything else, a fractional or out-of-range number, or an invalid Date
+ * is DNC_INVALID_INPUT on `field`: a check or a record never runs at a guessed time.
+ */
+export function instantOf(at: Date | number | string | undefined, now: () => number, field = 'at'): number {
   if (at === undefined) return now();
+  if (typeof at === 'string') return parseInstant(at, field);
   const ms = typeof at === 'number' ? at : at instanceof Date ? at.getTime() : NaN;
-  if (!Number.isFinite(ms))
-    throw new DncError('DNC_INVALID_INPUT', 'at must be a valid time', { field: 'at' });
+  if (!Number.isInteger(ms)) {
+    throw new DncError('DNC_INVALID_INPUT', `${field} must be a valid time`, { field });
+  }
+  if (ms < EARLIEST_INSTANT_MS || ms > LATEST_INSTANT_MS) {
+    throw new DncError(
+      'DNC_INVALID_INPUT',
+      `${field} is outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z`,
+      { field },
+    );
+  }
   return ms;
 }

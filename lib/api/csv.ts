@@ -10,17 +10,30 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 const E164 = /^\+[1-9]\d{1,14}$/;
 const NEEDS_QUOTES = /[",\r\n]/;
 
-/** The text a spreadsheet will not execute. */
+const QUOTE = 39; // '
+
+/**
+ * The text a spreadsheet will not execute. A text that itself starts with a quote followed by a formula
+ * character or another quote gets one more quote, so that unescapeFormula gives it back exactly
+ * (`'=x` stored is exported `''=x`, and imports as `'=x`, not `=x`).
+ */
 export function formulaSafe(text: string): string {
-  if (text === '' || !FORMULA_START.test(text) || E164.test(text)) return text;
-  return `'${text}`;
+  if (text === '' || E164.test(text)) return text;
+  if (FORMULA_START.test(text) || isEscaped(text)) return `'${text}`;
+  return text;
 }
 
-/** Undoes formulaSafe on import: `'=...` becomes `=...`. */
+function isEscaped(text: string): boolean {
+  return (
+    text.length > 1 &&
+    text.charCodeAt(0) === QUOTE &&
+    (FORMULA_START.test(text.slice(1)) || text.charCodeAt(1) === QUOTE)
+  );
+}
+
+/** Undoes formulaSafe on import: `'=...` becomes `=...`, `''=...` becomes `'=...`. */
 export function unescapeFormula(text: string): string {
-  return text.length > 1 && text.charCodeAt(0) === 39 && FORMULA_START.test(text.slice(1))
-    ? text.slice(1)
-    : text;
+  return isEscaped(text) ? text.slice(1) : text;
 }
 
 /** One RFC 4180 cell, formula-safe. */

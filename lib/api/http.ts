@@ -4,6 +4,7 @@
  * any host that passes `(req, res, next)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseInstant } from '../time';
 import { ApiError, invalid } from './errors';
 
 /** What the API reads from a request: Node's IncomingMessage, plus what express's body-parser may have set. */
@@ -307,6 +308,10 @@ export class Query {
         );
       }
       if (this.params.getAll(key).length > 1) throw invalid(`query parameter "${key}" is repeated`, key);
+      // An empty value is neither the value nor its absence: say so rather than guess.
+      if (this.params.get(key) === '') {
+        throw invalid(`query parameter "${key}" is empty: give a value or leave it out`, key);
+      }
     }
   }
 
@@ -325,19 +330,21 @@ export class Query {
   integer(name: string, min: number, max: number, fallback: number): number {
     const value = this.text(name);
     if (value === undefined) return fallback;
-    const n = Number(value);
+    // Decimal digits only: Number() would also take 1e2, 0x10 or " 5 ", which the document does not allow.
+    const n = /^-?\d{1,16}$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       throw invalid(`${name} must be a whole number from ${min} to ${max}`, name);
     }
     return n;
   }
 
-  /** An ISO 8601 instant (or epoch ms) as epoch ms. */
+  /**
+   * An RFC 3339 date-time (lib/time parseInstant) as epoch ms. Strict: `2020` is not epoch ms and
+   * `x 1` is not 2001-01-01, either would silently shift a window; an empty value is an error too.
+   */
   instant(name: string): number | undefined {
-    const value = this.text(name);
-    if (value === undefined) return undefined;
-    const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-    if (!Number.isFinite(ms)) throw invalid(`${name} must be an ISO 8601 time`, name);
-    return ms;
+    const value = this.params.get(name);
+    if (value === null) return undefined;
+    return parseInstant(value, name);
   }
 }

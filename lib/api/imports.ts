@@ -37,6 +37,7 @@ import { ApiError, invalid } from './errors';
 import { unescapeFormula } from './csv';
 import { assertPlainJson, tooLarge } from './http';
 import { PRIVATE_FILE_MODE } from '../private-files';
+import { RULES, assertValue, textValue } from '../values';
 
 export type ImportFormat = 'csv' | 'jsonl';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -101,7 +102,6 @@ const CSV_COLUMNS = new Set([
   'principal',
 ]);
 const JSON_FIELDS = new Set([...CSV_COLUMNS]);
-const SOURCE_PATTERN = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 interface Spooled {
   readonly dir: string;
@@ -267,13 +267,16 @@ interface PreparedRow {
   readonly channel: string | null;
 }
 
-function text(value: unknown, field: string, max: number): string | null {
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string') throw new RowFailure('DNC_INVALID_INPUT', `${field} must be text`, field);
-  const t = unescapeFormula(value.trim());
-  if (t.length > max)
-    throw new RowFailure('DNC_INVALID_INPUT', `${field} is longer than ${max} characters`, field);
-  return t === '' ? null : t;
+/**
+ * A CSV record as its values were before the export made them formula-safe (lib/api/csv.ts): every
+ * column, so an export re-imports unchanged. JSON lines are never escaped, so never unescaped.
+ */
+function unescapeRecord(record: Record<string, string>): Record<string, string> {
+  for (const key of Object.keys(record)) {
+    const value = record[key];
+    if (typeof value === 'string') record[key] = unescapeFormula(value);
+  }
+  return record;
 }
 
 function labelList(value: unknown): unknown {
@@ -511,7 +514,7 @@ export class ImportJobs {
         info: { lines: number };
       }>) {
         while (skipped.length > 0) yield skipped.shift()!;
-        yield { line: entry.info.lines, fields: entry.record };
+        yield { line: entry.info.lines, fields: unescapeRecord(entry.record) };
       }
       while (skipped.length > 0) yield skipped.shift()!;
     } finally {
@@ -536,7 +539,7 @@ export class ImportJobs {
     }
     let contact: unknown;
     if (fields.contact !== undefined && fields.contact !== '') {
-      contact = typeof fields.contact === 'string' ? unescapeFormula(fields.contact) : fields.contact;
+      contact = fields.contact;
     } else {
       const parts: Record<string, string> = {};
       for (const name of ['phone', 'whatsapp', 'email', 'id'] as const) {
@@ -544,7 +547,7 @@ export class ImportJobs {
         if (value === undefined || value === '') continue;
         if (typeof value !== 'string')
           throw new RowFailure('DNC_INVALID_INPUT', `${name} must be text`, name);
-        parts[name] = unescapeFormula(value);
+        parts[name] = value;
       }
       if (Object.keys(parts).length === 0) {
         throw new RowFailure('DNC_INVALID_CONTACT', 'the row has no contact', 'contact');
@@ -558,18 +561,26 @@ export class ImportJobs {
     }
     const labels = service.catalog.resolveNames(labelList(rawLabels), 'labels');
     if (labels.length === 0) throw new RowFailure('DNC_INVALID_INPUT', 'the row names no label', 'labels');
-    const sourceValue = fields.source === undefined || fields.source === '' ? 'import' : fields.source;
-    if (typeof sourceValue !== 'string' || !SOURCE_PATTERN.test(sourceValue)) {
-      throw new RowFailure(
-        'DNC_INVALID_INPUT',
-        'source must be a short name (letters, digits, "_", "-", ".", ":")',
-        'source',
-      );
-    }
+    assertValue(
+      RULES.source,
+      fields.source,
+      'source',
+      'source must be a short name (letters, digits, "_", "-", ".", ":")',
+    );
+    const sourceValue =
+      fields.source === undefined || fields.source === null || fields.source === ''
+        ? 'import'
+        : (fields.source as string);
     let channel: string | null = null;
     const channelValue = fields.channel;
-    if (channelValue !== undefined && channelValue !== null && channelValue !== '') {
-      channel = normaliseChannel(channelValue, 'channel');
+    if (channelValue !== undefined) {
+      assertValue(
+        RULES.channel,
+        channelValue,
+        'channel',
+        'channel must be a channel name (letters, digits, "_", "-")',
+      );
+      if (channelValue !== null && channelValue !== '') channel = normaliseChannel(channelValue, 'channel');
     }
     return {
       line: row.line,
@@ -578,9 +589,9 @@ export class ImportJobs {
       keys: parsed.keys,
       labels,
       source: sourceValue,
-      actor: text(fields.actor, 'actor', 200),
-      reason: text(fields.reason, 'reason', 1000),
-      campaign: text(fields.campaign, 'campaign', 200),
+      actor: textValue(RULES.actor, fields.actor, 'actor'),
+      reason: textValue(RULES.reason, fields.reason, 'reason'),
+      campaign: textValue(RULES.campaign, fields.campaign, 'campaign'),
       channel,
     };
   }

@@ -1,7 +1,11 @@
 /**
  * The OpenAPI 3.1 description of the DNC API, served at `<mount>/openapi.json` and linted in the tests
- * with @redocly/cli. Kept by hand beside router.ts: a test checks that every route is documented.
+ * with @redocly/cli. Kept beside router.ts: a test checks that every route is documented, and the
+ * conformance test (test/api-conformance.test.ts) sends requests generated from it and checks the answers.
+ * The schemas of request values are the rules the validators use (lib/values.ts RULES), embedded as they
+ * are, so the document and the server agree on what is accepted.
  */
+import { RULES } from '../values';
 
 type Json = Record<string, unknown>;
 
@@ -30,7 +34,21 @@ const WRITE_ERRORS = {
 };
 
 const nullableText = { type: ['string', 'null'] };
+/** A time the API answers with (always UTC, `Z`). */
 const isoTime = { type: 'string', format: 'date-time' };
+/** A query flag: true/false (1/0 are accepted too). */
+const flag = (fallback: boolean): Json => ({
+  type: ['boolean', 'integer'],
+  minimum: 0,
+  maximum: 1,
+  default: fallback,
+});
+/** A query parameter's text: an empty value (`?label=`) is refused, so every one has at least one character. */
+const queryText = (maxLength?: number): Json => ({
+  type: 'string',
+  minLength: 1,
+  ...(maxLength === undefined ? {} : { maxLength }),
+});
 
 export function openApiDocument(serverUrl: string, configParam: boolean): Json {
   const configParameter = configParam ? [{ $ref: '#/components/parameters/Config' }] : [];
@@ -48,9 +66,11 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
     description,
     ...extra,
     parameters: [...configParameter, ...((extra.parameters as unknown[]) ?? [])],
-    responses,
+    // With ?config=, a configuration that is not deployed is a 404 on every route.
+    responses: configParam ? { '404': { $ref: '#/components/responses/NotFound' }, ...responses } : responses,
   });
   const idempotencyKey = { $ref: '#/components/parameters/IdempotencyKey' };
+  const allTrue = { required: ['all'], properties: { all: { const: true } } };
   const changeBody = (remove: boolean): Json => ({
     required: true,
     content: {
@@ -58,27 +78,26 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
         schema: {
           type: 'object',
           additionalProperties: false,
-          required: ['contact'],
+          required: remove ? ['contact'] : ['contact', 'labels'],
+          ...(remove
+            ? {
+                description: 'Name the labels to remove, or give `all: true` (not both).',
+                oneOf: [
+                  { required: ['labels'], properties: { labels: ref('LabelNames') }, not: allTrue },
+                  { ...allTrue, not: { required: ['labels'], properties: { labels: ref('LabelNames') } } },
+                ],
+              }
+            : {}),
           properties: {
             contact: ref('Contact'),
-            labels: ref('LabelNames'),
+            labels: RULES.someLabels,
             ...(remove
               ? { all: { type: 'boolean', description: 'Remove every label the contact carries.' } }
               : {}),
-            source: {
-              type: 'string',
-              pattern: '^[A-Za-z0-9_.:-]{1,32}$',
-              default: 'api',
-              description: 'Where the change comes from: api, agent, crm, keyword...',
-            },
-            actor: { type: 'string', maxLength: 200 },
-            reason: { type: 'string', maxLength: 1000 },
-            ...(remove
-              ? {}
-              : {
-                  campaign: { type: 'string', maxLength: 200 },
-                  channel: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' },
-                }),
+            source: { ...RULES.source, default: 'api' },
+            actor: RULES.actor,
+            reason: RULES.reason,
+            ...(remove ? {} : { campaign: RULES.campaign, channel: RULES.channel }),
           },
         },
       },
@@ -95,15 +114,15 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           required: outcomeRequired ? ['contact', 'outcome'] : ['contact'],
           properties: {
             contact: ref('Contact'),
-            at: isoTime,
-            channel: { type: 'string' },
-            campaign: { type: 'string', maxLength: 200 },
-            outcome: {
-              type: 'string',
-              pattern: '^[a-z][a-z0-9_-]{0,31}$',
-              examples: ['conversation', 'refusal', 'optout'],
+            at: {
+              ...RULES.instant,
+              description:
+                'When it happened (default now). At most 5 minutes ahead of the server clock: a later time is refused (400).',
             },
-            source: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,32}$', default: 'api' },
+            channel: RULES.channel,
+            campaign: RULES.campaign,
+            outcome: outcomeRequired ? RULES.outcome : { ...RULES.outcome, type: ['string', 'null'] },
+            source: { ...RULES.source, default: 'api' },
           },
         },
       },
@@ -220,9 +239,9 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                 in: 'path',
                 required: true,
                 description: 'Phone number (URL-encode the +), email address or id:<external id>.',
-                schema: { type: 'string', maxLength: 320 },
+                schema: { type: 'string', minLength: 1, maxLength: 320 },
               },
-              { name: 'history', in: 'query', schema: { type: 'boolean', default: true } },
+              { name: 'history', in: 'query', schema: flag(true) },
               {
                 name: 'limit',
                 in: 'query',
@@ -241,13 +260,13 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           { '200': json(ref('Decision')), ...ERRORS },
           {
             parameters: [
-              { name: 'contact', in: 'query', required: true, schema: { type: 'string', maxLength: 320 } },
-              { name: 'channel', in: 'query', schema: { type: 'string' } },
+              { name: 'contact', in: 'query', required: true, schema: RULES.contactText },
+              { name: 'channel', in: 'query', schema: { ...RULES.channel, type: 'string', minLength: 1 } },
               {
                 name: 'labels',
                 in: 'query',
                 description: 'Comma-separated label names.',
-                schema: { type: 'string' },
+                schema: { ...RULES.labels.oneOf[0], minLength: 1 },
               },
             ],
           },
@@ -271,18 +290,30 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                   schema: {
                     type: 'object',
                     additionalProperties: false,
+                    description: 'Give `contact` or `contacts`, not both.',
+                    oneOf: [
+                      { required: ['contact'], properties: { contact: ref('Contact') } },
+                      { required: ['contacts'], properties: { contacts: { type: 'array' } } },
+                    ],
                     properties: {
                       contact: ref('Contact'),
-                      contacts: { type: 'array', maxItems: 10000, items: ref('Contact') },
-                      channel: { type: 'string' },
+                      contacts: {
+                        type: 'array',
+                        maxItems: 10000,
+                        items: {
+                          description:
+                            'A contact (see Contact). An item that is not one is not refused: it is blocked with INVALID_CONTACT.',
+                        },
+                      },
+                      channel: RULES.channel,
                       labels: ref('LabelNames'),
-                      at: isoTime,
+                      at: RULES.instant,
                       policy: {
                         description:
                           'A calling-hours policy: a preset name or a definition (see the Check DNC node).',
                         oneOf: [{ type: 'string' }, { type: 'object' }],
                       },
-                      campaign: { type: 'string', description: 'The campaign, for frequency caps.' },
+                      campaign: { ...RULES.campaign, description: 'The campaign, for frequency caps.' },
                     },
                   },
                 },
@@ -311,17 +342,17 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           },
           {
             parameters: [
-              { name: 'contact', in: 'query', schema: { type: 'string' } },
-              { name: 'label', in: 'query', schema: { type: 'string' } },
-              { name: 'source', in: 'query', schema: { type: 'string' } },
-              { name: 'since', in: 'query', schema: isoTime },
-              { name: 'until', in: 'query', schema: isoTime },
+              { name: 'contact', in: 'query', schema: RULES.contactText },
+              { name: 'label', in: 'query', schema: RULES.labelName },
+              { name: 'source', in: 'query', schema: queryText() },
+              { name: 'since', in: 'query', schema: RULES.instant },
+              { name: 'until', in: 'query', schema: RULES.instant },
               {
                 name: 'limit',
                 in: 'query',
                 schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
               },
-              { name: 'verify', in: 'query', schema: { type: 'boolean', default: false } },
+              { name: 'verify', in: 'query', schema: flag(false) },
             ],
           },
         ),
@@ -364,7 +395,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             parameters: [
               idempotencyKey,
               { name: 'format', in: 'query', schema: { type: 'string', enum: ['csv', 'jsonl'] } },
-              { name: 'dryRun', in: 'query', schema: { type: 'boolean', default: false } },
+              { name: 'dryRun', in: 'query', schema: flag(false) },
             ],
             requestBody: {
               required: true,
@@ -377,7 +408,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
         ),
       },
       '/imports/{id}': {
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', minLength: 1 } }],
         get: op('getImport', 'bulk', 'One import job', 'Progress, counters and row errors.', {
           '200': json(ref('ImportJob')),
           ...ERRORS,
@@ -414,8 +445,8 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                 in: 'query',
                 schema: { type: 'string', enum: ['csv', 'json', 'jsonl'], default: 'csv' },
               },
-              { name: 'label', in: 'query', schema: { type: 'string' } },
-              { name: 'includeExpired', in: 'query', schema: { type: 'boolean', default: false } },
+              { name: 'label', in: 'query', schema: RULES.labelName },
+              { name: 'includeExpired', in: 'query', schema: flag(false) },
             ],
           },
         ),
@@ -437,7 +468,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
                 name: 'config',
                 in: 'query',
                 description: 'The DNC labels configuration (node id or name); needed when there are several.',
-                schema: { type: 'string' },
+                schema: queryText(),
               },
             }
           : {}),
@@ -445,14 +476,14 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
           name: 'Idempotency-Key',
           in: 'header',
           description: 'Same key and same body: the first response is replayed. Same key, other body: 409.',
-          schema: { type: 'string', maxLength: 255 },
+          schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
         },
       },
       responses: {
         BadRequest: errorResponse('Invalid input, contact or label'),
         Unauthorized: errorResponse('No valid credentials'),
         Forbidden: errorResponse('The credentials do not allow writes'),
-        NotFound: errorResponse('Not found'),
+        NotFound: errorResponse('Not found (the import job, or the configuration named by ?config=)'),
         Conflict: errorResponse('Idempotency-Key reused with another request, or still running'),
         TooLarge: errorResponse('The body is too large'),
         UnsupportedMediaType: errorResponse('Wrong Content-Type'),
@@ -469,27 +500,8 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
             field: { type: 'string' },
           },
         },
-        Contact: {
-          description: 'A phone number, an email address, id:<external id>, or an object with several.',
-          oneOf: [
-            { type: 'string', maxLength: 320 },
-            {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                phone: { type: 'string' },
-                whatsapp: { type: 'string' },
-                email: { type: 'string' },
-                id: { type: 'string' },
-                country: { type: 'string' },
-              },
-            },
-          ],
-        },
-        LabelNames: {
-          description: 'One label name, a comma-separated list, or a list.',
-          oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
-        },
+        Contact: RULES.contact,
+        LabelNames: RULES.labels,
         LabelDefinition: {
           type: 'object',
           required: ['name', 'channels', 'global'],

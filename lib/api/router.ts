@@ -8,7 +8,8 @@ import { activeLabels, type CheckOptions } from '../decide';
 import { DncError } from '../errors';
 import type { DncService, LabelChangeOutcome, LabelChangeRequest } from '../service';
 import type { AuditQuery } from '../store/types';
-import { isoTime } from '../time';
+import { isoTime, parseInstant } from '../time';
+import { RULES, assertContactShape, assertValue } from '../values';
 import type { Access } from './auth';
 import {
   ApiError,
@@ -252,6 +253,7 @@ export function createDncApi(options: DncApiOptions) {
     refuseClaimedPrincipal(body);
     assertKnownFields(body, kind === 'add' ? CHANGE_FIELDS : REMOVE_FIELDS);
     if (body.contact === undefined) throw invalid('contact is required', 'contact');
+    assertContactShape(body.contact);
     if (body.all !== undefined && typeof body.all !== 'boolean')
       throw invalid('all must be true or false', 'all');
     if (kind === 'remove' && body.all === true && body.labels !== undefined) {
@@ -315,6 +317,7 @@ export function createDncApi(options: DncApiOptions) {
     refuseClaimedPrincipal(body);
     assertKnownFields(body, ATTEMPT_FIELDS);
     if (body.contact === undefined) throw invalid('contact is required', 'contact');
+    assertContactShape(body.contact);
     const ctx = r.ctx();
     const writer = ctx.service as unknown as Partial<
       Record<
@@ -328,8 +331,8 @@ export function createDncApi(options: DncApiOptions) {
     }
     let at: number | undefined;
     if (body.at !== undefined) {
-      at = typeof body.at === 'string' ? Date.parse(body.at) : NaN;
-      if (!Number.isFinite(at)) throw invalid('at must be an ISO 8601 time', 'at');
+      assertValue(RULES.instant, body.at, 'at');
+      at = parseInstant(body.at as string, 'at');
     }
     const apply = async (): Promise<StoredResponse> => {
       const record = await ctx.track(
@@ -352,13 +355,30 @@ export function createDncApi(options: DncApiOptions) {
 
   function checkOptions(source: Record<string, unknown>): CheckOptions {
     const options: Record<string, unknown> = {};
-    if (source.labels !== undefined) options.labels = source.labels;
-    if (source.channel !== undefined) options.channel = source.channel;
-    if (source.at !== undefined) {
-      const at = typeof source.at === 'string' ? Date.parse(source.at) : NaN;
-      if (!Number.isFinite(at)) throw invalid('at must be an ISO 8601 time', 'at');
-      options.at = at;
+    if (source.labels !== undefined) {
+      assertValue(
+        RULES.labels,
+        source.labels,
+        'labels',
+        'labels must be label names, separated by commas or in a list',
+      );
+      options.labels = source.labels;
     }
+    if (source.channel !== undefined) {
+      assertValue(
+        RULES.channel,
+        source.channel,
+        'channel',
+        'channel must be a channel name (letters, digits, "_", "-")',
+      );
+      // null or empty: no channel named (the check covers every channel, as when the field is absent).
+      if (source.channel !== null && source.channel !== '') options.channel = source.channel;
+    }
+    if (source.at !== undefined) {
+      assertValue(RULES.instant, source.at, 'at');
+      options.at = parseInstant(source.at as string, 'at');
+    }
+    if (source.campaign !== undefined) assertValue(RULES.campaign, source.campaign, 'campaign');
     for (const field of EXTRA_CHECK_FIELDS) if (source[field] !== undefined) options[field] = source[field];
     return options;
   }
@@ -436,12 +456,14 @@ export function createDncApi(options: DncApiOptions) {
         return ok(ctx.service.checkMany(body.contacts, opts));
       }
       if (body.contact === undefined) throw invalid('contact (or contacts) is required', 'contact');
+      assertContactShape(body.contact);
       await waitForStore(ctx);
       return ok(ctx.service.check(body.contact, opts));
     }),
     route('GET', '/check', 'read', withConfig(['contact', 'channel', 'labels']), async (r) => {
       const contact = r.query.text('contact');
       if (contact === undefined) throw invalid('contact is required', 'contact');
+      assertValue(RULES.contactText, contact, 'contact', undefined, 'DNC_INVALID_CONTACT');
       const ctx = r.ctx();
       const opts = checkOptions({ channel: r.query.text('channel'), labels: r.query.text('labels') });
       await waitForStore(ctx);
@@ -460,6 +482,7 @@ export function createDncApi(options: DncApiOptions) {
         };
         const contact = r.query.text('contact');
         if (contact !== undefined) {
+          assertValue(RULES.contactText, contact, 'contact', undefined, 'DNC_INVALID_CONTACT');
           const parsed = service.parser.parse(contact);
           await service.whenReady();
           const profiles = service.store.lookupAll(parsed.keys);
@@ -467,7 +490,7 @@ export function createDncApi(options: DncApiOptions) {
         }
         const label = r.query.text('label');
         if (label !== undefined) {
-          if (!/^[A-Za-z0-9_-]{1,64}$/.test(label)) throw invalid('label is not a label name', 'label');
+          assertValue(RULES.labelName, label, 'label', 'label is not a label name');
           query.label = label;
         }
         const source = r.query.text('source');

@@ -168,6 +168,7 @@ export const PRESET_NAMES = Object.keys(PRESETS);
 
 /** A deep copy of a preset (to edit), or undefined. */
 export function preset(name: string): PolicyDefinition | undefined {
-  const found = PRESETS[name];
+  // Own names only: `valueOf`, `constructor`... are not presets (they gave a 500 from the check route).
+  const found = Object.prototype.hasOwnProperty.call(PRESETS, name) ? PRESETS[name] : undefined;
   return found === undefined ? undefined : (JSON.parse(JSON.stringify(found)) as PolicyDefinition);
 }
