@@ -109,6 +109,7 @@ describe('CSV export and import: the round trip', function () {
         reason: l.reason ?? '',
         campaign: l.campaign ?? '',
         channel: l.channel ?? '',
+        principal: l.principal ?? '',
       })),
     );
     const rows = readCsv(csv.text);
@@ -132,9 +133,12 @@ describe('CSV export and import: the round trip', function () {
     assert.deepEqual(job.errors, []);
     assert.equal(job.rows.failed, 0);
     const again = readCsv((await get('/dnc/export?config=c2&format=csv')).text);
+    // Who applied the copy is the import, on behalf of its caller: never a value the file can set.
+    assert.ok(rows.every((row) => row.principal === 'admin:anonymous'));
+    assert.ok(again.every((row) => row.principal === 'import:admin:anonymous'));
     const withoutTimes = (list: Record<string, string>[]) =>
       list
-        .map(({ appliedAt: _a, expiresAt: _e, ...rest }) => rest)
+        .map(({ appliedAt: _a, expiresAt: _e, principal: _p, ...rest }) => rest)
         .sort((a, b) => (a.contact + a.label).localeCompare(b.contact + b.label));
     assert.deepEqual(withoutTimes(again), withoutTimes(rows));
   });
