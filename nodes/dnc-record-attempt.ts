@@ -9,7 +9,7 @@ import type { AttemptRecord } from '../lib/store/types';
 import { linkConfig } from './shared/config';
 import { toCodedError, type CodedError } from './shared/errors';
 import { translator } from './shared/i18n';
-import { prepareProperty, type PreparedProperty } from './shared/inputs';
+import { flowText, prepareProperty, type PreparedProperty } from './shared/inputs';
 import { StatusReporter } from './shared/status';
 
 interface RecordAttemptDef extends NodeDef {
@@ -74,7 +74,7 @@ export = function (RED: NodeAPI) {
         contact,
         outcome: blank(outcome) ? undefined : outcome,
         channel: fixedChannel !== '' ? fixedChannel : message.channel,
-        campaign: fixedCampaign !== '' ? fixedCampaign : message.campaign,
+        campaign: fixedCampaign !== '' ? fixedCampaign : flowText(message.campaign),
         source: 'flow',
       };
       const record: AttemptRecord =

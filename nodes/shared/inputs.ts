@@ -123,3 +123,12 @@ export function prepareProperty(
 export function anyAsync(...props: readonly PreparedProperty[]): boolean {
   return props.some((p) => p.async);
 }
+
+/**
+ * A free-text field read from a flow (actor, reason, campaign): a finite number becomes its decimal text.
+ * Flows carry ids as numbers (`msg.agentId`, a CRM's campaign id, JSONata arithmetic), and an opt-out or
+ * an attempt must not be refused for that; the service and the HTTP API stay strict about types.
+ */
+export function flowText(value: unknown): unknown {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+}

@@ -8,7 +8,7 @@ import type { LabelChangeOutcome, LabelChangeRequest } from '../../lib/service';
 import { linkConfig } from './config';
 import { codedError, toCodedError, type CodedError } from './errors';
 import { translator } from './i18n';
-import { prepareProperty, type PreparedProperty } from './inputs';
+import { flowText, prepareProperty, type PreparedProperty } from './inputs';
 import { StatusReporter } from './status';
 
 export interface LabelChangeDef extends NodeDef {
@@ -120,9 +120,9 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
             : msg.source === undefined || msg.source === ''
               ? 'ivr'
               : msg.source,
-        reason,
-        actor,
-        campaign: msg.campaign,
+        reason: flowText(reason),
+        actor: flowText(actor),
+        campaign: flowText(msg.campaign),
         channel: msg.channel,
         all: removeAll,
       };

@@ -179,6 +179,16 @@ describe('dnc-add-label node', function () {
     assert.equal(b.dnc.actor, 'agent-7');
   });
 
+  it('records an opt-out whose actor and campaign a flow holds as numbers (an agent id, a CRM campaign id)', async function () {
+    await helper.load(allModules, flow({ actor: 'agentId', actorType: 'flow' }));
+    helper.getNode('n1').context().flow.set('agentId', 4711);
+    const out = nextMessage(helper.getNode('out'));
+    helper.getNode('n1').receive({ payload: ANA, campaign: 20261204 });
+    const msg = await out;
+    assert.equal(msg.dnc.actor, '4711');
+    assert.equal(msg.dnc.record.campaign, '20261204');
+  });
+
   it('evaluates a JSONata contact and keeps msg.req/msg.res-like objects and msg.topic', async function () {
     await helper.load(allModules, flow({ contact: 'payload.emails[0]', contactType: 'jsonata' }));
     const req = { params: { id: '1' } };

@@ -97,6 +97,20 @@ describe('dnc-record-attempt node', function () {
     assert.deepEqual(await green, { fill: 'green', shape: 'dot', text: 'refusal recorded' });
   });
 
+  it('records an attempt whose msg.campaign is a number (a dialer campaign id): it counts towards that campaign', async function () {
+    await helper.load(modules, flow());
+    const n1 = helper.getNode('n1');
+    const errors = failOnError(n1);
+    const first = nextMessage(helper.getNode('out'));
+    n1.receive({ payload: BEN, channel: 'voice', campaign: 42 });
+    const msg = await Promise.race([first, errors]);
+    assert.equal(msg.dnc.attempt.campaign, '42');
+    assert.deepEqual(
+      attempts(msg.dnc.attempt.keys[0]).map((r) => r.campaign),
+      ['42'],
+    );
+  });
+
   it('takes msg.outcome, msg.channel and msg.campaign when the node leaves them blank; none is an attempt', async function () {
     await helper.load(modules, flow());
     const n1 = helper.getNode('n1');
