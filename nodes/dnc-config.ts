@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import type { NodeAPI } from 'node-red';
 import { DncError } from '../lib/errors';
 import { mkdirPrivateSync } from '../lib/private-files';
-import { LabelCatalog } from '../lib/labels';
+import { CHANNEL_PATTERN, KNOWN_CHANNELS, LabelCatalog } from '../lib/labels';
 import { DncService } from '../lib/service';
 import { acquireEmbeddedStore } from '../lib/store/registry';
 import { DncBinding, type DncConfigDef, type DncConfigNode } from './shared/config';
@@ -53,6 +53,23 @@ export = function (RED: NodeAPI) {
     return value as unknown[];
   }
 
+  /** The channels label definitions are scoped to that are not built in (well-formed names only). */
+  function channelsOfScopes(labels: readonly unknown[]): string[] {
+    const found = new Set<string>();
+    for (const label of labels) {
+      const scope = (label as { channels?: unknown } | null)?.channels;
+      if (!Array.isArray(scope)) continue;
+      for (const name of scope) {
+        if (typeof name !== 'string') continue;
+        const channel = name.trim().toLowerCase();
+        if (CHANNEL_PATTERN.test(channel) && !(KNOWN_CHANNELS as readonly string[]).includes(channel)) {
+          found.add(channel);
+        }
+      }
+    }
+    return [...found];
+  }
+
   function DncConfig(this: DncConfigNode, def: DncConfigDef) {
     RED.nodes.createNode(this, def);
     this.name = def.name;
@@ -60,9 +77,18 @@ export = function (RED: NodeAPI) {
     let binding: DncBinding;
     try {
       const labels = labelsFrom(def.labels);
-      // Validate before taking a store. A 0.1.0 flow has no `channels`: a label scoped to a custom channel
-      // then fails here with a message naming the label and the channel to declare.
-      new LabelCatalog(labels, def.channels);
+      const inferred = def.channels === undefined ? channelsOfScopes(labels) : [];
+      const channels: unknown = def.channels === undefined ? inferred : def.channels;
+      if (inferred.length > 0) {
+        // A configuration saved by 0.1.0 has no channel list: the custom channels its labels are scoped to
+        // are taken as declared, so its flows keep recording opt-outs after the upgrade. Saving the node in
+        // the editor writes the list (the dialog offers these names to check).
+        this.warn(
+          `[dnc] no custom channel list (a configuration saved by 0.1.0): declaring the channels its labels are scoped to: ${inferred.join(', ')}. Open and save this DNC labels node to confirm them.`,
+        );
+      }
+      // Validate before taking a store: a label scoped to an undeclared channel fails here, naming both.
+      new LabelCatalog(labels, channels);
       const country = typeof def.defaultCountry === 'string' ? def.defaultCountry.trim().toUpperCase() : '';
       if (country !== '' && !COUNTRY_PATTERN.test(country)) {
         throw new DncError(
@@ -87,7 +113,7 @@ export = function (RED: NodeAPI) {
         const storeReady = handle.ready;
         const service = new DncService({
           labels: labels as Record<string, unknown>[],
-          channels: def.channels,
+          channels,
           defaultCountry: country === '' ? undefined : country,
           store: handle.store,
           storeReady,

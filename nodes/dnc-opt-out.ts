@@ -11,7 +11,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DncError } from '../lib/errors';
-import { KNOWN_CHANNELS, normaliseChannel, type LabelCatalog } from '../lib/labels';
+import { normaliseChannel, type LabelCatalog } from '../lib/labels';
 import { OptOutDetector, type IntentKind } from '../lib/optout';
 import type { DncConfigNode } from './shared/config';
 import { toCodedError, type CodedError } from './shared/errors';
@@ -70,12 +70,14 @@ export = function (RED: NodeAPI) {
     let detector: OptOutDetector | null = null;
     let nodeChannel: string | null = null;
     const catalog = catalogOf(RED, def.config);
-    // Without a DNC labels configuration only the built-in channels are known.
-    const known: readonly string[] = catalog?.channels ?? KNOWN_CHANNELS;
+    // Without a DNC labels configuration there is no list of declared channels to hold a name against:
+    // any well-formed name is taken (detection writes nothing and checks nothing; a channel only picks
+    // the rule that maps an opt-out to labels), so a node without one never stops detecting opt-outs.
+    const known: readonly string[] | null = catalog?.channels ?? null;
     /** A channel of the node's configuration: built in or declared, else DNC_INVALID_INPUT naming it. */
     const configuredChannel = (value: string, field: string): string => {
       const channel = normaliseChannel(value, field);
-      if (!known.includes(channel)) {
+      if (known !== null && !known.includes(channel)) {
         throw new DncError(
           'DNC_INVALID_INPUT',
           `${field} "${channel}" is neither built in nor declared in the DNC labels configuration (known channels: ${known.join(', ')})`,
@@ -124,7 +126,7 @@ export = function (RED: NodeAPI) {
       const raw = msg.channel;
       if (typeof raw !== 'string' || raw.trim() === '') return null;
       const channel = raw.trim().toLowerCase();
-      if (known.includes(channel)) return channel;
+      if (known === null || known.includes(channel)) return channel;
       if (!warned.has(channel) && warned.size < 64) {
         warned.add(channel);
         node.warn(t('warning.unknownChannel', { channel, known: known.join(', ') }));

@@ -69,7 +69,7 @@ export = function (RED: NodeAPI) {
     async function handle(msg: NodeMessageInFlow): Promise<void> {
       const contact = contactProp!.async ? await contactProp!.evaluate(msg) : contactProp!.get(msg);
       const message = msg as NodeMessageInFlow & Record<string, unknown>;
-      const outcome = fixedOutcome !== '' ? fixedOutcome : message.outcome;
+      const outcome = fixedOutcome !== '' ? fixedOutcome : flowText(message.outcome);
       const request = {
         contact,
         outcome: blank(outcome) ? undefined : outcome,

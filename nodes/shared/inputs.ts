@@ -125,10 +125,20 @@ export function anyAsync(...props: readonly PreparedProperty[]): boolean {
 }
 
 /**
- * A free-text field read from a flow (actor, reason, campaign): a finite number becomes its decimal text.
- * Flows carry ids as numbers (`msg.agentId`, a CRM's campaign id, JSONata arithmetic), and an opt-out or
- * an attempt must not be refused for that; the service and the HTTP API stay strict about types.
+ * A text field read from a flow (actor, reason, campaign, source, outcome), as 0.1.0 took it: a finite
+ * number becomes its decimal text and text is trimmed. Flows carry ids as numbers (`msg.agentId`, a CRM's
+ * campaign id, JSONata arithmetic) and text with stray spaces or a final newline (an SMS body, an ASR
+ * transcript); an opt-out or an attempt must not be refused for that. The service and the HTTP API stay
+ * strict about types and forms (their document says what they take).
  */
 export function flowText(value: unknown): unknown {
-  return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return typeof value === 'string' ? value.trim() : value;
+}
+
+/** Label names read from a flow (msg.labels): blank items of a list are skipped, as 0.1.0 did. */
+export function flowLabels(value: unknown): unknown {
+  return Array.isArray(value)
+    ? value.filter((item: unknown) => !(typeof item === 'string' && item.trim() === ''))
+    : value;
 }

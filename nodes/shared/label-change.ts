@@ -8,7 +8,7 @@ import type { LabelChangeOutcome, LabelChangeRequest } from '../../lib/service';
 import { linkConfig } from './config';
 import { codedError, toCodedError, type CodedError } from './errors';
 import { translator } from './i18n';
-import { flowText, prepareProperty, type PreparedProperty } from './inputs';
+import { flowLabels, flowText, prepareProperty, type PreparedProperty } from './inputs';
 import { StatusReporter } from './status';
 
 export interface LabelChangeDef extends NodeDef {
@@ -113,13 +113,13 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
       const reason = reasonProp!.async ? await reasonProp!.evaluate(msg) : reasonProp!.get(msg);
       const actor = actorProp!.async ? await actorProp!.evaluate(msg) : actorProp!.get(msg);
       return {
-        labels: labels.length > 0 ? labels : msg.labels,
+        labels: labels.length > 0 ? labels : flowLabels(msg.labels),
         source:
           fixedSource !== ''
             ? fixedSource
             : msg.source === undefined || msg.source === ''
               ? 'ivr'
-              : msg.source,
+              : flowText(msg.source),
         reason: flowText(reason),
         actor: flowText(actor),
         campaign: flowText(msg.campaign),

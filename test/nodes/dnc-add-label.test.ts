@@ -179,6 +179,29 @@ describe('dnc-add-label node', function () {
     assert.equal(b.dnc.actor, 'agent-7');
   });
 
+  it('records an opt-out from a flow whose msg.labels has a blank item and whose source and reason carry stray spaces', async function () {
+    await helper.load(
+      allModules,
+      flow({
+        labels: [],
+        source: '',
+        contact: 'contact',
+        contactType: 'msg',
+        reason: 'payload',
+        reasonType: 'msg',
+      }),
+    );
+    const out = nextMessage(helper.getNode('out'));
+    const sms = `${'please stop '.repeat(83)}now`; // 999 characters, then the newline an SMS body ends with
+    helper
+      .getNode('n1')
+      .receive({ payload: `${sms}\n`, contact: ANA, labels: ['Hold', ' '], source: ' sms ' });
+    const msg = await out;
+    assert.deepEqual(msg.dnc.added, ['Hold']);
+    assert.equal(msg.dnc.source, 'sms');
+    assert.equal(msg.dnc.reason, sms);
+  });
+
   it('records an opt-out whose actor and campaign a flow holds as numbers (an agent id, a CRM campaign id)', async function () {
     await helper.load(allModules, flow({ actor: 'agentId', actorType: 'flow' }));
     helper.getNode('n1').context().flow.set('agentId', 4711);

@@ -167,9 +167,24 @@ describe('dnc-config node', function () {
     assert.equal(a.store.status().state, 'closed');
   });
 
-  it('refuses a label scoped to a channel that is not declared (a 0.1.0 custom channel), naming label and channel', async function () {
+  it('takes a 0.1.0 configuration (no channel list) with the custom channels its labels are scoped to, with a warning', async function () {
     const labels = [{ name: 'DNC_Fax', channels: ['voice', 'Fax'] }];
-    await helper.load(allModules, withCheck({ labels }));
+    const flow = withCheck({ labels });
+    assert.equal('channels' in flow[1], false, 'saved by 0.1.0: no channel list');
+    await helper.load(allModules, flow);
+    const c1 = helper.getNode('c1');
+    assert.equal(c1.dnc.error, null);
+    assert.deepEqual(c1.dnc.service.catalog.customChannels, ['fax']);
+    await storeReady();
+    // Its flows keep recording opt-outs after the upgrade, and checks on fax see the label.
+    await c1.dnc.service.addLabels({ contact: ANA, labels: ['DNC_Fax'], source: 'test' });
+    assert.equal(c1.dnc.service.check(ANA, { channel: 'fax' }).allowed, false);
+    assert.equal(c1.dnc.service.check(ANA, { channel: 'faxx' }).reasons[0].code, 'UNKNOWN_CHANNEL');
+  });
+
+  it('refuses a label scoped to a channel that its channel list does not declare, naming label and channel', async function () {
+    const labels = [{ name: 'DNC_Fax', channels: ['voice', 'Fax'] }];
+    await helper.load(allModules, withCheck({ labels, channels: ['ivr-outbound'] }));
     const c1 = helper.getNode('c1');
     assert.equal(c1.dnc.service, null);
     assert.equal(c1.dnc.error.code, 'DNC_INVALID_LABEL');

@@ -239,6 +239,20 @@ describe('dnc-opt-out node', function () {
     assert.deepEqual(msg.labels, ['Anything_Goes']);
   });
 
+  it('without a config takes any well-formed channel (there is no list to declare it in): detection never stops', async function () {
+    await helper.load(
+      modules,
+      flow({
+        config: '',
+        channel: 'telegram',
+        defaultLabels: ['DNC_Chat'],
+        rules: [{ topic: '', channel: 'telegram', labels: ['DNC_Telegram'] }],
+      }),
+    );
+    const msg = (await route({ payload: 'STOP' }))[1];
+    assert.deepEqual(msg.labels, ['DNC_Telegram']);
+  });
+
   it('wires to dnc-add-label with an empty label list: the mapped label is applied, no function node', async function () {
     const extra: Props[] = [
       {
