@@ -96,7 +96,7 @@ describe('registry data integrity: empty or shrunken data, as-of dates, validity
       assert.equal(status.refused, 'empty');
       assert.equal(us.lookup(US_FIRST).result, 'listed');
       // A good file afterwards is taken and clears the refusal.
-      writeFileSync(source, usLines(12));
+      file('us-ndnc.txt', usLines(12), MARCH_8);
       assert.equal((await us.reload()).ok, true);
       assert.equal(us.status().refused, null);
       assert.equal(us.status().count, 12);
@@ -106,26 +106,30 @@ describe('registry data integrity: empty or shrunken data, as-of dates, validity
       const source = file('us-ndnc.txt', usLines(10), MARCH_1);
       const us = registry({ source });
       await us.start();
-      writeFileSync(source, usLines(4));
+      file('us-ndnc.txt', usLines(4), MARCH_8);
       const refused = await us.reload();
       assert.equal(refused.ok, false);
       assert.match(refused.error!.message, /4 numbers, fewer than 50% of the 10/);
       assert.equal(us.status().refused, 'shrunk');
       assert.equal(us.status().count, 10);
-      writeFileSync(source, usLines(5));
+      file('us-ndnc.txt', usLines(5), MARCH_8);
       assert.equal((await us.reload()).ok, true, 'half is not below half');
       assert.equal(us.status().count, 5);
 
-      const strict = registry({ source: file('strict.txt', usLines(10)), minRetainedRatio: 0.9 });
+      const strict = registry({ source: file('strict.txt', usLines(10), MARCH_1), minRetainedRatio: 0.9 });
       await strict.start();
-      writeFileSync(join(dir, 'strict.txt'), usLines(8));
-      assert.equal((await strict.reload({ force: true })).ok, false);
-      const off = registry({ source: file('off.txt', usLines(10)), minRetainedRatio: 0 });
+      file('strict.txt', usLines(8), MARCH_8);
+      assert.match((await strict.reload({ force: true })).error!.message, /8 numbers, fewer than 90%/);
+      const off = registry({ source: file('off.txt', usLines(10), MARCH_1), minRetainedRatio: 0 });
       await off.start();
-      writeFileSync(join(dir, 'off.txt'), usLines(1));
+      file('off.txt', usLines(1), MARCH_8);
       assert.equal((await off.reload({ force: true })).ok, true);
-      writeFileSync(join(dir, 'off.txt'), '');
-      assert.equal((await off.reload({ force: true })).ok, false, 'no numbers is refused whatever the share');
+      file('off.txt', '', MARCH_8);
+      assert.match(
+        (await off.reload({ force: true })).error!.message,
+        /no numbers/,
+        'no numbers is refused whatever the share',
+      );
       assert.throws(() => registry({ source, minRetainedRatio: 1.5 }), /minRetainedRatio/);
     });
 
@@ -158,6 +162,35 @@ describe('registry data integrity: empty or shrunken data, as-of dates, validity
       const outcome = await again.start();
       assert.equal(outcome.ok, false);
       assert.equal(again.lookup(US_FIRST).result, 'unavailable');
+    });
+
+    it("after a restart, data far smaller than the previous run's binary index is refused and the index kept", async () => {
+      const source = file('us-ndnc-2026-03-01.txt', usLines(1000));
+      const first = registry({ source });
+      assert.equal((await first.start()).count, 1000);
+      await first.close();
+      // A truncated download lands while Node-RED is stopped (or before a redeploy).
+      writeFileSync(source, usLines(10));
+      const DROPPED = '+12015550500';
+      for (let run = 0; run < 2; run++) {
+        const restarted = registry({ source });
+        const outcome = await restarted.start();
+        assert.equal(outcome.ok, false, `run ${run}: the truncated data was accepted`);
+        assert.match(outcome.error!.message, /10 numbers, fewer than 50% of the 1000/);
+        assert.equal(restarted.status().refused, 'shrunk');
+        assert.equal(restarted.lookup(DROPPED).result, 'unavailable');
+        assert.equal(restarted.lookup(US_FIRST).result, 'unavailable');
+        await restarted.close();
+      }
+      // The whole list back: accepted; a deliberate shrink needs the share lowered, as at runtime.
+      writeFileSync(source, usLines(1000));
+      const restored = registry({ source });
+      assert.equal((await restored.start()).ok, true);
+      assert.equal(restored.lookup(DROPPED).result, 'listed');
+      await restored.close();
+      writeFileSync(source, usLines(10));
+      const lowered = registry({ source, minRetainedRatio: 0 });
+      assert.equal((await lowered.start()).count, 10);
     });
   });
 
@@ -220,6 +253,63 @@ describe('registry data integrity: empty or shrunken data, as-of dates, validity
       file('us-ndnc-2026-04-01.txt.asof', '2026-03-03');
       assert.equal((await us.reload()).ok, true);
       assert.equal(us.status().asOfSource, 'sidecar');
+    });
+
+    it('a file modification time in the future refuses the load; an explicit date still wins', async () => {
+      const YEAR_AHEAD = MARCH_8 + 365 * 86_400_000;
+      const source = file('us-ndnc.txt', usLines(3), YEAR_AHEAD);
+      const us = registry({ source });
+      const outcome = await us.start();
+      assert.equal(outcome.ok, false, 'data dated next year by its mtime was accepted');
+      assert.match(outcome.error!.message, /modification time .* is in the future/);
+      assert.equal(us.status().refused, 'as-of');
+      assert.equal(us.lookup('+12015559999').result, 'unavailable');
+      // A few minutes of clock skew between machines is allowed.
+      const skewed = registry({ source: file('skewed.txt', usLines(3), MARCH_8 + 2 * 60_000) });
+      assert.equal((await skewed.start()).ok, true);
+      assert.equal(skewed.status().asOfSource, 'mtime');
+      // Loaded data stays when its file is touched into the future.
+      const loaded = registry({ source: file('loaded.txt', usLines(3), MARCH_1) });
+      assert.equal((await loaded.start()).ok, true);
+      writeFileSync(join(dir, 'loaded.txt'), usLines(4));
+      utimesSync(join(dir, 'loaded.txt'), YEAR_AHEAD / 1000, YEAR_AHEAD / 1000);
+      assert.equal((await loaded.reload()).ok, false);
+      assert.equal(loaded.status().asOf, new Date(MARCH_1).toISOString());
+      assert.equal(loaded.status().count, 3);
+      // The setting, a flow's date or a sidecar dates the data instead of the mtime.
+      const set = registry({ source, asOf: '2026-03-02', indexPath: null });
+      assert.equal((await set.start()).ok, true);
+      assert.equal(set.status().asOfSource, 'setting');
+      assert.equal((await us.reload({ asOf: '2026-03-03' })).ok, true);
+      assert.equal(us.status().asOfSource, 'msg');
+      file('us-ndnc.txt.asof', '2026-03-04');
+      const dated = registry({ source, indexPath: null });
+      assert.equal((await dated.start()).ok, true);
+      assert.equal(dated.status().asOfSource, 'sidecar');
+    });
+
+    it("a flow's date given while a load with an earlier date runs is the one the next load uses", async () => {
+      const source = file('us-ndnc-2026-03-01.txt', usLines(3));
+      let onWrite: (() => void) | null = null;
+      const us = registry({
+        source,
+        onProgress: (progress) => {
+          if (progress.phase !== 'writing-index' || !onWrite) return;
+          const then = onWrite;
+          onWrite = null;
+          then();
+        },
+      });
+      assert.equal((await us.start()).ok, true);
+      const later: Promise<unknown>[] = [];
+      onWrite = () => {
+        later.push(us.reload({ asOf: '2026-03-05' }));
+      };
+      await us.reload({ asOf: '2026-03-02' });
+      assert.equal(later.length, 1, 'the second date arrived during the first load');
+      await later[0];
+      assert.equal(us.status().asOfSource, 'msg');
+      assert.equal(us.status().asOf, '2026-03-05T00:00:00.000Z');
     });
 
     it('the registry setting dates the data; bad settings are refused', async () => {

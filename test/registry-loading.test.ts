@@ -249,8 +249,9 @@ describe('file registries', () => {
 
   it('lookups during a reload see the old index or the new one, never a mix or an error', async () => {
     // Old: 201-555-0000..0999 listed. New: 201-555-1000..1999 listed. 60,000 lines each so the load spans
-    // many event-loop turns (the parser and the build yield).
-    const source = join(dir, 'us.txt');
+    // many event-loop turns (the parser and the build yield). Dated by its name: the registry's clock is
+    // March 8 and a real mtime would be in its future.
+    const source = join(dir, 'us-2026-03-01.txt');
     const lines = (from: number): string => {
       const out: string[] = [];
       for (let i = 0; i < 60_000; i++) out.push(`${200 + (i % 60)},${5_550_000 + from + Math.floor(i / 60)}`);

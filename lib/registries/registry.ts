@@ -453,13 +453,20 @@ function fingerprintsOf(files: readonly SourceFile[]): SourceFingerprint[] {
  * As-of of a set of sources from the files themselves: oldest full list, brought forward by the newest
  * change list; each file dated by its sidecar, else the date in its name, else its mtime.
  */
-function asOfOf(files: readonly SourceFile[]): { at: number; source: AsOfSource } {
+function asOfOf(files: readonly SourceFile[], now: number): { at: number; source: AsOfSource } {
   const dateOf = (file: SourceFile): { at: number; source: AsOfSource } => {
     if (file.sidecarAsOf !== undefined) return { at: file.sidecarAsOf, source: 'sidecar' };
     const named = dateFromFileName(file.name);
-    return named !== undefined
-      ? { at: named, source: 'file-name' }
-      : { at: Math.floor(file.mtimeMs), source: 'mtime' };
+    if (named !== undefined) return { at: named, source: 'file-name' };
+    // An mtime from a wrong clock (touch, an unzip keeping its archive's times, NFS skew) would keep the
+    // data "fresh" until that date: refused like a future date in a file name.
+    if (file.mtimeMs > now + DATE_TIME_AHEAD_MS) {
+      throw new RegistryLoadRefusedError(
+        'as-of',
+        `${file.name}: the file's modification time (${new Date(file.mtimeMs).toISOString()}) is in the future; the load is refused (give the date in ${file.name}${AS_OF_SUFFIX} or the registry's as-of setting)`,
+      );
+    }
+    return { at: Math.floor(file.mtimeMs), source: 'mtime' };
   };
   const full = files.filter((f) => f.kind === 'full').map(dateOf);
   const changes = files.filter((f) => f.kind !== 'full').map(dateOf);
@@ -469,6 +476,13 @@ function asOfOf(files: readonly SourceFile[]): { at: number; source: AsOfSource 
     if (newest.at > asOf.at) asOf = newest;
   }
   return asOf;
+}
+
+/** The numbers a load replaces, for the shrink rule: the data in memory, or the previous run's index. */
+interface CountBaseline {
+  count: number;
+  asOfIso: string;
+  inMemory: boolean;
 }
 
 export class FileRegistry {
@@ -715,6 +729,8 @@ export class FileRegistry {
       if (sources.length === 0) throw new Error(`${this.options.source}: no registry files`);
       const fingerprints = fingerprintsOf(sources);
       const asOf = this.resolveAsOf(sources, fingerprints);
+      // The flow's date this load used (another may arrive while it runs, for the next load).
+      const msgAsOfUsed = asOf.source === 'msg' ? this.msgAsOf : null;
       const current = this.snapshot;
       let loaded: { snapshot: Snapshot; via: NonNullable<RegistryLoadOutcome['via']>; persist: boolean };
       if (!force && current && sameSources(current.sources, sources)) {
@@ -737,7 +753,7 @@ export class FileRegistry {
       } else {
         loaded = await this.loadSnapshot(sources, asOf, force, warnings);
       }
-      this.checkCount(loaded.snapshot, current);
+      this.checkCount(loaded.snapshot, current ?? (await this.previousRunBaseline()));
       if (loaded.persist) await this.writeBinaryIndex(loaded.snapshot, warnings);
       // A file that changed while it was read gave a mix of old and new lines: do not install that.
       const after = await listRegistrySources(this.options.source, this.now());
@@ -747,7 +763,7 @@ export class FileRegistry {
       }
       this.snapshot = loaded.snapshot;
       this.lastError = null;
-      if (this.msgAsOf !== null && asOf.source === 'msg')
+      if (msgAsOfUsed !== null && this.msgAsOf === msgAsOfUsed)
         this.msgAsOf = { at: asOf.at, sources: fingerprints };
       return finish({
         ok: true,
@@ -782,7 +798,7 @@ export class FileRegistry {
       this.msgAsOf = null;
     }
     if (this.settingAsOf !== undefined) return { at: this.settingAsOf, source: 'setting' };
-    return asOfOf(sources);
+    return asOfOf(sources, this.now());
   }
 
   /**
@@ -790,11 +806,19 @@ export class FileRegistry {
    * (an empty or blank file, only unparseable lines, deletions that empty the list), or a full data set
    * with far fewer numbers than the data it replaces (a truncated download). The previous data is kept.
    */
-  private checkCount(next: Snapshot, current: Snapshot | null): void {
+  private checkCount(next: Snapshot, previous: Snapshot | CountBaseline | null): void {
     const count = next.index.count;
-    const kept = current
-      ? `the previous data (${current.index.count} numbers as of ${current.asOfIso.slice(0, 10)}) is kept`
-      : 'there is no previous data, so every lookup answers "could not check"';
+    const current: CountBaseline | null =
+      previous === null
+        ? null
+        : 'index' in previous
+          ? { count: previous.index.count, asOfIso: previous.asOfIso, inMemory: true }
+          : previous;
+    const kept = !current
+      ? 'there is no previous data, so every lookup answers "could not check"'
+      : current.inMemory
+        ? `the previous data (${current.count} numbers as of ${current.asOfIso.slice(0, 10)}) is kept`
+        : `the binary index of the previous data (${current.count} numbers as of ${current.asOfIso.slice(0, 10)}) is kept; until a load is accepted every lookup answers "could not check"`;
     if (count === 0) {
       const lines = next.summary.reduce((sum, s) => sum + s.lines, 0);
       const malformed = next.summary.reduce((sum, s) => sum + s.malformedLines, 0);
@@ -803,11 +827,27 @@ export class FileRegistry {
         `${this.options.source}: the data holds no numbers (${lines} line(s), ${malformed} that do not parse); load refused, ${kept}`,
       );
     }
-    if (current && count < this.minRetainedRatio * current.index.count) {
+    if (current && count < this.minRetainedRatio * current.count) {
       throw new RegistryLoadRefusedError(
         'shrunk',
-        `${this.options.source}: the new data holds ${count} numbers, fewer than ${Math.round(this.minRetainedRatio * 100)}% of the ${current.index.count} it replaces; load refused, ${kept}`,
+        `${this.options.source}: the new data holds ${count} numbers, fewer than ${Math.round(this.minRetainedRatio * 100)}% of the ${current.count} it replaces; load refused, ${kept}`,
       );
+    }
+  }
+
+  /**
+   * With no data in memory (the first load after a restart or redeploy), the data a load replaces is the
+   * one this registry's binary index holds: its header's count is the baseline of the shrink rule.
+   */
+  private async previousRunBaseline(): Promise<CountBaseline | null> {
+    if (!this.indexPath) return null;
+    try {
+      const header = await readIndexFileHeader(this.indexPath);
+      if (header.registry !== this.id || !(header.count > 0)) return null;
+      const asOfIso = Number.isFinite(header.asOf) ? new Date(header.asOf).toISOString() : 'an unknown date';
+      return { count: header.count, asOfIso, inMemory: false };
+    } catch {
+      return null; // no index (or a damaged one, already reported): nothing to compare with
     }
   }
 
