@@ -903,6 +903,7 @@ describe('EmbeddedStore', function () {
           (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_ERROR',
         );
         assert.equal(store.status().state, 'unavailable');
+        assert.match(store.status().error?.message ?? '', /writing the checkpoint .* failed/);
         assert.throws(
           () => store.lookup('+15550000001'),
           (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',

@@ -1009,7 +1009,7 @@ export class EmbeddedStore implements DncStore {
       this.commit(batch);
       return true;
     } catch (error) {
-      await this.failWrites(error, inFlight, batch);
+      await this.failWrites(error, inFlight, batch, `the checkpoint ${this.checkpointPath}`);
       return false;
     }
   }
@@ -1113,11 +1113,16 @@ export class EmbeddedStore implements DncStore {
    * completes are durable and are acknowledged; the failing batch and everything after it is rejected,
    * once the journal is cut back to the end of the last acknowledged batch.
    */
-  private async failWrites(error: unknown, inFlight: Batch[], failed: Batch): Promise<void> {
+  private async failWrites(
+    error: unknown,
+    inFlight: Batch[],
+    failed: Batch,
+    file = `the journal ${this.journalPath}`,
+  ): Promise<void> {
     this.state = 'unavailable';
     this.error = new DncError(
       'DNC_STORE_UNAVAILABLE',
-      `DNC store unavailable: writing the journal ${this.journalPath} failed (${(error as Error).message}).` +
+      `DNC store unavailable: writing ${file} failed (${(error as Error).message}).` +
         ` Fix the disk problem and reopen the store (redeploy or restart).`,
       { cause: error },
     );
