@@ -107,6 +107,11 @@ export = function (RED: NodeAPI) {
         logger: { warn: (message) => RED.log.warn(`[dnc] ${message}`) },
         // The audit key: a credential, so Node-RED keeps it encrypted; blank: the store's key file.
         auditKey: textCredential((this.credentials as { auditKey?: unknown } | undefined)?.auditKey),
+        // The explicit recovery step for a lost or replaced audit key (README, "The audit key"): the id
+        // of the old key, as the store's refusal names it, in settings.js.
+        acceptAuditKeyChange: textCredential(
+          (RED.settings as unknown as { dncAcceptAuditKeyChange?: unknown }).dncAcceptAuditKeyChange,
+        ),
       });
       release = () => handle.release();
       try {

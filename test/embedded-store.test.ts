@@ -588,10 +588,13 @@ describe('EmbeddedStore', function () {
     const keyPath = (): string => join(dir, 'dnc-store.key');
 
     /** open() refuses exactly as for other corruption: DNC_STORE_UNAVAILABLE, a copy kept, nothing written. */
-    async function assertRefuses(messagePart: RegExp): Promise<void> {
+    async function assertRefuses(
+      messagePart: RegExp,
+      options: { auditKey?: string; keepsCopy?: boolean } = {},
+    ): Promise<void> {
       const before = new Map<string, Buffer>();
       for (const name of await readdir(dir)) before.set(name, await readFile(join(dir, name)));
-      const store = new EmbeddedStore({ path, logger: quiet });
+      const store = new EmbeddedStore({ path, logger: quiet, auditKey: options.auditKey });
       await assert.rejects(store.open(), (error: unknown) => {
         assert.ok(isDncError(error), String(error));
         assert.equal(error.code, 'DNC_STORE_UNAVAILABLE');
@@ -610,10 +613,13 @@ describe('EmbeddedStore', function () {
       );
       await store.close();
       const names = await readdir(dir);
-      assert.ok(
-        names.some((name) => name.startsWith('dnc-store.events.ndjson.corrupt-')),
-        `a copy of the journal is kept aside (found ${names.join(', ')})`,
-      );
+      if (options.keepsCopy !== false) {
+        assert.ok(
+          names.some((name) => name.startsWith('dnc-store.events.ndjson.corrupt-')),
+          `a copy of the journal is kept aside (found ${names.join(', ')})`,
+        );
+      }
+      assert.ok(!names.includes('dnc-store.key') || before.has('dnc-store.key'), 'no new key file');
       for (const [name, bytes] of before) {
         assert.deepEqual(await readFile(join(dir, name)), bytes, `${name} is untouched`);
       }
@@ -735,12 +741,95 @@ describe('EmbeddedStore', function () {
       await wrong.close();
     });
 
-    it('with the key lost, keeps answering checks, reports the keyed records unverifiable, and keys new ones with the new key', async function () {
+    it('refuses a checkpoint naming another audit key (a forged one hiding a deleted opt-out)', async function () {
+      const store = await openStore();
+      await writeRecords(store, 1);
+      await store.apply(addChange(['+15550000001'], ['DNC_All'])); // the opt-out the attacker drops
+      await store.close();
+      const lines = await readJournalLines(journalPath);
+      await writeFile(journalPath, `${lines[0]}\n`);
+      await rm(path);
+      const real = JSON.parse(await readFile(checkpointPath(), 'utf8'));
+      const kept = JSON.parse(lines[0]) as AuditRecord;
+      await writeFile(
+        checkpointPath(),
+        JSON.stringify({ ...real, seq: 1, hash: kept.hash, keyId: 'f'.repeat(16), mac: 'x' }),
+      );
+      await assertRefuses(/written with audit key f{16}.*dncAcceptAuditKeyChange: 'f{16}'/);
+    });
+
+    it('refuses records after the checkpoint that switch to another audit key, with or without a checkpoint naming it', async function () {
+      const store = await openStore();
+      await store.apply(addChange(['+15550000001'], ['DNC_All']));
+      await store.close();
+      const last = JSON.parse((await readJournalLines(journalPath))[0]) as AuditRecord;
+      const forged = {
+        seq: 2,
+        at: new Date(Date.UTC(2024, 0, 2)).toISOString(),
+        op: 'remove',
+        keys: last.keys,
+        labels: ['*'],
+        changed: ['DNC_All'],
+        source: 'api',
+        actor: null,
+        reason: null,
+        keyId: 'e'.repeat(16),
+        prev: last.hash,
+        hash: 'a'.repeat(64),
+      };
+      await appendFile(journalPath, `${JSON.stringify(forged)}\n`);
+      await rm(path);
+      // The real checkpoint stays: the foreign record follows it.
+      await assertRefuses(/record.* 2.*follow the checkpoint but are not MACed/);
+      for (const name of await readdir(dir)) if (name.includes('.corrupt-')) await rm(join(dir, name));
+      const real = JSON.parse(await readFile(checkpointPath(), 'utf8'));
+      await writeFile(
+        checkpointPath(),
+        JSON.stringify({
+          ...real,
+          seq: 2,
+          hash: forged.hash,
+          chainKey: forged.keyId,
+          keyId: forged.keyId,
+          mac: 'x',
+        }),
+      );
+      await assertRefuses(/written with audit key e{16}/);
+    });
+
+    it('refuses a missing key file beside a checkpoint, naming the key and how to recover', async function () {
+      const store = await openStore();
+      await writeRecords(store, 2);
+      await store.close();
+      const keyId = AuditKey.parse(await readFile(keyPath(), 'utf8'))?.id;
+      assert.ok(keyId);
+      await rm(keyPath());
+      await assertRefuses(
+        new RegExp(`key file .* is missing.*audit key ${keyId}.*dncAcceptAuditKeyChange: '${keyId}'`),
+        {
+          keepsCopy: false,
+        },
+      );
+      assert.ok(!(await readdir(dir)).includes('dnc-store.key'), 'no silent new key');
+      // A different configured key is a key change too.
+      await assertRefuses(new RegExp(`written with audit key ${keyId}`), {
+        auditKey: AuditKey.generate().export(),
+      });
+    });
+
+    it('with the key lost and the change accepted explicitly, keeps answering checks, reports the keyed records unverifiable, and keys new ones with the new key', async function () {
       const store = await openStore();
       await writeRecords(store, 4);
       await store.close();
+      const oldId = AuditKey.parse(await readFile(keyPath(), 'utf8'))!.id;
       await rm(keyPath());
-      const reopened = await openStore();
+      const accept = (): EmbeddedStore =>
+        new EmbeddedStore({ path, logger: quiet, acceptAuditKeyChange: oldId });
+      const wrongId = new EmbeddedStore({ path, logger: quiet, acceptAuditKeyChange: '0'.repeat(16) });
+      await assert.rejects(wrongId.open(), /is missing/);
+      await wrongId.close();
+      const reopened = accept();
+      await reopened.open();
       assert.deepEqual(
         reopened.lookup('+15550000002')?.labels.map((label) => label.label),
         ['DNC_Sales'],
@@ -753,14 +842,85 @@ describe('EmbeddedStore', function () {
       assert.match(lost.problem ?? '', /cannot be proven/);
       const next = await reopened.apply(addChange(['+15559990000'], ['DNC_Sales']));
       const newKey = AuditKey.parse(await readFile(keyPath(), 'utf8'));
+      assert.notEqual(newKey?.id, oldId);
       assert.equal(next.record.keyId, newKey?.id, 'a switch-over record to the new key');
       const after = await reopened.verify();
       assert.equal(after.records, 5);
       assert.equal(after.unverifiable?.to, 4);
       await reopened.close();
+      // From now on the store's own checkpoint: no option needed, the old range stays reported.
       const again = await openStore();
       assert.equal((await again.verify()).unverifiable?.to, 4);
       await again.close();
+    });
+
+    it('opens after a crash during the first open: an empty checkpoint beside an unkeyed journal, or a checkpoint whose new key was not yet installed', async function () {
+      const configured = AuditKey.generate().export();
+      const first = new EmbeddedStore({ path, logger: quiet, auditKey: configured });
+      await first.open();
+      await first.close();
+      await writeFile(checkpointPath(), '');
+      const afterEmpty = new EmbeddedStore({ path, logger: quiet, auditKey: configured });
+      await afterEmpty.open();
+      await afterEmpty.apply(addChange(['+15559990000'], ['DNC_Sales']));
+      await afterEmpty.close();
+      // Once the journal is keyed, an empty checkpoint is damage.
+      await writeFile(checkpointPath(), '');
+      await assertRefuses(/checkpoint .* is empty/, { auditKey: configured });
+
+      await rm(dir, { recursive: true, force: true });
+      dir = await makeTempDir();
+      path = join(dir, 'dnc-store.json');
+      journalPath = join(dir, 'dnc-store.events.ndjson');
+      await (await openStore()).close();
+      assert.equal((await stat(checkpointPath())).size > 0, true);
+      // The crash between the checkpoint's creation and the key file's: the key is still pending.
+      const key = await readFile(keyPath());
+      await rm(keyPath());
+      await writeFile(`${keyPath()}.new`, key, { mode: 0o600 });
+      const recovered = await openStore();
+      await recovered.apply(addChange(['+15559990000'], ['DNC_Sales']));
+      assert.deepEqual(await recovered.verify(), { ok: true, records: 1 });
+      await recovered.close();
+      assert.deepEqual(await readFile(keyPath()), key);
+      assert.ok(!(await readdir(dir)).includes('dnc-store.key.new'));
+    });
+
+    it('fails closed when the checkpoint cannot be written at a commit: the write is rejected, checks are blocked, nothing unhandled', async function () {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => {
+        unhandled.push(reason);
+      };
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const store = await openStore();
+        await writeRecords(store, 2);
+        // The disk fails under the checkpoint (as EIO or ENOSPC would): its descriptor is gone.
+        const writer = (store as unknown as { checkpoint: { handle: FileHandle } }).checkpoint;
+        await writer.handle.close();
+        await assert.rejects(
+          store.apply(removeChange(['+15550000001'], 'all')),
+          (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_ERROR',
+        );
+        assert.equal(store.status().state, 'unavailable');
+        assert.match(store.status().error?.message ?? '', /writing the checkpoint .* failed/);
+        assert.throws(
+          () => store.lookup('+15550000001'),
+          (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+        );
+        await store.close().catch(() => undefined);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(unhandled, []);
+        // The rejected removal was cut from the journal: the contact is still labelled after reopening.
+        const reopened = await openStore();
+        assert.deepEqual(
+          reopened.lookup('+15550000001')?.labels.map((label) => label.label),
+          ['DNC_Sales'],
+        );
+        await reopened.close();
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
     });
 
     it('opens a store written by 0.1.0 unchanged and continues its chain keyed from a switch-over record', async function () {

@@ -11,9 +11,10 @@
  * `<name>.checkpoint`, one JSON object padded with spaces to a fixed size, so that an in-place rewrite
  * never leaves the end of a longer previous version behind.
  */
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
 import type { AuditKey } from './audit-hash';
+import { fsyncDirectory } from './snapshot';
 
 export const CHECKPOINT_FORMAT = 'dnc-store-checkpoint/1';
 const CHECKPOINT_BYTES = 512;
@@ -45,8 +46,12 @@ export function checkpointIsAuthentic(checkpoint: Checkpoint, key: AuditKey): bo
   );
 }
 
-/** The checkpoint, undefined when there is none (a store written by 0.1.0); throws when unreadable. */
-export async function readCheckpoint(path: string): Promise<Checkpoint | undefined> {
+/**
+ * The checkpoint, undefined when there is none (a store written by 0.1.0), 'empty' for a 0-byte file
+ * (a crash while an earlier version created it: the caller decides whether that can be a first open);
+ * throws when unreadable.
+ */
+export async function readCheckpoint(path: string): Promise<Checkpoint | 'empty' | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -54,6 +59,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  if (text.length === 0) return 'empty';
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(text) as Record<string, unknown>;
@@ -82,6 +88,49 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
   };
 }
 
+function renderCheckpoint(key: AuditKey, seq: number, hash: string, chainKey: string | null): Buffer {
+  const text = JSON.stringify({
+    format: CHECKPOINT_FORMAT,
+    seq,
+    hash,
+    chainKey,
+    keyId: key.id,
+    mac: key.mac(macInput(seq, hash, chainKey)),
+  });
+  const buffer = Buffer.alloc(CHECKPOINT_BYTES, 32);
+  buffer.write(text, 0, 'utf8');
+  buffer[CHECKPOINT_BYTES - 1] = 10;
+  return buffer;
+}
+
+/**
+ * Creates (or replaces) the checkpoint atomically: a temp file (0600), fsynced, renamed over the name,
+ * the folder fsynced. A crash leaves either no checkpoint or a whole one, never an empty file.
+ */
+export async function createCheckpoint(
+  path: string,
+  key: AuditKey,
+  seq: number,
+  hash: string,
+  chainKey: string | null,
+): Promise<void> {
+  const temp = `${path}.tmp`;
+  // 0600: it names the journal's head (no personal data, but the store's files are private).
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(renderCheckpoint(key, seq, hash, chainKey));
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  await rename(temp, path);
+  await fsyncDirectory(path);
+}
+
 /** Keeps the checkpoint file open and rewrites it in place. */
 export class CheckpointWriter {
   private constructor(
@@ -89,28 +138,14 @@ export class CheckpointWriter {
     private readonly key: AuditKey,
   ) {}
 
+  /** Opens an existing checkpoint for rewriting (see createCheckpoint for a new one). */
   static async open(path: string, key: AuditKey): Promise<CheckpointWriter> {
-    // 0600: it names the journal's head (no personal data, but the store's files are private).
-    const handle = await open(path, 'a+', 0o600);
-    await handle.close();
     return new CheckpointWriter(await open(path, 'r+'), key);
   }
 
   private render(seq: number, hash: string, chainKey: string | null): Buffer {
-    const text = JSON.stringify({
-      format: CHECKPOINT_FORMAT,
-      seq,
-      hash,
-      chainKey,
-      keyId: this.key.id,
-      mac: this.key.mac(macInput(seq, hash, chainKey)),
-    });
-    const buffer = Buffer.alloc(CHECKPOINT_BYTES, 32);
-    buffer.write(text, 0, 'utf8');
-    buffer[CHECKPOINT_BYTES - 1] = 10;
-    return buffer;
+    return renderCheckpoint(this.key, seq, hash, chainKey);
   }
-
   /** Rewrites the checkpoint synchronously (page cache only, microseconds): called before acknowledging. */
   update(seq: number, hash: string, chainKey: string | null): void {
     const buffer = this.render(seq, hash, chainKey);

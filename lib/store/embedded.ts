@@ -53,8 +53,21 @@ import {
   type ChainWalk,
   type ChainWalkResult,
 } from './journal';
-import { CheckpointWriter, checkpointIsAuthentic, checkpointPathFor, readCheckpoint } from './checkpoint';
-import { keyPathFor, readKeyFile, writeKeyFile } from './key-file';
+import {
+  CheckpointWriter,
+  checkpointIsAuthentic,
+  checkpointPathFor,
+  createCheckpoint,
+  readCheckpoint,
+  type Checkpoint,
+} from './checkpoint';
+import {
+  installPendingKeyFile,
+  keyPathFor,
+  readKeyFile,
+  readPendingKeyFile,
+  writePendingKeyFile,
+} from './key-file';
 import { AuditIndex, readLastLines, readLinesAt } from './audit-index';
 import { AttemptLog, attemptsPathFor } from './attempts';
 import {
@@ -83,6 +96,14 @@ export interface EmbeddedStoreOptions {
    * `<name>.key` beside the store, created at the first open.
    */
   readonly auditKey?: string;
+  /**
+   * The explicit recovery step for a lost or replaced audit key: the id of the key the checkpoint was
+   * written with (the refusal names it). With it, a checkpoint naming that key (or a missing key file
+   * beside it) is accepted: the store opens with its current key (a new key file when there is none),
+   * continues the chain from a switch-over record, and verify() keeps reporting the old key's records
+   * as unverifiable. Without it such a store is refused.
+   */
+  readonly acceptAuditKeyChange?: string;
   /**
    * verify() walks the whole chain at most once per this many ms (default 60 s), in a worker thread;
    * in between it checks only the records written since the last walk.
@@ -162,6 +183,9 @@ export class EmbeddedStore implements DncStore {
   private keyToWrite: AuditKey | undefined;
   /** The key file was there before this open (so a checkpoint must be too). */
   private keyFileExisted = false;
+  /** The pending key file `<key>.new` already holds keyToWrite (a crash after the first checkpoint). */
+  private keyPending = false;
+  private readonly acceptKeyChange: string | undefined;
   private checkpoint: CheckpointWriter | undefined;
   /** The key part of the chain the next record continues (null: 0.1.0's unkeyed part). */
   private chainKey: string | null = null;
@@ -214,6 +238,10 @@ export class EmbeddedStore implements DncStore {
     this.keyPath = keyPathFor(options.path);
     this.configuredKey =
       typeof options.auditKey === 'string' && options.auditKey.trim() !== '' ? options.auditKey : undefined;
+    this.acceptKeyChange =
+      typeof options.acceptAuditKeyChange === 'string' && options.acceptAuditKeyChange.trim() !== ''
+        ? options.acceptAuditKeyChange.trim()
+        : undefined;
     this.fullVerifyEvery = Math.max(0, options.fullVerifyEvery ?? DEFAULT_FULL_VERIFY_EVERY);
     this.attemptLog = new AttemptLog(attemptsPathFor(options.path), options.openAfter);
   }
@@ -252,14 +280,15 @@ export class EmbeddedStore implements DncStore {
         this.keyPath,
         this.checkpointPath,
       ]);
-      this.key = await this.loadKey();
-      const key = this.key;
-      const checkpoint = await readCheckpoint(this.checkpointPath).catch(async (error: unknown) => {
+      const checkpointRead = await readCheckpoint(this.checkpointPath).catch(async (error: unknown) => {
         throw await this.mismatch(
           `the checkpoint ${this.checkpointPath} is unreadable (${(error as Error).message})`,
           this.checkpointPath,
         );
       });
+      const checkpoint = checkpointRead === 'empty' ? undefined : checkpointRead;
+      this.key = await this.loadKey(checkpoint);
+      const key = this.key;
       const journalBytes = await stat(this.journalPath).then(
         (info) => info.size,
         (error: NodeJS.ErrnoException) => {
@@ -319,6 +348,11 @@ export class EmbeddedStore implements DncStore {
         );
       }
       if (snapshot.seq > 0) await this.checkSnapshotContinuity(snapshot);
+      if (checkpointRead === 'empty' && (chain.state.chainKey !== null || this.keyFileExisted)) {
+        throw await this.mismatch(`the checkpoint ${this.checkpointPath} is empty`, this.checkpointPath);
+      }
+      // Empty beside an unkeyed journal and no key file: a crash while an earlier version created it
+      // at the first open; the checks for a store without a checkpoint apply.
       await this.checkAgainstCheckpoint(checkpoint, chain);
 
       // Sized for the snapshot up front, so a million keys go in without rehashing.
@@ -356,8 +390,15 @@ export class EmbeddedStore implements DncStore {
 
       this.journal = await openPrivate(this.journalPath, 'a');
       if (journalBytes < 0) await fsyncDirectory(this.journalPath);
+      // A new key: pending file, then the checkpoint (atomically), then the key file. A crash at any
+      // point leaves a state the next open accepts: no checkpoint (a first open again), or a checkpoint
+      // with a pending key that authenticates it.
+      if (this.keyToWrite && !this.keyPending) await writePendingKeyFile(this.keyPath, this.keyToWrite);
+      if (!checkpoint || this.keyToWrite) {
+        await createCheckpoint(this.checkpointPath, key, this.seq, this.head, this.chainKey);
+      }
       if (this.keyToWrite) {
-        await writeKeyFile(this.keyPath, this.keyToWrite);
+        await installPendingKeyFile(this.keyPath);
         this.keyToWrite = undefined;
         this.logger.warn(
           `DNC store: created the audit key ${this.keyPath}; back it up (records keyed with it cannot be proven without it)`,
@@ -365,7 +406,6 @@ export class EmbeddedStore implements DncStore {
       }
       this.checkpoint = await CheckpointWriter.open(this.checkpointPath, key);
       await this.checkpoint.flush(this.seq, this.head, this.chainKey);
-      if (!checkpoint) await fsyncDirectory(this.checkpointPath);
       this.state = 'ready';
     } catch (error) {
       await this.journal?.close().catch(() => undefined);
@@ -392,8 +432,9 @@ export class EmbeddedStore implements DncStore {
    * only once the store has opened (just before its first checkpoint), so that a key file always has a
    * checkpoint beside it: a missing checkpoint next to an existing key file is then a deletion.
    */
-  private async loadKey(): Promise<AuditKey> {
+  private async loadKey(checkpoint: Checkpoint | undefined): Promise<AuditKey> {
     this.keyToWrite = undefined;
+    this.keyPending = false;
     this.keyFileExisted = false;
     if (this.configuredKey !== undefined) {
       const key = AuditKey.parse(this.configuredKey);
@@ -408,6 +449,28 @@ export class EmbeddedStore implements DncStore {
     const existing = await readKeyFile(this.keyPath);
     this.keyFileExisted = existing !== undefined;
     if (existing) return existing;
+    if (checkpoint !== undefined) {
+      const pending = await readPendingKeyFile(this.keyPath);
+      if (pending?.id === checkpoint.keyId) {
+        // A crash between the first checkpoint and the key file's rename: install the key it names.
+        this.keyToWrite = pending;
+        this.keyPending = true;
+        return pending;
+      }
+      if (this.acceptKeyChange !== checkpoint.keyId) {
+        throw new DncError(
+          'DNC_STORE_UNAVAILABLE',
+          `DNC store unavailable: the audit key file ${this.keyPath} is missing, but the checkpoint ${this.checkpointPath}` +
+            ` was written with audit key ${checkpoint.keyId}: a new key would let a rewritten journal pass.` +
+            ` Restore the key file from a backup; or, if the key is truly lost, accept the change explicitly` +
+            ` (dncAcceptAuditKeyChange: '${checkpoint.keyId}' in Node-RED's settings.js; see the README, "The audit key").`,
+        );
+      }
+      this.logger.warn(
+        `DNC store ${this.path}: the audit key ${checkpoint.keyId} is missing; a new key is created as accepted` +
+          ` by acceptAuditKeyChange (the records keyed with the old key stay unverifiable)`,
+      );
+    }
     this.keyToWrite = AuditKey.generate();
     return this.keyToWrite;
   }
@@ -418,7 +481,7 @@ export class EmbeddedStore implements DncStore {
    * set aside only when the checkpoint proves it was never acknowledged.
    */
   private async checkAgainstCheckpoint(
-    checkpoint: Awaited<ReturnType<typeof readCheckpoint>>,
+    checkpoint: Checkpoint | undefined,
     chain: ChainWalkResult,
   ): Promise<void> {
     const key = this.key!;
@@ -457,6 +520,18 @@ export class EmbeddedStore implements DncStore {
         this.checkpointPath,
       );
     }
+    // A checkpoint naming another key cannot be checked: it may be forged as easily as a lost key's.
+    // Fail closed unless the operator accepted exactly that key's loss.
+    if (!authentic && this.acceptKeyChange !== checkpoint.keyId) {
+      throw await this.mismatch(
+        `the checkpoint ${this.checkpointPath} was written with audit key ${checkpoint.keyId}, not this store's` +
+          ` key ${key.id}, so the journal's head cannot be proven. If the key was lost or replaced, restore it` +
+          ` (the key file ${this.keyPath} or the DNC labels node's audit key) from a backup; or accept the change` +
+          ` explicitly (dncAcceptAuditKeyChange: '${checkpoint.keyId}' in Node-RED's settings.js; see the README,` +
+          ` "The audit key")`,
+        this.checkpointPath,
+      );
+    }
     if (checkpoint.seq > last) {
       throw await this.mismatch(
         `the journal ${this.journalPath} ends at record ${last} but the checkpoint ${this.checkpointPath}` +
@@ -470,7 +545,7 @@ export class EmbeddedStore implements DncStore {
       );
     }
     const unverifiable = chain.state.unverifiable;
-    if (authentic && unverifiable !== undefined && unverifiable.to > checkpoint.seq) {
+    if (unverifiable !== undefined && unverifiable.to > checkpoint.seq) {
       throw await this.mismatch(
         `records ${Math.max(unverifiable.from, checkpoint.seq + 1)}..${unverifiable.to} of the journal ${this.journalPath}` +
           ` follow the checkpoint but are not MACed with this store's audit key: they were not written by this store`,
@@ -479,7 +554,8 @@ export class EmbeddedStore implements DncStore {
     if (!authentic) {
       this.logger.warn(
         `DNC store ${this.path}: the checkpoint was written with audit key ${checkpoint.keyId}, not this store's` +
-          ` key ${key.id}: the journal's head cannot be proven (a lost or replaced key)`,
+          ` key ${key.id}; accepted by acceptAuditKeyChange: the chain continues with key ${key.id} and` +
+          ` verify() reports the records keyed with ${checkpoint.keyId} as unverifiable`,
       );
     }
   }
@@ -872,7 +948,10 @@ export class EmbeddedStore implements DncStore {
     while (this.queue.length > 0 || inFlight.length > 0) {
       // Acknowledge what is already durable before preparing more: the first acks of a flood do not
       // wait for the next batch's preparation.
-      while (inFlight.length > 0 && inFlight[0].durable === true) this.commit(inFlight.shift()!);
+      while (inFlight.length > 0 && inFlight[0].durable === true) {
+        const durable = inFlight.shift()!;
+        if (!(await this.commitOrFail(durable, inFlight))) return;
+      }
       const journal = this.journal;
       if (this.queue.length > 0 && inFlight.length < MAX_IN_FLIGHT && this.state === 'ready' && journal) {
         const batch = this.prepareBatch(this.queue.splice(0, MAX_BATCH), seq, head, chainKey);
@@ -917,7 +996,21 @@ export class EmbeddedStore implements DncStore {
         await this.failWrites(error, inFlight, oldest);
         return;
       }
-      this.commit(oldest);
+      if (!(await this.commitOrFail(oldest, inFlight))) return;
+    }
+  }
+
+  /**
+   * Commits a durable batch; when that fails (the checkpoint cannot be written), the store fails closed
+   * like for a failed journal write: the batch and those after it are rejected, the journal cut back.
+   */
+  private async commitOrFail(batch: Batch, inFlight: Batch[]): Promise<boolean> {
+    try {
+      this.commit(batch);
+      return true;
+    } catch (error) {
+      await this.failWrites(error, inFlight, batch, `the checkpoint ${this.checkpointPath}`);
+      return false;
     }
   }
 
@@ -981,6 +1074,9 @@ export class EmbeddedStore implements DncStore {
 
   /** A batch is durable: make it visible to lookups, acknowledge its changes, tell the listeners. */
   private commit(batch: Batch): void {
+    // First, before anything changes or is acknowledged: an acknowledged record is never after the
+    // checkpoint. If the write throws (EIO, ENOSPC), nothing of the batch was committed (see runWriter).
+    this.checkpoint?.update(batch.seq, batch.head, batch.chainKey);
     const unsynced = this.unsynced;
     for (const [key, state] of batch.overlay) {
       this.index.set(key, state);
@@ -997,8 +1093,6 @@ export class EmbeddedStore implements DncStore {
       }
     }
     this.journalSize += batch.bytes.length;
-    // Before any acknowledgement: an acknowledged record is never after the checkpoint.
-    this.checkpoint?.update(this.seq, this.head, this.chainKey);
     for (let i = 0; i < items.length; i++) {
       const result = results[i];
       items[i].resolve(result);
@@ -1019,11 +1113,16 @@ export class EmbeddedStore implements DncStore {
    * completes are durable and are acknowledged; the failing batch and everything after it is rejected,
    * once the journal is cut back to the end of the last acknowledged batch.
    */
-  private async failWrites(error: unknown, inFlight: Batch[], failed: Batch): Promise<void> {
+  private async failWrites(
+    error: unknown,
+    inFlight: Batch[],
+    failed: Batch,
+    file = `the journal ${this.journalPath}`,
+  ): Promise<void> {
     this.state = 'unavailable';
     this.error = new DncError(
       'DNC_STORE_UNAVAILABLE',
-      `DNC store unavailable: writing the journal ${this.journalPath} failed (${(error as Error).message}).` +
+      `DNC store unavailable: writing ${file} failed (${(error as Error).message}).` +
         ` Fix the disk problem and reopen the store (redeploy or restart).`,
       { cause: error },
     );

@@ -6,7 +6,7 @@
  * longer be proven. A key given in the DNC labels node's credentials (encrypted by Node-RED's
  * credential secret) replaces the file's key; the file is then neither read nor created.
  */
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { AuditKey } from './audit-hash';
 import { fsyncDirectory } from './snapshot';
 
@@ -31,9 +31,19 @@ export async function readKeyFile(path: string): Promise<AuditKey | undefined> {
   return key;
 }
 
-/** Creates the key file (never overwriting one), mode 0600 whatever the umask, fsynced with its folder. */
-export async function writeKeyFile(path: string, key: AuditKey): Promise<void> {
-  const handle = await open(path, 'wx', 0o600);
+/**
+ * A new key is installed in two steps around the first checkpoint's creation: written to
+ * `<key>.new` (fsynced) before the checkpoint, renamed to `<key>` after it. A crash in between leaves a
+ * checkpoint and a pending key that authenticates it (the next open installs it), never a checkpoint
+ * whose key is gone.
+ */
+export function pendingKeyPathFor(keyPath: string): string {
+  return `${keyPath}.new`;
+}
+
+/** Writes the pending key (replacing an earlier pending one), mode 0600, fsynced. */
+export async function writePendingKeyFile(keyPath: string, key: AuditKey): Promise<void> {
+  const handle = await open(pendingKeyPathFor(keyPath), 'w', 0o600);
   try {
     await handle.chmod(0o600);
     await handle.writeFile(`${key.export()}\n`);
@@ -41,5 +51,15 @@ export async function writeKeyFile(path: string, key: AuditKey): Promise<void> {
   } finally {
     await handle.close();
   }
-  await fsyncDirectory(path);
+}
+
+/** The pending key, undefined when there is none or it does not hold a key. */
+export async function readPendingKeyFile(keyPath: string): Promise<AuditKey | undefined> {
+  return readKeyFile(pendingKeyPathFor(keyPath)).catch(() => undefined);
+}
+
+/** Renames the pending key to the key file, fsyncing the folder. */
+export async function installPendingKeyFile(keyPath: string): Promise<void> {
+  await rename(pendingKeyPathFor(keyPath), keyPath);
+  await fsyncDirectory(keyPath);
 }

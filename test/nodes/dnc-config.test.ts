@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { AuditKey, computeKeyedRecordHash } from '../../lib/store/audit-hash';
 import type { AuditRecord } from '../../lib/store/types';
 import { join } from 'node:path';
@@ -84,6 +84,33 @@ describe('dnc-config node', function () {
     await storeReady();
     const fileKey = AuditKey.parse(readFileSync(join(userDir.dir, 'other.key'), 'utf8'));
     assert.ok(fileKey);
+  });
+
+  it('refuses a store whose audit key file was lost, and opens it with the labels when settings.js accepts the old key', async function () {
+    await helper.load([configModule], [config('c1')]);
+    await storeReady();
+    await helper
+      .getNode('c1')
+      .dnc.service.addLabels({ contact: ANA, labels: ['DNC_Global'], source: 'test' });
+    await helper.unload();
+    const keyPath = join(userDir.dir, 'dnc-store.key');
+    const oldId = AuditKey.parse(readFileSync(keyPath, 'utf8'))?.id;
+    assert.ok(oldId);
+    rmSync(keyPath);
+
+    await helper.load([configModule], [config('c1')]);
+    await storeReady().catch(() => undefined);
+    assert.equal(helper.getNode('c1').dnc.state, 'unavailable');
+    assert.ok(!existsSync(keyPath), 'no silent new key');
+    await helper.unload();
+
+    helper.settings({ userDir: userDir.dir, dncAcceptAuditKeyChange: oldId });
+    await helper.load([configModule], [config('c1')]);
+    await storeReady();
+    const c1 = helper.getNode('c1');
+    assert.equal(c1.dnc.state, 'ready');
+    assert.equal(c1.dnc.service.check(ANA, { channel: 'voice' }).allowed, false, 'the opt-out is kept');
+    assert.notEqual(AuditKey.parse(readFileSync(keyPath, 'utf8'))?.id, oldId);
   });
 
   it('resolves a relative store path against the user directory, creating its folder', async function () {
