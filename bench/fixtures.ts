@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { isValidE164 } from '../lib/contacts';
 import { AuditKey, GENESIS_HASH, computeRecordHash, sealRecord } from '../lib/store/audit-hash';
-import { CheckpointWriter } from '../lib/store/checkpoint';
+import { createCheckpoint } from '../lib/store/checkpoint';
 import type { AddLabelsChange, AuditRecord } from '../lib/store/types';
 import { seededRandom } from './harness';
 
@@ -135,7 +135,5 @@ export async function writeKeyedStoreExtras(
 ): Promise<void> {
   const base = snapshotPath.replace(/\.json$/i, '');
   writeFileSync(`${base}.key`, `${key.export()}\n`, { mode: 0o600 });
-  const checkpoint = await CheckpointWriter.open(`${base}.checkpoint`, key);
-  await checkpoint.flush(count, lastHead, key.id);
-  await checkpoint.close();
+  await createCheckpoint(`${base}.checkpoint`, key, count, lastHead, key.id);
 }
