@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import parsePhoneNumberFromString, { isValidPhoneNumber } from 'libphonenumber-js/max';
-import { ContactParser, clearPhoneMemo, phoneMemoStats } from '../lib/contacts';
+import { ContactParser } from '../lib/contacts';
+import { clearPhoneMemo, phoneMemoStats } from '../lib/phone/e164-validity';
 import { DncError } from '../lib/errors';
 import { heapUsedAfterGc, opsPerSecond, record, seededRandom } from './harness';
 

@@ -5,7 +5,7 @@
  * prefixes must not be flattered by a handful of ranges.
  */
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { isValidE164 } from '../lib/contacts';
+import { isValidE164 } from '../lib/phone/e164-validity';
 import { AuditKey, GENESIS_HASH, computeRecordHash, sealRecord } from '../lib/store/audit-hash';
 import { createCheckpoint } from '../lib/store/checkpoint';
 import type { AddLabelsChange, AuditRecord } from '../lib/store/types';

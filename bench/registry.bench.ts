@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readIndexFile, writeIndexFile } from '../lib/registries/index-file';
-import { NumberIndexBuilder } from '../lib/registries/number-index';
+import { NumberIndexBuilder } from '../lib/registries/index-build';
 import { parseLineFile } from '../lib/registries/parsers';
 import { heapUsedAfterGc, record, seededRandom } from './harness';
 

@@ -7,221 +7,16 @@
  * accident. Bad options (an unknown label, a malformed channel) are configuration errors and throw a
  * DncError instead, so a flow's Catch node sees them; they never produce an "allowed".
  */
+import { AttemptAccounting, releaseAfterCaller } from './attempt-accounting';
+import { BatchTally, summarise } from './batch-summary';
 import { ContactParser, contactLabel, type ParsedContact } from './contacts';
+import type { ActiveLabel, BatchDecision, CheckOptions, CheckPlan, Decision, Reason } from './decision';
 import { DncError } from './errors';
 import { KNOWN_CHANNELS, LabelCatalog, normaliseChannel } from './labels';
-import { CallingPolicy, preset, type AttemptSource, type PolicyDefinition } from './policy';
-import {
-  completeAsync,
-  completeSync,
-  isNcprLabel,
-  ncprCategoryOf,
-  registryPlanOf,
-  type ContactRegistryResult,
-  type RegistryFailurePolicy,
-  type RegistryPlan,
-  type RegistrySource,
-} from './registries/check';
-import type { NcprCategory } from './registries/ncpr';
+import { CallingPolicy, preset, type PolicyDefinition } from './policy';
+import { completeAsync, completeSync, isNcprLabel, ncprCategoryOf, registryPlanOf } from './registries/check';
 import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
-import { instantOf, isoTime } from './time';
-
-/**
- * Stable reason codes, documented in the README. A calling policy (lib/policy) adds
- * OUTSIDE_CALLING_HOURS, HOLIDAY, FREQUENCY_CAP, COOLING_OFF and TIMEZONE_UNKNOWN, each citing its rule.
- */
-export type ReasonCode =
-  | 'LABEL'
-  | 'INVALID_CONTACT'
-  | 'STORE_UNAVAILABLE'
-  | 'CHECK_FAILED'
-  | 'OUTSIDE_CALLING_HOURS'
-  | 'HOLIDAY'
-  | 'FREQUENCY_CAP'
-  | 'COOLING_OFF'
-  | 'TIMEZONE_UNKNOWN'
-  /** On a national registry (lib/registries): names the registry and its data's as-of date. */
-  | 'REGISTRY'
-  /** A registry cannot answer (not loaded, service down, no answer for the number): fail closed. */
-  | 'REGISTRY_UNAVAILABLE'
-  /** A registry's data (or wash result) is older than its validity: fail closed. */
-  | 'REGISTRY_STALE'
-  /** India NCPR: the contact's recorded preference refuses the campaign's category. */
-  | 'NCPR_PREFERENCE'
-  /**
-   * The check's channel is neither built in nor declared in the label configuration (a typo such as
-   * `smss`, or a synonym such as `text`): no label scope can be shown not to apply, so it blocks.
-   */
-  | 'UNKNOWN_CHANNEL';
-
-export interface Reason {
-  readonly code: ReasonCode;
-  readonly message: string;
-  /** For LABEL: the label that blocked. */
-  readonly label?: string;
-  /** For LABEL: when that label stops blocking (ISO 8601), or null for never. */
-  readonly expiresAt?: string | null;
-  /** For policy reasons: the rule enforced, as the policy cites it. */
-  readonly rule?: string;
-  /** For policy reasons: when this reason stops blocking (ISO 8601), or null when it has no end in sight. */
-  readonly nextAllowedAt?: string | null;
-  /** For OUTSIDE_CALLING_HOURS and HOLIDAY: the callee's possible zones. */
-  readonly zones?: readonly string[];
-  /** For FREQUENCY_CAP: attempts counted and the limit. */
-  readonly count?: number;
-  readonly limit?: number;
-  /** For registry reasons: the registry's id, the as-of date of its data and the number looked up. */
-  readonly registry?: string;
-  readonly asOf?: string | null;
-  readonly number?: string;
-  /** For REGISTRY: true when the data (or wash result) that lists the number is past its validity. */
-  readonly stale?: boolean;
-  /** For NCPR_PREFERENCE: the campaign's category and the contact's preference (`0` or `1,3`). */
-  readonly category?: number;
-  readonly preference?: string;
-}
-
-/** A label the contact carries and that is in force at the instant checked. */
-export interface ActiveLabel {
-  readonly label: string;
-  readonly appliedAt: string;
-  readonly expiresAt: string | null;
-  readonly source: string;
-  /** The channels the label's definition covers; empty = every channel. */
-  readonly channels: readonly string[];
-  readonly global: boolean;
-}
-
-export interface Decision {
-  readonly allowed: boolean;
-  /** The contact as normalised (its first key: E.164 number, email or id:...), or null when it could not be parsed. */
-  readonly contact: string | null;
-  /** Every identifier key of the contact as given. */
-  readonly keys: readonly string[];
-  readonly channel: string | null;
-  /** Every active label the contact carries, whether this check enforces it or not. */
-  readonly labels: readonly ActiveLabel[];
-  /** The names of the labels that blocked this check. */
-  readonly matched: readonly string[];
-  /** Why the contact is blocked (empty when allowed). */
-  readonly reasons: readonly Reason[];
-  readonly checkedAt: string;
-  /**
-   * Under a calling policy, on blocked decisions: the first instant every reason has cleared (ISO 8601),
-   * so a scheduler can retry then; null when the block is not only a matter of time.
-   */
-  readonly nextAllowedAt?: string | null;
-  /** When the check consulted registries: each registry's answer for each phone number of the contact. */
-  readonly registries?: readonly ContactRegistryResult[];
-}
-
-export interface CheckOptions {
-  /** The labels this check enforces; empty or absent = every label. Global labels always apply. */
-  readonly labels?: readonly string[] | string | null;
-  /** The channel about to be used; absent = unknown, so channel-scoped labels block too (fail closed). */
-  readonly channel?: string | null;
-  /** The instant to decide for (default now). */
-  readonly at?: Date | number;
-  /** A calling policy (compiled, a definition, or a preset name); absent = no policy. */
-  readonly policy?: CallingPolicy | PolicyDefinition | string | null;
-  /** The campaign or subject, for frequency caps and cooling-off scoped to it; absent = unknown. */
-  readonly campaign?: string | null;
-  /** National registries to consult (file registries answer from memory; services need checkAsync). */
-  readonly registries?: readonly RegistrySource[] | null;
-  /** When a registry cannot answer: 'block' (default: fail closed) or 'allow'. */
-  readonly registryFailure?: RegistryFailurePolicy | null;
-  /** India NCPR: the campaign's category (1-8); a contact whose preference refuses it is blocked. */
-  readonly ncprCategory?: number | string | null;
-  /**
-   * The caller records an attempt for each allowed contact (Check DNC's "record attempt"): the attempt
-   * counts towards caps from the decision on, while the caller's record is still being written.
-   */
-  readonly recordAttempt?: boolean | null;
-}
-
-export interface BlockedItem {
-  /** The list item exactly as given. */
-  readonly item: unknown;
-  readonly decision: Decision;
-}
-
-export interface BatchSummary {
-  readonly total: number;
-  readonly allowed: number;
-  readonly blocked: number;
-  /** Blocked contacts per reason code (a contact blocked for two reasons counts under both). */
-  readonly reasons: Partial<Record<ReasonCode, number>>;
-  /** Blocked contacts per matched label. */
-  readonly labels: Record<string, number>;
-}
-
-export interface BatchDecision {
-  /** The allowed items, exactly as given, in input order. */
-  readonly allowed: unknown[];
-  readonly blocked: BlockedItem[];
-  readonly summary: BatchSummary;
-  readonly checkedAt: string;
-}
-
-/** Check options validated once: a node compiles its configuration into a plan at deploy time. */
-export interface CheckPlan {
-  /** null: every label. */
-  readonly selected: ReadonlySet<string> | null;
-  readonly channel: string | null;
-  /** The channel is neither built in nor declared: every decision under the plan is UNKNOWN_CHANNEL. */
-  readonly channelUnknown?: boolean;
-  /** The calling policy, when the check has one. */
-  readonly policy?: CallingPolicy;
-  readonly campaign?: string | null;
-  /** Registries to consult, when the check has any. */
-  readonly registries?: RegistryPlan;
-  readonly ncprCategory?: NcprCategory;
-  /** The caller records an attempt for each allowed contact (CheckOptions.recordAttempt). */
-  readonly recordsAttempt?: boolean;
-}
-
-/**
- * Attempts counted before they are durable: a record being written (DncService.recordAttempt), an
- * allowed contact whose caller is about to record it, a list's earlier allowed items. Caps count them at
- * once, so a burst or a list cannot exceed a cap while the attempts file catches up (fail closed: a
- * record counted here and in the store for a moment only blocks sooner).
- */
-class PendingAttempts {
-  private readonly byKey = new Map<string, AttemptRecord[]>();
-
-  /** Counts the record under each of its keys; the function returned stops counting it (idempotent). */
-  add(record: AttemptRecord): () => void {
-    const keys = [...new Set(record.keys)];
-    for (const key of keys) {
-      const list = this.byKey.get(key);
-      if (list === undefined) this.byKey.set(key, [record]);
-      else list.push(record);
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const key of keys) {
-        const list = this.byKey.get(key);
-        if (list === undefined) continue;
-        const i = list.indexOf(record);
-        if (i !== -1) list.splice(i, 1);
-        if (list.length === 0) this.byKey.delete(key);
-      }
-    };
-  }
-
-  of(key: string, since: number): readonly AttemptRecord[] | undefined {
-    const list = this.byKey.get(key);
-    if (list === undefined) return undefined;
-    const found = list.filter((r) => r.at >= since);
-    return found.length === 0 ? undefined : found;
-  }
-}
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : isoTime(ms);
-}
+import { instantOf, isoOrNull, isoTime } from './time';
 
 export class DncDecider {
   constructor(
@@ -229,7 +24,12 @@ export class DncDecider {
     private readonly parser: ContactParser,
     private readonly store: DncStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.attempts = new AttemptAccounting(store);
+  }
+
+  /** Attempts the caps count before they are durable (held records, a list's earlier items). */
+  private readonly attempts: AttemptAccounting;
 
   /** Validates check options; throws DNC_UNKNOWN_LABEL or DNC_INVALID_INPUT. */
   plan(options: CheckOptions = {}): CheckPlan {
@@ -300,71 +100,40 @@ export class DncDecider {
     const at = instantOf(options.at, this.now);
     const plan = this.plan(options);
     const checkedAt = isoTime(at);
-    const allowed: unknown[] = [];
-    const blocked: BlockedItem[] = [];
-    const reasons: Partial<Record<ReasonCode, number>> = {};
-    // A Map, not an object: label names are user-chosen and `constructor` must count like any other.
-    const labels = new Map<string, number>();
-    // An item allowed earlier in the list counts towards the caps of the items after it. Every such
-    // attempt has the same time, channel and campaign, so a count per key is enough: far cheaper than
-    // a pending record per allowed item (a scrub of a million contacts must stay fast).
-    const counting = plan.policy?.needsAttempts === true;
-    if (counting) {
-      this.listAttempts = {
-        counts: new Map(),
-        template: {
-          at,
-          attempt: true,
-          outcome: null,
-          channel: plan.channel,
-          campaign: plan.campaign ?? null,
-        },
-      };
-    }
+    const tally = new BatchTally();
+    // An item allowed earlier in the list counts towards the caps of the items after it.
+    const counts = plan.policy?.needsAttempts === true ? this.attempts.beginList(plan, at) : undefined;
     try {
       for (const item of items) {
         const decision = this.decide(item, plan, at, checkedAt);
         if (decision.allowed) {
-          allowed.push(item);
-          if (counting) {
-            const counts = this.listAttempts!.counts;
+          tally.allow(item);
+          if (counts !== undefined) {
             for (const key of decision.keys) counts.set(key, (counts.get(key) ?? 0) + 1);
           }
           continue;
         }
-        blocked.push({ item, decision });
-        let lastCode: ReasonCode | undefined;
-        for (const reason of decision.reasons) {
-          // Count a contact once per code even when two labels blocked it.
-          if (reason.code !== lastCode) reasons[reason.code] = (reasons[reason.code] ?? 0) + 1;
-          lastCode = reason.code;
-        }
-        for (const name of decision.matched) labels.set(name, (labels.get(name) ?? 0) + 1);
+        tally.block(item, decision);
       }
     } finally {
       // Synchronous: a caller that records the allowed items does so before any other check runs.
-      this.listAttempts = undefined;
+      this.attempts.endList();
     }
-    return {
-      allowed,
-      blocked,
-      summary: {
-        total: items.length,
-        allowed: allowed.length,
-        blocked: blocked.length,
-        reasons,
-        labels: Object.fromEntries(labels),
-      },
-      checkedAt,
-    };
+    return tally.result(items.length, checkedAt);
   }
 
   /** The decision for one contact under a compiled plan; never throws. */
   decide(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
     if (plan.channelUnknown === true) return this.unknownChannel(input, plan, checkedAt);
-    const decision = this.decideLabels(input, plan, at, checkedAt);
+    let contact: ParsedContact | Error;
+    try {
+      contact = this.parser.tryParse(input);
+    } catch (err) {
+      contact = failure(err);
+    }
+    const decision = this.decideLabels(contact, plan, at, checkedAt);
     const checked =
-      plan.policy === undefined ? decision : this.withPolicy(decision, input, plan, plan.policy, at);
+      plan.policy === undefined ? decision : this.withPolicy(decision, contact, plan, plan.policy, at);
     if (plan.registries === undefined && plan.ncprCategory === undefined) return checked;
     try {
       return completeSync(checked, plan, at);
@@ -391,7 +160,7 @@ export class DncDecider {
     }
     const base = this.decideBase(input, plan, at, checkedAt);
     // A caller that records the attempt: it counts while the registries are asked.
-    const release = plan.recordsAttempt === true ? this.holdFor(base, plan, at) : undefined;
+    const release = plan.recordsAttempt === true ? this.attempts.holdFor(base, plan, at) : undefined;
     let decision: Decision | undefined;
     try {
       [decision] = await completeAsync([base], plan, at);
@@ -416,7 +185,7 @@ export class DncDecider {
     try {
       const base = items.map((item) => {
         const decision = this.decideBase(item, plan, at, checkedAt);
-        const release = this.holdFor(decision, plan, at);
+        const release = this.attempts.holdFor(decision, plan, at);
         if (release !== undefined) held.push(release);
         return decision;
       });
@@ -428,77 +197,36 @@ export class DncDecider {
     }
   }
 
-  private readonly pending = new PendingAttempts();
-
   /**
    * Counts an attempt record at once, before it is durable; the function returned stops counting it
    * (call it once the store counts the record, or when writing it failed).
    */
   holdAttempt(record: AttemptRecord): () => void {
-    return this.pending.add(record);
-  }
-
-  /** Counts an allowed contact's coming attempt under a plan with caps; undefined when nothing counts. */
-  private holdFor(decision: Decision, plan: CheckPlan, at: number): (() => void) | undefined {
-    if (!decision.allowed || plan.policy?.needsAttempts !== true || decision.keys.length === 0) {
-      return undefined;
-    }
-    return this.pending.add({
-      keys: decision.keys,
-      at,
-      attempt: true,
-      outcome: null,
-      channel: plan.channel,
-      campaign: plan.campaign ?? null,
-      source: 'pending',
-    });
+    return this.attempts.hold(record);
   }
 
   /** Labels and policy only (the async path adds NCPR and registries afterwards). */
   private decideBase(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
-    const decision = this.decideLabels(input, plan, at, checkedAt);
-    return plan.policy === undefined ? decision : this.withPolicy(decision, input, plan, plan.policy, at);
-  }
-
-  private attemptReader: AttemptSource | null | undefined;
-  /** While checkMany runs under a policy with caps: how many items each key had allowed so far. */
-  private listAttempts:
-    { counts: Map<string, number>; template: Omit<AttemptRecord, 'keys' | 'source'> } | undefined;
-
-  /** The store's attempt records, or undefined for a store without them. */
-  private get attemptSource(): AttemptSource | undefined {
-    if (this.attemptReader === undefined) {
-      const store = this.store;
-      const pending = this.pending;
-      this.attemptReader =
-        typeof store.attempts === 'function'
-          ? (key, since) => {
-              const durable = store.attempts!(key, since);
-              const counted = pending.of(key, since);
-              const list = this.listAttempts;
-              const earlier = list === undefined ? 0 : (list.counts.get(key) ?? 0);
-              if (counted === undefined && earlier === 0) return durable;
-              const all = counted === undefined ? [...durable] : [...durable, ...counted];
-              if (earlier > 0 && list!.template.at >= since) {
-                const record: AttemptRecord = { ...list!.template, keys: [key], source: 'pending' };
-                for (let i = 0; i < earlier; i++) all.push(record);
-              }
-              return all;
-            }
-          : null;
+    let contact: ParsedContact | Error;
+    try {
+      contact = this.parser.tryParse(input);
+    } catch (err) {
+      contact = failure(err);
     }
-    return this.attemptReader ?? undefined;
+    const decision = this.decideLabels(contact, plan, at, checkedAt);
+    return plan.policy === undefined ? decision : this.withPolicy(decision, contact, plan, plan.policy, at);
   }
 
   /** Adds the policy's reasons and nextAllowedAt; a policy that throws blocks (fail closed). */
   private withPolicy(
     decision: Decision,
-    input: unknown,
+    contact: ParsedContact | Error,
     plan: CheckPlan,
     policy: CallingPolicy,
     at: number,
   ): Decision {
-    if (decision.contact === null) return { ...decision, nextAllowedAt: null };
+    // A contact that could not be parsed (decision.contact null) has no zone and no attempts.
+    if (contact instanceof Error) return { ...decision, nextAllowedAt: null };
     try {
       let phone: string | undefined;
       for (const key of decision.keys) {
@@ -508,7 +236,7 @@ export class DncDecider {
         }
       }
       // The plan is the scope (channel, campaign): no allocation on the hot path.
-      const verdict = policy.evaluateFor(input, phone, decision.keys, plan, at, this.attemptSource);
+      const verdict = policy.evaluateFor(contact.hints, phone, decision.keys, plan, at, this.attempts.source);
       if (verdict === null && decision.allowed) return decision;
       if (decision.allowed) {
         // The common block: only the policy. Its reasons are shared and frozen.
@@ -536,7 +264,14 @@ export class DncDecider {
       }
       let next: number | null = null;
       if (timed) {
-        const then = policy.evaluateFor(input, phone, decision.keys, plan, latestExpiry, this.attemptSource);
+        const then = policy.evaluateFor(
+          contact.hints,
+          phone,
+          decision.keys,
+          plan,
+          latestExpiry,
+          this.attempts.source,
+        );
         next = then === null ? latestExpiry : then.nextAllowedAt;
       }
       return {
@@ -582,37 +317,48 @@ export class DncDecider {
     return plan.policy === undefined ? decision : { ...decision, nextAllowedAt: null };
   }
 
-  private decideLabels(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
-    let contact: ParsedContact | undefined;
+  /** `contact`: what tryParse gave, or the Error it threw (a bug: the contact is blocked, CHECK_FAILED). */
+  private decideLabels(
+    contact: ParsedContact | Error,
+    plan: CheckPlan,
+    at: number,
+    checkedAt: string,
+  ): Decision {
+    if (contact instanceof Error) {
+      return blockedFor(
+        null,
+        [],
+        plan.channel,
+        checkedAt,
+        contact instanceof DncError
+          ? { code: 'INVALID_CONTACT', message: contact.message }
+          : {
+              code: 'CHECK_FAILED',
+              message: `the check could not be completed, so the contact is blocked: ${contact.message}`,
+            },
+      );
+    }
+    const key = contactLabel(contact);
     try {
-      const parsed = this.parser.tryParse(input);
-      if (parsed instanceof DncError) {
-        return blockedFor(null, [], plan.channel, checkedAt, {
-          code: 'INVALID_CONTACT',
-          message: parsed.message,
-        });
-      }
-      contact = parsed;
       let profiles: ContactState[];
       try {
-        if (parsed.keys.length === 1) {
-          const one = this.store.lookup(parsed.keys[0]);
+        if (contact.keys.length === 1) {
+          const one = this.store.lookup(contact.keys[0]);
           profiles = one === undefined ? [] : [one];
         } else {
-          profiles = this.store.lookupAll(parsed.keys);
+          profiles = this.store.lookupAll(contact.keys);
         }
       } catch (err) {
-        return blockedFor(contactLabel(parsed), parsed.keys, plan.channel, checkedAt, {
+        return blockedFor(key, contact.keys, plan.channel, checkedAt, {
           code: 'STORE_UNAVAILABLE',
           message: `the DNC store cannot answer, so the contact is blocked: ${(err as Error).message}`,
         });
       }
-      const key = contactLabel(parsed);
       if (profiles.length === 0) {
         return {
           allowed: true,
           contact: key,
-          keys: parsed.keys,
+          keys: contact.keys,
           channel: plan.channel,
           labels: [],
           matched: [],
@@ -620,19 +366,13 @@ export class DncDecider {
           checkedAt,
         };
       }
-      return this.fromProfiles(key, parsed.keys, profiles, plan, at, checkedAt);
+      return this.fromProfiles(key, contact.keys, profiles, plan, at, checkedAt);
     } catch (err) {
       // Fail closed on anything unforeseen: a bug must never turn into an allowed call.
-      return blockedFor(
-        contact ? contactLabel(contact) : null,
-        contact?.keys ?? [],
-        plan.channel,
-        checkedAt,
-        {
-          code: 'CHECK_FAILED',
-          message: `the check could not be completed, so the contact is blocked: ${(err as Error).message}`,
-        },
-      );
+      return blockedFor(key, contact.keys, plan.channel, checkedAt, {
+        code: 'CHECK_FAILED',
+        message: `the check could not be completed, so the contact is blocked: ${(err as Error).message}`,
+      });
     }
   }
 
@@ -651,7 +391,7 @@ export class DncDecider {
     for (const applied of active) {
       const def = this.catalog.find(applied.label);
       // Rendered once: the view, the reason and its message all show the same instant.
-      const expiresAt = iso(applied.expiresAt);
+      const expiresAt = isoOrNull(applied.expiresAt);
       labels.push({
         label: applied.label,
         appliedAt: isoTime(applied.appliedAt),
@@ -743,6 +483,11 @@ function campaignOf(value: unknown): string | null {
   return value.trim() === '' ? null : value.trim();
 }
 
+/** What tryParse threw, as an Error (only a bug can throw there: tryParse returns its DncErrors). */
+function failure(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String((err as { message?: unknown } | undefined)?.message));
+}
+
 function blockedFor(
   contact: string | null,
   keys: readonly string[],
@@ -751,48 +496,4 @@ function blockedFor(
   reason: Reason,
 ): Decision {
   return { allowed: false, contact, keys, channel, labels: [], matched: [], reasons: [reason], checkedAt };
-}
-
-/**
- * Stops counting a held attempt: at once when no caller records it; otherwise after the caller's
- * continuation has run (it records the attempt synchronously, which counts it again), so no check
- * decided in between sees the old count.
- */
-function releaseAfterCaller(release: () => void, recorded: boolean): void {
-  if (recorded) setImmediate(release);
-  else release();
-}
-
-/** A batch result from its decisions (the async path; checkMany counts as it goes). */
-function summarise(
-  items: readonly unknown[],
-  decisions: readonly Decision[],
-  checkedAt: string,
-): BatchDecision {
-  const allowed: unknown[] = [];
-  const blocked: BlockedItem[] = [];
-  const reasons: Partial<Record<ReasonCode, number>> = {};
-  const labels = new Map<string, number>();
-  decisions.forEach((decision, i) => {
-    if (decision.allowed) {
-      allowed.push(items[i]);
-      return;
-    }
-    blocked.push({ item: items[i], decision });
-    const codes = new Set(decision.reasons.map((r) => r.code));
-    for (const code of codes) reasons[code] = (reasons[code] ?? 0) + 1;
-    for (const name of decision.matched) labels.set(name, (labels.get(name) ?? 0) + 1);
-  });
-  return {
-    allowed,
-    blocked,
-    summary: {
-      total: items.length,
-      allowed: allowed.length,
-      blocked: blocked.length,
-      reasons,
-      labels: Object.fromEntries(labels),
-    },
-    checkedAt,
-  };
 }

@@ -1,26 +1,20 @@
 /** The framework-free core of DNC Flow: usable without Node-RED (tests, scripts, other hosts). */
 export { DncError, isDncError, type DncErrorCode } from './errors';
-export {
-  ContactParser,
-  contactLabel,
-  isValidE164,
-  type ParsedContact,
-  type ContactParserOptions,
-} from './contacts';
+export { ContactParser, contactLabel, type ParsedContact, type ContactParserOptions } from './contacts';
+export { isValidE164 } from './phone/e164-validity';
 export { LabelCatalog, KNOWN_CHANNELS, type LabelDefinition, type CompiledLabel } from './labels';
-export {
-  DncDecider,
-  activeLabels,
-  type Decision,
-  type BatchDecision,
-  type BatchSummary,
-  type BlockedItem,
-  type CheckOptions,
-  type CheckPlan,
-  type Reason,
-  type ReasonCode,
-  type ActiveLabel,
-} from './decide';
+export { DncDecider, activeLabels } from './decide';
+export type {
+  Decision,
+  BatchDecision,
+  BatchSummary,
+  BlockedItem,
+  CheckOptions,
+  CheckPlan,
+  Reason,
+  ReasonCode,
+  ActiveLabel,
+} from './decision';
 export {
   DncService,
   type DncServiceOptions,

@@ -4,14 +4,25 @@
  * contacts into keys, applies label definitions (expiry, scope) and writes through the store contract.
  */
 import { ContactParser, contactLabel } from './contacts';
-import { DncDecider, type BatchDecision, type CheckOptions, type CheckPlan, type Decision } from './decide';
+import { DncDecider } from './decide';
+import type { BatchDecision, CheckOptions, CheckPlan, Decision } from './decision';
 import { DncError } from './errors';
 import { LabelCatalog, normaliseChannel, type LabelDefinition } from './labels';
 import { isNcprLabel, ncprLabelsFor } from './registries/check';
 import { parseNcprPreference } from './registries/ncpr';
-import type { AttemptRecord, AuditRecord, ChangeResult, DncStore } from './store/types';
+import type {
+  AttemptRecord,
+  AuditQuery,
+  AuditRecord,
+  AuditVerification,
+  ChangeListener,
+  ChangeResult,
+  ContactState,
+  DncStore,
+  StoreStatus,
+} from './store/types';
 import { IsoClock, instantOf } from './time';
-import { RULES, assertValue, textValue } from './values';
+import { HINTS, RULES, assertValue, textValue } from './values';
 
 export interface DncServiceOptions {
   /** Label definitions (validated here: DNC_INVALID_LABEL). */
@@ -46,6 +57,36 @@ export interface LabelChangeRequest {
   readonly all?: boolean;
   /** When the change happened (default now). */
   readonly at?: Date | number;
+}
+
+/** How prepareChange reads a request, for callers whose input has its own conventions. */
+export interface PrepareOptions {
+  /** The source recorded when the request names none (default `api`). */
+  readonly defaultSource?: string;
+  /**
+   * Reads and resolves the request's labels (at least one) instead of the API's rule (RULES.someLabels):
+   * import rows have their own list syntax (`a|b;c`). Runs where the API's rule would, after the contact.
+   */
+  readonly labels?: (value: unknown, catalog: LabelCatalog) => readonly string[];
+}
+
+/** A label change validated and resolved against this configuration, not yet written (prepareChange). */
+export interface PreparedChange {
+  readonly op: 'add' | 'remove';
+  /** The contact as normalised (its first key). */
+  readonly contact: string;
+  readonly keys: readonly string[];
+  /** The label names (resolved), or 'all': remove every label the contact carries. */
+  readonly labels: readonly string[] | 'all';
+  readonly source: string;
+  readonly actor: string | null;
+  readonly principal: string;
+  readonly reason: string | null;
+  /** When the change happens: the request's `at`, else the time it was prepared. */
+  readonly at: number;
+  /** Recorded with an add; null for a removal. */
+  readonly campaign: string | null;
+  readonly channel: string | null;
 }
 
 export interface LabelChangeOutcome {
@@ -106,23 +147,13 @@ let attemptHorizonMs = 0;
 
 function sourceOf(value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  assertValue(
-    RULES.source,
-    value,
-    'source',
-    'source must be a short name such as ivr, bot, agent, api, import or keyword (letters, digits, "_", "-", ".", ":")',
-  );
+  assertValue(RULES.source, value, 'source', HINTS.source);
   return value === null || value === '' ? fallback : (value as string);
 }
 
 function channelOf(value: unknown): string | null {
   if (value === undefined) return null;
-  assertValue(
-    RULES.channel,
-    value,
-    'channel',
-    'channel must be a channel name: letters, digits, "_" or "-" (voice, sms, whatsapp, email or a custom name)',
-  );
+  assertValue(RULES.channel, value, 'channel', HINTS.channel);
   return value === null || value === '' ? null : normaliseChannel(value, 'channel');
 }
 
@@ -293,12 +324,7 @@ export class DncService {
     const contact = this.parser.parse(request.contact);
     let outcome: string | null = null;
     if (request.outcome !== undefined && request.outcome !== null) {
-      assertValue(
-        RULES.outcome,
-        request.outcome,
-        'outcome',
-        'outcome must be a short lower-case word: conversation, refusal, optout, no-answer...',
-      );
+      assertValue(RULES.outcome, request.outcome, 'outcome', HINTS.outcome);
       outcome = request.outcome as string;
     }
     const at = instantOf(request.at, this.now);
@@ -353,23 +379,8 @@ export class DncService {
     request: LabelChangeRequest,
     principal: Principal = SYSTEM_PRINCIPAL,
   ): Promise<LabelChangeOutcome> {
-    const contact = this.parser.parse(request.contact);
-    const labels = this.requiredLabels(request.labels);
-    const meta = this.meta(request, 'api', principal);
-    const campaign = textValue(RULES.campaign, request.campaign, 'campaign');
-    // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
-    // recorded as given: an opt-out is never refused for the name of its channel.
-    const channel = channelOf(request.channel);
-    await this.whenReady();
-    const result = await this.store.apply({
-      op: 'add',
-      keys: contact.keys,
-      labels: labels.map((label) => ({ label, expiresAt: this.catalog.expiryFor(label, meta.at) })),
-      campaign,
-      channel,
-      ...meta,
-    });
-    return this.outcome(contactLabel(contact), contact.keys, labels, result);
+    // async: a request that fails validation rejects, it does not throw at the call.
+    return this.applyChange(this.prepareChange('add', request, principal));
   }
 
   /** Removes the named labels, or every label with `all: true`. Resolves once the change is durable. */
@@ -377,12 +388,134 @@ export class DncService {
     request: LabelChangeRequest,
     principal: Principal = SYSTEM_PRINCIPAL,
   ): Promise<LabelChangeOutcome> {
+    return this.applyChange(this.prepareChange('remove', request, principal));
+  }
+
+  /**
+   * Validates a label change and resolves it against this configuration without writing it: the
+   * contact parsed, the label names resolved, the texts checked, the instant fixed. Throws what
+   * addLabels / removeLabels would throw (DNC_INVALID_CONTACT, DNC_UNKNOWN_LABEL, DNC_INVALID_INPUT).
+   * For callers that decide before they write (an import's dry run, its no-op rows).
+   */
+  prepareChange(
+    op: 'add' | 'remove',
+    request: LabelChangeRequest,
+    principal: Principal = SYSTEM_PRINCIPAL,
+    options: PrepareOptions = {},
+  ): PreparedChange {
     const contact = this.parser.parse(request.contact);
-    const labels: string[] | 'all' = request.all === true ? 'all' : this.requiredLabels(request.labels);
-    const meta = this.meta(request, 'api', principal);
+    const labels: readonly string[] | 'all' =
+      op === 'remove' && request.all === true
+        ? 'all'
+        : options.labels !== undefined
+          ? options.labels(request.labels, this.catalog)
+          : this.requiredLabels(request.labels);
+    const source = sourceOf(request.source, options.defaultSource ?? 'api');
+    const actor = textValue(RULES.actor, request.actor, 'actor');
+    const reason = textValue(RULES.reason, request.reason, 'reason');
+    const at = instantOf(request.at, this.now);
+    if (op === 'remove') {
+      // A removal records no campaign or channel (the contact no longer carries what they described).
+      return {
+        op,
+        contact: contactLabel(contact),
+        keys: contact.keys,
+        labels,
+        source,
+        actor,
+        principal: principalText(principal),
+        reason,
+        at,
+        campaign: null,
+        channel: null,
+      };
+    }
+    const campaign = textValue(RULES.campaign, request.campaign, 'campaign');
+    // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
+    // recorded as given: an opt-out is never refused for the name of its channel.
+    const channel = channelOf(request.channel);
+    return {
+      op,
+      contact: contactLabel(contact),
+      keys: contact.keys,
+      labels,
+      source,
+      actor,
+      principal: principalText(principal),
+      reason,
+      at,
+      campaign,
+      channel,
+    };
+  }
+
+  /**
+   * Writes a prepared change through the store; resolves once it is durable. `at` (default: the
+   * change's own) dates the change and its labels' expiries.
+   */
+  async applyChange(change: PreparedChange, at: number = change.at): Promise<LabelChangeOutcome> {
+    const meta = {
+      source: change.source,
+      actor: change.actor,
+      principal: change.principal,
+      reason: change.reason,
+      at,
+    };
     await this.whenReady();
-    const result = await this.store.apply({ op: 'remove', keys: contact.keys, labels, ...meta });
-    return this.outcome(contactLabel(contact), contact.keys, labels === 'all' ? ['*'] : labels, result);
+    if (change.op === 'add') {
+      const labels = change.labels as readonly string[];
+      const result = await this.store.apply({
+        op: 'add',
+        keys: change.keys,
+        labels: labels.map((label) => ({ label, expiresAt: this.catalog.expiryFor(label, at) })),
+        campaign: change.campaign,
+        channel: change.channel,
+        ...meta,
+      });
+      return this.outcome(change.contact, change.keys, labels, result);
+    }
+    const result = await this.store.apply({
+      op: 'remove',
+      keys: change.keys,
+      labels: change.labels,
+      ...meta,
+    });
+    return this.outcome(change.contact, change.keys, change.labels === 'all' ? ['*'] : change.labels, result);
+  }
+
+  /** The stored profiles holding any of these keys (several until a change links them). */
+  profiles(keys: readonly string[]): ContactState[] {
+    return this.store.lookupAll(keys);
+  }
+
+  /** The stored profile holding this key. */
+  lookup(key: string): ContactState | undefined {
+    return this.store.lookup(key);
+  }
+
+  /** Every stored profile, walked lazily over the live state (take an array for a consistent picture). */
+  contacts(): IterableIterator<ContactState> {
+    return this.store.contacts();
+  }
+
+  /** The store's state and size (for health answers; whenReady() is the way to wait for it). */
+  storeStatus(): StoreStatus {
+    return this.store.status();
+  }
+
+  /** Audit records matching the query, oldest first. */
+  audit(query?: AuditQuery): Promise<AuditRecord[]> {
+    return this.store.audit(query);
+  }
+
+  /** Verifies the audit trail's hash chain. */
+  verify(): Promise<AuditVerification> {
+    return this.store.verify();
+  }
+
+  /** Follows every durable change, whoever made it; returns the function that stops following. */
+  onChange(listener: ChangeListener): () => void {
+    return this.store.onChange(listener);
   }
 
   private requiredLabels(value: unknown): string[] {
@@ -391,12 +524,7 @@ export class DncService {
         field: 'labels',
       });
     }
-    assertValue(
-      RULES.someLabels,
-      value,
-      'labels',
-      'labels must be label names (letters, digits, "_", "-"), separated by commas or in a list',
-    );
+    assertValue(RULES.someLabels, value, 'labels', HINTS.someLabels);
     // NCPR_0..NCPR_8 (India NCPR preferences) are reserved names: written without a definition.
     const reserved: string[] = [];
     if (typeof value === 'string' || Array.isArray(value)) {
@@ -422,16 +550,6 @@ export class DncService {
   /** A well-formed channel name (or null) that is also built in or declared: DNC_INVALID_INPUT otherwise. */
   private knownChannel(channel: string | null): string | null {
     return channel === null ? null : this.catalog.channelOf(channel, 'channel');
-  }
-
-  private meta(request: LabelChangeRequest, defaultSource: string, principal: Principal) {
-    return {
-      source: sourceOf(request.source, defaultSource),
-      actor: textValue(RULES.actor, request.actor, 'actor'),
-      principal: principalText(principal),
-      reason: textValue(RULES.reason, request.reason, 'reason'),
-      at: instantOf(request.at, this.now),
-    };
   }
 
   private outcome(

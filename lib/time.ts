@@ -48,6 +48,11 @@ export function isoTime(ms: number): string {
   return `${yyyy}-${pad2(month)}-${pad2(day)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${pad3(millis)}Z`;
 }
 
+/** isoTime of an instant that may be absent (a label that never expires): null stays null. */
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : isoTime(ms);
+}
+
 /** isoTime that keeps the last answer: a batch or a busy node checks many contacts at one instant. */
 export class IsoClock {
   private lastMs = NaN;

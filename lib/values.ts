@@ -113,6 +113,19 @@ export const RULES = {
   },
 } as const satisfies Record<string, ValueRule>;
 
+/**
+ * What a value should look like, said when it breaks a rule's pattern (assertValue's hint): one
+ * sentence per field, whoever validates it (the service, import rows).
+ */
+export const HINTS = {
+  source:
+    'source must be a short name such as ivr, bot, agent, api, import or keyword (letters, digits, "_", "-", ".", ":")',
+  channel:
+    'channel must be a channel name: letters, digits, "_" or "-" (voice, sms, whatsapp, email or a custom name)',
+  outcome: 'outcome must be a short lower-case word: conversation, refusal, optout, no-answer...',
+  someLabels: 'labels must be label names (letters, digits, "_", "-"), separated by commas or in a list',
+} as const;
+
 const compiled = new Map<string, RegExp>();
 function regex(pattern: string): RegExp {
   let re = compiled.get(pattern);

@@ -1,5 +1,6 @@
 /**
- * `dnc-check` ("check DNC"): output 1 allowed, output 2 blocked, `msg.dnc` = the Decision.
+ * `dnc-check` ("check DNC"): output 1 allowed, output 2 blocked, `msg.dnc` = the Decision (merged into an
+ * existing msg.dnc by the rule of shared/result.ts).
  * A list of contacts goes through checkMany: output 1 gets the allowed items, output 2 the blocked
  * items with their decisions, both with `msg.dnc.summary`. A contact that cannot be parsed or a store
  * that cannot answer is a blocked decision (fail closed), not an error; bad options are errors.
@@ -12,15 +13,16 @@
  * on, so that frequency caps count it; a failed recording is an error (DNC_STORE_ERROR), never a send.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { BatchDecision, CheckOptions, CheckPlan, Decision } from '../lib/decide';
+import type { BatchDecision, CheckOptions, CheckPlan, Decision } from '../lib/decision';
 import { linkConfig } from './shared/config';
-import { toCodedError, type CodedError } from './shared/errors';
-import { translator } from './shared/i18n';
-import { prepareProperty, type PreparedProperty } from './shared/inputs';
+import { type CodedError } from './shared/errors';
+import { handleInput, type Send, setupFailed, startNode } from './shared/lifecycle';
+import { blank, prepareContact, type PreparedProperty } from './shared/inputs';
 import { labelNames } from './shared/label-change';
 import { linkPolicy } from './shared/policy-link';
 import { linkRegistries, registriesStatus, registryIds } from './shared/registry';
-import { STATUS, StatusReporter } from './shared/status';
+import { keysOf, ownedFields, putResult } from './shared/result';
+import { STATUS } from './shared/status';
 
 interface DncCheckDef extends NodeDef {
   config?: string;
@@ -43,9 +45,6 @@ interface DncCheckDef extends NodeDef {
   ncprCategory?: string | number;
 }
 
-type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-type Done = (err?: Error) => void;
-
 /** Plans for channels read from msg.channel, kept per channel name (bounded). */
 const MAX_CACHED_PLANS = 64;
 
@@ -58,17 +57,26 @@ const POLICY_STATUS: Record<string, string> = {
   TIMEZONE_UNKNOWN: 'status.blockedZone',
 };
 
-function blank(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
-}
+/** The fields of msg.dnc Check DNC owns: a Decision's, and a list's summary (shared/result.ts). */
+const OWNED = ownedFields(
+  keysOf<Decision>({
+    allowed: true,
+    contact: true,
+    keys: true,
+    channel: true,
+    labels: true,
+    matched: true,
+    reasons: true,
+    checkedAt: true,
+    nextAllowedAt: true,
+    registries: true,
+  }),
+  ['summary'],
+);
 
 export = function (RED: NodeAPI) {
   function DncCheck(this: Node, def: DncCheckDef) {
-    RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
-    const node = this;
-    const t = translator(RED, 'dnc-check');
-    const status = new StatusReporter(node, t);
+    const { node, t, status } = startNode(RED, this, def, 'dnc-check');
     const link = linkConfig(RED, node, def.config, status);
     const service = link.service;
     const nodeLabels = labelNames(def.labels);
@@ -83,7 +91,7 @@ export = function (RED: NodeAPI) {
     const nodeCampaign = typeof def.campaign === 'string' ? def.campaign.trim() : '';
     const recordAttempts = def.recordAttempt === true;
     const registryLinks = linkRegistries(RED, registryIds(def.registries, def.registry), (bindings) => {
-      status.show(registriesStatus(bindings, t) ?? STATUS.ok(t('status.ready')), true);
+      status.show(registriesStatus(bindings, t) ?? STATUS.ok(t('runtime.status.ready')), true);
     });
     if (setupError === null && registryLinks.failure !== null) {
       setupError = registryLinks.failure;
@@ -103,10 +111,7 @@ export = function (RED: NodeAPI) {
 
     if (setupError === null && service !== null) {
       try {
-        contactProp = prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
-          value: 'payload',
-          type: 'msg',
-        });
+        contactProp = prepareContact(RED, node, def);
         // A channel neither built in nor declared is a configuration error here; from msg.channel it
         // is a blocked decision (UNKNOWN_CHANNEL).
         if (nodeChannel !== '') service.catalog.channelOf(nodeChannel, 'channel');
@@ -117,9 +122,7 @@ export = function (RED: NodeAPI) {
         const shown = registriesStatus(registryLinks.bindings, t);
         if (shown !== null) status.show(shown, true);
       } catch (err) {
-        setupError = toCodedError(err, 'DNC_INVALID_INPUT');
-        status.error(setupError.code);
-        node.error(setupError.message);
+        setupError = setupFailed(node, status, err);
       }
     }
 
@@ -178,18 +181,11 @@ export = function (RED: NodeAPI) {
 
     /** Records an attempt for each allowed contact; resolves once durable. */
     function record(contacts: readonly unknown[], plan: CheckPlan): Promise<unknown> {
-      return link.binding!.track(
-        Promise.all(
-          contacts.map((contact) =>
-            service!.recordAttempt(
-              {
-                contact,
-                channel: plan.channel,
-                campaign: plan.campaign ?? null,
-                source: 'dnc-check',
-              },
-              `node:${node.id}`,
-            ),
+      return Promise.all(
+        contacts.map((contact) =>
+          service!.recordAttempt(
+            { contact, channel: plan.channel, campaign: plan.campaign ?? null, source: 'dnc-check' },
+            `node:${node.id}`,
           ),
         ),
       );
@@ -212,13 +208,14 @@ export = function (RED: NodeAPI) {
         if (reason?.code === 'LABEL')
           shown = STATUS.blocked(t('status.blockedLabel', { label: reason.label ?? '' }));
         else if (reason?.code === 'INVALID_CONTACT') shown = STATUS.blocked(t('status.blockedInvalid'));
-        else if (reason?.code === 'STORE_UNAVAILABLE') shown = STATUS.error(t('status.storeUnavailable'));
+        else if (reason?.code === 'STORE_UNAVAILABLE')
+          shown = STATUS.error(t('runtime.status.storeUnavailable'));
         else if (reason?.code === 'REGISTRY')
           shown = STATUS.blocked(t('status.blockedRegistry', { registry: reason.registry ?? '' }));
         else if (reason?.code === 'REGISTRY_UNAVAILABLE')
-          shown = STATUS.error(t('status.registryUnavailable', { registry: reason.registry ?? '' }));
+          shown = STATUS.error(t('runtime.status.registryUnavailable', { registry: reason.registry ?? '' }));
         else if (reason?.code === 'REGISTRY_STALE')
-          shown = STATUS.error(t('status.registryStale', { registry: reason.registry ?? '' }));
+          shown = STATUS.error(t('runtime.status.registryStale', { registry: reason.registry ?? '' }));
         else if (reason?.code === 'NCPR_PREFERENCE') shown = STATUS.blocked(t('status.blockedNcpr'));
         else if (reason?.code === 'UNKNOWN_CHANNEL')
           shown = STATUS.error(t('status.unknownChannel', { channel: decision.channel ?? '' }));
@@ -261,14 +258,13 @@ export = function (RED: NodeAPI) {
       plan: CheckPlan,
       send: Send,
     ): Promise<void> | void {
-      const dnc = {
+      msg.payload = result.allowed;
+      const dnc = putResult(msg, OWNED, {
         summary: result.summary,
         checkedAt: result.checkedAt,
         channel: plan.channel,
         labels: plan.selected === null ? null : [...plan.selected],
-      };
-      msg.payload = result.allowed;
-      msg.dnc = dnc;
+      });
       // Node-RED deep-clones every message after the first it sends, so a shallow copy is enough here.
       const blockedMsg: NodeMessage = { ...msg, payload: result.blocked, dnc };
       const { total, blocked } = result.summary;
@@ -288,7 +284,7 @@ export = function (RED: NodeAPI) {
       plan: CheckPlan,
       send: Send,
     ): Promise<void> | void {
-      msg.dnc = decision;
+      putResult(msg, OWNED, decision);
       if (decision.allowed) {
         if (recordAttempts) {
           return record([contact], plan).then(() => {
@@ -302,12 +298,6 @@ export = function (RED: NodeAPI) {
         status.show(blockedStatus(decision));
         send([null, msg]);
       }
-    }
-
-    function fail(err: unknown, done: Done): void {
-      const error = toCodedError(err, 'DNC_INVALID_INPUT');
-      status.error(error.code);
-      done(error);
     }
 
     let queued = 0;
@@ -324,41 +314,26 @@ export = function (RED: NodeAPI) {
       }
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (setupError !== null) {
-        status.error(setupError.code);
-        done(setupError);
-        return;
-      }
-      if (!contactProp!.async && queued === 0 && link.settled()) {
-        let pending: Promise<void> | void;
-        try {
-          pending = run(msg, contactProp!.get(msg), send);
-        } catch (err) {
-          fail(err, done);
-          return;
-        }
-        if (pending === undefined) done();
-        else
-          pending.then(
-            () => done(),
-            (err: unknown) => fail(err, done),
-          );
-        return;
-      }
-      slowPath(msg, send).then(
-        () => done(),
-        (err: unknown) => fail(err, done),
-      );
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      link.dispose();
-      registryLinks.dispose();
-      status.clear();
-      plansByChannel.clear();
-      done();
-    });
+    // The fast path: a contact read synchronously, no message waiting before this one, the store open.
+    handleInput(
+      node,
+      status,
+      (msg, send) =>
+        !contactProp!.async && queued === 0 && link.settled()
+          ? run(msg, contactProp!.get(msg), send)
+          : slowPath(msg, send),
+      {
+        setupError,
+        fallback: 'DNC_INVALID_INPUT',
+        // Attempts recorded for allowed contacts are writes: the store stays open for them.
+        writes: recordAttempts ? link.binding : null,
+        close: () => {
+          link.dispose();
+          registryLinks.dispose();
+          plansByChannel.clear();
+        },
+      },
+    );
   }
 
   RED.nodes.registerType('dnc-check', DncCheck);

@@ -5,7 +5,6 @@
  * configuration is reported with node.error and every node using it fails closed with the error's code.
  */
 import { dirname, join, resolve } from 'node:path';
-import { homedir } from 'node:os';
 import type { NodeAPI } from 'node-red';
 import { DncError } from '../lib/errors';
 import { mkdirPrivateSync } from '../lib/private-files';
@@ -16,6 +15,7 @@ import { DncBinding, type DncConfigDef, type DncConfigNode } from './shared/conf
 import { TokenSet, parseTokens } from '../lib/api/auth';
 import { mountDncApi, publicPathOf, rateLimitOf, registerApiConfig } from './shared/api-mount';
 import { toCodedError } from './shared/errors';
+import { userDir } from './shared/user-dir';
 
 const DEFAULT_STORE_FILE = 'dnc-store.json';
 const COUNTRY_PATTERN = /^[A-Za-z]{2}$/;
@@ -24,15 +24,10 @@ export = function (RED: NodeAPI) {
   // The HTTP API (admin /dnc/ and the public token mount): registered once per module load.
   mountDncApi(RED);
 
-  function userDir(): string {
-    const dir = (RED.settings as unknown as { userDir?: unknown }).userDir;
-    return typeof dir === 'string' && dir !== '' ? dir : join(homedir(), '.node-red');
-  }
-
   /** Blank: `dnc-store.json` in the user directory; a relative path is relative to the user directory. */
   function storePathFor(value: unknown): string {
     const text = typeof value === 'string' ? value.trim() : '';
-    return text === '' ? join(userDir(), DEFAULT_STORE_FILE) : resolve(userDir(), text);
+    return text === '' ? join(userDir(RED), DEFAULT_STORE_FILE) : resolve(userDir(RED), text);
   }
 
   function textCredential(value: unknown): string | undefined {

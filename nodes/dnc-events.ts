@@ -2,15 +2,13 @@
  * `dnc-events` ("DNC changes"): no input; sends a message for every label change of its configuration,
  * whatever made it (a node, the HTTP API, an import) and when a label expires, so a flow can sync a CRM
  * or send the opt-out confirmation. msg.topic = `dnc/<add|remove|expire>`, msg.payload = the change (its
- * audit record and the contact after it; lib/api/events.ts).
+ * audit record and the contact after it; lib/events.ts).
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { changeFeed, type ChangeEvent, type ChangeKind } from '../lib/api/events';
+import { changeFeed, type ChangeEvent, type ChangeKind } from '../lib/events';
 import { linkConfig } from './shared/config';
-import { toCodedError } from './shared/errors';
-import { translator } from './shared/i18n';
+import { handleClose, setupFailed, startNode } from './shared/lifecycle';
 import { labelNames } from './shared/label-change';
-import { StatusReporter } from './shared/status';
 
 interface EventsDef extends NodeDef {
   config?: string;
@@ -22,11 +20,7 @@ const KINDS: readonly ChangeKind[] = ['add', 'remove', 'expire'];
 
 export = function (RED: NodeAPI) {
   function DncEvents(this: Node, def: EventsDef) {
-    RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
-    const node = this;
-    const t = translator(RED, 'dnc-events');
-    const status = new StatusReporter(node, t);
+    const { node, status } = startNode(RED, this, def, 'dnc-events', 'status.listening');
     const link = linkConfig(RED, node, def.config, status);
     let unsubscribe: (() => void) | null = null;
 
@@ -46,18 +40,14 @@ export = function (RED: NodeAPI) {
           status.ok(`status.${event.event}`, { labels: event.labels.join(', ') });
         });
       } catch (err) {
-        const error = toCodedError(err, 'DNC_INVALID_INPUT');
-        status.error(error.code);
-        node.error(error.message);
+        setupFailed(node, status, err);
       }
     }
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    handleClose(node, status, () => {
       unsubscribe?.();
       unsubscribe = null;
       link.dispose();
-      status.clear();
-      done();
     });
   }
 

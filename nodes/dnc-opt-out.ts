@@ -14,10 +14,10 @@ import { DncError } from '../lib/errors';
 import { normaliseChannel, type LabelCatalog } from '../lib/labels';
 import { OptOutDetector, type IntentKind } from '../lib/optout';
 import type { DncConfigNode } from './shared/config';
-import { toCodedError, type CodedError } from './shared/errors';
-import { translator } from './shared/i18n';
+import { type CodedError } from './shared/errors';
+import { handleInput, type Send, setupFailed, startNode } from './shared/lifecycle';
 import { prepareProperty, type PreparedProperty } from './shared/inputs';
-import { StatusReporter } from './shared/status';
+import { ownedFields, putResult } from './shared/result';
 
 interface DncOptOutDef extends NodeDef {
   config?: string;
@@ -31,11 +31,10 @@ interface DncOptOutDef extends NodeDef {
   confirmation?: string;
 }
 
-type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-type Done = (err?: Error) => void;
-
 const OUTPUT: Record<IntentKind, number> = { 'opt-out': 0, 'opt-in': 1, help: 2, none: 3 };
 const MAX_TEXT_LENGTH = 10_000;
+/** The fields of msg.dnc detect opt-out owns (shared/result.ts); `confirmation` only on an opt-out. */
+const OWNED = ownedFields(['intent', 'confirmation']);
 
 function catalogOf(RED: NodeAPI, configId: unknown): LabelCatalog | null {
   if (typeof configId !== 'string' || configId === '') return null;
@@ -60,11 +59,7 @@ function textOf(value: unknown): string {
 
 export = function (RED: NodeAPI) {
   function DncOptOut(this: Node, def: DncOptOutDef) {
-    RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
-    const node = this;
-    const t = translator(RED, 'dnc-opt-out');
-    const status = new StatusReporter(node, t);
+    const { node, t, status } = startNode(RED, this, def, 'dnc-opt-out');
     let setupError: CodedError | null = null;
     let textProp: PreparedProperty | null = null;
     let detector: OptOutDetector | null = null;
@@ -112,9 +107,7 @@ export = function (RED: NodeAPI) {
         confirmationTemplate: typeof def.confirmation === 'string' ? def.confirmation : '',
       });
     } catch (err) {
-      setupError = toCodedError(err, 'DNC_INVALID_INPUT');
-      status.error(setupError.code);
-      node.error(setupError.message);
+      setupError = setupFailed(node, status, err);
     }
 
     /**
@@ -136,15 +129,7 @@ export = function (RED: NodeAPI) {
 
     function run(msg: NodeMessageInFlow, value: unknown, send: Send): void {
       const { intent, confirmation } = detector!.detect(textOf(value), { channel: channelFor(msg) });
-      const previous = msg.dnc;
-      const dnc: Record<string, unknown> =
-        previous !== null && typeof previous === 'object' && !Array.isArray(previous)
-          ? { ...(previous as Record<string, unknown>) }
-          : {};
-      dnc.intent = intent;
-      if (confirmation !== null) dnc.confirmation = confirmation;
-      else delete dnc.confirmation;
-      msg.dnc = dnc;
+      putResult(msg, OWNED, confirmation !== null ? { intent, confirmation } : { intent });
       if (intent.labels.length > 0) msg.labels = intent.labels;
       if (intent.kind === 'opt-out') status.blocked('status.optOut', { matched: intent.matched ?? '' });
       else status.ok(`status.${intent.kind === 'opt-in' ? 'optIn' : intent.kind}`);
@@ -153,46 +138,15 @@ export = function (RED: NodeAPI) {
       send(outputs);
     }
 
-    function fail(err: unknown, done: Done): void {
-      const error = toCodedError(err, 'DNC_INVALID_INPUT');
-      status.error(error.code);
-      done(error);
-    }
-
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (setupError !== null) {
-        status.error(setupError.code);
-        done(setupError);
-        return;
-      }
-      if (!textProp!.async) {
-        try {
-          run(msg, textProp!.get(msg), send);
-        } catch (err) {
-          fail(err, done);
-          return;
-        }
-        done();
-        return;
-      }
-      textProp!.evaluate(msg).then(
-        (value) => {
-          try {
-            run(msg, value, send);
-          } catch (err) {
-            fail(err, done);
-            return;
-          }
-          done();
-        },
-        (err: unknown) => fail(err, done),
-      );
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      status.clear();
-      done();
-    });
+    handleInput(
+      node,
+      status,
+      (msg, send) =>
+        textProp!.async
+          ? textProp!.evaluate(msg).then((value) => run(msg, value, send))
+          : run(msg, textProp!.get(msg), send),
+      { setupError, fallback: 'DNC_INVALID_INPUT' },
+    );
   }
 
   RED.nodes.registerType('dnc-opt-out', DncOptOut);

@@ -4,13 +4,13 @@
  * policy's frequency caps and cooling-off periods count it. Sends the msg on, with `msg.dnc.attempt` =
  * the record, once it is on disk.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { AttemptRecord } from '../lib/store/types';
 import { linkConfig } from './shared/config';
-import { toCodedError, type CodedError } from './shared/errors';
-import { translator } from './shared/i18n';
-import { flowText, prepareProperty, type PreparedProperty } from './shared/inputs';
-import { StatusReporter } from './shared/status';
+import { type CodedError } from './shared/errors';
+import { handleInput, type Send, setupFailed, startNode } from './shared/lifecycle';
+import { blank, flowText, prepareContact, type PreparedProperty } from './shared/inputs';
+import { ownedFields, putResult } from './shared/result';
 
 interface RecordAttemptDef extends NodeDef {
   config?: string;
@@ -21,25 +21,17 @@ interface RecordAttemptDef extends NodeDef {
   campaign?: string;
 }
 
-type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-type Done = (err?: Error) => void;
-
 /** The node's own text, trimmed; blank (or missing) means "take it from the msg". */
 function fixed(value: unknown): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
-function blank(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
-}
+/** The one field of msg.dnc record attempt owns (shared/result.ts). */
+const OWNED = ownedFields(['attempt']);
 
 export = function (RED: NodeAPI) {
   function RecordAttemptNode(this: Node, def: RecordAttemptDef) {
-    RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
-    const node = this;
-    const t = translator(RED, 'dnc-record-attempt');
-    const status = new StatusReporter(node, t);
+    const { node, status } = startNode(RED, this, def, 'dnc-record-attempt');
     const link = linkConfig(RED, node, def.config, status);
     const service = link.service;
     const fixedOutcome = fixed(def.outcome);
@@ -50,23 +42,16 @@ export = function (RED: NodeAPI) {
 
     if (setupError === null && service !== null) {
       try {
-        contactProp = prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
-          value: 'payload',
-          type: 'msg',
-        });
+        contactProp = prepareContact(RED, node, def);
         // An attempt on an unknown channel would not count towards that channel's caps: a channel
         // neither built in nor declared is refused at deploy (and from msg.channel, per message).
         if (fixedChannel !== '') service.catalog.channelOf(fixedChannel, 'channel');
       } catch (err) {
-        setupError = toCodedError(err, 'DNC_INVALID_INPUT');
-        status.error(setupError.code);
-        node.error(setupError.message);
+        setupError = setupFailed(node, status, err);
       }
     }
 
-    const pending = new Set<Promise<void>>();
-
-    async function handle(msg: NodeMessageInFlow): Promise<void> {
+    async function handle(msg: NodeMessageInFlow, send: Send): Promise<void> {
       const contact = contactProp!.async ? await contactProp!.evaluate(msg) : contactProp!.get(msg);
       const message = msg as NodeMessageInFlow & Record<string, unknown>;
       const outcome = fixedOutcome !== '' ? fixedOutcome : flowText(message.outcome);
@@ -81,44 +66,13 @@ export = function (RED: NodeAPI) {
         request.outcome === undefined
           ? await service!.recordAttempt(request, `node:${node.id}`)
           : await service!.recordOutcome(request, `node:${node.id}`);
-      const previous = msg.dnc;
-      msg.dnc = {
-        ...(previous !== null && typeof previous === 'object' ? previous : {}),
-        attempt: record,
-      };
+      putResult(msg, OWNED, { attempt: record });
       if (record.outcome === null) status.ok('status.recorded');
       else status.ok('status.outcomeRecorded', { outcome: record.outcome });
+      send(msg);
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (setupError !== null) {
-        status.error(setupError.code);
-        done(setupError);
-        return;
-      }
-      const work = link.binding!.track(handle(msg)).then(
-        () => {
-          send(msg);
-          done();
-        },
-        (err: unknown) => {
-          const error = toCodedError(err);
-          status.error(error.code);
-          done(error);
-        },
-      );
-      pending.add(work);
-      void work.finally(() => pending.delete(work));
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      link.dispose();
-      // Let records already on their way to disk finish (and acknowledge) before the store is released.
-      void Promise.allSettled([...pending]).then(() => {
-        status.clear();
-        done();
-      });
-    });
+    handleInput(node, status, handle, { setupError, writes: link.binding, close: () => link.dispose() });
   }
 
   RED.nodes.registerType('dnc-record-attempt', RecordAttemptNode);

@@ -4,7 +4,8 @@
  * is not a phone number). `msg.dnc` = { result, contact, registries: [{ registry, name, number, result,
  * asOf, reason, detail }], checkedAt }. A list in gives lists out (as in Check DNC): output 1 the items not
  * listed (as given), output 2 and 3 `{ item, result }` entries; all three outputs are sent, each with
- * `msg.dnc.summary`. A service registry is asked once per list (in its batches).
+ * `msg.dnc.summary`. A service registry is asked once per list (in its batches). The result is merged into
+ * an existing msg.dnc by the rule of shared/result.ts.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { ContactParser } from '../lib/contacts';
@@ -15,11 +16,12 @@ import {
   type ContactRegistryResult,
   type RegistryOutcome,
 } from '../lib/registries/check';
-import { toCodedError, type CodedError } from './shared/errors';
-import { translator } from './shared/i18n';
-import { prepareProperty, type PreparedProperty } from './shared/inputs';
+import { type CodedError } from './shared/errors';
+import { handleInput, type Send, setupFailed, startNode } from './shared/lifecycle';
+import { prepareContact, type PreparedProperty } from './shared/inputs';
 import { linkRegistries, registriesStatus, registryIds } from './shared/registry';
-import { STATUS, StatusReporter } from './shared/status';
+import { ownedFields, putResult } from './shared/result';
+import { STATUS } from './shared/status';
 
 interface DncRegistryLookupDef extends NodeDef {
   registries?: unknown;
@@ -28,9 +30,6 @@ interface DncRegistryLookupDef extends NodeDef {
   contactType?: string;
   defaultCountry?: string;
 }
-
-type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-type Done = (err?: Error) => void;
 
 interface ContactLookup {
   readonly result: RegistryOutcome;
@@ -43,13 +42,12 @@ interface ContactLookup {
 
 const OUTPUT: Record<RegistryOutcome, 0 | 1 | 2> = { 'not-listed': 0, listed: 1, 'could-not-check': 2 };
 
+/** The fields of msg.dnc a registry lookup owns: one contact's lookup, and a list's (shared/result.ts). */
+const OWNED = ownedFields(['result', 'contact', 'registries', 'detail', 'checkedAt'], ['summary']);
+
 export = function (RED: NodeAPI) {
   function DncRegistryLookup(this: Node, def: DncRegistryLookupDef) {
-    RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
-    const node = this;
-    const t = translator(RED, 'dnc-registry-lookup');
-    const status = new StatusReporter(node, t);
+    const { node, t, status } = startNode(RED, this, def, 'dnc-registry-lookup');
     let setupError: CodedError | null = null;
     let parser: ContactParser | null = null;
     let contactProp: PreparedProperty | null = null;
@@ -57,7 +55,7 @@ export = function (RED: NodeAPI) {
     const links = linkRegistries(RED, ids, (bindings) => {
       const shown = registriesStatus(bindings, t);
       if (shown !== null) status.show(shown, true);
-      else status.ok('status.ready');
+      else status.ready();
     });
     try {
       if (ids.length === 0) {
@@ -68,18 +66,12 @@ export = function (RED: NodeAPI) {
       if (links.failure !== null) throw links.failure;
       const country = typeof def.defaultCountry === 'string' ? def.defaultCountry.trim() : '';
       parser = new ContactParser({ defaultCountry: country === '' ? undefined : country });
-      contactProp = prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
-        value: 'payload',
-        type: 'msg',
-      });
+      contactProp = prepareContact(RED, node, def);
       const initial = registriesStatus(links.bindings, t);
       if (initial !== null) status.show(initial, true);
-      else status.ok('status.ready');
+      else status.ready();
     } catch (err) {
-      setupError = toCodedError(err, 'DNC_INVALID_INPUT');
-      if (setupError.code === 'DNC_NOT_CONFIGURED') status.error('DNC_NOT_CONFIGURED');
-      else status.error(setupError.code);
-      node.error(setupError.message);
+      setupError = setupFailed(node, status, err);
     }
 
     /** The E.164 number of a contact, or why it has none. */
@@ -120,9 +112,12 @@ export = function (RED: NodeAPI) {
           listed: out[1].length,
           couldNotCheck: out[2].length,
         };
-        const dnc = { summary, checkedAt, registries: links.bindings.map((b) => b.id) };
         msg.payload = out[0];
-        msg.dnc = dnc;
+        const dnc = putResult(msg, OWNED, {
+          summary,
+          checkedAt,
+          registries: links.bindings.map((b) => b.id),
+        });
         // Node-RED clones every message after the first it sends: shallow copies are enough.
         send([msg, { ...msg, payload: out[1], dnc }, { ...msg, payload: out[2], dnc }]);
         if (summary.couldNotCheck > 0) {
@@ -135,7 +130,7 @@ export = function (RED: NodeAPI) {
         return;
       }
       const [lookup] = await lookUp([contact]);
-      msg.dnc = { ...lookup, checkedAt };
+      putResult(msg, OWNED, { ...lookup, checkedAt });
       const outputs: (NodeMessage | null)[] = [null, null, null];
       outputs[OUTPUT[lookup.result]] = msg;
       send(outputs);
@@ -193,26 +188,10 @@ export = function (RED: NodeAPI) {
       }
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (setupError !== null) {
-        status.error(setupError.code);
-        done(setupError);
-        return;
-      }
-      (msg.topic === 'reload' ? reload(msg) : handle(msg, send)).then(
-        () => done(),
-        (err: unknown) => {
-          const error = toCodedError(err, 'DNC_INVALID_INPUT');
-          status.error(error.code);
-          done(error);
-        },
-      );
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      links.dispose();
-      status.clear();
-      done();
+    handleInput(node, status, (msg, send) => (msg.topic === 'reload' ? reload(msg) : handle(msg, send)), {
+      setupError,
+      fallback: 'DNC_INVALID_INPUT',
+      close: () => links.dispose(),
     });
   }
 

@@ -4,8 +4,8 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- responses are untyped JSON */
 import * as assert from 'node:assert/strict';
-import { ANA, BEN, CARL } from './nodes/support';
-import { api, deploy, finished, get, post, seq, upload, useServer } from './api-support';
+import { ANA, BEN, CARL, useNodeRed } from './nodes/support';
+import { api, deploy, finished, get, post, seq, upload } from './api-support';
 
 const CSV = [
   'contact,labels,source,reason,actor',
@@ -20,7 +20,7 @@ const CSV = [
 
 describe('DNC API: import and export', function () {
   this.timeout(30000);
-  useServer();
+  useNodeRed();
 
   it('imports CSV in a background job: good rows applied, bad rows reported with line numbers', async () => {
     await deploy();

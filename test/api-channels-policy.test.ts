@@ -5,8 +5,8 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- responses are untyped JSON */
 import * as assert from 'node:assert/strict';
-import { ANA, BEN } from './nodes/support';
-import { config, deploy, get, helper, post, useServer } from './api-support';
+import { ANA, BEN, useNodeRed } from './nodes/support';
+import { config, deploy, get, helper, post } from './api-support';
 
 function assertError(res: { status: number; body: any; text: string }, field: string): void {
   assert.equal(res.status, 400, res.text);
@@ -17,7 +17,7 @@ function assertError(res: { status: number; body: any; text: string }, field: st
 
 describe('DNC API: channels and calling policies', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   it('blocks a check on an unknown channel (typo or synonym) with UNKNOWN_CHANNEL, one contact or a list', async () => {
     await deploy();

@@ -18,8 +18,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { openApiDocument } from '../lib/api/openapi';
-import { ANA, BEN } from './nodes/support';
-import { api, deploy, get, useServer } from './api-support';
+import { ANA, BEN, useNodeRed } from './nodes/support';
+import { api, deploy, get } from './api-support';
 
 const SEED = 20261204;
 const RUNS = 40;
@@ -74,7 +74,7 @@ interface Request {
 
 describe('DNC API: conformance to the OpenAPI document', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   let doc: Json;
   let ajv: Ajv2020;

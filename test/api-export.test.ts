@@ -4,14 +4,15 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- responses are untyped JSON */
 import * as assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { api, deploy, finished, post, upload, useServer } from './api-support';
+import { api, deploy, finished, post, upload } from './api-support';
+import { useNodeRed } from './nodes/support';
 
 const COUNT = 30_000;
 const number = (i: number): string => `+4479111${String(i).padStart(5, '0')}`;
 
 describe('DNC API: export while writes land', function () {
   this.timeout(120_000);
-  useServer();
+  useNodeRed();
 
   it('keeps every labelled contact when two of them are linked mid-export (slow consumer)', async () => {
     await deploy();

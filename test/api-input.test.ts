@@ -5,8 +5,8 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- responses are untyped JSON */
 import * as assert from 'node:assert/strict';
-import { ANA } from './nodes/support';
-import { api, deploy, get, post, seq, upload, useServer } from './api-support';
+import { ANA, useNodeRed } from './nodes/support';
+import { api, deploy, get, post, seq, upload } from './api-support';
 
 function assertError(res: { status: number; body: any; text: string }, status: number, code?: string): void {
   assert.equal(res.status, status, res.text);
@@ -19,7 +19,7 @@ function assertError(res: { status: number; body: any; text: string }, status: n
 
 describe('DNC API: bad input on every route', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   beforeEach(async () => {
     await deploy();

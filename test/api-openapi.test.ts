@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createDncApi } from '../lib/api/router';
-import { deploy, get, useServer } from './api-support';
+import { deploy, get } from './api-support';
+import { useNodeRed } from './nodes/support';
 
 const run = promisify(execFile);
 
 describe('DNC API: OpenAPI document', function () {
   this.timeout(120000);
-  useServer();
+  useNodeRed();
 
   it('is served at /dnc/openapi.json and documents every route', async () => {
     await deploy();

@@ -7,10 +7,9 @@
 import * as assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ANA } from './nodes/support';
 import { TokenSet } from '../lib/api/auth';
-import { apiModules, config, helper, useServer } from './api-support';
-import { storeReady } from './nodes/support';
+import { apiModules, config, fetchJson, helper } from './api-support';
+import { ANA, storeReady, useNodeRed } from './nodes/support';
 
 const WRITE = 'w'.repeat(20) + '-write-token-0123456789';
 const READ = 'r'.repeat(20) + '-read-token-0123456789';
@@ -25,7 +24,7 @@ function captureModule(RED: { httpNode: (req: unknown, res: unknown) => void; no
 
 describe('DNC API: public mount with bearer tokens', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
   let server: Server | undefined;
   let base = '';
 
@@ -45,8 +44,8 @@ describe('DNC API: public mount with bearer tokens', function () {
     server = undefined;
   });
 
-  async function call(method: string, path: string, token?: string, body?: unknown) {
-    const res = await fetch(`${base}${path}`, {
+  function call(method: string, path: string, token?: string, body?: unknown) {
+    return fetchJson(`${base}${path}`, {
       method,
       headers: {
         ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
@@ -54,14 +53,6 @@ describe('DNC API: public mount with bearer tokens', function () {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text, headers: res.headers };
   }
 
   it('is off until a token exists', async () => {

@@ -6,7 +6,7 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- supertest responses are untyped here */
 import * as assert from 'node:assert/strict';
-import { allModules, config, freshUserDir, helper, storeReady } from './nodes/support';
+import { allModules, config, helper, storeReady } from './nodes/support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const eventsModule = require('../nodes/dnc-events') as unknown;
@@ -32,19 +32,6 @@ export async function deploy(
   for (const node of flow) if (node.type === 'dnc-config') await storeReady(node.id as string);
 }
 
-export function useServer(): void {
-  let user: { cleanup(): void };
-  beforeEach(async () => {
-    user = freshUserDir();
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    user.cleanup();
-  });
-}
-
 export async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Res> {
   let req = api().post(path);
   for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
@@ -53,6 +40,22 @@ export async function post(path: string, body: unknown, headers: Record<string, 
 
 export async function get(path: string): Promise<Res> {
   return (await api().get(path)) as Res;
+}
+
+/** fetch() for a server of our own: the status, the text, and the body as JSON when it is JSON. */
+export async function fetchJson(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
 }
 
 /** The store's last seq (to assert that nothing was written). */

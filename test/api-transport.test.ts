@@ -18,9 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redactBody } from '../lib/api/errors';
 import { sweepStaleUploads } from '../lib/api/imports';
-import { ANA } from './nodes/support';
-import { api, apiModules, config, deploy, get, helper, post, seq, upload, useServer } from './api-support';
-import { storeReady } from './nodes/support';
+import { api, apiModules, config, deploy, fetchJson, get, helper, post, seq, upload } from './api-support';
+import { ANA, storeReady, useNodeRed } from './nodes/support';
 
 const WRITE = 'w'.repeat(20) + '-write-token-0123456789';
 
@@ -46,16 +45,8 @@ async function serve(app: 'admin' | 'flows'): Promise<{ base: string; close(): P
   };
 }
 
-async function call(base: string, method: string, path: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${base}${path}`, { method, headers });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
+function call(base: string, method: string, path: string, headers: Record<string, string> = {}) {
+  return fetchJson(`${base}${path}`, { method, headers });
 }
 
 /** Polls until `probe` holds (uploads are removed asynchronously); fails after `ms`. */
@@ -69,7 +60,7 @@ async function eventually(what: string, probe: () => boolean, ms = 10000): Promi
 
 describe('DNC API: transport', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   it('405 lists the allowed methods in Allow; literal route parts match exactly', async () => {
     await helper.load([...apiModules, captureModule], [config('c1')], { c1: { writeTokens: WRITE } });
@@ -239,7 +230,7 @@ describe('DNC API: transport', function () {
 
 describe('DNC API: import uploads never stay behind', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
   let previous: string | undefined;
   let folder: string;
   const uploads = () => readdirSync(folder).filter((n) => n.startsWith('dnc-import-'));

@@ -4,14 +4,14 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- responses are untyped JSON */
 import * as assert from 'node:assert/strict';
-import { ANA, BEN, CARL, collect } from './nodes/support';
-import { api, config, deploy, get, helper, post, seq, useServer } from './api-support';
+import { ANA, BEN, CARL, collect, useNodeRed } from './nodes/support';
+import { api, config, deploy, get, helper, post, seq } from './api-support';
 
 const enc = encodeURIComponent;
 
 describe('DNC API: admin mount routes', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   it('lists the label definitions', async () => {
     await deploy();

@@ -6,14 +6,8 @@ import parsePhoneNumberFromString, {
 } from 'libphonenumber-js/max';
 import examples from 'libphonenumber-js/examples.mobile.json';
 import maxMetadata from 'libphonenumber-js/max/metadata';
-import {
-  ContactParser,
-  contactLabel,
-  isValidE164,
-  phoneNumberTypeOf,
-  phoneMemoStats,
-  type ParsedContact,
-} from '../lib/contacts';
+import { ContactParser, contactLabel, type ParsedContact } from '../lib/contacts';
+import { isValidE164, phoneMemoStats, phoneNumberTypeOf } from '../lib/phone/e164-validity';
 import { DncError } from '../lib/errors';
 import { seededRandom } from '../bench/harness';
 
@@ -245,6 +239,37 @@ describe('contacts: objects and ids', () => {
     const inherited = Object.create({ phone: '+12015550123' }) as object;
     assertInvalidContact(() => parser.parse(inherited), /none of phone/);
     assert.equal(({} as { phone?: unknown }).phone, undefined);
+  });
+
+  it("carries an object contact's zone hints (first non-blank of each field's names, trimmed)", () => {
+    assert.deepEqual(
+      parser.parse({
+        phone: '+12015550123',
+        timezone: ' ',
+        timeZone: 5,
+        tz: ' America/Chicago ',
+        state: 'TX',
+        province: 'ON',
+        postcode: '75001',
+        zip: '10001',
+        country: ' us ',
+      }).hints,
+      { timezone: 'America/Chicago', region: 'TX', postalCode: '75001', country: 'US' },
+    );
+    assert.deepEqual(parser.parse({ id: 'crm-1', region: 'NY', postalCode: 'SW1A 1AA' }).hints, {
+      region: 'NY',
+      postalCode: 'SW1A 1AA',
+    });
+    assert.deepEqual(parser.parse({ id: 'crm-1', province: 'QC' }).hints, { region: 'QC' });
+    assert.deepEqual(parser.parse({ id: 'crm-1', timeZone: 'Europe/Paris' }).hints, {
+      timezone: 'Europe/Paris',
+    });
+    // The parser's default country is not the contact's: only a country the contact gives is a hint.
+    assert.equal(parser.parse({ phone: '(201) 555-0123' }).hints, undefined);
+    assert.equal(parser.parse('+12015550123').hints, undefined);
+    assert.equal(parser.parse('ana@example.com').hints, undefined);
+    const inherited = Object.assign(Object.create({ timezone: 'Asia/Tokyo' }) as object, { id: 'x' });
+    assert.equal(parser.parse(inherited).hints, undefined);
   });
 });
 

@@ -8,8 +8,8 @@ import * as assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
 import { CSV_COLUMNS } from '../lib/api/export';
 import { formulaSafe, unescapeFormula } from '../lib/api/csv';
-import { config } from './nodes/support';
-import { deploy, get, post, upload, useServer } from './api-support';
+import { config, useNodeRed } from './nodes/support';
+import { deploy, get, post, upload } from './api-support';
 
 const HOSTILE_TEXT = [
   '=1+1',
@@ -49,7 +49,7 @@ function readCsv(text: string): Record<string, string>[] {
 
 describe('CSV export and import: the round trip', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   it('escapes every formula start, and unescaping gives back exactly the text', () => {
     const all = [

@@ -493,8 +493,8 @@ describe('EmbeddedStore', function () {
     await writeRecords(store, 2);
     const durableEnd = (await stat(journalPath)).size;
     // The disk fails the fdatasync after the batch's bytes went into the file.
-    const internals = store as unknown as { journal: FileHandle };
-    internals.journal.datasync = () =>
+    const internals = store as unknown as { writer: { journal: FileHandle } };
+    internals.writer.journal.datasync = () =>
       Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     await assert.rejects(
       store.apply(addChange(['+15559990001'], ['DNC_Sales'])),
@@ -896,8 +896,9 @@ describe('EmbeddedStore', function () {
         const store = await openStore();
         await writeRecords(store, 2);
         // The disk fails under the checkpoint (as EIO or ENOSPC would): its descriptor is gone.
-        const writer = (store as unknown as { checkpoint: { handle: FileHandle } }).checkpoint;
-        await writer.handle.close();
+        const checkpoint = (store as unknown as { writer: { checkpoint: { handle: FileHandle } } }).writer
+          .checkpoint;
+        await checkpoint.handle.close();
         await assert.rejects(
           store.apply(removeChange(['+15550000001'], 'all')),
           (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_ERROR',

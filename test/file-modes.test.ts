@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { spool } from '../lib/api/imports';
 import { EmbeddedStore } from '../lib/store/embedded';
-import { NumberIndexBuilder } from '../lib/registries/number-index';
+import { NumberIndexBuilder } from '../lib/registries/index-build';
 import { readIndexFileHeader, writeIndexFile } from '../lib/registries/index-file';
 import { mkdirPrivateSync } from '../lib/private-files';
 import { addChange } from './store-contract';

@@ -6,11 +6,12 @@ import {
   allModules,
   config,
   failOnError,
-  freshUserDir,
   helper,
   nextMessage,
   statusMatching,
   storeReady,
+  testFlow,
+  useNodeRed,
 } from './nodes/support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -31,45 +32,32 @@ const ONE_A_DAY = JSON.stringify({
 const NEVER = JSON.stringify({ name: 'never', rule: 'test: no window', windows: {} });
 
 function flow(check: Props = {}, policy: Props = {}): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    config('c1'),
-    { id: 'p1', type: 'dnc-policy', name: '', preset: '', policy: ONE_A_DAY, ...policy },
-    {
-      id: 'n1',
-      type: 'dnc-check',
-      z: 't1',
-      config: 'c1',
-      policy: 'p1',
-      labels: [],
-      channel: 'voice',
-      contact: 'payload',
-      contactType: 'msg',
-      campaign: '',
-      recordAttempt: false,
-      wires: [['allowed'], ['blocked']],
-      ...check,
-    },
-    { id: 'allowed', type: 'helper', z: 't1' },
-    { id: 'blocked', type: 'helper', z: 't1' },
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-  ];
+  return testFlow(
+    [
+      config('c1'),
+      { id: 'p1', type: 'dnc-policy', name: '', preset: '', policy: ONE_A_DAY, ...policy },
+      {
+        id: 'n1',
+        type: 'dnc-check',
+        z: 't1',
+        config: 'c1',
+        policy: 'p1',
+        labels: [],
+        channel: 'voice',
+        contact: 'payload',
+        contactType: 'msg',
+        campaign: '',
+        recordAttempt: false,
+        wires: [['allowed'], ['blocked']],
+        ...check,
+      },
+    ],
+    ['allowed', 'blocked'],
+  );
 }
 
 describe('dnc-policy node and Check DNC with a calling policy', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  const userDir = useNodeRed();
 
   it('compiles a preset as shipped and exposes it to Check DNC', async function () {
     await helper.load(modules, flow({}, { policy: '', preset: 'france' }));

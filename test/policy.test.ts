@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ContactParser } from '../lib/contacts';
 import { DncError } from '../lib/errors';
 import { CallingPolicy, PRESETS, PRESET_NAMES, preset, resolveZones } from '../lib/policy';
 import { REGION_ZONES } from '../lib/policy/regions';
@@ -228,7 +229,7 @@ describe('calling policies: presets, validation, zones', () => {
     });
     const at = Date.parse('2026-02-12T17:00:00Z');
     const verdict = ny.evaluate(
-      { input: { phone: '+12125550123', timezone: 'America/New_York' }, keys: [] },
+      { hints: { timezone: 'America/New_York' }, keys: [] },
       { channel: null },
       at,
       undefined,
@@ -238,7 +239,7 @@ describe('calling policies: presets, validation, zones', () => {
 
   it('blocks on a custom holiday date exactly as written (MM-DD every year)', () => {
     const policy = new CallingPolicy({ windows: { daily: ['00:00-24:00'] }, holidays: { dates: ['12-24'] } });
-    const contact = { input: { phone: '+33612345678', timezone: 'Europe/Paris' }, keys: [] };
+    const contact = { hints: { timezone: 'Europe/Paris' }, keys: [] };
     assert.equal(
       policy.evaluate(contact, { channel: null }, Date.parse('2026-12-24T12:00:00Z'), undefined)?.reasons[0]
         .code,
@@ -336,9 +337,9 @@ describe('calling policies: presets, validation, zones', () => {
       'America/Chicago',
       'America/Denver',
     ]);
-    assert.deepEqual(resolveZones('+12125550123', '+12125550123')?.zones, ['America/New_York']);
+    assert.deepEqual(resolveZones(undefined, '+12125550123')?.zones, ['America/New_York']);
     assert.equal(resolveZones({ country: 'FR' }, undefined)?.source, 'country');
-    assert.equal(resolveZones({ id: 'x' }, undefined), null);
+    assert.equal(resolveZones({}, undefined), null);
   });
 
   it('numbers not tied to a place take every zone of their numbering plan, territories included', () => {
@@ -355,7 +356,7 @@ describe('calling policies: presets, validation, zones', () => {
     ];
     // toll-free, premium-rate, personal; a geographic number whose area code the prefix map lacks
     for (const number of ['+18005550123', '+19002345678', '+15002345678', '+14722345678', '+12632345678']) {
-      const set = resolveZones(number, number);
+      const set = resolveZones(undefined, number);
       assert.equal(set?.source, 'numbering-plan', number);
       assert.equal(set?.placed, false, number);
       for (const zone of nanp) assert.ok(set.zones.includes(zone), `${number}: ${zone}`);
@@ -372,21 +373,27 @@ describe('calling policies: presets, validation, zones', () => {
       'Indian/Cocos',
     ];
     for (const number of ['+61131234', '+611300123456', '+611800123456']) {
-      const set = resolveZones(number, number);
+      const set = resolveZones(undefined, number);
       assert.equal(set?.source, 'numbering-plan', number);
       for (const zone of australia) assert.ok(set.zones.includes(zone), `${number}: ${zone}`);
     }
     // Russia's 8 800 is reached from Kaliningrad to Chukotka, and +7 is Kazakhstan's too.
-    const ru = resolveZones('+78001234567', '+78001234567');
+    const ru = resolveZones(undefined, '+78001234567');
     for (const zone of ['Europe/Kaliningrad', 'Asia/Kamchatka', 'Asia/Anadyr', 'Asia/Almaty'])
       assert.ok(ru?.zones.includes(zone), zone);
     // A given zone or region still places the contact; geographic numbers keep their prefix.
-    assert.deepEqual(resolveZones({ phone: '+18005550123', state: 'NY' }, '+18005550123')?.zones, [
-      'America/New_York',
-    ]);
-    assert.equal(resolveZones({ phone: '+18005550123', state: 'NY' }, '+18005550123')?.placed, true);
-    assert.deepEqual(resolveZones('+16715550123', '+16715550123')?.zones, ['Pacific/Guam']);
-    assert.deepEqual(resolveZones('+61212345678', '+61212345678')?.zones, ['Australia/Sydney']);
+    assert.deepEqual(
+      resolveZones(new ContactParser().parse({ phone: '+18005550123', state: 'NY' }).hints, '+18005550123')
+        ?.zones,
+      ['America/New_York'],
+    );
+    assert.equal(
+      resolveZones(new ContactParser().parse({ phone: '+18005550123', state: 'NY' }).hints, '+18005550123')
+        ?.placed,
+      true,
+    );
+    assert.deepEqual(resolveZones(undefined, '+16715550123')?.zones, ['Pacific/Guam']);
+    assert.deepEqual(resolveZones(undefined, '+61212345678')?.zones, ['Australia/Sydney']);
   });
 
   it('every zone of the region tables is a known IANA zone', () => {
@@ -399,12 +406,12 @@ describe('calling policies: presets, validation, zones', () => {
     // Brazil's prefix map is per area code, for fixed lines and mobiles alike; a mobile may be anywhere
     // in Brazil, a fixed line is where its area code is.
     const brazil = ['America/Noronha', 'America/Sao_Paulo', 'America/Manaus', 'America/Rio_Branco'];
-    assert.deepEqual(resolveZones('+556832231234', '+556832231234')?.zones, ['America/Rio_Branco']);
-    const mobile = resolveZones('+5568999991234', '+5568999991234');
+    assert.deepEqual(resolveZones(undefined, '+556832231234')?.zones, ['America/Rio_Branco']);
+    const mobile = resolveZones(undefined, '+5568999991234');
     for (const zone of brazil) assert.ok(mobile?.zones.includes(zone), `Acre mobile: ${zone}`);
-    const first = resolveZones('+5561987654321', '+5561987654321');
+    const first = resolveZones(undefined, '+5561987654321');
     for (const zone of brazil) assert.ok(first?.zones.includes(zone), `Brasilia mobile: ${zone}`);
-    assert.deepEqual(resolveZones('+556130001234', '+556130001234')?.zones, ['America/Sao_Paulo']);
+    assert.deepEqual(resolveZones(undefined, '+556130001234')?.zones, ['America/Sao_Paulo']);
   });
 });
 

@@ -15,20 +15,8 @@ import { join } from 'node:path';
 import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 import { adminPrincipal } from '../nodes/shared/api-mount';
-import {
-  api,
-  apiModules,
-  config,
-  deploy,
-  finished,
-  get,
-  helper,
-  post,
-  seq,
-  upload,
-  useServer,
-} from './api-support';
-import { ANA, BEN, CARL, collect, storeReady } from './nodes/support';
+import { api, apiModules, config, deploy, finished, get, helper, post, seq, upload } from './api-support';
+import { ANA, BEN, CARL, collect, storeReady, useNodeRed } from './nodes/support';
 import { addChange } from './store-contract';
 
 const quiet = { warn: (): void => undefined };
@@ -211,7 +199,7 @@ describe('principal: who acted, in the store', function () {
 
 describe('principal: who acted, through the API and the nodes', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   it('names the admin as admin:anonymous without adminAuth, user:<name> with it', () => {
     assert.equal(adminPrincipal({ user: { username: 'alice' } } as any), 'user:alice');
@@ -303,7 +291,7 @@ describe('principal: who acted, through the API and the nodes', function () {
 
 describe('principal: the public mount', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
   const WRITE = 'w'.repeat(20) + '-write-token-0123456789';
   let server: Server | undefined;
   let flowsApp: ((req: unknown, res: unknown) => void) | undefined;

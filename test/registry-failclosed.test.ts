@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SyncRegistrySource } from '../lib/registries/check';
-import type { RegistryLookupResult } from '../lib/registries/registry';
+import type { RegistryLookupResult } from '../lib/registries/lookup-result';
 import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 

@@ -8,13 +8,10 @@ import {
   writeIndexFile,
   IndexFileError,
 } from '../lib/registries/index-file';
-import {
-  buildIndex,
-  e164ToKey,
-  mergeIndex,
-  NumberIndex,
-  NumberIndexBuilder,
-} from '../lib/registries/number-index';
+import { buildIndex, NumberIndexBuilder } from '../lib/registries/index-build';
+import { mergeIndex } from '../lib/registries/index-merge';
+import { NumberIndex } from '../lib/registries/number-index';
+import { e164ToKey } from '../lib/registries/number-keys';
 
 /** Deterministic pseudo-random numbers (mulberry32). */
 function seeded(seed: number): () => number {

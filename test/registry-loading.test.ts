@@ -12,11 +12,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readIndexFileHeader } from '../lib/registries/index-file';
-import {
-  FileRegistry,
-  type RegistryLoadOutcome,
-  type RegistryLoadProgress,
-} from '../lib/registries/registry';
+import { FileRegistry, type RegistryLoadOutcome } from '../lib/registries/registry';
+import type { RegistryLoadProgress } from '../lib/registries/registry-loader';
 
 const FIXTURES = [
   resolve(__dirname, '..', '..', 'test', 'fixtures', 'registries'),

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import parsePhoneNumberFromString, { type CountryCode } from 'libphonenumber-js/max';
 import { nationalNumberReader, nationalPrefixOf } from '../lib/registries/national';
-import { keyToE164 } from '../lib/registries/number-index';
+import { keyToE164 } from '../lib/registries/number-keys';
 import { LineScanner, type LayoutOptions } from '../lib/registries/parsers';
-import { DEFAULT_LAYOUTS } from '../lib/registries/registry';
+import { DEFAULT_LAYOUTS } from '../lib/registries/known-registries';
 
 /** Parses lines in a layout and gives the E.164 numbers (and how many lines did not parse). */
 function parse(layout: LayoutOptions, lines: readonly string[]): { numbers: string[]; malformed: number } {

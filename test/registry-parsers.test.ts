@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NumberIndexBuilder } from '../lib/registries/number-index';
+import { NumberIndexBuilder } from '../lib/registries/index-build';
 import {
   dateFromFileName,
   parseCsvFile,

@@ -69,7 +69,8 @@ export function removeChange(
   };
 }
 
-function labelNames(contact: ContactState | undefined): string[] {
+/** The names of the labels a profile holds, sorted. */
+function heldLabelNames(contact: ContactState | undefined): string[] {
   return (contact?.labels ?? []).map((label) => label.label).sort();
 }
 
@@ -101,7 +102,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       assert.deepEqual([...added.changed].sort(), ['DNC_All', 'DNC_Sales']);
       assert.deepEqual(added.unchanged, []);
       assert.equal(added.record.seq, 1);
-      assert.deepEqual(labelNames(store.lookup('+14155550100')), ['DNC_All', 'DNC_Sales']);
+      assert.deepEqual(heldLabelNames(store.lookup('+14155550100')), ['DNC_All', 'DNC_Sales']);
       const label = store.lookup('+14155550100')!.labels.find((l) => l.label === 'DNC_Sales')!;
       assert.deepEqual(
         { ...label },
@@ -120,11 +121,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       const removed = await store.apply(removeChange(['+14155550100'], ['DNC_Sales']));
       assert.deepEqual(removed.changed, ['DNC_Sales']);
-      assert.deepEqual(labelNames(store.lookup('+14155550100')), ['DNC_All']);
+      assert.deepEqual(heldLabelNames(store.lookup('+14155550100')), ['DNC_All']);
       const all = await store.apply(removeChange(['+14155550100'], 'all'));
       assert.deepEqual(all.changed, ['DNC_All']);
       assert.deepEqual(all.record.labels, ['*']);
-      assert.deepEqual(labelNames(store.lookup('+14155550100')), []);
+      assert.deepEqual(heldLabelNames(store.lookup('+14155550100')), []);
       // Keys never shrink: the profile is still known.
       assert.deepEqual(store.lookup('+14155550100')?.keys, ['+14155550100']);
       assert.equal(store.status().seq, 3);
@@ -151,12 +152,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       assert.equal(profiles.length, 1);
       const profile = profiles[0];
       assert.deepEqual([...profile.keys].sort(), ['+14155550101', 'ana@example.com', 'id:crm-1']);
-      assert.deepEqual(labelNames(profile), ['DNC_All', 'DNC_Email', 'DNC_Sales']);
+      assert.deepEqual(heldLabelNames(profile), ['DNC_All', 'DNC_Email', 'DNC_Sales']);
       const sales = profile.labels.find((l) => l.label === 'DNC_Sales')!;
       assert.equal(sales.appliedAt, T0, 'the earliest appliedAt wins');
       assert.equal(sales.source, 'bot');
       assert.equal(sales.expiresAt, null, 'null (never) wins over a date');
-      assert.equal(store.lookup('id:crm-1'), profile);
+      assert.deepEqual(store.lookup('id:crm-1'), profile, 'every key holds the merged profile');
       assert.equal(store.status().contacts, 1);
       assert.equal(store.status().keys, 3);
     });
@@ -217,10 +218,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         addChange(['+14155550103'], ['DNC_Temp'], { labels: [{ label: 'DNC_Temp', expiresAt: T0 - DAY }] }),
       );
       const contact = store.lookup('+14155550103');
-      assert.deepEqual(labelNames(contact), ['DNC_Temp']);
+      assert.deepEqual(heldLabelNames(contact), ['DNC_Temp']);
       assert.equal(contact!.labels[0].expiresAt, T0 - DAY);
       const reopened = await subject.reopen();
-      assert.deepEqual(labelNames(reopened.lookup('+14155550103')), ['DNC_Temp']);
+      assert.deepEqual(heldLabelNames(reopened.lookup('+14155550103')), ['DNC_Temp']);
     });
 
     async function writeSample(target: DncStore): Promise<void> {
@@ -296,7 +297,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       assert.deepEqual(await store.verify(), { ok: true, records: count });
       const reopened = await subject.reopen();
       for (let i = 0; i < count; i++) {
-        assert.deepEqual(labelNames(reopened.lookup(`+1415600${String(i).padStart(4, '0')}`)), ['DNC_Sales']);
+        assert.deepEqual(heldLabelNames(reopened.lookup(`+1415600${String(i).padStart(4, '0')}`)), [
+          'DNC_Sales',
+        ]);
       }
       assert.equal(reopened.status().seq, count);
     });
@@ -370,7 +373,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         store.apply(addChange(['+14155550140'], ['X'], { at: Number.NaN })),
         'DNC_INVALID_INPUT',
       );
-      // "*" is how the journal writes remove-all: as a label name it would mean something else on replay.
+      // "*" is how an audit record writes remove-all: as a label name it would mean something else on replay.
       for (const name of ['*', 'DNC Sales', '']) {
         await assertRejectsWith(store.apply(addChange(['+14155550140'], [name])), 'DNC_INVALID_INPUT');
         await assertRejectsWith(
@@ -395,7 +398,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
       const unsubscribe = store.onChange((record, contact) => {
         // Durable and visible before listeners hear of it.
-        assert.equal(store.lookup(record.keys[0]), contact);
+        assert.deepEqual(store.lookup(record.keys[0]), contact);
         seen.push(record.seq);
         contacts.push(contact);
       });

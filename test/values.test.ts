@@ -11,8 +11,8 @@ import { DncError } from '../lib/errors';
 import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 import { instantOf, parseInstant } from '../lib/time';
-import { ANA } from './nodes/support';
-import { deploy, finished, get, post, seq, upload, useServer } from './api-support';
+import { ANA, useNodeRed } from './nodes/support';
+import { deploy, finished, get, post, seq, upload } from './api-support';
 
 const T0 = Date.UTC(2026, 10, 28, 15, 0, 0);
 
@@ -154,7 +154,7 @@ describe('DNC service: values from a flow are validated, not coerced', () => {
 
 describe('DNC API: strict values', function () {
   this.timeout(20000);
-  useServer();
+  useNodeRed();
 
   beforeEach(async () => {
     await deploy();

@@ -16,7 +16,7 @@
 import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { ContactState } from '../store/types';
-import { isoTime } from '../time';
+import { exportedLabel, type ExportedLabel } from '../contact-view';
 import { csvLine } from './csv';
 import { startStream, write } from './http';
 
@@ -50,38 +50,13 @@ export const CSV_COLUMNS = [
 
 const CHUNK = 64 * 1024;
 
-interface ExportedLabel {
-  label: string;
-  active: boolean;
-  appliedAt: string;
-  expiresAt: string | null;
-  source: string;
-  actor: string | null;
-  reason: string | null;
-  campaign: string | null;
-  channel: string | null;
-  /** Who applied the label (null: not recorded, labels applied by 0.1.0). */
-  principal: string | null;
-}
-
 function labelsOf(profile: ContactState, options: ExportOptions): ExportedLabel[] {
   const out: ExportedLabel[] = [];
   for (const l of profile.labels) {
     if (options.label !== undefined && l.label !== options.label) continue;
     const active = l.expiresAt === null || options.now < l.expiresAt;
     if (!active && options.includeExpired !== true) continue;
-    out.push({
-      label: l.label,
-      active,
-      appliedAt: isoTime(l.appliedAt),
-      expiresAt: l.expiresAt === null ? null : isoTime(l.expiresAt),
-      source: l.source,
-      actor: l.actor,
-      reason: l.reason,
-      campaign: l.campaign,
-      channel: l.channel,
-      principal: l.principal ?? null,
-    });
+    out.push(exportedLabel(l, active));
   }
   return out;
 }

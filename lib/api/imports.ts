@@ -31,13 +31,14 @@ import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import { activeLabels } from '../decide';
 import { DncError } from '../errors';
-import { normaliseChannel } from '../labels';
-import { principalText, type DncService } from '../service';
+import type { LabelCatalog } from '../labels';
+import type { DncService, PrepareOptions, PreparedChange } from '../service';
 import { ApiError, invalid } from './errors';
 import { unescapeFormula } from './csv';
 import { assertPlainJson, tooLarge } from './http';
 import { PRIVATE_FILE_MODE } from '../private-files';
-import { RULES, assertValue, textValue } from '../values';
+import { isoTime } from '../time';
+import { HINTS, RULES, assertValue, textValue } from '../values';
 
 export type ImportFormat = 'csv' | 'jsonl';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -254,17 +255,10 @@ class RowFailure extends Error {
   }
 }
 
+/** A row validated into a change (the service's), with the line it came from. */
 interface PreparedRow {
   readonly line: number;
-  readonly op: 'add' | 'remove';
-  readonly contact: unknown;
-  readonly keys: readonly string[];
-  readonly labels: string[];
-  readonly source: string;
-  readonly actor: string | null;
-  readonly reason: string | null;
-  readonly campaign: string | null;
-  readonly channel: string | null;
+  readonly change: PreparedChange;
 }
 
 /**
@@ -287,6 +281,24 @@ function labelList(value: unknown): unknown {
     );
   }
   return value;
+}
+
+/** A row's labels (`labels`, else `label`): names separated by `|`, `;` or `,`, or a list; at least one. */
+function rowLabels(value: unknown, catalog: LabelCatalog): string[] {
+  if (value === undefined || value === '' || value === null) {
+    throw new RowFailure('DNC_INVALID_INPUT', 'the row names no label', 'labels');
+  }
+  const labels = catalog.resolveNames(labelList(value), 'labels');
+  if (labels.length === 0) throw new RowFailure('DNC_INVALID_INPUT', 'the row names no label', 'labels');
+  return labels;
+}
+
+/** How the service reads an import row: its own label syntax, `import` when it names no source. */
+const ROW_OPTIONS: PrepareOptions = { defaultSource: 'import', labels: rowLabels };
+
+/** An instant as ISO 8601, or null when there is none (yet). */
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : isoTime(ms);
 }
 
 /** A job with its counters; the runner updates it, the route reads `view()`. */
@@ -335,7 +347,6 @@ export class ImportJob {
   }
 
   view(): ImportJobView {
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     const total = this.upload.bytes;
     const seconds = this.startedAt === null ? 0 : ((this.finishedAt ?? Date.now()) - this.startedAt) / 1000;
     return {
@@ -344,9 +355,9 @@ export class ImportJob {
       format: this.format,
       dryRun: this.dryRun,
       principal: this.principal,
-      createdAt: new Date(this.createdAt).toISOString(),
-      startedAt: iso(this.startedAt),
-      finishedAt: iso(this.finishedAt),
+      createdAt: isoTime(this.createdAt),
+      startedAt: isoOrNull(this.startedAt),
+      finishedAt: isoOrNull(this.finishedAt),
       progress:
         this.state === 'done'
           ? 1
@@ -523,7 +534,7 @@ export class ImportJobs {
   }
 
   /** Validates a row into a change (throws RowFailure / DncError for a bad row). */
-  private prepare(row: Row): PreparedRow {
+  private prepare(row: Row, principal: string): PreparedRow {
     const fields = row.fields;
     if (fields.__error instanceof RowFailure) throw fields.__error;
     if (Object.getPrototypeOf(fields) === Object.prototype || Object.getPrototypeOf(fields) === null) {
@@ -554,64 +565,46 @@ export class ImportJobs {
       }
       contact = parts;
     }
-    const parsed = service.parser.parse(contact);
-    const rawLabels = fields.labels !== undefined && fields.labels !== '' ? fields.labels : fields.label;
-    if (rawLabels === undefined || rawLabels === '' || rawLabels === null) {
-      throw new RowFailure('DNC_INVALID_INPUT', 'the row names no label', 'labels');
-    }
-    const labels = service.catalog.resolveNames(labelList(rawLabels), 'labels');
-    if (labels.length === 0) throw new RowFailure('DNC_INVALID_INPUT', 'the row names no label', 'labels');
-    assertValue(
-      RULES.source,
-      fields.source,
-      'source',
-      'source must be a short name (letters, digits, "_", "-", ".", ":")',
+    const change = service.prepareChange(
+      actionText,
+      {
+        contact,
+        labels: fields.labels !== undefined && fields.labels !== '' ? fields.labels : fields.label,
+        source: fields.source,
+        actor: fields.actor,
+        reason: fields.reason,
+        campaign: fields.campaign,
+        channel: fields.channel,
+      },
+      principal,
+      ROW_OPTIONS,
     );
-    const sourceValue =
-      fields.source === undefined || fields.source === null || fields.source === ''
-        ? 'import'
-        : (fields.source as string);
-    let channel: string | null = null;
-    const channelValue = fields.channel;
-    if (channelValue !== undefined) {
-      assertValue(
-        RULES.channel,
-        channelValue,
-        'channel',
-        'channel must be a channel name (letters, digits, "_", "-")',
-      );
-      if (channelValue !== null && channelValue !== '') channel = normaliseChannel(channelValue, 'channel');
+    if (actionText === 'remove') {
+      // Every row is checked alike: a removal records no campaign or channel, but a bad one is an error.
+      assertValue(RULES.channel, fields.channel, 'channel', HINTS.channel);
+      textValue(RULES.campaign, fields.campaign, 'campaign');
     }
-    return {
-      line: row.line,
-      op: actionText,
-      contact,
-      keys: parsed.keys,
-      labels,
-      source: sourceValue,
-      actor: textValue(RULES.actor, fields.actor, 'actor'),
-      reason: textValue(RULES.reason, fields.reason, 'reason'),
-      campaign: textValue(RULES.campaign, fields.campaign, 'campaign'),
-      channel,
-    };
+    return { line: row.line, change };
   }
 
   /** True when applying the row would change nothing (so it is skipped and writes no audit record). */
-  private isNoOp(row: PreparedRow, now: number): boolean {
-    const profiles = this.host.service.store.lookupAll(row.keys);
-    if (row.op === 'remove') {
-      return !profiles.some((p) => p.labels.some((l) => row.labels.includes(l.label)));
+  private isNoOp(change: PreparedChange, now: number): boolean {
+    const profiles = this.host.service.profiles(change.keys);
+    const labels = change.labels as readonly string[];
+    if (change.op === 'remove') {
+      return !profiles.some((p) => p.labels.some((l) => labels.includes(l.label)));
     }
     // An add that would link identifiers not yet linked is a change even when the labels are there.
-    if (profiles.length !== 1 || !row.keys.every((k) => profiles[0].keys.includes(k))) return false;
+    if (profiles.length !== 1 || !change.keys.every((k) => profiles[0].keys.includes(k))) return false;
     const active = activeLabels(profiles, now);
-    return row.labels.every((name) => active.some((a) => a.label === name));
+    return labels.every((name) => active.some((a) => a.label === name));
   }
 
   private async process(job: ImportJob): Promise<void> {
     const service = this.host.service;
     const now = this.host.now ?? Date.now;
     if (!job.dryRun) await service.whenReady();
+    const principal = `import:${job.principal}`;
     // Two batches in flight: rows are read and checked while the previous batch is on its way to disk.
     let batch: Promise<void>[] = [];
     let previous: Promise<unknown> = Promise.resolve();
@@ -637,51 +630,30 @@ export class ImportJobs {
       job.rowsRead += 1;
       let prepared: PreparedRow;
       try {
-        prepared = this.prepare(row);
+        prepared = this.prepare(row, principal);
       } catch (err) {
         job.rowError(row.line, err);
         continue;
       }
       // The same contact twice in one batch: let the first land before deciding about the second.
-      if (prepared.keys.some((k) => batchKeys.has(k) || previousKeys.has(k))) await flush();
+      if (prepared.change.keys.some((k) => batchKeys.has(k) || previousKeys.has(k))) await flush();
       if (job.dryRun) {
         // Dry run: decided against the store as it is (rows repeating within the file count each time).
         try {
-          if (this.isNoOp(prepared, now())) job.unchanged += 1;
+          if (this.isNoOp(prepared.change, now())) job.unchanged += 1;
           else job.applied += 1;
         } catch (err) {
           throw err instanceof DncError ? err : new DncError('DNC_STORE_UNAVAILABLE', String(err));
         }
         continue;
       }
-      if (this.isNoOp(prepared, now())) {
+      if (this.isNoOp(prepared.change, now())) {
         job.unchanged += 1;
         continue;
       }
-      for (const k of prepared.keys) batchKeys.add(k);
-      // The row is validated as DncService.addLabels / removeLabels would: write it without parsing twice.
-      const at = now();
-      const meta = {
-        source: prepared.source,
-        actor: prepared.actor,
-        principal: principalText(`import:${job.principal}`),
-        reason: prepared.reason,
-        at,
-      };
-      const write =
-        prepared.op === 'add'
-          ? service.store.apply({
-              op: 'add',
-              keys: prepared.keys,
-              labels: prepared.labels.map((label) => ({
-                label,
-                expiresAt: service.catalog.expiryFor(label, at),
-              })),
-              campaign: prepared.campaign,
-              channel: prepared.channel,
-              ...meta,
-            })
-          : service.store.apply({ op: 'remove', keys: prepared.keys, labels: prepared.labels, ...meta });
+      for (const k of prepared.change.keys) batchKeys.add(k);
+      // Dated when it is written (after any wait for the batch before), as it always was.
+      const write = service.applyChange(prepared.change, now());
       batch.push(
         write.then(
           (outcome) => {

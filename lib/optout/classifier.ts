@@ -16,8 +16,18 @@
  */
 import type { Lexicon } from './lexicon';
 import { de } from './de';
-import { en, universal } from './en';
+import { en } from './en';
 import { es } from './es';
+import {
+  hasInstruction,
+  isHypothetical,
+  isNegated,
+  isRestricted,
+  languageGates,
+  tokenSet,
+  universalGates,
+  type Gates,
+} from './gates';
 import { fr } from './fr';
 import { hi } from './hi';
 import { phraseTokens, tokenise, type Tokens } from './normalise';
@@ -30,6 +40,7 @@ import {
   type MatchContext,
 } from './patterns';
 import { pt } from './pt';
+import { universal } from './universal';
 
 export type { IntentKind } from './patterns';
 
@@ -63,14 +74,6 @@ export interface ClassifierOptions {
   readonly fallbackLanguage?: string;
 }
 
-interface Gates {
-  readonly negators: ReadonlySet<string>;
-  readonly postNegators: ReadonlySet<string>;
-  readonly licensed: ReadonlySet<string>;
-  readonly hypothetical: readonly (readonly string[])[];
-  readonly restrict: readonly (readonly string[])[];
-}
-
 interface KeywordEntry {
   readonly kind: Exclude<IntentKind, 'none'>;
   readonly languages: readonly string[];
@@ -90,23 +93,6 @@ interface Candidate {
 const KIND_ORDER: Record<Exclude<IntentKind, 'none'>, number> = { 'opt-out': 3, help: 2, 'opt-in': 1 };
 const DEVANAGARI = /[\u0900-\u097f]/;
 const MAX_KEYWORD_TOKENS = 5;
-const NEGATION_REACH = 6;
-
-function set(...lists: readonly (readonly string[])[]): Set<string> {
-  const out = new Set<string>();
-  for (const list of lists) for (const word of list) for (const t of phraseTokens(word)) out.add(t);
-  return out;
-}
-
-function phrases(list: readonly string[]): string[][] {
-  return list.map(phraseTokens).filter((p) => p.length > 0);
-}
-
-function startsWithAt(norm: readonly string[], at: number, phrase: readonly string[]): boolean {
-  if (at + phrase.length > norm.length) return false;
-  for (let k = 0; k < phrase.length; k++) if (norm[at + k] !== phrase[k]) return false;
-  return true;
-}
 
 export class OptOutClassifier {
   private readonly fallback: string;
@@ -130,37 +116,13 @@ export class OptOutClassifier {
   constructor(options: ClassifierOptions = {}) {
     this.fallback = options.fallbackLanguage ?? 'en';
     const all = [universal, ...LEXICONS];
-    this.politeness = set(...all.map((l) => l.politeness));
-    this.instructions = set(...all.map((l) => l.instructions));
+    this.politeness = tokenSet(...all.map((l) => l.politeness));
+    this.instructions = tokenSet(...all.map((l) => l.instructions));
     for (const lexicon of LEXICONS) {
-      this.gates.set(lexicon.language, this.gatesOf(lexicon));
+      this.gates.set(lexicon.language, languageGates(lexicon, universal));
     }
-    // The language-neutral rules use every language's gates, except words that mean something else
-    // elsewhere ("no" is a negation in Spanish but an interjection in English: "no, stop texting me").
-    this.gates.set('*', this.universalGates());
+    this.gates.set('*', universalGates(universal, LEXICONS));
     for (const lexicon of all) this.addLexicon(lexicon);
-  }
-
-  private gatesOf(lexicon: Lexicon): Gates {
-    return {
-      negators: set(lexicon.negators, universal.negators),
-      postNegators: set(lexicon.postNegators),
-      licensed: set(lexicon.licensed),
-      hypothetical: phrases(lexicon.hypothetical),
-      restrict: phrases(lexicon.restrict),
-    };
-  }
-
-  private universalGates(): Gates {
-    const ambiguous = new Set(['no', 'na', 'se', 'si', 'ni', 'cuando', 'caso', 'ob']);
-    const keep = (words: Iterable<string>) => [...words].filter((w) => !ambiguous.has(w));
-    return {
-      negators: new Set(keep(set(universal.negators, ...LEXICONS.map((l) => l.negators)))),
-      postNegators: set(universal.postNegators),
-      licensed: set(universal.licensed, ...LEXICONS.map((l) => l.licensed)),
-      hypothetical: phrases([...universal.hypothetical, ...LEXICONS.flatMap((l) => keep(l.hypothetical))]),
-      restrict: [],
-    };
   }
 
   /** The words of a reply without politeness; a reply made only of such words is kept whole ("Ja", "ok"). */
@@ -202,7 +164,7 @@ export class OptOutClassifier {
       }
     }
     if (lexicon.functionWords.length > 0) {
-      for (const word of set(lexicon.functionWords)) {
+      for (const word of tokenSet(lexicon.functionWords)) {
         const list = this.functionWords.get(word) ?? [];
         list.push(language === 'hi' ? 'hi-Latn' : language);
         this.functionWords.set(word, list);
@@ -336,18 +298,18 @@ export class OptOutClassifier {
     for (const c of candidates) {
       const gates = this.gates.get(c.language) ?? this.gates.get('*')!;
       let why: IgnoredWhy | null = null;
-      if (this.hypothetical(tk, c, gates)) why = 'hypothetical';
+      if (isHypothetical(tk, c, gates)) why = 'hypothetical';
       else {
         instructionClauses ??= new Map();
         const clauseNo = tk.clause[c.start];
         let instruction = instructionClauses.get(clauseNo);
         if (instruction === undefined) {
-          instruction = this.instructionIn(tk, clauseNo);
+          instruction = hasInstruction(tk, clauseNo, this.instructions, this.keywordTokens);
           instructionClauses.set(clauseNo, instruction);
         }
         if (instruction) why = 'instruction';
-        else if (this.negated(tk, c, gates)) why = 'negated';
-        else if (c.restrictable && this.restricted(tk, c, gates)) why = 'restriction';
+        else if (isNegated(tk, c, gates)) why = 'negated';
+        else if (c.restrictable && isRestricted(tk, c, gates)) why = 'restriction';
       }
       if (why !== null) {
         ignored.push({ matched: this.quote(tk, c.start, c.end), rule: c.rule, why });
@@ -408,58 +370,6 @@ export class OptOutClassifier {
       }
       from = to;
     }
-  }
-
-  private hypothetical(tk: Tokens, c: Candidate, gates: Gates): boolean {
-    const clauseNo = tk.clause[c.start];
-    let i = c.start - 1;
-    while (i >= 0 && tk.clause[i] === clauseNo) i -= 1;
-    for (let k = i + 1; k < c.start; k++) {
-      for (const phrase of gates.hypothetical) {
-        if (k + phrase.length > c.start) continue;
-        // A single-word cue must be written as such: "sí" (yes) is not "si" (if).
-        if (phrase.length === 1 && tk.raw[k] !== tk.norm[k]) continue;
-        if (startsWithAt(tk.norm, k, phrase)) return true;
-      }
-    }
-    return false;
-  }
-
-  private instructionIn(tk: Tokens, clauseNo: number): boolean {
-    const norm = tk.norm;
-    for (let i = 0; i < norm.length; i++) {
-      if (tk.clause[i] !== clauseNo || !this.instructions.has(norm[i])) continue;
-      for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
-        if (this.keywordTokens.has(norm[k])) return true;
-      }
-    }
-    return false;
-  }
-
-  private negated(tk: Tokens, c: Candidate, gates: Gates): boolean {
-    const segmentNo = tk.segment[c.start];
-    for (
-      let i = c.start - 1, steps = 0;
-      i >= 0 && steps < NEGATION_REACH && tk.segment[i] === segmentNo;
-      i--, steps++
-    ) {
-      const word = tk.norm[i];
-      if (gates.negators.has(word)) return true;
-      if (!gates.licensed.has(word)) break;
-    }
-    const after = c.end;
-    if (after < tk.norm.length && tk.segment[after] === segmentNo && gates.postNegators.has(tk.norm[after])) {
-      const next = tk.norm[after + 1];
-      return next !== 'to' && next !== 'तो';
-    }
-    return false;
-  }
-
-  private restricted(tk: Tokens, c: Candidate, gates: Gates): boolean {
-    const at = c.end;
-    if (at >= tk.norm.length || tk.segment[at] !== tk.segment[c.start]) return false;
-    for (const phrase of gates.restrict) if (startsWithAt(tk.norm, at, phrase)) return true;
-    return false;
   }
 
   private languageOf(c: Candidate, tk: Tokens): string {

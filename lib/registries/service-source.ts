@@ -22,16 +22,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { nationalPrefixOf } from './national';
-import { e164ToKey } from './number-index';
+import { e164ToKey } from './number-keys';
 import {
+  checkRegistryId,
   DEFAULT_CALLING_CODES,
-  KNOWN_REGISTRIES,
+  isKnownRegistry,
   registryMaxAgeDays,
-  type KnownRegistryId,
   type RegistryId,
-  type RegistryLookupResult,
-  type RegistryReasonCode,
-} from './registry';
+} from './known-registries';
+import type { RegistryLookupResult, RegistryReasonCode } from './lookup-result';
 
 const DAY_MS = 86_400_000;
 
@@ -227,14 +226,8 @@ export class ServiceRegistrySource {
   private closed = false;
 
   constructor(options: ServiceSourceOptions) {
-    if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(options.id)) {
-      throw new RangeError(
-        `registry id must be letters, digits, _ and - (starting with a letter): ${options.id}`,
-      );
-    }
-    const known = (KNOWN_REGISTRIES as readonly string[]).includes(options.id)
-      ? (options.id as KnownRegistryId)
-      : null;
+    checkRegistryId(options.id);
+    const known = isKnownRegistry(options.id) ? options.id : null;
     const maxAgeDays = registryMaxAgeDays(options.id, options.maxAgeDays);
     if (typeof options.url !== 'string' || !/^https?:\/\//i.test(options.url.trim())) {
       throw new RangeError(`registry ${options.id}: the service URL must start with http:// or https://`);

@@ -3,7 +3,7 @@
  * new immutable profiles. The live write path and the replay at open run this same code, so a reopened
  * store holds exactly the state the running one had.
  */
-import type { AppliedLabel, AuditRecord, ContactState } from './types';
+import type { AppliedLabel, ContactState } from './types';
 
 /** Keeps one copy of each repeated string (label names, sources, actors...): a million contacts share a few hundred. */
 export class StringInterner {
@@ -168,20 +168,7 @@ function foldAdd(view: StateView, change: FoldableChange, interner: StringIntern
       return;
     }
     // New, or expired (inert): the label is applied afresh and blocks again.
-    labels.set(
-      name,
-      new StoredLabel(
-        interner.intern(name),
-        change.at,
-        expiresAt,
-        interner.intern(change.source),
-        interner.intern(change.actor),
-        interner.intern(change.reason),
-        interner.intern(change.campaign),
-        interner.intern(change.channel),
-        interner.intern(change.principal),
-      ),
-    );
+    labels.set(name, appliedLabel(name, expiresAt, change, interner));
     if (!changed.includes(name)) changed.push(name);
   });
 
@@ -198,10 +185,23 @@ function foldNewContact(view: StateView, change: FoldableChange, interner: Strin
   const name = change.labels![0];
   let keys = change.keys;
   if (keys.length > 1 && new Set(keys).size !== keys.length) keys = [...new Set(keys)];
-  const label = new StoredLabel(
+  const label = appliedLabel(name, change.expiresAt[0] ?? null, change, interner);
+  const contact = new StoredContact(keys.length === 1 ? [keys[0]] : [...keys], [label]);
+  for (const key of contact.keys) view.set(key, contact);
+  return { changed: [name], contact, profileDelta: 1 };
+}
+
+/** A label applied by this change now, its strings interned. */
+function appliedLabel(
+  name: string,
+  expiresAt: number | null,
+  change: FoldableChange,
+  interner: StringInterner,
+): StoredLabel {
+  return new StoredLabel(
     interner.intern(name),
     change.at,
-    change.expiresAt[0] ?? null,
+    expiresAt,
     interner.intern(change.source),
     interner.intern(change.actor),
     interner.intern(change.reason),
@@ -209,9 +209,6 @@ function foldNewContact(view: StateView, change: FoldableChange, interner: Strin
     interner.intern(change.channel),
     interner.intern(change.principal),
   );
-  const contact = new StoredContact(keys.length === 1 ? [keys[0]] : [...keys], [label]);
-  for (const key of contact.keys) view.set(key, contact);
-  return { changed: [name], contact, profileDelta: 1 };
 }
 
 function foldRemove(view: StateView, change: FoldableChange): FoldResult {
@@ -234,22 +231,4 @@ function foldRemove(view: StateView, change: FoldableChange): FoldResult {
   }
   if (change.labels !== null) changed.sort((a, b) => change.labels!.indexOf(a) - change.labels!.indexOf(b));
   return { changed, contact, profileDelta: 0 };
-}
-
-/** The foldable form of a journal record. */
-export function recordToChange(record: AuditRecord): FoldableChange {
-  const removeAll = record.op === 'remove' && record.labels.length === 1 && record.labels[0] === '*';
-  return {
-    op: record.op,
-    keys: record.keys,
-    labels: removeAll ? null : record.labels,
-    expiresAt: (record.expiresAt ?? []).map((e) => (e === null ? null : Date.parse(e))),
-    at: Date.parse(record.at),
-    source: record.source,
-    actor: record.actor ?? null,
-    reason: record.reason ?? null,
-    campaign: record.campaign ?? null,
-    channel: record.channel ?? null,
-    principal: record.principal ?? null,
-  };
 }

@@ -63,7 +63,12 @@ export interface RemoveLabelsChange extends ChangeMeta {
 
 export type LabelChange = AddLabelsChange | RemoveLabelsChange;
 
-/** One entry of the append-only, hash-chained audit trail. */
+/**
+ * One entry of the append-only, hash-chained audit trail, in its public form: the HTTP API, `msg.dnc.record`
+ * and change events show it as it is. Every adapter builds it with lib/store/changes.ts (`recordContent`:
+ * ISO 8601 times, `['*']` for a remove-all) and reads it back with `recordToChange`, so that the same
+ * change reads the same whatever stores it; the hash covers this content.
+ */
 export interface AuditRecord {
   /** 1, 2, 3... without gaps. */
   readonly seq: number;

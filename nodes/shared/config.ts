@@ -135,7 +135,7 @@ export function linkConfig(
   }
   const show = (state: ConfigState) => {
     if (state === 'waiting') status.waiting();
-    else if (state === 'ready') status.ok('status.ready');
+    else if (state === 'ready') status.ready();
     else if (state === 'unavailable') status.error('DNC_STORE_UNAVAILABLE');
     onState?.(state);
   };

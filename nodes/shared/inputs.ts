@@ -119,9 +119,26 @@ export function prepareProperty(
   }
 }
 
+/** The node's Contact typedInput (`contact`, `contactType`); blank: msg.payload. */
+export function prepareContact(
+  RED: NodeAPI,
+  node: Node,
+  def: { readonly contact?: unknown; readonly contactType?: unknown },
+): PreparedProperty {
+  return prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
+    value: 'payload',
+    type: 'msg',
+  });
+}
+
 /** Evaluates several prepared properties: synchronously when none needs JSONata. */
 export function anyAsync(...props: readonly PreparedProperty[]): boolean {
   return props.some((p) => p.async);
+}
+
+/** A msg property left blank (absent, null or empty text): the node takes its own setting or none. */
+export function blank(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
 }
 
 /**

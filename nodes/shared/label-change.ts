@@ -4,12 +4,13 @@
  * change is durable; a list of contacts is applied item by item, in order.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { changeView } from '../../lib/contact-view';
 import type { LabelChangeOutcome, LabelChangeRequest } from '../../lib/service';
 import { linkConfig } from './config';
 import { codedError, toCodedError, type CodedError } from './errors';
-import { translator } from './i18n';
-import { flowLabels, flowText, prepareProperty, type PreparedProperty } from './inputs';
-import { StatusReporter } from './status';
+import { handleInput, type Send, setupFailed, startNode } from './lifecycle';
+import { flowLabels, flowText, prepareContact, prepareProperty, type PreparedProperty } from './inputs';
+import { keysOf, ownedFields, putResult } from './result';
 
 export interface LabelChangeDef extends NodeDef {
   config?: string;
@@ -32,9 +33,6 @@ export interface FailedItem {
   readonly error: { readonly code: string; readonly message: string };
 }
 
-type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
-type Done = (err?: Error) => void;
-
 /** The node's own label names (an array, or a comma-separated string typed in an old flow). */
 export function labelNames(value: unknown): string[] {
   const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
@@ -47,24 +45,29 @@ export function labelNames(value: unknown): string[] {
   return names;
 }
 
-function decorate(kind: LabelChangeKind, outcome: LabelChangeOutcome): Record<string, unknown> {
-  return kind === 'add'
-    ? { ...outcome, added: outcome.changed, alreadyPresent: outcome.unchanged }
-    : { ...outcome, removed: outcome.changed, notPresent: outcome.unchanged };
-}
-
 /**
- * What Detect Opt-Out put on msg.dnc (the intent and the confirmation text) travels on through a
- * label change, so "detect opt-out -> add contact label -> send confirmation" needs no copy step.
- * Nothing else of an earlier msg.dnc is kept: a stale decision must not pass for this change's result.
+ * The fields of msg.dnc a label change owns, add or remove (shared/result.ts): the change outcome as
+ * changeView renders it, and a list's results. Both nodes own the same fields: one change's result replaces
+ * another's.
  */
-function carryIntent(previous: unknown, result: Record<string, unknown>): Record<string, unknown> {
-  if (previous === null || typeof previous !== 'object') return result;
-  const upstream = previous as Record<string, unknown>;
-  if (upstream.intent !== undefined) result.intent = upstream.intent;
-  if (upstream.confirmation !== undefined) result.confirmation = upstream.confirmation;
-  return result;
-}
+const OWNED = ownedFields(
+  keysOf<LabelChangeOutcome>({
+    contact: true,
+    keys: true,
+    labels: true,
+    changed: true,
+    unchanged: true,
+    seq: true,
+    at: true,
+    source: true,
+    actor: true,
+    principal: true,
+    reason: true,
+    record: true,
+  }),
+  ['added', 'alreadyPresent', 'removed', 'notPresent'],
+  ['results', 'failed', 'summary'],
+);
 
 /** Item-level problems in a list are reported per item; store problems stop the list. */
 function isItemError(err: CodedError): boolean {
@@ -73,11 +76,7 @@ function isItemError(err: CodedError): boolean {
 
 export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKind) {
   return function LabelChangeNode(this: Node, def: LabelChangeDef) {
-    RED.nodes.createNode(this, def);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handlers below are plain functions
-    const node = this;
-    const t = translator(RED, type);
-    const status = new StatusReporter(node, t);
+    const { node, status } = startNode(RED, this, def, type);
     const link = linkConfig(RED, node, def.config, status);
     const service = link.service;
     const removeAll = kind === 'remove' && def.removeAll === true;
@@ -90,10 +89,7 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
 
     if (setupError === null && service !== null) {
       try {
-        contactProp = prepareProperty(RED, node, def.contact, def.contactType, 'contact', {
-          value: 'payload',
-          type: 'msg',
-        });
+        contactProp = prepareContact(RED, node, def);
         reasonProp = prepareProperty(RED, node, def.reason, def.reasonType, 'reason', {
           value: '',
           type: 'str',
@@ -101,13 +97,9 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
         actorProp = prepareProperty(RED, node, def.actor, def.actorType, 'actor', { value: '', type: 'str' });
         labels = removeAll ? [] : service.catalog.resolveNames(labelNames(def.labels), 'labels');
       } catch (err) {
-        setupError = toCodedError(err, 'DNC_INVALID_INPUT');
-        status.error(setupError.code);
-        node.error(setupError.message);
+        setupError = setupFailed(node, status, err);
       }
     }
-
-    const pending = new Set<Promise<void>>();
 
     async function requestFor(msg: NodeMessage): Promise<Omit<LabelChangeRequest, 'contact'>> {
       const reason = reasonProp!.async ? await reasonProp!.evaluate(msg) : reasonProp!.get(msg);
@@ -136,15 +128,16 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
         : service!.removeLabels(request, principal);
     }
 
-    async function handle(msg: NodeMessageInFlow): Promise<void> {
+    async function handle(msg: NodeMessageInFlow, send: Send): Promise<void> {
       const contact = contactProp!.async ? await contactProp!.evaluate(msg) : contactProp!.get(msg);
       const base = await requestFor(msg);
       if (!Array.isArray(contact)) {
         const outcome = await apply({ ...base, contact });
-        msg.dnc = carryIntent(msg.dnc, decorate(kind, outcome));
+        putResult(msg, OWNED, changeView(kind, outcome));
         const count = outcome.changed.length;
         if (count > 0) status.ok(kind === 'add' ? 'status.added' : 'status.removed', { count });
         else status.ok(kind === 'add' ? 'status.alreadyPresent' : 'status.notPresent');
+        send(msg);
         return;
       }
       const results: Record<string, unknown>[] = [];
@@ -154,7 +147,7 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
         try {
           const outcome = await apply({ ...base, contact: item });
           if (outcome.changed.length > 0) changed += 1;
-          results.push(decorate(kind, outcome));
+          results.push(changeView(kind, outcome));
         } catch (err) {
           const error = toCodedError(err);
           if (!isItemError(error)) {
@@ -167,7 +160,7 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
           failed.push({ item, error: { code: error.code, message: error.message } });
         }
       }
-      msg.dnc = carryIntent(msg.dnc, {
+      putResult(msg, OWNED, {
         results,
         failed,
         summary: {
@@ -179,36 +172,9 @@ export function labelChangeNode(RED: NodeAPI, type: string, kind: LabelChangeKin
       });
       if (failed.length > 0 && results.length === 0) status.error('DNC_INVALID_CONTACT');
       else status.ok(kind === 'add' ? 'status.added' : 'status.removed', { count: changed });
+      send(msg);
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (setupError !== null) {
-        status.error(setupError.code);
-        done(setupError);
-        return;
-      }
-      const work = link.binding!.track(handle(msg)).then(
-        () => {
-          send(msg);
-          done();
-        },
-        (err: unknown) => {
-          const error = toCodedError(err);
-          status.error(error.code);
-          done(error);
-        },
-      );
-      pending.add(work);
-      void work.finally(() => pending.delete(work));
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      link.dispose();
-      // Let changes already on their way to disk finish (and acknowledge) before the store is released.
-      void Promise.allSettled([...pending]).then(() => {
-        status.clear();
-        done();
-      });
-    });
+    handleInput(node, status, handle, { setupError, writes: link.binding, close: () => link.dispose() });
   };
 }

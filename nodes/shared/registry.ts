@@ -156,13 +156,14 @@ export function registriesStatus(
   for (const b of bindings) {
     const { state, percent } = b.info;
     if (state === 'invalid' || state === 'unavailable' || state === 'closed')
-      return STATUS.error(t('status.registryUnavailable', { registry: b.id }));
+      return STATUS.error(t('runtime.status.registryUnavailable', { registry: b.id }));
     if (b.info.refused !== undefined) {
-      return STATUS.error(t('status.registryRefused', { registry: b.id }));
+      return STATUS.error(t('runtime.status.registryRefused', { registry: b.id }));
     }
-    if (state === 'stale') return STATUS.error(t('status.registryStale', { registry: b.id }));
+    if (state === 'stale') return STATUS.error(t('runtime.status.registryStale', { registry: b.id }));
     if (state === 'loading') loading = Math.min(loading ?? 100, percent ?? 0);
   }
-  if (loading !== null) return STATUS.waiting(t('status.registryLoading', { percent: Math.floor(loading) }));
+  if (loading !== null)
+    return STATUS.waiting(t('runtime.status.registryLoading', { percent: Math.floor(loading) }));
   return null;
 }

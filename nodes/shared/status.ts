@@ -28,13 +28,13 @@ export const STATUS = {
 } as const;
 
 const ERROR_KEYS: Record<NodeErrorCode, string> = {
-  DNC_NOT_CONFIGURED: 'status.notConfigured',
-  DNC_INVALID_CONTACT: 'status.invalidContact',
-  DNC_UNKNOWN_LABEL: 'status.unknownLabel',
-  DNC_INVALID_LABEL: 'status.invalidConfig',
-  DNC_INVALID_INPUT: 'status.invalidInput',
-  DNC_STORE_UNAVAILABLE: 'status.storeUnavailable',
-  DNC_STORE_ERROR: 'status.storeError',
+  DNC_NOT_CONFIGURED: 'runtime.status.notConfigured',
+  DNC_INVALID_CONTACT: 'runtime.status.invalidContact',
+  DNC_UNKNOWN_LABEL: 'runtime.status.unknownLabel',
+  DNC_INVALID_LABEL: 'runtime.status.invalidConfig',
+  DNC_INVALID_INPUT: 'runtime.status.invalidInput',
+  DNC_STORE_UNAVAILABLE: 'runtime.status.storeUnavailable',
+  DNC_STORE_ERROR: 'runtime.status.storeError',
 };
 
 /** Sets a node's status, coalescing bursts; `flush` on demand, `clear` on close. */
@@ -48,7 +48,14 @@ export class StatusReporter {
   constructor(
     private readonly node: Node,
     readonly t: Translate,
+    /** The text key of the ready state (the shared "ready" unless the node says otherwise). */
+    private readonly readyKey = 'runtime.status.ready',
   ) {}
+
+  /** Green: the node is ready (its store open). */
+  ready(): void {
+    this.ok(this.readyKey);
+  }
 
   ok(key: string, subs?: Record<string, string | number>): void {
     this.show(STATUS.ok(this.t(key, subs)));
@@ -59,14 +66,14 @@ export class StatusReporter {
   }
 
   waiting(): void {
-    this.show(STATUS.waiting(this.t('status.waiting')), true);
+    this.show(STATUS.waiting(this.t('runtime.status.waiting')), true);
   }
 
   error(code: NodeErrorCode): void {
     const status =
       code === 'DNC_NOT_CONFIGURED'
         ? STATUS.notConfigured(this.t(ERROR_KEYS[code]))
-        : STATUS.error(this.t(ERROR_KEYS[code] ?? 'status.error'));
+        : STATUS.error(this.t(ERROR_KEYS[code] ?? 'runtime.status.error'));
     this.show(status, true);
   }
 

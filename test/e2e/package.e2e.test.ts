@@ -24,7 +24,7 @@ import {
   type DebugMessage,
   type FlowNode,
 } from '../support/node-red-process';
-import type { BatchSummary, BlockedItem, Decision } from '../../lib/decide';
+import type { BatchSummary, BlockedItem, Decision } from '../../lib/decision';
 import type { LabelChangeOutcome } from '../../lib/service';
 
 const run = promisify(execFile);

@@ -28,7 +28,17 @@ import * as fc from 'fast-check';
 import { createDncApi } from '../../lib/api/router';
 import { openApiDocument } from '../../lib/api/openapi';
 import { apiModules } from '../api-support';
-import { ANA, BEN, CARL, config, freshUserDir, helper, storeReady } from '../nodes/support';
+import {
+  ANA,
+  BEN,
+  CARL,
+  config,
+  helper,
+  startNodeRed,
+  stopNodeRed,
+  storeReady,
+  type UserDir,
+} from '../nodes/support';
 import { Violations, casesOf, filesUnder, hostileString, hostileValue, leakIn, preview } from './support';
 
 const WRITE = 'w'.repeat(20) + '-fuzz-write-token-0123';
@@ -593,7 +603,7 @@ function describeRequest(mount: string, r: FuzzRequest): string {
 
 describe('fuzz: every API route on both mounts', function () {
   this.timeout(20_000);
-  let userDir: { dir: string; cleanup(): void };
+  let userDir: UserDir;
   let tmpRoot = '';
   let previousTmp: string | undefined;
   let adminServer: Server;
@@ -617,10 +627,9 @@ describe('fuzz: every API route on both mounts', function () {
     previousTmp = process.env.TMPDIR;
     tmpRoot = mkdtempSync(join(tmpdir(), 'dnc-fuzz-'));
     process.env.TMPDIR = tmpRoot;
-    userDir = freshUserDir();
+    userDir = await startNodeRed();
     // The second configuration's store folder is a file: its store cannot open (503s must not show paths).
     writeFileSync(join(userDir.dir, 'blocker'), '');
-    await helper.startServer();
     await helper.load(
       [...apiModules, captureModule],
       [
@@ -667,9 +676,7 @@ describe('fuzz: every API route on both mounts', function () {
     for (const server of [adminServer, publicServer]) {
       if (server) await new Promise((resolve) => server.close(resolve));
     }
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
+    await stopNodeRed(userDir);
     if (previousTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previousTmp;
     rmSync(tmpRoot, { recursive: true, force: true });

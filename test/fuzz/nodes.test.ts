@@ -22,17 +22,7 @@ import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { ContactParser } from '../../lib/contacts';
 import { KNOWN_CHANNELS } from '../../lib/labels';
-import {
-  ANA,
-  BEN,
-  CARL,
-  allModules,
-  config,
-  delay,
-  freshUserDir,
-  helper,
-  storeReady,
-} from '../nodes/support';
+import { ANA, BEN, CARL, allModules, config, delay, helper, storeReady, useNodeRed } from '../nodes/support';
 import {
   REPO_ROOT,
   Violations,
@@ -360,8 +350,12 @@ function messageFor(node: string): fc.Arbitrary<Props> {
     });
 }
 
-function blank(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
+/**
+ * Whether a msg property is provided: a node falls back to its default when it is undefined, null or ''
+ * (not "blank", which in lib/ means text that is empty once trimmed).
+ */
+function provided(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== '';
 }
 
 /**
@@ -369,7 +363,7 @@ function blank(value: unknown): boolean {
  * names: every label is enforced) or a selection naming it.
  */
 function enforcesSales(labels: unknown): boolean {
-  if (blank(labels)) return true;
+  if (!provided(labels)) return true;
   const names = typeof labels === 'string' ? labels.split(',') : Array.isArray(labels) ? labels : null;
   if (names === null || names.some((n) => typeof n !== 'string')) return false;
   const given = (names as string[]).map((n) => n.trim()).filter((n) => n !== '');
@@ -380,7 +374,7 @@ function enforcesSales(labels: unknown): boolean {
 function mustNotAllow(contact: unknown, msg: Props): string | null {
   const parsed = GB.tryParse(contact);
   if (parsed instanceof Error) return 'the contact cannot be evaluated';
-  if (!blank(msg.channel)) {
+  if (provided(msg.channel)) {
     const channel = typeof msg.channel === 'string' ? msg.channel.trim().toLowerCase() : null;
     if (channel === null || !(KNOWN_CHANNELS as readonly string[]).includes(channel)) {
       return 'the channel is neither built in nor declared';
@@ -425,14 +419,12 @@ describe('fuzz: every node input', function () {
   });
 
   this.timeout(20_000);
-  let userDir: { dir: string; cleanup(): void };
+  const userDir = useNodeRed('suite');
   const waiting = new Map<number, (outcome: { kind: 'complete' | 'error'; msg: any }) => void>();
   let nextCase = 0;
 
   before(async function () {
-    userDir = freshUserDir();
     writeFileSync(join(userDir.dir, REGISTRY_FILE), '415,5550199\n212,5553003\n');
-    await helper.startServer();
     await helper.load(modules, flow());
     await storeReady('c1');
     for (let i = 0; helper.getNode('r1').dncRegistry.info.state === 'loading'; i++) {
@@ -454,12 +446,6 @@ describe('fuzz: every node input', function () {
         }
       });
     }
-  });
-
-  after(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
   });
 
   function written(): string {

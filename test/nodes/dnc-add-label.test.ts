@@ -12,41 +12,41 @@ import {
   config,
   delay,
   failOnError,
-  freshUserDir,
   helper,
   nextMessage,
   statusMatching,
   storeReady,
+  testFlow,
+  useNodeRed,
 } from './support';
 
 type Props = Record<string, unknown>;
 
 function flow(props: Props = {}, configOverrides: Props = {}, extra: Props[] = []): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    config('c1', configOverrides),
-    {
-      id: 'n1',
-      type: 'dnc-add-label',
-      z: 't1',
-      name: '',
-      config: 'c1',
-      labels: ['DNC_Sales'],
-      contact: 'payload',
-      contactType: 'msg',
-      source: 'ivr',
-      reason: '',
-      reasonType: 'str',
-      actor: '',
-      actorType: 'str',
-      wires: [['out']],
-      ...props,
-    },
-    { id: 'out', type: 'helper', z: 't1' },
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-    ...extra,
-  ];
+  return testFlow(
+    [
+      config('c1', configOverrides),
+      {
+        id: 'n1',
+        type: 'dnc-add-label',
+        z: 't1',
+        name: '',
+        config: 'c1',
+        labels: ['DNC_Sales'],
+        contact: 'payload',
+        contactType: 'msg',
+        source: 'ivr',
+        reason: '',
+        reasonType: 'str',
+        actor: '',
+        actorType: 'str',
+        wires: [['out']],
+        ...props,
+      },
+    ],
+    ['out'],
+    extra,
+  );
 }
 
 function service(configId = 'c1'): DncService {
@@ -54,18 +54,7 @@ function service(configId = 'c1'): DncService {
 }
 
 describe('dnc-add-label node', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  const userDir = useNodeRed();
 
   it('adds the labels and sends the msg with msg.dnc (added / alreadyPresent), then reports a repeat as already present', async function () {
     await helper.load(allModules, flow({ labels: ['DNC_Sales', 'Hold'], name: 'opt-out' }));

@@ -11,38 +11,37 @@ import {
   config,
   delay,
   failOnError,
-  freshUserDir,
   helper,
   nextMessage,
   statusMatching,
   storeReady,
+  testFlow,
+  useNodeRed,
 } from './support';
 
 type Props = Record<string, unknown>;
 
 function flow(props: Props = {}, configOverrides: Props = {}, extra: Props[] = []): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    config('c1', configOverrides),
-    {
-      id: 'n1',
-      type: 'dnc-check',
-      z: 't1',
-      name: '',
-      config: 'c1',
-      labels: [],
-      channel: '',
-      contact: 'payload',
-      contactType: 'msg',
-      wires: [['allowed'], ['blocked']],
-      ...props,
-    },
-    { id: 'allowed', type: 'helper', z: 't1' },
-    { id: 'blocked', type: 'helper', z: 't1' },
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-    ...extra,
-  ];
+  return testFlow(
+    [
+      config('c1', configOverrides),
+      {
+        id: 'n1',
+        type: 'dnc-check',
+        z: 't1',
+        name: '',
+        config: 'c1',
+        labels: [],
+        channel: '',
+        contact: 'payload',
+        contactType: 'msg',
+        wires: [['allowed'], ['blocked']],
+        ...props,
+      },
+    ],
+    ['allowed', 'blocked'],
+    extra,
+  );
 }
 
 async function label(contact: unknown, labels: string[], configId = 'c1'): Promise<void> {
@@ -51,18 +50,7 @@ async function label(contact: unknown, labels: string[], configId = 'c1'): Promi
 }
 
 describe('dnc-check node', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  const userDir = useNodeRed();
 
   it('registers with its properties and sends an unlabelled contact to output 1 with msg.dnc', async function () {
     await helper.load(allModules, flow({ name: 'pre-dial', labels: ['DNC_Sales'], channel: 'voice' }));

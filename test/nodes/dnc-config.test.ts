@@ -8,39 +8,27 @@ import {
   allModules,
   config,
   configModule,
-  freshUserDir,
   helper,
   nextMessage,
   storeReady,
+  testFlow,
+  useNodeRed,
 } from './support';
 
 type Props = Record<string, unknown>;
 
 function withCheck(configOverrides: Props = {}): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    config('c1', configOverrides),
-    { id: 'n1', type: 'dnc-check', z: 't1', config: 'c1', wires: [['allowed'], ['blocked']] },
-    { id: 'allowed', type: 'helper', z: 't1' },
-    { id: 'blocked', type: 'helper', z: 't1' },
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-  ];
+  return testFlow(
+    [
+      config('c1', configOverrides),
+      { id: 'n1', type: 'dnc-check', z: 't1', config: 'c1', wires: [['allowed'], ['blocked']] },
+    ],
+    ['allowed', 'blocked'],
+  );
 }
 
 describe('dnc-config node', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  const userDir = useNodeRed();
 
   it('loads with its properties and keeps the store in dnc-store.json in the user directory by default', async function () {
     await helper.load([configModule], [config('c1', { name: 'Contact centre' })]);

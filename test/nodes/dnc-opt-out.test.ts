@@ -7,11 +7,12 @@ import {
   ANA,
   allModules,
   config,
-  freshUserDir,
   helper,
   nextMessage,
   statusMatching,
   storeReady,
+  testFlow,
+  useNodeRed,
 } from './support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -23,34 +24,33 @@ type Props = Record<string, unknown>;
 const OUTPUTS = ['optout', 'optin', 'help', 'none'] as const;
 
 function flow(props: Props = {}, extra: Props[] = []): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    config('c1'),
-    {
-      id: 'n1',
-      type: 'dnc-opt-out',
-      z: 't1',
-      name: '',
-      config: 'c1',
-      text: 'payload',
-      textType: 'msg',
-      channel: '',
-      language: 'en',
-      defaultLabels: ['DNC_Global'],
-      rules: [
-        { topic: 'marketing', channel: '', labels: ['DNC_Marketing'] },
-        { topic: '', channel: 'sms', labels: ['DNC_Sales'] },
-      ],
-      sender: '',
-      confirmation: '',
-      wires: [['optout'], ['optin'], ['help'], ['none']],
-      ...props,
-    },
-    ...OUTPUTS.map((id) => ({ id, type: 'helper', z: 't1' })),
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-    ...extra,
-  ];
+  return testFlow(
+    [
+      config('c1'),
+      {
+        id: 'n1',
+        type: 'dnc-opt-out',
+        z: 't1',
+        name: '',
+        config: 'c1',
+        text: 'payload',
+        textType: 'msg',
+        channel: '',
+        language: 'en',
+        defaultLabels: ['DNC_Global'],
+        rules: [
+          { topic: 'marketing', channel: '', labels: ['DNC_Marketing'] },
+          { topic: '', channel: 'sms', labels: ['DNC_Sales'] },
+        ],
+        sender: '',
+        confirmation: '',
+        wires: [['optout'], ['optin'], ['help'], ['none']],
+        ...props,
+      },
+    ],
+    OUTPUTS,
+    extra,
+  );
 }
 
 /** Sends `msg` and resolves with [output name, msg] for whichever output it reaches. */
@@ -79,18 +79,7 @@ function route(msg: Props, node = 'n1'): Promise<[string, any]> {
 }
 
 describe('dnc-opt-out node', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  useNodeRed();
 
   it('sends each kind to its own output and keeps the rest of the msg', async function () {
     await helper.load(modules, flow());
@@ -295,18 +284,7 @@ const coreNodes = ['function/15-change', 'function/80-template'].map(
 );
 
 describe('dnc-opt-out examples', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  useNodeRed();
 
   /** An example flow with its debug nodes replaced by helper nodes (same ids), on one tab. */
   function example(file: string): Props[] {

@@ -9,10 +9,11 @@ import {
   config,
   delay,
   failOnError,
-  freshUserDir,
   helper,
   nextMessage,
   statusMatching,
+  testFlow,
+  useNodeRed,
 } from './support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -22,27 +23,26 @@ const modules = [...allModules, recordModule];
 type Props = Record<string, unknown>;
 
 function flow(props: Props = {}): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    config('c1'),
-    {
-      id: 'n1',
-      type: 'dnc-record-attempt',
-      z: 't1',
-      name: '',
-      config: 'c1',
-      contact: 'payload',
-      contactType: 'msg',
-      outcome: '',
-      channel: '',
-      campaign: '',
-      wires: [['out']],
-      ...props,
-    },
-    { id: 'out', type: 'helper', z: 't1' },
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-  ];
+  return testFlow(
+    [
+      config('c1'),
+      {
+        id: 'n1',
+        type: 'dnc-record-attempt',
+        z: 't1',
+        name: '',
+        config: 'c1',
+        contact: 'payload',
+        contactType: 'msg',
+        outcome: '',
+        channel: '',
+        campaign: '',
+        wires: [['out']],
+        ...props,
+      },
+    ],
+    ['out'],
+  );
 }
 
 function service(configId = 'c1'): DncService {
@@ -54,18 +54,7 @@ function attempts(key: string) {
 }
 
 describe('dnc-record-attempt node', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  useNodeRed();
 
   it('records the node\'s outcome, sends the msg on with msg.dnc.attempt, green "refusal recorded"', async function () {
     await helper.load(modules, flow({ outcome: 'refusal', channel: 'voice', campaign: 'roof-repair' }));

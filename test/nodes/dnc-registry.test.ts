@@ -9,11 +9,12 @@ import {
   collect,
   config,
   delay,
-  freshUserDir,
   helper,
   nextMessage,
   statusMatching,
   storeReady,
+  testFlow,
+  useNodeRed,
 } from './support';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -63,26 +64,23 @@ function serviceRegistry(id: string, url: string, extra: Props = {}): Props {
 }
 
 function lookupFlow(registries: string[], extra: Props[] = [], props: Props = {}): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    {
-      id: 'n1',
-      type: 'dnc-registry-lookup',
-      z: 't1',
-      name: '',
-      registries,
-      contact: 'payload',
-      contactType: 'msg',
-      wires: [['notListed'], ['listed'], ['unchecked']],
-      ...props,
-    },
-    { id: 'notListed', type: 'helper', z: 't1' },
-    { id: 'listed', type: 'helper', z: 't1' },
-    { id: 'unchecked', type: 'helper', z: 't1' },
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-    ...extra,
-  ];
+  return testFlow(
+    [
+      {
+        id: 'n1',
+        type: 'dnc-registry-lookup',
+        z: 't1',
+        name: '',
+        registries,
+        contact: 'payload',
+        contactType: 'msg',
+        wires: [['notListed'], ['listed'], ['unchecked']],
+        ...props,
+      },
+    ],
+    ['notListed', 'listed', 'unchecked'],
+    extra,
+  );
 }
 
 async function registryReady(id: string, timeoutMs = 20_000): Promise<void> {
@@ -97,21 +95,16 @@ async function registryReady(id: string, timeoutMs = 20_000): Promise<void> {
 
 describe('dnc-registry and dnc-registry-lookup nodes', function () {
   this.timeout(60_000);
-  let userDir: ReturnType<typeof freshUserDir>;
+  const userDir = useNodeRed();
   let server: WashServer;
 
   beforeEach(async function () {
-    userDir = freshUserDir();
     server = await new WashServer().start();
     server.listed.add(AU_LISTED);
-    await helper.startServer();
   });
 
   afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
     await server.stop();
-    userDir.cleanup();
   });
 
   it('a file registry: not listed to output 1, listed to output 2, invalid to output 3, with msg.dnc.registries', async function () {

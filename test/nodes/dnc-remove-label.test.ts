@@ -8,41 +8,41 @@ import {
   collect,
   config,
   delay,
-  freshUserDir,
   helper,
   nextMessage,
   statusMatching,
   storeReady,
+  testFlow,
+  useNodeRed,
 } from './support';
 
 type Props = Record<string, unknown>;
 
 function flow(props: Props = {}, configOverrides: Props = {}): Props[] {
-  return [
-    { id: 't1', type: 'tab', label: 'DNC' },
-    config('c1', configOverrides),
-    {
-      id: 'n1',
-      type: 'dnc-remove-label',
-      z: 't1',
-      name: '',
-      config: 'c1',
-      labels: ['DNC_Sales'],
-      removeAll: false,
-      contact: 'payload',
-      contactType: 'msg',
-      source: 'agent',
-      reason: 'note',
-      reasonType: 'msg',
-      actor: 'user',
-      actorType: 'msg',
-      wires: [['out']],
-      ...props,
-    },
-    { id: 'out', type: 'helper', z: 't1' },
-    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-  ];
+  return testFlow(
+    [
+      config('c1', configOverrides),
+      {
+        id: 'n1',
+        type: 'dnc-remove-label',
+        z: 't1',
+        name: '',
+        config: 'c1',
+        labels: ['DNC_Sales'],
+        removeAll: false,
+        contact: 'payload',
+        contactType: 'msg',
+        source: 'agent',
+        reason: 'note',
+        reasonType: 'msg',
+        actor: 'user',
+        actorType: 'msg',
+        wires: [['out']],
+        ...props,
+      },
+    ],
+    ['out'],
+  );
 }
 
 function service(): DncService {
@@ -55,18 +55,7 @@ async function label(contact: unknown, labels: string[]): Promise<void> {
 }
 
 describe('dnc-remove-label node', function () {
-  let userDir: ReturnType<typeof freshUserDir>;
-
-  beforeEach(async function () {
-    userDir = freshUserDir();
-    await helper.startServer();
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    await helper.stopServer();
-    userDir.cleanup();
-  });
+  useNodeRed();
 
   it('removes the named label, audited with source, reason and actor; msg.dnc has removed / notPresent', async function () {
     await helper.load(allModules, flow({ labels: ['DNC_Sales', 'Hold'] }));

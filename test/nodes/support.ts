@@ -83,11 +83,83 @@ export function config(id = 'c1', overrides: Record<string, unknown> = {}): Reco
   };
 }
 
-/** A fresh user directory for each test (the default store lives there). */
-export function freshUserDir(): { dir: string; cleanup(): void } {
+/**
+ * A test flow on tab t1: `nodes` (the node under test carries `z: 't1'` and its wires; configuration
+ * nodes have no tab), a helper node for each id in `outputs`, a Catch node k1 wired to the helper
+ * `caught`, then `extra`.
+ */
+export function testFlow(
+  nodes: Record<string, unknown>[],
+  outputs: readonly string[],
+  extra: Record<string, unknown>[] = [],
+): Record<string, unknown>[] {
+  return [
+    { id: 't1', type: 'tab', label: 'DNC' },
+    ...nodes,
+    ...outputs.map((id) => ({ id, type: 'helper', z: 't1' })),
+    { id: 'k1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 't1' },
+    ...extra,
+  ];
+}
+
+/** A user directory of its own (the default store lives there), set as the helper's `userDir`. */
+export interface UserDir {
+  readonly dir: string;
+  cleanup(): void;
+}
+
+function freshUserDir(): UserDir {
   const dir = mkdtempSync(join(tmpdir(), 'dnc-nodes-'));
   helper.settings({ userDir: dir });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Starts the helper's Node-RED on a fresh user directory. */
+export async function startNodeRed(): Promise<UserDir> {
+  const userDir = freshUserDir();
+  await helper.startServer();
+  return userDir;
+}
+
+/** Stops what startNodeRed started: the flows, the server, then the user directory. */
+export async function stopNodeRed(userDir: UserDir): Promise<void> {
+  await helper.unload();
+  await helper.stopServer();
+  userDir.cleanup();
+}
+
+/**
+ * The set-up of every test that runs nodes: a Node-RED on a fresh user directory for each test (or, with
+ * 'suite', one for the whole describe block, registered as before/after). Returns the running user
+ * directory; read `.dir` inside the tests (it changes from test to test). Mocha runs hooks in the order
+ * they are registered: a block's own hooks registered after this call run after the start and after
+ * the stop. (A suite that must prepare something before the start calls startNodeRed/stopNodeRed in
+ * its own hooks instead.)
+ */
+export function useNodeRed(scope: 'test' | 'suite' = 'test'): { readonly dir: string } {
+  let current: UserDir | undefined;
+  const start = async () => {
+    current = await startNodeRed();
+  };
+  const stop = async () => {
+    const userDir = current;
+    current = undefined;
+    if (userDir) await stopNodeRed(userDir);
+  };
+  if (scope === 'test') {
+    beforeEach(start);
+    afterEach(stop);
+  } else {
+    before(start);
+    after(stop);
+  }
+  return {
+    get dir(): string {
+      if (current === undefined) throw new Error('useNodeRed: no Node-RED is running (read .dir in a test)');
+      return current.dir;
+    },
+  };
 }
 
 /** The next message a helper node receives. */

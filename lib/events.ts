@@ -10,23 +10,12 @@
  * was not removed or extended) and emits an `expire` event. Labels that expired while Node-RED was not
  * running are not reported afterwards: the feed starts watching at the instant it starts.
  */
-import { activeLabels } from '../decide';
-import type { AuditRecord, ContactState } from '../store/types';
-import type { DncService } from '../service';
-import { isoTime } from '../time';
+import { contactView, type ContactView } from './contact-view';
+import type { AuditRecord, ContactState } from './store/types';
+import type { DncService } from './service';
+import { isoTime } from './time';
 
 export type ChangeKind = 'add' | 'remove' | 'expire';
-
-export interface ContactView {
-  readonly keys: readonly string[];
-  /** Labels in force after the change. */
-  readonly labels: readonly {
-    readonly label: string;
-    readonly appliedAt: string;
-    readonly expiresAt: string | null;
-    readonly source: string;
-  }[];
-}
 
 export interface ChangeEvent {
   readonly event: ChangeKind;
@@ -66,19 +55,6 @@ interface Due {
   readonly label: string;
 }
 
-function view(state: ContactState | undefined, at: number): ContactView | null {
-  if (state === undefined) return null;
-  return {
-    keys: state.keys,
-    labels: activeLabels([state], at).map((l) => ({
-      label: l.label,
-      appliedAt: isoTime(l.appliedAt),
-      expiresAt: l.expiresAt === null ? null : isoTime(l.expiresAt),
-      source: l.source,
-    })),
-  };
-}
-
 export class ChangeFeed {
   private readonly subscribers = new Set<ChangeSubscriber>();
   private stopStore: (() => void) | null = null;
@@ -115,7 +91,7 @@ export class ChangeFeed {
     this.running = true;
     this.watermark = this.now();
     this.horizon = this.watermark;
-    this.stopStore = this.service.store.onChange((record, contact) => this.onRecord(record, contact));
+    this.stopStore = this.service.onChange((record, contact) => this.onRecord(record, contact));
     this.service.whenReady().then(
       () => {
         if (this.running) this.scanAndArm();
@@ -168,7 +144,7 @@ export class ChangeFeed {
       principal: record.principal ?? null,
       reason: record.reason,
       record,
-      state: view(contact, Number.isFinite(at) ? at : this.now()),
+      state: contactView(contact, Number.isFinite(at) ? at : this.now()),
     });
   }
 
@@ -189,7 +165,7 @@ export class ChangeFeed {
     const from = this.watermark;
     let to = from + WINDOW_MS;
     const found: Due[] = [];
-    for (const profile of this.service.store.contacts()) {
+    for (const profile of this.service.contacts()) {
       for (const label of profile.labels) {
         const at = label.expiresAt;
         if (at !== null && at > from && at <= to)
@@ -265,7 +241,7 @@ export class ChangeFeed {
   private expire(due: Due): void {
     let state: ContactState | undefined;
     try {
-      state = this.service.store.lookup(due.key);
+      state = this.service.lookup(due.key);
     } catch {
       return;
     }
@@ -283,7 +259,7 @@ export class ChangeFeed {
       principal: 'expiry',
       reason: null,
       record: null,
-      state: view(state, due.at),
+      state: contactView(state, due.at),
     });
   }
 }

@@ -1,0 +1,130 @@
+/**
+ * The gates a candidate intent passes before it decides (the classifier's third pass): a hypothetical or
+ * question before it in the clause, an instruction to send a keyword in its clause, a negation before
+ * it (reaching only across licensed words) or after it, a time restriction right after a restrictable
+ * phrase. Each language has its gates; `*` (language-neutral rules) uses every language's, less the
+ * words that mean something else elsewhere.
+ */
+import type { Lexicon } from './lexicon';
+import { phraseTokens, type Tokens } from './normalise';
+
+export interface Gates {
+  readonly negators: ReadonlySet<string>;
+  readonly postNegators: ReadonlySet<string>;
+  readonly licensed: ReadonlySet<string>;
+  readonly hypothetical: readonly (readonly string[])[];
+  readonly restrict: readonly (readonly string[])[];
+}
+
+/** A span of the message's tokens that a rule matched. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+const NEGATION_REACH = 6;
+
+/** The tokens of every word or phrase of the lists, as one set. */
+export function tokenSet(...lists: readonly (readonly string[])[]): Set<string> {
+  const out = new Set<string>();
+  for (const list of lists) for (const word of list) for (const t of phraseTokens(word)) out.add(t);
+  return out;
+}
+
+/** Each phrase of the list as its tokens (empty phrases dropped). */
+export function tokenPhrases(list: readonly string[]): string[][] {
+  return list.map(phraseTokens).filter((p) => p.length > 0);
+}
+
+function startsWithAt(norm: readonly string[], at: number, phrase: readonly string[]): boolean {
+  if (at + phrase.length > norm.length) return false;
+  for (let k = 0; k < phrase.length; k++) if (norm[at + k] !== phrase[k]) return false;
+  return true;
+}
+
+export function languageGates(lexicon: Lexicon, universal: Lexicon): Gates {
+  return {
+    negators: tokenSet(lexicon.negators, universal.negators),
+    postNegators: tokenSet(lexicon.postNegators),
+    licensed: tokenSet(lexicon.licensed),
+    hypothetical: tokenPhrases(lexicon.hypothetical),
+    restrict: tokenPhrases(lexicon.restrict),
+  };
+}
+
+/**
+ * The gates of the language-neutral rules: every language's, except words that mean something else
+ * elsewhere ("no" is a negation in Spanish but an interjection in English: "no, stop texting me").
+ */
+export function universalGates(universal: Lexicon, lexicons: readonly Lexicon[]): Gates {
+  const ambiguous = new Set(['no', 'na', 'se', 'si', 'ni', 'cuando', 'caso', 'ob']);
+  const keep = (words: Iterable<string>) => [...words].filter((w) => !ambiguous.has(w));
+  return {
+    negators: new Set(keep(tokenSet(universal.negators, ...lexicons.map((l) => l.negators)))),
+    postNegators: tokenSet(universal.postNegators),
+    licensed: tokenSet(universal.licensed, ...lexicons.map((l) => l.licensed)),
+    hypothetical: tokenPhrases([...universal.hypothetical, ...lexicons.flatMap((l) => keep(l.hypothetical))]),
+    restrict: [],
+  };
+}
+
+/** A hypothetical or question cue before the span in its clause ("what happens if I reply STOP"). */
+export function isHypothetical(tk: Tokens, c: Span, gates: Gates): boolean {
+  const clauseNo = tk.clause[c.start];
+  let i = c.start - 1;
+  while (i >= 0 && tk.clause[i] === clauseNo) i -= 1;
+  for (let k = i + 1; k < c.start; k++) {
+    for (const phrase of gates.hypothetical) {
+      if (k + phrase.length > c.start) continue;
+      // A single-word cue must be written as such: "sí" (yes) is not "si" (if).
+      if (phrase.length === 1 && tk.raw[k] !== tk.norm[k]) continue;
+      if (startsWithAt(tk.norm, k, phrase)) return true;
+    }
+  }
+  return false;
+}
+
+/** The clause tells the reader to send a keyword ("Text STOP to 12345"). */
+export function hasInstruction(
+  tk: Tokens,
+  clauseNo: number,
+  instructions: ReadonlySet<string>,
+  keywordTokens: ReadonlySet<string>,
+): boolean {
+  const norm = tk.norm;
+  for (let i = 0; i < norm.length; i++) {
+    if (tk.clause[i] !== clauseNo || !instructions.has(norm[i])) continue;
+    for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
+      if (keywordTokens.has(norm[k])) return true;
+    }
+  }
+  return false;
+}
+
+/** A negation before the span (across licensed words only) or right after it (Hindi "nahi"). */
+export function isNegated(tk: Tokens, c: Span, gates: Gates): boolean {
+  const segmentNo = tk.segment[c.start];
+  for (
+    let i = c.start - 1, steps = 0;
+    i >= 0 && steps < NEGATION_REACH && tk.segment[i] === segmentNo;
+    i--, steps++
+  ) {
+    const word = tk.norm[i];
+    if (gates.negators.has(word)) return true;
+    if (!gates.licensed.has(word)) break;
+  }
+  const after = c.end;
+  if (after < tk.norm.length && tk.segment[after] === segmentNo && gates.postNegators.has(tk.norm[after])) {
+    const next = tk.norm[after + 1];
+    return next !== 'to' && next !== 'तो';
+  }
+  return false;
+}
+
+/** A time right after a restrictable phrase ("don't call me before noon"). */
+export function isRestricted(tk: Tokens, c: Span, gates: Gates): boolean {
+  const at = c.end;
+  if (at >= tk.norm.length || tk.segment[at] !== tk.segment[c.start]) return false;
+  for (const phrase of gates.restrict) if (startsWithAt(tk.norm, at, phrase)) return true;
+  return false;
+}

@@ -1,0 +1,33 @@
+/** What every registry source (a file registry, a wash service) answers for one number. */
+import type { RegistryId } from './known-registries';
+
+export type RegistryResult = 'listed' | 'not-listed' | 'unavailable' | 'stale';
+
+export type RegistryReasonCode =
+  /** The number is on the registry. */
+  | 'LISTED'
+  /** The registry's current data does not list the number. */
+  | 'NOT_LISTED'
+  /** The number is outside the registry's calling codes (a UK number and the US registry). */
+  | 'OUTSIDE_REGISTRY'
+  /** The data is older than maxAgeDays. */
+  | 'REGISTRY_STALE'
+  /** No data yet (still loading, or every load so far failed). */
+  | 'REGISTRY_NOT_LOADED'
+  /** Not E.164 (`+` and 7-15 digits). */
+  | 'INVALID_NUMBER';
+
+export interface RegistryLookupResult {
+  registry: RegistryId;
+  result: RegistryResult;
+  /** As-of date of the data consulted (ISO 8601), null when there is none. */
+  asOf: string | null;
+  reason: RegistryReasonCode;
+  /**
+   * Set on a `listed` answer from data past its validity: stale data that lists a number is still a
+   * listing (the number is blocked); only the absence of an answer may be relaxed.
+   */
+  stale?: true;
+  /** Human-readable detail (why it is unavailable, how stale). */
+  detail?: string;
+}
