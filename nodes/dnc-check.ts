@@ -13,7 +13,7 @@
  * on, so that frequency caps count it; a failed recording is an error (DNC_STORE_ERROR), never a send.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { BatchDecision, CheckOptions, CheckPlan, Decision } from '../lib/decision';
+import type { BatchDecision, BlockedItem, CheckOptions, CheckPlan, Decision } from '../lib/decision';
 import { linkConfig } from './shared/config';
 import { type CodedError } from './shared/errors';
 import { handleInput, type Send, setupFailed, startNode } from './shared/lifecycle';
@@ -58,6 +58,32 @@ const POLICY_STATUS: Record<string, string> = {
 };
 
 /** The fields of msg.dnc Check DNC owns: a Decision's, and a list's summary (shared/result.ts). */
+/**
+ * The decision with reasons the flow may change. A policy's reasons are frozen and shared between
+ * decisions (the library's hot path), and a message is the flow's to edit: a Function node pushing a
+ * reason, a Change node, or a debug or Change node's JSONata `reasons[]` (which marks the array it reads)
+ * would throw on a frozen array, and editing a shared one would change other decisions. Node-RED copies a
+ * message only when it sends it to a second place, so the copy is made here, for the reasons that need it.
+ */
+function ownReasons(decision: Decision): Decision {
+  const reasons = decision.reasons;
+  if (!Object.isFrozen(reasons) && !reasons.some((reason) => Object.isFrozen(reason))) return decision;
+  return {
+    ...decision,
+    reasons: reasons.map((reason) =>
+      reason.zones === undefined ? { ...reason } : { ...reason, zones: [...reason.zones] },
+    ),
+  };
+}
+
+/** The blocked items of a list, each with reasons the flow may change (see ownReasons). */
+function ownBlocked(blocked: readonly BlockedItem[]): BlockedItem[] {
+  return blocked.map((entry) => {
+    const decision = ownReasons(entry.decision);
+    return decision === entry.decision ? entry : { item: entry.item, decision };
+  });
+}
+
 const OWNED = ownedFields(
   keysOf<Decision>({
     allowed: true,
@@ -266,7 +292,7 @@ export = function (RED: NodeAPI) {
         labels: plan.selected === null ? null : [...plan.selected],
       });
       // Node-RED deep-clones every message after the first it sends, so a shallow copy is enough here.
-      const blockedMsg: NodeMessage = { ...msg, payload: result.blocked, dnc };
+      const blockedMsg: NodeMessage = { ...msg, payload: ownBlocked(result.blocked), dnc };
       const { total, blocked } = result.summary;
       const finish = () => {
         if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
@@ -284,7 +310,7 @@ export = function (RED: NodeAPI) {
       plan: CheckPlan,
       send: Send,
     ): Promise<void> | void {
-      putResult(msg, OWNED, decision);
+      putResult(msg, OWNED, ownReasons(decision));
       if (decision.allowed) {
         if (recordAttempts) {
           return record([contact], plan).then(() => {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import jsonata from 'jsonata';
 import {
   allModules,
   config,
@@ -80,6 +81,39 @@ describe('dnc-policy node and Check DNC with a calling policy', function () {
     assert.equal(msg.dnc.reasons[0].rule, 'test: no window');
     assert.equal(msg.dnc.nextAllowedAt, null);
     assert.equal((await shown).fill, 'blue');
+  });
+
+  it("a blocked decision's reasons are the flow's to edit: JSONata, a Function node, the next check unaffected", async function () {
+    await helper.load(modules, flow({}, { policy: NEVER }));
+    await storeReady();
+    const n1 = helper.getNode('n1');
+    const out = nextMessage(helper.getNode('blocked'));
+    n1.receive({ payload: '+447911123456' });
+    const msg = await out;
+    // What example 11's debug node shows; JSONata marks the arrays it reads, which failed on frozen ones.
+    const shown = await jsonata('{ "contact": dnc.contact, "reasons": dnc.reasons[] }').evaluate(msg);
+    assert.equal(shown.contact, '+447911123456');
+    assert.equal(shown.reasons[0].code, 'OUTSIDE_CALLING_HOURS');
+    msg.dnc.reasons.push({ code: 'NOTE', message: 'added by a Function node' });
+    msg.dnc.reasons[0].message = 'edited';
+    const next = nextMessage(helper.getNode('blocked'));
+    n1.receive({ payload: '+447911123456' });
+    const again = await next;
+    assert.equal(again.dnc.reasons.length, 1);
+    assert.notEqual(again.dnc.reasons[0].message, 'edited');
+  });
+
+  it("a list's blocked items are the flow's to edit when only the blocked output is wired", async function () {
+    const nodes = flow({ wires: [[], ['blocked']] }, { policy: NEVER });
+    await helper.load(modules, nodes);
+    await storeReady();
+    const out = nextMessage(helper.getNode('blocked'));
+    helper.getNode('n1').receive({ payload: ['+447911123456', '+447911123457'] });
+    const msg = await out;
+    const codes = await jsonata('payload.decision.reasons[].code').evaluate(msg);
+    assert.deepEqual([...codes], ['OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS']);
+    msg.payload[0].decision.reasons.push({ code: 'NOTE', message: 'added by a Function node' });
+    assert.equal(msg.payload[1].decision.reasons.length, 1);
   });
 
   it('records an attempt for an allowed contact, then caps the next one on the same campaign', async function () {
