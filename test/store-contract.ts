@@ -1,7 +1,7 @@
 /**
  * The store contract suite: every DncStore adapter (embedded now, PostgreSQL later) runs these tests.
- * Adapter-specific abilities (tampering with the stored trail, forcing or dropping a snapshot) come as
- * optional hooks; the tests that need one are skipped for an adapter that has none.
+ * Every adapter gives a hook that tampers with its stored trail; the snapshot tests run for adapters that
+ * load from snapshots (StoreAbilities), with hooks that force or drop one.
  */
 import assert from 'node:assert/strict';
 import { isDncError } from '../lib/errors';
@@ -23,7 +23,7 @@ export interface StoreUnderTest {
   /** Closes everything and removes the data. */
   cleanup: () => Promise<void>;
   /** Changes the stored trail behind the store's back: edits a field of record `seq`, deletes it, or swaps it with the next. */
-  tamper?: (kind: TamperKind, seq: number) => Promise<void>;
+  tamper: (kind: TamperKind, seq: number) => Promise<void>;
   /** Makes the next reopen load from a snapshot. */
   forceSnapshot?: (store: DncStore) => Promise<void>;
   /** Makes the next reopen rebuild the state from the trail alone (the store must be closed). */
@@ -82,7 +82,19 @@ function assertThrowsUnavailable(fn: () => unknown): void {
   assert.throws(fn, (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE');
 }
 
-export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+/**
+ * What an adapter can do beyond the contract: `snapshots` (a store that loads from a snapshot plus the
+ * trail after it) runs the snapshot tests, with the forceSnapshot and dropSnapshot hooks.
+ */
+export interface StoreAbilities {
+  readonly snapshots: boolean;
+}
+
+export function describeStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreUnderTest>,
+  abilities: StoreAbilities = { snapshots: true },
+): void {
   describe(`DncStore contract: ${name}`, function () {
     let subject: StoreUnderTest;
     let store: DncStore;
@@ -267,18 +279,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       await assertSurvivesReopen();
     });
 
-    it('reloads identical state and audit from a snapshot', async function () {
-      if (!subject.forceSnapshot) this.skip();
-      await assertSurvivesReopen((current) => subject.forceSnapshot!(current));
-    });
-
-    it('reloads identical state and audit from the trail alone', async function () {
-      if (!subject.dropSnapshot) this.skip();
-      await assertSurvivesReopen(async (current) => {
-        await current.close();
-        await subject.dropSnapshot!();
+    if (abilities.snapshots) {
+      it('reloads identical state and audit from a snapshot', async function () {
+        await assertSurvivesReopen((current) => subject.forceSnapshot!(current));
       });
-    });
+
+      it('reloads identical state and audit from the trail alone', async function () {
+        await assertSurvivesReopen(async (current) => {
+          await current.close();
+          await subject.dropSnapshot!();
+        });
+      });
+    }
 
     it('makes hundreds of concurrent writes durable with unique gapless seqs', async function () {
       const count = 400;
@@ -335,7 +347,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     for (const kind of ['edit', 'delete', 'swap'] as const) {
       it(`verify() detects a ${kind === 'edit' ? 'edited' : kind === 'delete' ? 'deleted' : 'reordered'} record`, async function () {
-        if (!subject.tamper) this.skip();
         await writeSample(store);
         await subject.tamper(kind, 3);
         const verification = await store.verify();
@@ -346,7 +357,6 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     }
 
     it('verify() detects the deletion of the last record', async function () {
-      if (!subject.tamper) this.skip();
       await writeSample(store);
       await subject.tamper('delete', 5);
       const verification = await store.verify();

@@ -1,0 +1,626 @@
+/**
+ * The PostgreSQL store: several Node-RED instances share one DNC state.
+ *
+ * Each instance keeps the embedded store's in-memory view (KeyIndex of immutable profiles) so that
+ * checks stay synchronous and never wait on the database; the database holds the audit trail, which is
+ * the source of truth, exactly as the embedded journal is:
+ * - **Writes** (writer.ts) group concurrent changes into one transaction that locks the chain head,
+ *   first folds in whatever other instances committed, then appends the batch's sealed records; a change
+ *   is acknowledged only once its transaction committed (synchronous commit).
+ * - **Following**: a listening connection is woken by NOTIFY at every commit and reads the trail by
+ *   `seq` from where the view stands; a poll every `pollInterval` catches up when a notification is lost
+ *   (a reconnect, a dropped connection). Records are checked against the chain as they are folded.
+ * - **Staleness**: when the view has not been confirmed current for `maxStaleness` (the database is
+ *   unreachable), lookups throw DNC_STORE_UNAVAILABLE (checks block) until it has caught up again.
+ *
+ * The audit chain, its key handling and `verify()` are the embedded store's (audit-hash.ts, ChainVerifier).
+ */
+import { hostname } from 'node:os';
+import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
+import { DncError } from '../../errors';
+import type {
+  AttemptRecord,
+  AuditQuery,
+  AuditRecord,
+  AuditVerification,
+  ChangeListener,
+  ChangeResult,
+  ContactState,
+  DncStore,
+  LabelChange,
+  StoreState,
+  StoreStatus,
+} from '../types';
+import { KeyIndex } from '../key-index';
+import { AuditKey, GENESIS_HASH } from '../audit-hash';
+import { ChainVerifier, GENESIS_STATE, type ChainState } from '../journal';
+import { readKeyFile, writePendingKeyFile, installPendingKeyFile } from '../key-file';
+import { foldChange, StringInterner, type StateView } from '../state';
+import { normaliseChange, recordToChange } from '../changes';
+import type { StoreLogger } from '../embedded';
+import { DEFAULT_SCHEMA, migrate, quoteSchema, readHead } from './schema';
+import { PostgresWriter, type WriterHead } from './writer';
+import { PostgresAttempts } from './attempts';
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database (libpq URL); pg's PGHOST etc. apply when absent. */
+  readonly connectionString?: string;
+  /** More pool options as `pg` takes them: `max` (pool size), `ssl` (TLS), timeouts. */
+  readonly pool?: PoolConfig;
+  /** Default `dnc`. */
+  readonly schema?: string;
+  /** The audit key (base64 or hex): every instance sharing the database needs the same one. */
+  readonly auditKey?: string;
+  /** Without `auditKey`: the key file, created (0600) when the shared trail has no key yet. */
+  readonly keyPath?: string;
+  /** As the embedded store's: accept a trail keyed with this other key id, continuing under ours. */
+  readonly acceptAuditKeyChange?: string;
+  /** Names this instance in the records it writes (default `<host>:<pid>`). */
+  readonly instance?: string;
+  /** How long lookups answer from a view not confirmed current (ms, default 30 s); then they fail closed. */
+  readonly maxStaleness?: number;
+  /** How often the view is confirmed current without a notification (ms, default 1 s). */
+  readonly pollInterval?: number;
+  readonly logger?: StoreLogger;
+}
+
+export const DEFAULT_MAX_STALENESS = 30_000;
+const DEFAULT_POLL_INTERVAL = 1_000;
+/** Records read per query while following. */
+const FOLLOW_PAGE = 5_000;
+const MAX_RECONNECT_DELAY = 10_000;
+
+/** A ChangeListener's extra argument on this store: whether the change was made through this instance. */
+export type ChangeOrigin = 'local' | 'remote';
+type OriginListener = (record: AuditRecord, contact: ContactState | undefined, origin: ChangeOrigin) => void;
+
+interface AuditRow {
+  seq: string;
+  line: string;
+}
+
+export class PostgresStore implements DncStore {
+  readonly schema: string;
+  readonly instance: string;
+  private readonly s: string;
+  private readonly options: PostgresStoreOptions;
+  private readonly logger: StoreLogger;
+  private readonly maxStaleness: number;
+  private readonly pollInterval: number;
+  private readonly interner = new StringInterner();
+  private readonly listeners = new Set<OriginListener>();
+
+  private pool: Pool | undefined;
+  private follower: Client | undefined;
+  private key: AuditKey | undefined;
+  private state: StoreState = 'closed';
+  private error: Error | undefined;
+  private openPromise: Promise<void> | undefined;
+  private closing = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectDelay = 250;
+
+  private index = new KeyIndex();
+  private profileCount = 0;
+  /** Where the view stands in the chain (every record up to `seq` folded in and checked). */
+  private chain: ChainVerifier | undefined;
+  private readonly head: WriterHead = { seq: 0, hash: GENESIS_HASH, chainKey: null };
+  /** When the view was last confirmed current against the database (epoch ms). */
+  private syncedAt = 0;
+  /** Serialises what moves the view: the writer's transactions and catching up. */
+  private exclusive: Promise<unknown> = Promise.resolve();
+  private catchingUp: Promise<void> | undefined;
+  private writer: PostgresWriter | undefined;
+  readonly attemptLog: PostgresAttempts;
+
+  constructor(options: PostgresStoreOptions) {
+    this.options = options;
+    this.schema = options.schema ?? DEFAULT_SCHEMA;
+    this.s = quoteSchema(this.schema);
+    this.instance = options.instance ?? `${hostname()}:${process.pid}`;
+    this.logger = options.logger ?? { warn: (message) => console.warn(message) };
+    this.maxStaleness = Math.max(0, options.maxStaleness ?? DEFAULT_MAX_STALENESS);
+    this.pollInterval = Math.max(10, options.pollInterval ?? DEFAULT_POLL_INTERVAL);
+    this.attemptLog = new PostgresAttempts(this.s, this.instance);
+  }
+
+  /** The NOTIFY channel of this schema (a quoted identifier: any schema name fits). */
+  private get channel(): string {
+    return `dncflow_${this.schema}`;
+  }
+
+  open(): Promise<void> {
+    this.openPromise ??= this.load();
+    return this.openPromise;
+  }
+
+  private async load(): Promise<void> {
+    this.state = 'opening';
+    this.error = undefined;
+    try {
+      const pool = new Pool(this.connectionConfig('dncflow'));
+      // An idle client's error (the server restarted) must not crash Node-RED: the next query reconnects.
+      pool.on('error', (error) => this.logger.warn(`DNC store (PostgreSQL): ${error.message}`));
+      pool.on('connect', (client) => {
+        // A checked-out client whose connection drops emits 'error' besides failing its query: without a
+        // listener that would be an uncaught exception. The failed query reports it to its caller.
+        client.on('error', () => undefined);
+      });
+      this.pool = pool;
+      const client = await pool.connect();
+      try {
+        await migrate(client, this.schema);
+        const head = await readHead(client, this.s);
+        this.key = await this.resolveKey(head.chainKey);
+      } finally {
+        client.release();
+      }
+      this.chain = new ChainVerifier(GENESIS_STATE, this.key);
+      this.writer = new PostgresWriter({
+        pool,
+        schema: this.s,
+        channel: this.channel,
+        instance: this.instance,
+        key: this.key,
+        index: this.index,
+        interner: this.interner,
+        head: this.head,
+        host: this.writerHost,
+      });
+      await this.catchUp();
+      await this.attemptLog.open(pool);
+      await this.listen();
+      this.state = 'ready';
+      this.schedulePoll();
+    } catch (error) {
+      this.state = 'unavailable';
+      this.error = unavailable(error, `cannot open the PostgreSQL store (schema "${this.schema}")`);
+      await this.release();
+      throw this.error;
+    }
+  }
+
+  /**
+   * The connection settings: the pool options, the URL, and `synchronous_commit=on` at connection start:
+   * acknowledged means committed to disk, whatever the server's or the role's default says.
+   */
+  private connectionConfig(applicationName: string): PoolConfig {
+    const pool = this.options.pool ?? {};
+    return {
+      ...pool,
+      ...(this.options.connectionString ? { connectionString: this.options.connectionString } : {}),
+      application_name: applicationName,
+      options: `${pool.options ?? ''} -c synchronous_commit=on`.trim(),
+    };
+  }
+
+  /** The audit key: configured, or the key file's, or a new one when the shared trail has none yet. */
+  private async resolveKey(chainKey: string | null): Promise<AuditKey> {
+    let key: AuditKey | undefined;
+    const configured = this.options.auditKey?.trim();
+    if (configured) {
+      key = AuditKey.parse(configured);
+      if (key === undefined)
+        throw new Error('the audit key given is not a key (base64 or hex, at least 16 bytes)');
+    } else if (this.options.keyPath !== undefined) {
+      key = await readKeyFile(this.options.keyPath);
+      if (key === undefined && chainKey === null) {
+        key = AuditKey.generate();
+        await writePendingKeyFile(this.options.keyPath, key);
+        await installPendingKeyFile(this.options.keyPath);
+      }
+    }
+    if (key === undefined) {
+      throw new Error(
+        chainKey === null
+          ? 'no audit key: give one (DNC labels node credentials) or a key file path'
+          : `the shared audit trail is keyed with audit key ${chainKey} and this instance has no key:` +
+              ' give every instance the same key (DNC labels node credentials, or copy the key file)',
+      );
+    }
+    if (chainKey !== null && chainKey !== key.id && this.options.acceptAuditKeyChange?.trim() !== chainKey) {
+      throw new Error(
+        `the shared audit trail is keyed with audit key ${chainKey}, this instance has key ${key.id}:` +
+          ' every instance sharing the database needs the same key (if that key is lost for good,' +
+          ` accept the change with acceptAuditKeyChange "${chainKey}")`,
+      );
+    }
+    return key;
+  }
+
+  status(): StoreStatus & { readonly type: 'postgres'; readonly lag: number | null } {
+    const stale = this.state === 'ready' && this.isStale();
+    return {
+      type: 'postgres',
+      state: stale ? 'unavailable' : this.state,
+      ...(this.error ? { error: this.error } : stale ? { error: this.staleError() } : {}),
+      contacts: this.profileCount,
+      keys: this.index.size,
+      seq: this.head.seq,
+      // How long ago the view was last confirmed current (the replication lag an operator watches).
+      lag: this.state === 'ready' ? Math.max(0, Date.now() - this.syncedAt) : null,
+    };
+  }
+
+  // ---------------------------------------------------------------- following
+
+  private isStale(): boolean {
+    return Date.now() - this.syncedAt > this.maxStaleness;
+  }
+
+  private staleError(): DncError {
+    return new DncError(
+      'DNC_STORE_UNAVAILABLE',
+      `DNC store unavailable: the PostgreSQL store has not been reachable for more than` +
+        ` ${Math.round(this.maxStaleness / 1000)} s (maxStaleness): changes made on other instances may be missing`,
+    );
+  }
+
+  /** Runs `task` alone: no other writer transaction or catch-up moves the view meanwhile. */
+  private serialised<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(task, task);
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reads and folds every record committed after the view's seq; concurrent calls share one run. */
+  catchUp(): Promise<void> {
+    this.catchingUp ??= this.serialised(async () => {
+      const client = await this.pool!.connect();
+      try {
+        await this.foldCommitted(client, Infinity);
+      } finally {
+        client.release();
+      }
+      this.syncedAt = Date.now();
+    }).finally(() => (this.catchingUp = undefined));
+    return this.catchingUp;
+  }
+
+  /**
+   * Folds the committed records after the view's seq, up to `until`, checking each against the chain.
+   * Must run serialised. Other instances' records are announced to the listeners as remote changes.
+   */
+  private async foldCommitted(client: PoolClient, until: number): Promise<void> {
+    for (;;) {
+      const rows = await client.query<AuditRow>(
+        `SELECT seq, line FROM ${this.s}.audit WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${FOLLOW_PAGE}`,
+        [this.head.seq, Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER],
+      );
+      for (const row of rows.rows) this.foldRecordLine(row.line);
+      if (rows.rows.length < FOLLOW_PAGE) return;
+    }
+  }
+
+  private foldRecordLine(line: string): void {
+    const checked = this.chain!.next(line, true);
+    if (checked.problem !== undefined) {
+      const error = new DncError(
+        'DNC_STORE_UNAVAILABLE',
+        `DNC store unavailable: the shared audit trail fails verification: ${checked.problem}`,
+      );
+      this.failClosed(error);
+      throw error;
+    }
+    const record = checked.record!;
+    const view: StateView = {
+      get: (key) => this.index.get(key),
+      set: (key, state) => this.index.set(key, state),
+    };
+    const fold = foldChange(view, recordToChange(record), this.interner);
+    this.profileCount += fold.profileDelta;
+    const state: ChainState = this.chain!.state();
+    this.head.seq = state.seq;
+    this.head.hash = state.head;
+    this.head.chainKey = state.chainKey;
+    this.announce(record, fold.contact, 'remote');
+  }
+
+  private announce(record: AuditRecord, contact: ContactState | undefined, origin: ChangeOrigin): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(record, contact, origin);
+      } catch (error) {
+        this.logger.warn(`DNC store: a change listener threw: ${String(error)}`);
+      }
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client(this.connectionConfig('dncflow-follow'));
+    client.on('error', (error) => {
+      this.logger.warn(`DNC store (PostgreSQL): the change feed failed: ${error.message}`);
+      this.dropFollower(client);
+    });
+    client.on('end', () => this.dropFollower(client));
+    client.on('notification', () => this.wake());
+    await client.connect();
+    await client.query(`LISTEN "${this.channel}"`);
+    this.follower = client;
+    this.reconnectDelay = 250;
+    // Anything committed between the last catch-up and LISTEN taking effect.
+    this.wake();
+  }
+
+  private dropFollower(client: Client): void {
+    if (this.follower !== client) return;
+    this.follower = undefined;
+    client.removeAllListeners('notification');
+    client.end().catch(() => undefined);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing || this.state === 'closed' || this.reconnectTimer) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(MAX_RECONNECT_DELAY, this.reconnectDelay * 2);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.listen().catch((error: unknown) => {
+        this.logger.warn(`DNC store (PostgreSQL): reconnecting failed: ${(error as Error).message}`);
+        this.scheduleReconnect();
+      });
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** A notification (or the poll): catch up, logging (not throwing) a database that cannot answer. */
+  private wake(): void {
+    if (this.state !== 'ready' && this.state !== 'opening') return;
+    this.catchUp().catch((error: unknown) => {
+      if (!this.closing)
+        this.logger.warn(`DNC store (PostgreSQL): catching up failed: ${(error as Error).message}`);
+    });
+  }
+
+  private schedulePoll(): void {
+    this.pollTimer = setInterval(() => {
+      this.wake();
+      this.attemptLog.follow().catch(() => undefined);
+    }, this.pollInterval);
+    this.pollTimer.unref();
+  }
+
+  private failClosed(error: DncError): void {
+    this.state = 'unavailable';
+    this.error = error;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private assertReady(): void {
+    if (this.state !== 'ready') {
+      throw (
+        this.error ??
+        new DncError(
+          'DNC_STORE_UNAVAILABLE',
+          `DNC store (PostgreSQL, schema "${this.schema}") is ${this.state}`,
+        )
+      );
+    }
+    if (this.isStale()) throw this.staleError();
+  }
+
+  lookup(key: string): ContactState | undefined {
+    this.assertReady();
+    return this.index.get(key);
+  }
+
+  lookupAll(keys: readonly string[]): ContactState[] {
+    this.assertReady();
+    const profiles: ContactState[] = [];
+    for (const key of keys) {
+      const profile = this.index.get(key);
+      if (profile !== undefined && !profiles.includes(profile)) profiles.push(profile);
+    }
+    return profiles;
+  }
+
+  *contacts(): IterableIterator<ContactState> {
+    this.assertReady();
+    yield* this.index.profiles();
+  }
+
+  async audit(query: AuditQuery = {}): Promise<AuditRecord[]> {
+    this.assertReady();
+    const where: string[] = ['seq <= $1'];
+    const values: unknown[] = [this.head.seq];
+    const add = (condition: (n: string) => string, value: unknown): void => {
+      values.push(value);
+      where.push(condition(`$${values.length}`));
+    };
+    if (query.keys !== undefined) add((n) => `keys && ${n}::text[]`, [...query.keys]);
+    if (query.label !== undefined) add((n) => `${n} = ANY(labels)`, query.label);
+    if (query.source !== undefined) add((n) => `source = ${n}`, query.source);
+    if (query.since !== undefined)
+      add((n) => `at >= to_timestamp(${n}::double precision / 1000)`, query.since);
+    if (query.until !== undefined)
+      add((n) => `at <= to_timestamp(${n}::double precision / 1000)`, query.until);
+    const limit =
+      query.limit !== undefined && Number.isFinite(query.limit)
+        ? ` LIMIT ${Math.max(0, Math.trunc(query.limit))}`
+        : '';
+    const rows = await this.pool!.query<AuditRow>(
+      `SELECT seq, line FROM ${this.s}.audit WHERE ${where.join(' AND ')} ORDER BY seq DESC${limit}`,
+      values,
+    );
+    return rows.rows.reverse().map((row) => JSON.parse(row.line) as AuditRecord);
+  }
+
+  /**
+   * Walks the whole shared trail from the first record with the store's key, then checks that it ends
+   * at the chain head every writer moves (a record deleted or cut off behind the triggers' back).
+   */
+  async verify(): Promise<AuditVerification> {
+    this.assertReady();
+    const key = this.key!;
+    const verifier = new ChainVerifier(GENESIS_STATE, key);
+    const client = await this.pool!.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const head = await readHead(client, this.s);
+      let after = 0;
+      for (;;) {
+        const rows = await client.query<AuditRow>(
+          `SELECT seq, line FROM ${this.s}.audit WHERE seq > $1 ORDER BY seq LIMIT ${FOLLOW_PAGE}`,
+          [after],
+        );
+        for (const row of rows.rows) {
+          const checked = verifier.next(row.line, false);
+          if (checked.problem !== undefined) {
+            const records = verifier.state().seq;
+            return { ok: false, records, badSeq: records + 1, problem: checked.problem };
+          }
+          after = Number(row.seq);
+        }
+        if (rows.rows.length < FOLLOW_PAGE) break;
+      }
+      const state = verifier.state();
+      if (state.seq !== head.seq || state.head !== head.hash) {
+        return {
+          ok: false,
+          records: state.seq,
+          badSeq: state.seq + 1,
+          problem: `the trail holds ${state.seq} valid records but the chain head says ${head.seq} were written (records deleted)`,
+        };
+      }
+      const unverifiable = state.unverifiable;
+      return {
+        ok: unverifiable === undefined,
+        records: state.seq,
+        ...(state.legacy > 0 ? { legacy: state.legacy } : {}),
+        ...(unverifiable
+          ? {
+              unverifiable: { ...unverifiable },
+              problem: `records ${unverifiable.from}..${unverifiable.to} are keyed with audit key ${unverifiable.keyId}, which this store does not have: their content cannot be proven`,
+            }
+          : {}),
+      };
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  /**
+   * Listeners are called with a third argument, the change's origin: `local` (made through this
+   * instance) or `remote` (followed from another instance): the DNC changes node's filter.
+   */
+  onChange(listener: ChangeListener): () => void {
+    const entry: OriginListener = (record, contact, origin) =>
+      (listener as OriginListener)(record, contact, origin);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  apply(change: LabelChange): Promise<ChangeResult> {
+    if (this.state !== 'ready' || this.closing) {
+      return Promise.reject(
+        this.error ??
+          new DncError(
+            'DNC_STORE_UNAVAILABLE',
+            `DNC store (PostgreSQL) is ${this.closing ? 'closing' : this.state}`,
+          ),
+      );
+    }
+    try {
+      return this.writer!.write(normaliseChange(change));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private readonly writerHost = {
+    serialised: <T>(task: () => Promise<T>) => this.serialised(task),
+    foldCommitted: (client: PoolClient, until: number) => this.foldCommitted(client, until),
+    committed: (results: readonly ChangeResult[], profileDelta: number) => {
+      this.profileCount += profileDelta;
+      this.syncedAt = Date.now();
+      // Keep the follower's chain position in step with our own appends.
+      this.chain = new ChainVerifier(
+        { ...this.chain!.state(), seq: this.head.seq, head: this.head.hash, chainKey: this.head.chainKey },
+        this.key!,
+      );
+      for (const result of results) this.announce(result.record, result.contact, 'local');
+    },
+    writable: () => this.state === 'ready' && !this.closing,
+    notWritable: () =>
+      this.error ?? new DncError('DNC_STORE_UNAVAILABLE', `DNC store (PostgreSQL) is ${this.state}`),
+  };
+
+  // ---------------------------------------------------------------- attempts
+
+  recordAttempt(record: AttemptRecord): Promise<void> {
+    if (this.state !== 'ready') return Promise.reject(this.notReady());
+    return this.attemptLog.record(record);
+  }
+
+  attempts(key: string, since: number): readonly AttemptRecord[] {
+    this.assertReady();
+    return this.attemptLog.attempts(key, since);
+  }
+
+  pruneAttempts(before: number): Promise<number> {
+    return this.attemptLog.prune(before);
+  }
+
+  private notReady(): Error {
+    return this.error ?? new DncError('DNC_STORE_UNAVAILABLE', `DNC store (PostgreSQL) is ${this.state}`);
+  }
+
+  // ---------------------------------------------------------------- close
+
+  async close(): Promise<void> {
+    this.closing = true;
+    try {
+      await this.openPromise?.catch(() => undefined);
+      await this.writer?.idle();
+      await this.exclusive;
+    } finally {
+      await this.release();
+      this.index = new KeyIndex();
+      this.profileCount = 0;
+      this.head.seq = 0;
+      this.head.hash = GENESIS_HASH;
+      this.head.chainKey = null;
+      this.state = 'closed';
+      this.openPromise = undefined;
+      this.closing = false;
+    }
+  }
+
+  private async release(): Promise<void> {
+    clearInterval(this.pollTimer);
+    clearTimeout(this.reconnectTimer);
+    this.pollTimer = undefined;
+    this.reconnectTimer = undefined;
+    const follower = this.follower;
+    this.follower = undefined;
+    if (follower) {
+      follower.removeAllListeners();
+      follower.on('error', () => undefined);
+      await follower.end().catch(() => undefined);
+    }
+    const pool = this.pool;
+    this.pool = undefined;
+    this.writer = undefined;
+    this.attemptLog.close();
+    if (pool) await pool.end().catch(() => undefined);
+  }
+}
+
+function unavailable(error: unknown, what: string): DncError {
+  if (error instanceof DncError && error.code === 'DNC_STORE_UNAVAILABLE') return error;
+  return new DncError(
+    'DNC_STORE_UNAVAILABLE',
+    `DNC store unavailable: ${what}: ${(error as Error).message}`,
+    {
+      cause: error,
+    },
+  );
+}

@@ -1,0 +1,283 @@
+/**
+ * The PostgreSQL store on a real server (test/support/postgres.ts): the store contract, and what only
+ * a shared store has to get right: two instances on one database see each other's changes in order,
+ * the trail refuses UPDATE and DELETE, a role without CREATE is told which migration to run, a second
+ * instance with another audit key is refused, and a database that goes away fails checks closed after
+ * maxStaleness and recovers without a restart.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { isDncError } from '../lib/errors';
+import { PostgresStore, type PostgresStoreOptions } from '../lib/store/postgres/store';
+import type { AuditRecord, ContactState } from '../lib/store/types';
+import { addChange, describeStoreContract, removeChange, type TamperKind } from './store-contract';
+import { freshDatabase, requirePostgres, testPostgres } from './support/postgres';
+
+const quiet = { warn: (): void => undefined };
+const KEY = randomBytes(32).toString('base64');
+
+function openStore(url: string, extra: Partial<PostgresStoreOptions> = {}): PostgresStore {
+  return new PostgresStore({
+    connectionString: url,
+    auditKey: KEY,
+    logger: quiet,
+    pollInterval: 50,
+    ...extra,
+  });
+}
+
+/** Runs SQL as the superuser with triggers off: what an attacker with the database's files could do. */
+async function asSuperuser(url: string, sql: string, values: unknown[] = []): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("SET session_replication_role = 'replica'");
+    await client.query(sql, values);
+  } finally {
+    await client.end();
+  }
+}
+
+async function tamperTrail(url: string, kind: TamperKind, seq: number): Promise<void> {
+  if (kind === 'edit') {
+    await asSuperuser(
+      url,
+      `UPDATE dnc.audit SET line = replace(line, '"reason":"asked not to be called"', '"reason":"edited afterwards"') WHERE seq = $1`,
+      [seq],
+    );
+  } else if (kind === 'delete') {
+    await asSuperuser(url, 'DELETE FROM dnc.audit WHERE seq = $1', [seq]);
+  } else {
+    await asSuperuser(
+      url,
+      `UPDATE dnc.audit a SET line = b.line FROM (SELECT seq, line FROM dnc.audit WHERE seq IN ($1::bigint, $1::bigint + 1)) b
+        WHERE a.seq IN ($1::bigint, $1::bigint + 1) AND b.seq <> a.seq`,
+      [seq],
+    );
+  }
+}
+
+describe('PostgreSQL store', function () {
+  this.timeout(30_000);
+  requirePostgres();
+
+  describeStoreContract(
+    'postgres',
+    async () => {
+      const url = await freshDatabase();
+      let current = openStore(url);
+      await current.open();
+      return {
+        store: current,
+        reopen: async () => {
+          await current.close();
+          current = openStore(url);
+          await current.open();
+          return current;
+        },
+        cleanup: () => current.close(),
+        tamper: (kind, seq) => tamperTrail(url, kind, seq),
+      };
+    },
+    { snapshots: false },
+  );
+
+  describe('two instances on one database', function () {
+    let url: string;
+    let a: PostgresStore;
+    let b: PostgresStore;
+
+    beforeEach(async function () {
+      url = await freshDatabase();
+      a = openStore(url, { instance: 'A' });
+      b = openStore(url, { instance: 'B' });
+      await Promise.all([a.open(), b.open()]);
+    });
+    afterEach(async function () {
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    async function until(condition: () => boolean, ms = 2000): Promise<number> {
+      const start = Date.now();
+      while (!condition()) {
+        if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return Date.now() - start;
+    }
+
+    it('an opt-out acknowledged on A is enforced on B within a second, and back', async function () {
+      await a.apply(addChange(['+14155550100'], ['DNC_Sales']));
+      await until(() => b.lookup('+14155550100')?.labels[0]?.label === 'DNC_Sales', 1000);
+      await b.apply(removeChange(['+14155550100'], ['DNC_Sales']));
+      await until(() => a.lookup('+14155550100')?.labels.length === 0, 1000);
+    });
+
+    it('concurrent writes on both instances form one gapless chain that both follow and verify', async function () {
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 200; i++) {
+        const store = i % 2 === 0 ? a : b;
+        writes.push(store.apply(addChange([`+1415700${String(i).padStart(4, '0')}`], ['DNC_Sales'])));
+      }
+      await Promise.all(writes);
+      await until(() => a.status().seq === 200 && b.status().seq === 200);
+      assert.deepEqual(await a.verify(), { ok: true, records: 200 });
+      assert.deepEqual(await b.verify(), { ok: true, records: 200 });
+      assert.equal(a.status().contacts, 200);
+      assert.equal(b.status().contacts, 200);
+      const trail = await a.audit();
+      assert.deepEqual(
+        trail.map((record) => record.seq),
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
+    });
+
+    it('a write folds in what the other instance committed first: a repeat is unchanged, keys link', async function () {
+      await a.apply(addChange(['+14155550101'], ['DNC_Sales']));
+      // B writes at once, before any notification reached it: its transaction reads A's record first.
+      const repeat = await b.apply(addChange(['+14155550101', 'x@example.com'], ['DNC_Sales']));
+      assert.deepEqual(repeat.changed, []);
+      assert.deepEqual(repeat.unchanged, ['DNC_Sales']);
+      assert.deepEqual([...repeat.contact!.keys].sort(), ['+14155550101', 'x@example.com']);
+      assert.equal(repeat.record.seq, 2);
+    });
+
+    it('tells listeners whether a change came through this instance or another', async function () {
+      const seen: { seq: number; origin: unknown }[] = [];
+      b.onChange(((record: AuditRecord, _contact: ContactState | undefined, origin: unknown) =>
+        seen.push({ seq: record.seq, origin })) as never);
+      await a.apply(addChange(['+14155550102'], ['DNC_Sales']));
+      await until(() => seen.length === 1);
+      await b.apply(addChange(['+14155550103'], ['DNC_Sales']));
+      assert.deepEqual(seen, [
+        { seq: 1, origin: 'remote' },
+        { seq: 2, origin: 'local' },
+      ]);
+    });
+
+    it('shares attempt records: an attempt recorded on A counts on B', async function () {
+      const at = Date.now();
+      await a.recordAttempt({
+        keys: ['+14155550104'],
+        at,
+        attempt: true,
+        outcome: null,
+        channel: 'voice',
+        campaign: 'spring',
+        source: 'dialer',
+      });
+      await until(() => b.attempts('+14155550104', at - 1).length === 1);
+      await b.recordAttempt({
+        keys: ['+14155550104'],
+        at: at + 1,
+        attempt: true,
+        outcome: 'refusal',
+        channel: 'voice',
+        campaign: 'spring',
+        source: 'dialer',
+      });
+      assert.deepEqual(
+        b.attempts('+14155550104', at - 1).map((r) => r.outcome),
+        [null, 'refusal'],
+      );
+    });
+  });
+
+  it('the trail refuses UPDATE, DELETE and TRUNCATE, even from the role that writes it', async function () {
+    const url = await freshDatabase();
+    const store = openStore(url);
+    await store.open();
+    try {
+      await store.apply(addChange(['+14155550105'], ['DNC_Sales']));
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        for (const sql of [
+          "UPDATE dnc.audit SET source = 'x'",
+          'DELETE FROM dnc.audit',
+          'TRUNCATE dnc.audit',
+        ]) {
+          await assert.rejects(client.query(sql), /append-only/);
+        }
+      } finally {
+        await client.end();
+      }
+      assert.deepEqual(await store.verify(), { ok: true, records: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a role that may not create the tables is told which migration to run, and checks fail closed', async function () {
+    const url = await freshDatabase();
+    const server = await testPostgres();
+    const database = new URL(url).pathname.slice(1);
+    const admin = new Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE dnc_app_${database} LOGIN`);
+      await admin.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+    } finally {
+      await admin.end();
+    }
+    const store = openStore(server.urlFor(database, `dnc_app_${database}`));
+    await assert.rejects(
+      store.open(),
+      (error: unknown) =>
+        isDncError(error) &&
+        error.code === 'DNC_STORE_UNAVAILABLE' &&
+        /migration 1 \(audit trail, chain head, attempts\)/.test(error.message) &&
+        /npx dncflow schema/.test(error.message),
+    );
+    assert.equal(store.status().state, 'unavailable');
+    assert.throws(
+      () => store.lookup('+14155550106'),
+      (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+    );
+    await store.close();
+  });
+
+  it('refuses an instance whose audit key is not the shared trail key', async function () {
+    const url = await freshDatabase();
+    const first = openStore(url);
+    await first.open();
+    await first.apply(addChange(['+14155550107'], ['DNC_Sales']));
+    const other = openStore(url, { auditKey: randomBytes(32).toString('base64') });
+    await assert.rejects(other.open(), /every instance sharing the database needs the same key/);
+    await Promise.all([first.close(), other.close()]);
+  });
+
+  it('fails checks closed after maxStaleness without the database, and recovers without a restart', async function () {
+    this.timeout(60_000);
+    const server = await testPostgres();
+    const url = await freshDatabase();
+    const store = openStore(url, { maxStaleness: 500 });
+    await store.open();
+    try {
+      await store.apply(addChange(['+14155550108'], ['DNC_Sales']));
+      server.stop('immediate');
+      try {
+        // Within maxStaleness the view still answers; after it, every lookup fails closed.
+        await new Promise((resolve) => setTimeout(resolve, 900));
+        assert.throws(
+          () => store.lookup('+14155550108'),
+          (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+        );
+        assert.equal(store.status().state, 'unavailable');
+      } finally {
+        server.start();
+      }
+      const start = Date.now();
+      while (store.status().state !== 'ready') {
+        if (Date.now() - start > 20_000) throw new Error('did not recover');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(store.lookup('+14155550108')?.labels[0].label, 'DNC_Sales');
+      await store.apply(addChange(['+14155550109'], ['DNC_Sales']));
+      assert.deepEqual(await store.verify(), { ok: true, records: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+});
