@@ -10,7 +10,8 @@ import { DncError } from '../lib/errors';
 import { mkdirPrivateSync } from '../lib/private-files';
 import { CHANNEL_PATTERN, KNOWN_CHANNELS, LabelCatalog } from '../lib/labels';
 import { DncService } from '../lib/service';
-import { acquireEmbeddedStore } from '../lib/store/registry';
+import { acquireEmbeddedStore, acquirePostgresStore, type StoreHandle } from '../lib/store/registry';
+import { POSTGRES_URL_ENV, postgresSettings } from '../lib/store/postgres/settings';
 import { DncBinding, type DncConfigDef, type DncConfigNode } from './shared/config';
 import { TokenSet, parseTokens } from '../lib/api/auth';
 import { mountDncApi, publicPathOf, rateLimitOf, registerApiConfig } from './shared/api-mount';
@@ -28,6 +29,16 @@ export = function (RED: NodeAPI) {
   function storePathFor(value: unknown): string {
     const text = typeof value === 'string' ? value.trim() : '';
     return text === '' ? join(userDir(RED), DEFAULT_STORE_FILE) : resolve(userDir(RED), text);
+  }
+
+  /** Blank or absent (every flow saved before the setting existed): the embedded store, as before. */
+  function storeTypeOf(value: unknown): 'embedded' | 'postgres' {
+    const text = typeof value === 'string' ? value.trim() : '';
+    if (text === '' || text === 'embedded') return 'embedded';
+    if (text === 'postgres') return 'postgres';
+    throw new DncError('DNC_INVALID_INPUT', `storeType must be embedded or postgres, not "${text}"`, {
+      field: 'storeType',
+    });
   }
 
   function textCredential(value: unknown): string | undefined {
@@ -92,22 +103,42 @@ export = function (RED: NodeAPI) {
           { field: 'defaultCountry' },
         );
       }
-      const storePath = storePathFor(def.storePath);
-      try {
-        mkdirPrivateSync(dirname(storePath));
-      } catch {
-        // The store reports the real problem (DNC_STORE_UNAVAILABLE) when it cannot open its files.
-      }
-      const handle = acquireEmbeddedStore(storePath, {
-        logger: { warn: (message) => RED.log.warn(`[dnc] ${message}`) },
+      const credentials = (this.credentials ?? {}) as { auditKey?: unknown; postgresUrl?: unknown };
+      const storeOptions = {
+        logger: { warn: (message: string) => RED.log.warn(`[dnc] ${message}`) },
         // The audit key: a credential, so Node-RED keeps it encrypted; blank: the store's key file.
-        auditKey: textCredential((this.credentials as { auditKey?: unknown } | undefined)?.auditKey),
+        auditKey: textCredential(credentials.auditKey),
         // The explicit recovery step for a lost or replaced audit key (README, "The audit key"): the id
         // of the old key, as the store's refusal names it, in settings.js.
         acceptAuditKeyChange: textCredential(
           (RED.settings as unknown as { dncAcceptAuditKeyChange?: unknown }).dncAcceptAuditKeyChange,
         ),
-      });
+      };
+      const storeType = storeTypeOf(def.storeType);
+      let storePath: string;
+      let handle: StoreHandle;
+      if (storeType === 'postgres') {
+        const settings = postgresSettings({
+          ...def,
+          postgresUrl: credentials.postgresUrl,
+          envUrl: process.env[POSTGRES_URL_ENV],
+        });
+        storePath = `PostgreSQL schema "${settings.schema}"`;
+        handle = acquirePostgresStore({
+          ...storeOptions,
+          ...settings,
+          // Without a configured key, every instance reads the same key file name in its user directory.
+          keyPath: join(userDir(RED), `dnc-postgres-${settings.schema}.key`),
+        });
+      } else {
+        storePath = storePathFor(def.storePath);
+        try {
+          mkdirPrivateSync(dirname(storePath));
+        } catch {
+          // The store reports the real problem (DNC_STORE_UNAVAILABLE) when it cannot open its files.
+        }
+        handle = acquireEmbeddedStore(storePath, storeOptions);
+      }
       release = () => handle.release();
       try {
         const storeReady = handle.ready;
@@ -193,6 +224,7 @@ export = function (RED: NodeAPI) {
       writeTokens: { type: 'password' },
       readTokens: { type: 'password' },
       auditKey: { type: 'password' },
+      postgresUrl: { type: 'password' },
     },
   });
 };

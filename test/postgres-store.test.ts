@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { isDncError } from '../lib/errors';
+import { grantSql, migrationSql } from '../lib/store/postgres/schema';
 import { PostgresStore, type PostgresStoreOptions } from '../lib/store/postgres/store';
 import type { AuditRecord, ContactState } from '../lib/store/types';
 import { addChange, describeStoreContract, removeChange, type TamperKind } from './store-contract';
@@ -236,6 +237,44 @@ describe('PostgreSQL store', function () {
       (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
     );
     await store.close();
+
+    // The owner runs what `dncflow schema` prints and grants the least privilege: the role now works,
+    // and still cannot rewrite history.
+    const owner = new Client({ connectionString: url });
+    await owner.connect();
+    try {
+      await owner.query(migrationSql('dnc'));
+      await owner.query(grantSql('dnc', `dnc_app_${database}`));
+    } finally {
+      await owner.end();
+    }
+    const appUrl = server.urlFor(database, `dnc_app_${database}`);
+    const granted = openStore(appUrl);
+    await granted.open();
+    try {
+      await granted.apply(addChange(['+14155550106'], ['DNC_Sales']));
+      await granted.recordAttempt({
+        keys: ['+14155550106'],
+        at: Date.now(),
+        attempt: true,
+        outcome: null,
+        channel: 'voice',
+        campaign: null,
+        source: 'dialer',
+      });
+      assert.equal(await granted.pruneAttempts(Date.now() + 1), 1);
+      assert.deepEqual(await granted.verify(), { ok: true, records: 1 });
+      const app = new Client({ connectionString: appUrl });
+      await app.connect();
+      try {
+        await assert.rejects(app.query("UPDATE dnc.audit SET source = 'x'"), /append-only|permission denied/);
+        await assert.rejects(app.query('CREATE TABLE dnc.extra (id int)'), /permission denied/);
+      } finally {
+        await app.end();
+      }
+    } finally {
+      await granted.close();
+    }
   });
 
   it('refuses an instance whose audit key is not the shared trail key', async function () {

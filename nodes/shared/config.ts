@@ -17,6 +17,14 @@ export interface DncConfigDef extends NodeDef {
   channels?: unknown;
   defaultCountry?: string;
   storePath?: string;
+  /** `embedded` (blank: flows saved before the setting existed) or `postgres`. */
+  storeType?: string;
+  /** The PostgreSQL store's settings (lib/store/postgres/settings.ts); the URL is a credential. */
+  postgresSchema?: string;
+  postgresPoolSize?: string | number;
+  postgresTls?: string;
+  /** Seconds a PostgreSQL-backed instance answers from its view without the database. */
+  maxStaleness?: string | number;
   /** The public API's path on the flows app (off until a token exists). */
   apiPath?: string;
   /** Requests per minute per API token (0: no limit). */

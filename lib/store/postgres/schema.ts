@@ -106,6 +106,29 @@ export function migrationSql(schema: string, from = 1): string {
   return `${parts.join('\n')}\n`;
 }
 
+/**
+ * The least privilege the instances' role needs once the schema owner has run the migrations: read and
+ * append the trail (never UPDATE or DELETE it: the triggers refuse those even to its owner), move the
+ * chain heads, record and prune attempts. For `dncflow schema --grant <role>` and the README.
+ */
+export function grantSql(schema: string, role: string): string {
+  const s = quoteSchema(schema);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(role)) {
+    throw new DncError('DNC_INVALID_INPUT', `the role must be a plain SQL name, not "${role}"`, {
+      field: 'role',
+    });
+  }
+  const r = `"${role}"`;
+  return [
+    `GRANT USAGE ON SCHEMA ${s} TO ${r};`,
+    `GRANT SELECT ON ${s}.schema_migrations TO ${r};`,
+    `GRANT SELECT, INSERT ON ${s}.audit TO ${r};`,
+    `GRANT SELECT, UPDATE ON ${s}.chain_head, ${s}.attempt_head TO ${r};`,
+    `GRANT SELECT, INSERT, DELETE ON ${s}.attempts TO ${r};`,
+    '',
+  ].join('\n');
+}
+
 function migrationsTable(s: string): string {
   return `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());`;
 }

@@ -62,6 +62,8 @@ export interface PostgresStoreOptions {
   /** How often the view is confirmed current without a notification (ms, default 1 s). */
   readonly pollInterval?: number;
   readonly logger?: StoreLogger;
+  /** Do not connect before this settles (the registry passes the close of a previous instance). */
+  readonly openAfter?: Promise<unknown>;
 }
 
 export const DEFAULT_MAX_STALENESS = 30_000;
@@ -139,6 +141,7 @@ export class PostgresStore implements DncStore {
     this.state = 'opening';
     this.error = undefined;
     try {
+      await this.options.openAfter?.catch(() => undefined);
       const pool = new Pool(this.connectionConfig('dncflow'));
       // An idle client's error (the server restarted) must not crash Node-RED: the next query reconnects.
       pool.on('error', (error) => this.logger.warn(`DNC store (PostgreSQL): ${error.message}`));
