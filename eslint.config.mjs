@@ -35,6 +35,7 @@ export default tseslint.config(
       'node_modules/**',
       '.node-red/**',
       'scripts/**',
+      'bin/**',
       'eslint.config.mjs',
       'nodes/**/*.html',
     ],
