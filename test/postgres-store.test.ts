@@ -287,6 +287,28 @@ describe('PostgreSQL store', function () {
     await Promise.all([first.close(), other.close()]);
   });
 
+  it('two instances that each made their own key on an empty trail: the second is refused at its first write', async function () {
+    const url = await freshDatabase();
+    const a = openStore(url);
+    const b = openStore(url, { auditKey: randomBytes(32).toString('base64') });
+    await Promise.all([a.open(), b.open()]);
+    try {
+      await a.apply(addChange(['+14155550110'], ['DNC_Sales']));
+      await assert.rejects(
+        b.apply(addChange(['+14155550111'], ['DNC_Sales'])),
+        (error: unknown) =>
+          isDncError(error) &&
+          error.code === 'DNC_STORE_UNAVAILABLE' &&
+          /give every instance the same key/.test(error.message),
+      );
+      // B still enforces A's opt-out, and the trail holds one key's records only.
+      assert.equal(b.lookup('+14155550110')?.labels[0].label, 'DNC_Sales');
+      assert.deepEqual(await a.verify(), { ok: true, records: 1 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('fails checks closed after maxStaleness without the database, and recovers without a restart', async function () {
     this.timeout(60_000);
     const server = await testPostgres();

@@ -166,6 +166,7 @@ export class PostgresStore implements DncStore {
         channel: this.channel,
         instance: this.instance,
         key: this.key,
+        acceptedKeyId: this.options.acceptAuditKeyChange?.trim() || undefined,
         index: this.index,
         interner: this.interner,
         head: this.head,
@@ -191,6 +192,9 @@ export class PostgresStore implements DncStore {
   private connectionConfig(applicationName: string): PoolConfig {
     const pool = this.options.pool ?? {};
     return {
+      // A database that does not answer (a partition, not a refusal) must not hang a catch-up for minutes.
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
       ...pool,
       ...(this.options.connectionString ? { connectionString: this.options.connectionString } : {}),
       application_name: applicationName,

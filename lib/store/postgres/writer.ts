@@ -55,6 +55,8 @@ export interface PostgresWriterOptions {
   readonly channel: string;
   readonly instance: string;
   readonly key: AuditKey;
+  /** A key id the operator accepted to continue from (acceptAuditKeyChange). */
+  readonly acceptedKeyId?: string;
   readonly index: KeyIndex;
   readonly interner: StringInterner;
   readonly head: WriterHead;
@@ -124,6 +126,20 @@ export class PostgresWriter {
           'DNC_STORE_UNAVAILABLE',
           `DNC store unavailable: the shared trail's head (record ${locked.seq}) does not match the records` +
             ` this instance read (up to ${head.seq}): records were deleted or altered`,
+        );
+      }
+      if (
+        head.chainKey !== null &&
+        head.chainKey !== key.id &&
+        head.chainKey !== this.options.acceptedKeyId
+      ) {
+        // Another instance keys the shared trail with another key (each made its own key file): writing
+        // here would switch the chain back and forth, leaving each key's records unprovable to the other.
+        throw new DncError(
+          'DNC_STORE_UNAVAILABLE',
+          `DNC store unavailable: another instance keys the shared audit trail with audit key ${head.chainKey},` +
+            ` this instance has key ${key.id}: give every instance the same key (the DNC labels node's` +
+            ' credentials, or copy the key file), then restart this one',
         );
       }
       const view: StateView = {
