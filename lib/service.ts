@@ -306,27 +306,7 @@ export class DncService {
     const actor = textValue(RULES.actor, request.actor, 'actor');
     const reason = textValue(RULES.reason, request.reason, 'reason');
     const at = instantOf(request.at, this.now);
-    if (op === 'remove') {
-      // A removal records no campaign or channel (the contact no longer carries what they described).
-      return {
-        op,
-        contact: contactLabel(contact),
-        keys: contact.keys,
-        labels,
-        source,
-        actor,
-        principal: principalText(principal),
-        reason,
-        at,
-        campaign: null,
-        channel: null,
-      };
-    }
-    const campaign = textValue(RULES.campaign, request.campaign, 'campaign');
-    // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
-    // recorded as given: an opt-out is never refused for the name of its channel.
-    const channel = channelOf(request.channel);
-    return {
+    const common = {
       op,
       contact: contactLabel(contact),
       keys: contact.keys,
@@ -336,9 +316,14 @@ export class DncService {
       principal: principalText(principal),
       reason,
       at,
-      campaign,
-      channel,
     };
+    // A removal records no campaign or channel (the contact no longer carries what they described).
+    if (op === 'remove') return { ...common, campaign: null, channel: null };
+    const campaign = textValue(RULES.campaign, request.campaign, 'campaign');
+    // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
+    // recorded as given: an opt-out is never refused for the name of its channel.
+    const channel = channelOf(request.channel);
+    return { ...common, campaign, channel };
   }
 
   /**
