@@ -20,8 +20,8 @@ export {
   type DncServiceOptions,
   type LabelChangeRequest,
   type LabelChangeOutcome,
-  type AttemptRequest,
 } from './service';
+export type { AttemptRequest } from './attempt-recorder';
 export * from './policy';
 export { EmbeddedStore } from './store/embedded';
 export { acquireEmbeddedStore } from './store/registry';

@@ -3,13 +3,15 @@
  * Node-RED nodes and the HTTP API are thin callers of this class; it validates every input, turns
  * contacts into keys, applies label definitions (expiry, scope) and writes through the store contract.
  */
+import { AttemptRecorder, type AttemptRequest } from './attempt-recorder';
 import { ContactParser, contactLabel } from './contacts';
 import { DncDecider } from './decide';
 import type { BatchDecision, CheckOptions, CheckPlan, Decision } from './decision';
 import { DncError } from './errors';
-import { LabelCatalog, normaliseChannel, type LabelDefinition } from './labels';
+import { LabelCatalog, type LabelDefinition } from './labels';
 import { isNcprLabel, ncprLabelsFor } from './registries/check';
 import { parseNcprPreference } from './registries/ncpr';
+import { SYSTEM_PRINCIPAL, channelOf, principalText, sourceOf, type Principal } from './request-fields';
 import type {
   AttemptRecord,
   AuditQuery,
@@ -110,66 +112,12 @@ export interface LabelChangeOutcome {
   readonly record: AuditRecord;
 }
 
-/**
- * Who acts, set by the package from how the caller reached it, never from a request's fields (a client
- * claims `source` and `actor`; it cannot claim a principal): `user:<name>` or `admin:anonymous` (admin API),
- * `token:<id>` (public API), `node:<id>` (a flow), `import:<principal>` (an import job). A program using
- * lib/ directly and naming none is `system`.
- */
-export type Principal = string;
-
-/** The principal of a change or attempt whose caller names none. */
-export const SYSTEM_PRINCIPAL: Principal = 'system';
-
-/** How far ahead of our clock an attempt's time may be (dialer clocks drift). */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
-
-/** A contact attempt or outcome made here or elsewhere (frequency caps, cooling-off). */
-export interface AttemptRequest {
-  readonly contact: unknown;
-  /** When it happened (default now). */
-  readonly at?: Date | number;
-  readonly channel?: unknown;
-  /** The campaign or subject (caps "on the same subject"). */
-  readonly campaign?: unknown;
-  /** `conversation`, `refusal`, `optout` (these start cooling-off periods), or another short word. */
-  readonly outcome?: unknown;
-  readonly source?: unknown;
-}
-
-/** Attempt records older than the longest rule of any policy seen are pruned at most this often. */
-const PRUNE_EVERY_MS = 3_600_000;
-/**
- * The longest horizon announced by any policy in this process: several services (config nodes) may
- * share one store file, and none may prune records another one's rules still need.
- */
-let attemptHorizonMs = 0;
-
-function sourceOf(value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  assertValue(RULES.source, value, 'source', HINTS.source);
-  return value === null || value === '' ? fallback : (value as string);
-}
-
-function channelOf(value: unknown): string | null {
-  if (value === undefined) return null;
-  assertValue(RULES.channel, value, 'channel', HINTS.channel);
-  return value === null || value === '' ? null : normaliseChannel(value, 'channel');
-}
-
-/** At most 200 characters (a long admin user name is cut, not refused: the change must not fail for it). */
-export function principalText(principal: Principal): string {
-  if (typeof principal !== 'string' || principal.trim() === '') return SYSTEM_PRINCIPAL;
-  // Control characters never reach the audit trail (a user name is shown in logs and CSV exports).
-  const clean = principal.replace(/\p{Cc}/gu, '?');
-  return [...clean].slice(0, 200).join('');
-}
-
 export class DncService {
   readonly catalog: LabelCatalog;
   readonly parser: ContactParser;
   readonly store: DncStore;
   private readonly decider: DncDecider;
+  private readonly attempts: AttemptRecorder;
   private readonly now: () => number;
   private readonly storeReady: Promise<void>;
   private readonly clock = new IsoClock();
@@ -180,6 +128,14 @@ export class DncService {
     this.store = options.store;
     this.now = options.now ?? Date.now;
     this.decider = new DncDecider(this.catalog, this.parser, this.store, this.now);
+    this.attempts = new AttemptRecorder({
+      parser: this.parser,
+      catalog: this.catalog,
+      store: this.store,
+      now: this.now,
+      hold: (record) => this.decider.holdAttempt(record),
+      whenReady: () => this.whenReady(),
+    });
     this.storeReady = options.storeReady ?? Promise.resolve();
     // A store that fails to open is reported through status() and fails checks closed; the
     // rejection is observed by whoever awaits whenReady(), never left unhandled.
@@ -289,86 +245,22 @@ export class DncService {
     return run;
   }
 
-  private lastPrune = 0;
-
   /**
    * Tells the service how long a policy needs attempt records; records older than the longest
    * horizon announced are pruned (never while no policy with caps or cooling-off has been announced).
    */
   retainAttemptsFor(horizonMs: number): void {
-    if (Number.isFinite(horizonMs) && horizonMs > attemptHorizonMs) attemptHorizonMs = horizonMs;
+    this.attempts.retainFor(horizonMs);
   }
 
   /** Records a contact attempt (with its outcome when known). Resolves once durable. */
   recordAttempt(request: AttemptRequest, principal: Principal = SYSTEM_PRINCIPAL): Promise<AttemptRecord> {
-    return this.writeAttempt(request, true, principal);
+    return this.attempts.recordAttempt(request, principal);
   }
 
   /** Records an outcome (conversation, refusal, optout...) on its own, e.g. from a dialer's call result. */
   recordOutcome(request: AttemptRequest, principal: Principal = SYSTEM_PRINCIPAL): Promise<AttemptRecord> {
-    if (request.outcome === undefined || request.outcome === null || request.outcome === '') {
-      return Promise.reject(
-        new DncError('DNC_INVALID_INPUT', 'an outcome is needed (conversation, refusal, optout...)', {
-          field: 'outcome',
-        }),
-      );
-    }
-    return this.writeAttempt(request, false, principal);
-  }
-
-  private async writeAttempt(
-    request: AttemptRequest,
-    attempt: boolean,
-    principal: Principal,
-  ): Promise<AttemptRecord> {
-    const contact = this.parser.parse(request.contact);
-    let outcome: string | null = null;
-    if (request.outcome !== undefined && request.outcome !== null) {
-      assertValue(RULES.outcome, request.outcome, 'outcome', HINTS.outcome);
-      outcome = request.outcome as string;
-    }
-    const at = instantOf(request.at, this.now);
-    // Records come from dialers with their own clocks, but one far in the future would count against
-    // caps for days, and must never move the pruning horizon: allow a little skew, refuse the rest.
-    if (at > this.now() + MAX_CLOCK_SKEW_MS) {
-      throw new DncError('DNC_INVALID_INPUT', 'at is in the future: an attempt is recorded when it happens', {
-        field: 'at',
-      });
-    }
-    const record: AttemptRecord = {
-      keys: contact.keys,
-      at,
-      attempt,
-      outcome,
-      // An attempt on an unknown channel (`smss`) would not count towards that channel's caps: refused.
-      channel: this.knownChannel(channelOf(request.channel)),
-      campaign: textValue(RULES.campaign, request.campaign, 'campaign'),
-      source: sourceOf(request.source, 'api'),
-      principal: principalText(principal),
-    };
-    if (typeof this.store.recordAttempt !== 'function') {
-      throw new DncError('DNC_STORE_ERROR', 'this store keeps no attempt records');
-    }
-    // Counted by caps from now on, not only once durable: a burst of checks sees it at once.
-    const release = this.decider.holdAttempt(record);
-    try {
-      await this.whenReady();
-      await this.store.recordAttempt(record);
-    } finally {
-      release();
-    }
-    this.maybePrune();
-    return record;
-  }
-
-  /** Prunes by the service's clock only: a record's own time must never decide what is forgotten. */
-  private maybePrune(): void {
-    const now = this.now();
-    if (attemptHorizonMs === 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
-    if (typeof this.store.pruneAttempts !== 'function') return;
-    this.lastPrune = now;
-    // Best effort: a failed prune only keeps records a little longer.
-    this.store.pruneAttempts(now - attemptHorizonMs).catch(() => undefined);
+    return this.attempts.recordOutcome(request, principal);
   }
 
   /**
@@ -414,27 +306,7 @@ export class DncService {
     const actor = textValue(RULES.actor, request.actor, 'actor');
     const reason = textValue(RULES.reason, request.reason, 'reason');
     const at = instantOf(request.at, this.now);
-    if (op === 'remove') {
-      // A removal records no campaign or channel (the contact no longer carries what they described).
-      return {
-        op,
-        contact: contactLabel(contact),
-        keys: contact.keys,
-        labels,
-        source,
-        actor,
-        principal: principalText(principal),
-        reason,
-        at,
-        campaign: null,
-        channel: null,
-      };
-    }
-    const campaign = textValue(RULES.campaign, request.campaign, 'campaign');
-    // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
-    // recorded as given: an opt-out is never refused for the name of its channel.
-    const channel = channelOf(request.channel);
-    return {
+    const common = {
       op,
       contact: contactLabel(contact),
       keys: contact.keys,
@@ -444,9 +316,14 @@ export class DncService {
       principal: principalText(principal),
       reason,
       at,
-      campaign,
-      channel,
     };
+    // A removal records no campaign or channel (the contact no longer carries what they described).
+    if (op === 'remove') return { ...common, campaign: null, channel: null };
+    const campaign = textValue(RULES.campaign, request.campaign, 'campaign');
+    // The channel a change arrived on is audit detail only (it scopes nothing), so an undeclared one is
+    // recorded as given: an opt-out is never refused for the name of its channel.
+    const channel = channelOf(request.channel);
+    return { ...common, campaign, channel };
   }
 
   /**
@@ -545,11 +422,6 @@ export class DncService {
       });
     }
     return labels;
-  }
-
-  /** A well-formed channel name (or null) that is also built in or declared: DNC_INVALID_INPUT otherwise. */
-  private knownChannel(channel: string | null): string | null {
-    return channel === null ? null : this.catalog.channelOf(channel, 'channel');
   }
 
   private outcome(

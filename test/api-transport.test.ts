@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redactBody } from '../lib/api/errors';
-import { sweepStaleUploads } from '../lib/api/imports';
+import { sweepStaleUploads } from '../lib/api/upload-spool';
 import { api, apiModules, config, deploy, fetchJson, get, helper, post, seq, upload } from './api-support';
 import { ANA, storeReady, useNodeRed } from './nodes/support';
 

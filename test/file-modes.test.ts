@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { spool } from '../lib/api/imports';
+import { spool } from '../lib/api/upload-spool';
 import { EmbeddedStore } from '../lib/store/embedded';
 import { NumberIndexBuilder } from '../lib/registries/index-build';
 import { readIndexFileHeader, writeIndexFile } from '../lib/registries/index-file';

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import {
-  ServiceRegistrySource,
-  parseRetryAfter,
-  type ServiceSourceOptions,
-} from '../lib/registries/service-source';
+import type { ServiceSourceOptions } from '../lib/registries/service-options';
+import { parseRetryAfter } from '../lib/registries/service-request';
+import { ServiceRegistrySource } from '../lib/registries/service-source';
 import { mapResults, WashServer } from './support/wash-server';
 
 const DAY = 86_400_000;

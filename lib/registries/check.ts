@@ -19,8 +19,7 @@
 import { DncError } from '../errors';
 import { decideNcpr, isNcprCategory, type NcprCategory, type NcprPreference } from './ncpr';
 import type { RegistryId } from './known-registries';
-import type { RegistryLookupResult } from './lookup-result';
-import type { SourceLookupResult } from './service-source';
+import type { RegistryLookupResult, SourceLookupResult } from './lookup-result';
 
 /** A registry answering from memory (FileRegistry). */
 export interface SyncRegistrySource {

@@ -46,7 +46,13 @@ export {
   type KnownRegistryId,
   type RegistryId,
 } from './known-registries';
-export type { RegistryResult, RegistryReasonCode, RegistryLookupResult } from './lookup-result';
+export type {
+  RegistryResult,
+  RegistryReasonCode,
+  RegistryLookupResult,
+  SourceLookupResult,
+  SourceReasonCode,
+} from './lookup-result';
 export { listRegistrySources, parseAsOf, RegistryLoadRefusedError, type AsOfSource } from './source-files';
 export type { RegistryLoadProgress } from './registry-loader';
 export {
@@ -60,19 +66,16 @@ export {
   type NcprDecision,
   type NcprReasonCode,
 } from './ncpr';
-export {
-  ServiceRegistrySource,
-  parseRetryAfter,
-  type ServiceSourceOptions,
-  type ServiceSourceStatus,
-  type ServiceRequestEvent,
-  type ResponseMapper,
-  type ResponseMapping,
-  type NumberFormat,
-  type CircuitState,
-  type SourceLookupResult,
-  type SourceReasonCode,
-} from './service-source';
+export { ServiceRegistrySource, type ServiceSourceStatus } from './service-source';
+export type {
+  ServiceSourceOptions,
+  ServiceRequestEvent,
+  ResponseMapper,
+  ResponseMapping,
+  NumberFormat,
+} from './service-options';
+export { parseRetryAfter } from './service-request';
+export type { CircuitState } from './circuit-breaker';
 export {
   isNcprLabel,
   ncprLabelsFor,

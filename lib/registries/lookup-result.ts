@@ -31,3 +31,11 @@ export interface RegistryLookupResult {
   /** Human-readable detail (why it is unavailable, how stale). */
   detail?: string;
 }
+
+/** The file registry's codes plus REGISTRY_UNAVAILABLE: the service could not answer for this number. */
+export type SourceReasonCode = RegistryReasonCode | 'REGISTRY_UNAVAILABLE';
+
+/** A lookup result from any registry source (file or service). */
+export interface SourceLookupResult extends Omit<RegistryLookupResult, 'reason'> {
+  reason: SourceReasonCode;
+}

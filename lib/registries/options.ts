@@ -10,7 +10,7 @@ import { DncError } from '../errors';
 import { isKnownRegistry, type RegistryId } from './known-registries';
 import type { LayoutOptions, RegistryLayout } from './parsers';
 import type { FileRegistryOptions } from './registry';
-import type { NumberFormat, ServiceSourceOptions } from './service-source';
+import type { NumberFormat, ServiceSourceOptions } from './service-options';
 
 /** The fields of a registry definition (every one optional: blank means the default). */
 export interface RegistryDefinition {

@@ -18,118 +18,25 @@
  * - a number outside the registry's calling codes is `not-listed` (OUTSIDE_REGISTRY) without a request;
  * - `asOf` is when the number was washed (the service's answer), which is what the validity counts from.
  *
+ * The parts: the options and their defaults are service-options.ts, one request (templates, timeout, status
+ * codes, reading the answer) service-request.ts, the breaker circuit-breaker.ts; the batching, the cache,
+ * the concurrency limit and the retries are here.
+ *
  * No Node-RED and no JSONata here: lib stays framework-free.
  */
 import { performance } from 'node:perf_hooks';
-import { nationalPrefixOf } from './national';
+import { CircuitBreaker, type CircuitState } from './circuit-breaker';
+import type { RegistryId } from './known-registries';
+import type { SourceLookupResult, SourceReasonCode } from './lookup-result';
 import { e164ToKey } from './number-keys';
 import {
-  checkRegistryId,
-  DEFAULT_CALLING_CODES,
-  isKnownRegistry,
-  registryMaxAgeDays,
-  type RegistryId,
-} from './known-registries';
-import type { RegistryLookupResult, RegistryReasonCode } from './lookup-result';
+  resolveServiceOptions,
+  type ResolvedServiceOptions,
+  type ServiceSourceOptions,
+} from './service-options';
+import { AttemptError, ClosedError, ServiceClient } from './service-request';
 
 const DAY_MS = 86_400_000;
-
-/** The file registry's codes plus REGISTRY_UNAVAILABLE: the service could not answer for this number. */
-export type SourceReasonCode = RegistryReasonCode | 'REGISTRY_UNAVAILABLE';
-
-/** A lookup result from any registry source (file or service). */
-export interface SourceLookupResult extends Omit<RegistryLookupResult, 'reason'> {
-  reason: SourceReasonCode;
-}
-
-/**
- * What a response mapper may return, per requested number: true (listed) or false (not listed).
- * - a Map or a plain object keyed by number;
- * - an array of `{ number, listed }` objects.
- * Keys may be written as sent, as E.164, or as E.164 digits without `+`. Any number missing, or with a value
- * that is not a boolean (nor "listed" / "not-listed"), is `unavailable` for that number.
- */
-export type ResponseMapping =
-  | ReadonlyMap<string, unknown>
-  | Readonly<Record<string, unknown>>
-  | readonly { number?: unknown; listed?: unknown }[];
-
-/** Maps a parsed response body to listed / not listed per number. May throw or reject: the batch fails. */
-export type ResponseMapper = (
-  responseBody: unknown,
-  requestedNumbers: readonly string[],
-  context: { sent: readonly string[]; status: number; headers: Headers },
-) => ResponseMapping | Promise<ResponseMapping>;
-
-/** How numbers are written in requests: `+61412345678`, `61412345678` or national `0412345678`. */
-export type NumberFormat = 'e164' | 'digits' | 'national';
-
-export interface ServiceSourceOptions {
-  id: RegistryId;
-  name?: string;
-  /**
-   * URL template. Placeholders: `{numbers}` (the batch, comma-separated, URL-encoded), `{number}` (one
-   * number: the batch size is then 1), `{registry}`, and `{name}` for each secret (`{apiKey}`), URL-encoded.
-   */
-  url: string;
-  /** Default POST. */
-  method?: 'GET' | 'POST' | 'PUT';
-  /** Header values may use the secrets' placeholders (`Authorization: Bearer {apiKey}`). */
-  headers?: Readonly<Record<string, string>>;
-  /**
-   * Body template for POST / PUT (default `{"numbers":{numbersJson}}`, sent as application/json unless a
-   * Content-Type header says otherwise). Placeholders: `{numbersJson}` (a JSON array), `{numbers}`
-   * (comma-separated), `{registry}`, and the secrets.
-   */
-  body?: string;
-  /** Secrets (from Node-RED credentials), substituted where their `{name}` appears. Never logged. */
-  secrets?: Readonly<Record<string, string>>;
-  /** Numbers per request (default 100). */
-  batchSize?: number;
-  numberFormat?: NumberFormat;
-  /** Trunk prefix for the `national` format (default: the calling code's national prefix, `0` in AU, none in SG). */
-  trunkPrefix?: string;
-  mapResponse: ResponseMapper;
-  /** How long a result is good for (the registry's validity); defaults per registry, required for custom. */
-  maxAgeDays?: number;
-  /** Calling codes the registry covers (defaults per registry; custom: all). */
-  callingCodes?: readonly string[];
-  /** Per attempt (default 10000 ms). */
-  timeoutMs?: number;
-  /** Retries after the first attempt (default 2). */
-  retries?: number;
-  /** First backoff (default 500 ms), doubled per retry, capped at maxBackoffMs (default 30000). */
-  backoffMs?: number;
-  maxBackoffMs?: number;
-  /** A Retry-After longer than this ends the retries (default 60000 ms): the caller should not wait. */
-  maxRetryAfterMs?: number;
-  /** Requests in flight at most (default 4). */
-  concurrency?: number;
-  /** Consecutive failed attempts that open the circuit (default 5). */
-  breakerThreshold?: number;
-  /** Time the circuit stays open before one probe request (default 30000 ms). */
-  breakerCooldownMs?: number;
-  /** Results kept at most (default 1,000,000; the oldest are dropped first). */
-  cacheMaxEntries?: number;
-  /** Clock (tests). */
-  now?: () => number;
-  /** fetch (tests); default globalThis.fetch. */
-  fetch?: typeof fetch;
-  /** Called after every request (for status and logs): ok, the HTTP status, numbers, attempts, error. */
-  onRequest?: (event: ServiceRequestEvent) => void;
-}
-
-export interface ServiceRequestEvent {
-  registry: RegistryId;
-  ok: boolean;
-  numbers: number;
-  attempts: number;
-  status: number | null;
-  error?: string;
-  durationMs: number;
-}
-
-export type CircuitState = 'closed' | 'open' | 'half-open';
 
 export interface ServiceSourceStatus {
   registry: RegistryId;
@@ -151,53 +58,6 @@ interface CacheEntry {
   at: number;
 }
 
-/** Why one attempt failed, and whether another attempt may help. */
-class AttemptError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly status: number | null,
-    /** ms to wait before retrying, from Retry-After. */
-    readonly retryAfterMs: number | null = null,
-    /** Counts toward the circuit breaker (429 does not: the service is alive and asking us to slow down). */
-    readonly breaker = true,
-  ) {
-    super(message);
-  }
-}
-
-class ClosedError extends Error {
-  constructor() {
-    super('the registry source is closed');
-  }
-}
-
-/** `Retry-After` as milliseconds from now: delay-seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, date - now);
-}
-
-function substitute(template: string, values: Readonly<Record<string, string>>, encode: boolean): string {
-  return template.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (whole, name: string) =>
-    Object.prototype.hasOwnProperty.call(values, name)
-      ? encode
-        ? encodeURIComponent(values[name])
-        : values[name]
-      : whole,
-  );
-}
-
-function positive(value: number | undefined, fallback: number, field: string, min = 1): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < min) throw new RangeError(`${field} must be a number >= ${min}`);
-  return value;
-}
-
 export class ServiceRegistrySource {
   /** Lookups return promises: callers take the async path. */
   readonly async = true as const;
@@ -207,47 +67,31 @@ export class ServiceRegistrySource {
   readonly maxAgeDays: number;
   readonly callingCodes: readonly string[] | null;
   readonly batchSize: number;
-  private readonly options: ServiceSourceOptions;
+  private readonly options: ResolvedServiceOptions;
   private readonly now: () => number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly client: ServiceClient;
+  private readonly breaker: CircuitBreaker;
   private readonly cache = new Map<string, CacheEntry>();
   /** Numbers being washed now: a second asker waits for the same answer. */
   private readonly pending = new Map<string, Promise<SourceLookupResult>>();
-  private readonly controllers = new Set<AbortController>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; reject: (err: Error) => void }>();
   private readonly waiting: (() => void)[] = [];
   private active = 0;
-  private failures = 0;
-  private circuit: CircuitState = 'closed';
-  private openedAt = 0;
-  private probing = false;
   private lastError: string | null = null;
   private lastSuccessAt: number | null = null;
   private closed = false;
 
   constructor(options: ServiceSourceOptions) {
-    checkRegistryId(options.id);
-    const known = isKnownRegistry(options.id) ? options.id : null;
-    const maxAgeDays = registryMaxAgeDays(options.id, options.maxAgeDays);
-    if (typeof options.url !== 'string' || !/^https?:\/\//i.test(options.url.trim())) {
-      throw new RangeError(`registry ${options.id}: the service URL must start with http:// or https://`);
-    }
-    if (typeof options.mapResponse !== 'function') {
-      throw new RangeError(`registry ${options.id}: a response mapper is needed`);
-    }
-    this.id = options.id;
-    this.name = options.name ?? options.id;
-    this.maxAgeDays = maxAgeDays;
-    this.callingCodes = options.callingCodes ?? (known ? DEFAULT_CALLING_CODES[known] : null);
-    const batch = Math.floor(positive(options.batchSize, 100, 'batchSize'));
-    this.batchSize = options.url.includes('{number}') ? 1 : batch;
-    positive(options.timeoutMs, 10_000, 'timeoutMs');
-    positive(options.retries, 2, 'retries', 0);
-    positive(options.concurrency, 4, 'concurrency');
-    positive(options.breakerThreshold, 5, 'breakerThreshold');
-    this.options = options;
-    this.now = options.now ?? Date.now;
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    const resolved = resolveServiceOptions(options);
+    this.id = resolved.id;
+    this.name = resolved.name;
+    this.maxAgeDays = resolved.maxAgeDays;
+    this.callingCodes = resolved.callingCodes;
+    this.batchSize = resolved.batchSize;
+    this.options = resolved;
+    this.now = resolved.now;
+    this.client = new ServiceClient(resolved);
+    this.breaker = new CircuitBreaker(resolved.breakerThreshold, resolved.breakerCooldownMs, resolved.now);
   }
 
   /** Nothing to load: resolves at once (the same life cycle as a file registry). */
@@ -258,7 +102,7 @@ export class ServiceRegistrySource {
   /** Aborts requests in flight; every pending lookup answers `unavailable`. The cache is dropped. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const controller of this.controllers) controller.abort(new ClosedError());
+    this.client.close();
     for (const entry of this.timers) {
       clearTimeout(entry.timer);
       entry.reject(new ClosedError());
@@ -278,14 +122,14 @@ export class ServiceRegistrySource {
   }
 
   status(): ServiceSourceStatus {
-    this.refreshCircuit();
+    const circuit = this.breaker.state;
     return {
       registry: this.id,
       name: this.name,
       kind: 'service',
-      state: this.closed ? 'closed' : this.circuit === 'open' ? 'unavailable' : 'ready',
-      circuit: this.circuit,
-      consecutiveFailures: this.failures,
+      state: this.closed ? 'closed' : circuit === 'open' ? 'unavailable' : 'ready',
+      circuit,
+      consecutiveFailures: this.breaker.consecutiveFailures,
       inFlight: this.active,
       queued: this.waiting.length,
       cached: this.cache.size,
@@ -459,7 +303,7 @@ export class ServiceRegistrySource {
   }
 
   private remember(e164: string, entry: CacheEntry): void {
-    const max = this.options.cacheMaxEntries ?? 1_000_000;
+    const max = this.options.cacheMaxEntries;
     this.cache.delete(e164);
     this.cache.set(e164, entry);
     if (this.cache.size > max) {
@@ -471,7 +315,7 @@ export class ServiceRegistrySource {
   // --- concurrency ------------------------------------------------------------------------------
 
   private async acquire(): Promise<void> {
-    const limit = this.options.concurrency ?? 4;
+    const limit = this.options.concurrency;
     while (this.active >= limit) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
       if (this.closed) throw new ClosedError();
@@ -485,63 +329,33 @@ export class ServiceRegistrySource {
     if (next !== undefined) next();
   }
 
-  // --- circuit breaker --------------------------------------------------------------------------
-
-  private refreshCircuit(): void {
-    const cooldown = this.options.breakerCooldownMs ?? 30_000;
-    if (this.circuit === 'open' && this.now() - this.openedAt >= cooldown) this.circuit = 'half-open';
-  }
-
-  /** Throws when the circuit does not let an attempt through; returns whether this attempt is the probe. */
-  private admit(): boolean {
-    this.refreshCircuit();
-    if (this.circuit === 'closed') return false;
-    if (this.circuit === 'half-open' && !this.probing) {
-      this.probing = true;
-      return true;
-    }
-    throw new AttemptError(
-      `circuit open after ${this.failures} consecutive failures (last: ${this.lastError ?? 'unknown'})`,
-      false,
-      null,
-      null,
-      false,
-    );
-  }
-
-  private succeeded(probe: boolean): void {
-    if (probe) this.probing = false;
-    this.failures = 0;
-    this.circuit = 'closed';
-  }
-
-  private attemptFailed(probe: boolean, err: AttemptError): void {
-    if (probe) this.probing = false;
-    if (!err.breaker) return;
-    this.failures += 1;
-    if (probe || this.failures >= (this.options.breakerThreshold ?? 5)) {
-      this.circuit = 'open';
-      this.openedAt = this.now();
-    }
-  }
-
-  // --- requests ---------------------------------------------------------------------------------
+  // --- retries ----------------------------------------------------------------------------------
 
   private async withRetries(
     numbers: readonly string[],
     progress: (attempts: number, status: number | null) => void,
   ): Promise<Map<string, boolean>> {
-    const retries = this.options.retries ?? 2;
-    const base = this.options.backoffMs ?? 500;
-    const maxBackoff = this.options.maxBackoffMs ?? 30_000;
-    const maxRetryAfter = this.options.maxRetryAfterMs ?? 60_000;
+    const retries = this.options.retries;
+    const base = this.options.backoffMs;
+    const maxBackoff = this.options.maxBackoffMs;
+    const maxRetryAfter = this.options.maxRetryAfterMs;
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new ClosedError();
-      const probe = this.admit();
+      const admission = this.breaker.admit();
+      if (admission === 'refused') {
+        throw new AttemptError(
+          `circuit open after ${this.breaker.consecutiveFailures} consecutive failures (last: ${this.lastError ?? 'unknown'})`,
+          false,
+          null,
+          null,
+          false,
+        );
+      }
+      const probe = admission === 'probe';
       let error: AttemptError;
       try {
-        const answer = await this.attempt(numbers, (s) => progress(attempt + 1, s));
-        this.succeeded(probe);
+        const answer = await this.client.send(numbers, (s) => progress(attempt + 1, s));
+        this.breaker.succeeded(probe);
         return answer;
       } catch (err) {
         if (err instanceof ClosedError) throw err;
@@ -549,7 +363,7 @@ export class ServiceRegistrySource {
           err instanceof AttemptError
             ? err
             : new AttemptError(err instanceof Error ? err.message : String(err), false, null);
-        this.attemptFailed(probe, error);
+        this.breaker.failed(probe, error.breaker);
         this.lastError = error.message;
       }
       if (!error.retryable || attempt >= retries) throw error;
@@ -579,158 +393,5 @@ export class ServiceRegistrySource {
       };
       this.timers.add(entry);
     });
-  }
-
-  private format(e164: string): string {
-    const format = this.options.numberFormat ?? 'e164';
-    if (format === 'e164') return e164;
-    if (format === 'digits') return e164.slice(1);
-    const code = this.callingCodes?.find((c) => e164.startsWith(c, 1));
-    if (code === undefined) return e164;
-    // The calling code's own national prefix (libphonenumber-js metadata): `0` in Australia, none in Italy
-    // or Singapore, where the national number is written as it follows the calling code.
-    return `${this.options.trunkPrefix ?? nationalPrefixOf(code)}${e164.slice(1 + code.length)}`;
-  }
-
-  private async attempt(
-    numbers: readonly string[],
-    onStatus: (status: number | null) => void,
-  ): Promise<Map<string, boolean>> {
-    const sent = numbers.map((n) => this.format(n));
-    const secrets = this.options.secrets ?? {};
-    const values: Record<string, string> = {
-      ...secrets,
-      registry: this.id,
-      numbers: sent.join(','),
-      number: sent[0] ?? '',
-      numbersJson: JSON.stringify(sent),
-    };
-    const url = substitute(this.options.url.trim(), values, true);
-    const method = this.options.method ?? 'POST';
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(this.options.headers ?? {})) {
-      headers.set(name, substitute(value, secrets, false));
-    }
-    let body: string | undefined;
-    if (method !== 'GET') {
-      body = substitute(this.options.body ?? '{"numbers":{numbersJson}}', values, false);
-      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    }
-    if (!headers.has('accept')) headers.set('accept', 'application/json');
-
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    const timeoutMs = this.options.timeoutMs ?? 10_000;
-    const timer = setTimeout(() => controller.abort(new Error('timeout')), timeoutMs);
-    let response: Response;
-    let text: string;
-    try {
-      try {
-        response = await this.fetchImpl(url, { method, headers, body, signal: controller.signal });
-        onStatus(response.status);
-        text = await response.text();
-      } catch (err) {
-        if (this.closed) throw new ClosedError();
-        const reason = controller.signal.aborted ? (controller.signal.reason as unknown) : err;
-        const timedOut = reason instanceof Error && reason.message === 'timeout';
-        throw new AttemptError(
-          timedOut
-            ? `no answer within ${timeoutMs} ms`
-            : `request failed: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
-          true,
-          null,
-        );
-      }
-    } finally {
-      clearTimeout(timer);
-      this.controllers.delete(controller);
-    }
-    const status = response.status;
-    if (status === 429) {
-      throw new AttemptError(
-        'HTTP 429 Too Many Requests',
-        true,
-        status,
-        parseRetryAfter(response.headers.get('retry-after'), this.now()),
-        false,
-      );
-    }
-    if (status === 408 || status >= 500) {
-      throw new AttemptError(
-        `HTTP ${status}`,
-        true,
-        status,
-        status === 503 ? parseRetryAfter(response.headers.get('retry-after'), this.now()) : null,
-      );
-    }
-    if (status < 200 || status >= 300) {
-      // 400, 401, 403, 404...: asking again will not help (a wrong key, a wrong URL).
-      throw new AttemptError(`HTTP ${status}: ${text.slice(0, 200)}`, false, status);
-    }
-    let parsed: unknown;
-    try {
-      parsed = text.trim() === '' ? null : JSON.parse(text);
-    } catch {
-      throw new AttemptError(`the answer is not JSON: ${JSON.stringify(text.slice(0, 80))}`, false, status);
-    }
-    let mapping: ResponseMapping;
-    try {
-      mapping = await this.options.mapResponse(parsed, numbers, { sent, status, headers: response.headers });
-    } catch (err) {
-      throw new AttemptError(
-        `the response mapping failed: ${err instanceof Error ? err.message : String(err)}`,
-        false,
-        status,
-      );
-    }
-    return this.readMapping(mapping, numbers, sent);
-  }
-
-  /** The mapper's answer, keyed by the E.164 numbers asked for; anything unrecognised is left out. */
-  private readMapping(
-    mapping: ResponseMapping,
-    numbers: readonly string[],
-    sent: readonly string[],
-  ): Map<string, boolean> {
-    const byName = new Map<string, string>();
-    numbers.forEach((e164, i) => {
-      byName.set(e164, e164);
-      byName.set(e164.slice(1), e164);
-      byName.set(sent[i], e164);
-    });
-    const out = new Map<string, boolean>();
-    const take = (key: unknown, value: unknown) => {
-      if (typeof key !== 'string' && typeof key !== 'number') return;
-      const e164 = byName.get(String(key).replace(/[\s().-]/g, ''));
-      if (e164 === undefined) return;
-      const listed =
-        value === true || value === 'listed'
-          ? true
-          : value === false || value === 'not-listed' || value === 'not listed'
-            ? false
-            : undefined;
-      if (listed === undefined) return;
-      // The same number answered twice, once each way: listed wins (the safe direction).
-      out.set(e164, (out.get(e164) ?? false) || listed);
-    };
-    if (mapping instanceof Map) {
-      for (const [key, value] of mapping) take(key, value);
-    } else if (Array.isArray(mapping)) {
-      for (const item of mapping as readonly unknown[]) {
-        if (item !== null && typeof item === 'object') {
-          const { number, listed } = item as { number?: unknown; listed?: unknown };
-          take(number, listed);
-        }
-      }
-    } else if (mapping !== null && typeof mapping === 'object') {
-      for (const [key, value] of Object.entries(mapping)) take(key, value);
-    } else {
-      throw new AttemptError(
-        'the response mapping must give an object, a Map or a list of { number, listed }',
-        false,
-        null,
-      );
-    }
-    return out;
   }
 }

@@ -10,10 +10,10 @@
  * Its state is its own: an unreadable attempts file makes `attempts()` throw DNC_STORE_UNAVAILABLE (a
  * policy with caps then blocks, failing closed) without taking the DNC labels down with it.
  */
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { DncError } from '../errors';
 import { openPrivate } from '../private-files';
-import { fsyncDirectory } from './snapshot';
+import { fsyncDirectory, readTextIfExists } from './files';
 import type { AttemptRecord } from './types';
 
 /** `dnc-store.json` -> `dnc-store.attempts.ndjson`. */
@@ -92,17 +92,7 @@ export class AttemptLog {
     this.state = 'opening';
     try {
       await this.openAfter?.catch(() => undefined);
-      let text = '';
-      try {
-        const read = await open(this.path, 'r');
-        try {
-          text = await read.readFile('utf8');
-        } finally {
-          await read.close();
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      const text = (await readTextIfExists(this.path)) ?? '';
       const complete = text.lastIndexOf('\n') + 1;
       let lineNo = 0;
       for (const line of text.slice(0, complete).split('\n')) {

@@ -11,10 +11,10 @@
  * `<name>.checkpoint`, one JSON object padded with spaces to a fixed size, so that an in-place rewrite
  * never leaves the end of a longer previous version behind.
  */
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
 import type { AuditKey } from './audit-hash';
-import { fsyncDirectory } from './snapshot';
+import { fsyncDirectory, readTextIfExists } from './files';
 
 export const CHECKPOINT_FORMAT = 'dnc-store-checkpoint/1';
 const CHECKPOINT_BYTES = 512;
@@ -52,13 +52,8 @@ export function checkpointIsAuthentic(checkpoint: Checkpoint, key: AuditKey): bo
  * throws when unreadable.
  */
 export async function readCheckpoint(path: string): Promise<Checkpoint | 'empty' | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   if (text.length === 0) return 'empty';
   let parsed: Record<string, unknown>;
   try {

@@ -38,16 +38,8 @@ import type {
   StoreStatus,
 } from './types';
 import { KeyIndex } from './key-index';
-import { GENESIS_HASH, type AuditKey } from './audit-hash';
-import {
-  GENESIS_STATE,
-  journalPathFor,
-  scanLines,
-  walkChain,
-  walkChainOffThread,
-  type ChainState,
-  type ChainWalk,
-} from './journal';
+import { GENESIS_HASH } from './audit-hash';
+import { journalPathFor, scanLines } from './journal';
 import { checkpointPathFor } from './checkpoint';
 import { keyPathFor } from './key-file';
 import { AuditIndex, readLastLines, readLinesAt } from './audit-index';
@@ -57,6 +49,7 @@ import { StringInterner, type FoldableChange } from './state';
 import { normaliseChange } from './changes';
 import { GroupCommitWriter, type DurableHead, type WriterHost } from './group-commit';
 import { StoreRecovery, emptySnapshot } from './recovery';
+import { AuditVerifier } from './verifier';
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -104,14 +97,9 @@ export class EmbeddedStore implements DncStore {
   readonly keyPath: string;
   private readonly configuredKey: string | undefined;
   private readonly fullVerifyEvery: number;
-  private key: AuditKey | undefined;
   private readonly acceptKeyChange: string | undefined;
-  /** The chain as verified so far: verify() continues from here. */
-  private verified: { state: ChainState; offset: number } | undefined;
-  /** A failure found by a walk: kept until reopened, so that later incremental checks still report it. */
-  private verifyFailure: { badSeq: number; problem: string; records: number } | undefined;
-  private lastFullVerify = -Infinity;
-  private verifying: Promise<void> | undefined;
+  /** verify() of the current open (lib/store/verifier.ts). */
+  private verifier: AuditVerifier | undefined;
   /** Per-contact audit index, built at the first per-contact query and kept up to date after. */
   private auditIndex: AuditIndex | undefined;
   private auditIndexBuilding: Promise<AuditIndex> | undefined;
@@ -193,7 +181,6 @@ export class EmbeddedStore implements DncStore {
         acceptKeyChange: this.acceptKeyChange,
         interner: this.interner,
       }).open();
-      this.key = opened.key;
       this.index = opened.index;
       this.durable.profileCount = opened.profileCount;
       this.durable.seq = opened.seq;
@@ -216,9 +203,14 @@ export class EmbeddedStore implements DncStore {
         logger: this.logger,
         host: this.writerHost,
       });
-      this.verified = opened.verified;
-      this.verifyFailure = undefined;
-      this.lastFullVerify = -Infinity; // the first verify() walks again: it reports on the file as it is then
+      this.verifier = new AuditVerifier({
+        journalPath: this.journalPath,
+        key: opened.key,
+        verified: opened.verified,
+        durable: this.durable,
+        snapshot: () => ({ seq: this.snapshotSeq, head: this.snapshotHead }),
+        fullVerifyEvery: this.fullVerifyEvery,
+      });
       this.state = 'ready';
     } catch (error) {
       this.index = new KeyIndex();
@@ -348,107 +340,10 @@ export class EmbeddedStore implements DncStore {
     return this.auditIndexBuilding;
   }
 
-  /**
-   * Incremental: the records written since the last check are verified from the remembered head; the
-   * whole chain is walked again (in a worker thread, off the event loop that answers checks) at most
-   * once per `fullVerifyEvery`, and the first time after open. Concurrent calls share one run. A
-   * failure, once found, is reported by every later call until the store is reopened.
-   */
+  /** Incremental, a full walk now and then: see lib/store/verifier.ts. */
   async verify(): Promise<AuditVerification> {
     this.assertReady();
-    while (this.verifying) await this.verifying.catch(() => undefined);
-    const run = this.runVerify();
-    this.verifying = run;
-    try {
-      await run;
-    } finally {
-      if (this.verifying === run) this.verifying = undefined;
-    }
-    const failure = this.verifyFailure;
-    if (failure)
-      return { ok: false, records: failure.records, badSeq: failure.badSeq, problem: failure.problem };
-    const state = this.verified!.state;
-    const unverifiable = state.unverifiable;
-    return {
-      ok: unverifiable === undefined,
-      records: state.seq,
-      ...(state.legacy > 0 ? { legacy: state.legacy } : {}),
-      ...(unverifiable
-        ? {
-            unverifiable: { ...unverifiable },
-            problem: `records ${unverifiable.from}..${unverifiable.to} are keyed with audit key ${unverifiable.keyId}, which this store does not have: their content cannot be proven`,
-          }
-        : {}),
-    };
-  }
-
-  private async runVerify(): Promise<void> {
-    if (this.verifyFailure || !this.key || !this.verified) return;
-    const end = this.durable.journalSize;
-    const expected = { seq: this.durable.seq, head: this.durable.hash };
-    const full = Date.now() - this.lastFullVerify >= this.fullVerifyEvery;
-    if (!full && end === this.verified.offset) {
-      // Nothing written since the last check and no full walk due: no file to open. One turn of the
-      // event loop all the same, so that a caller polling verify() in a loop never starves checks.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return;
-    }
-    const snapshotSeq = this.snapshotSeq;
-    const snapshotHead = this.snapshotHead;
-    const walk: ChainWalk = full
-      ? {
-          path: this.journalPath,
-          start: 0,
-          end,
-          state: GENESIS_STATE,
-          key: this.key.export(),
-          ...(snapshotSeq > 0 ? { reportSeq: snapshotSeq } : {}),
-        }
-      : {
-          path: this.journalPath,
-          start: this.verified.offset,
-          end,
-          state: this.verified.state,
-          key: this.key.export(),
-        };
-    if (full) this.lastFullVerify = Date.now();
-    // A few new records are cheaper to hash here than a worker is to start.
-    const result =
-      full || end - walk.start > 1024 * 1024 ? await walkChainOffThread(walk) : await walkChain(walk);
-    if (result.problem) {
-      this.verifyFailure = {
-        badSeq: result.problem.seq,
-        problem: result.problem.message,
-        records: result.state.seq,
-      };
-      return;
-    }
-    if (
-      result.torn ||
-      result.end !== end ||
-      result.state.seq !== expected.seq ||
-      result.state.head !== expected.head
-    ) {
-      const records = result.state.seq;
-      this.verifyFailure = {
-        badSeq: records + 1,
-        problem: result.torn
-          ? `the journal ends in the middle of record ${records + 1}`
-          : `the journal holds ${records} valid records but ${expected.seq} were written (records deleted)`,
-        records,
-      };
-      return;
-    }
-    if (full && snapshotSeq > 0 && result.reported?.hash !== snapshotHead) {
-      // The snapshot's head must still be in the chain (checked at open; the file may have changed since).
-      this.verifyFailure = {
-        badSeq: snapshotSeq,
-        problem: `record ${snapshotSeq} is not the record the snapshot was taken at`,
-        records: result.state.seq,
-      };
-      return;
-    }
-    this.verified = { state: result.state, offset: end };
+    return this.verifier!.verify();
   }
 
   /** Attempt records (lib/store/attempts.ts): caps and cooling-off. */
@@ -589,7 +484,7 @@ export class EmbeddedStore implements DncStore {
       this.writer = undefined;
       this.auditIndex = undefined;
       this.auditIndexBuilding = undefined;
-      this.verified = undefined;
+      this.verifier = undefined;
       this.db = undefined;
       this.index = new KeyIndex();
       this.durable.profileCount = 0;

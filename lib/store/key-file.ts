@@ -6,9 +6,9 @@
  * longer be proven. A key given in the DNC labels node's credentials (encrypted by Node-RED's
  * credential secret) replaces the file's key; the file is then neither read nor created.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { AuditKey } from './audit-hash';
-import { fsyncDirectory } from './snapshot';
+import { fsyncDirectory, readTextIfExists } from './files';
 
 /** `dnc-store.json` -> `dnc-store.key`. */
 export function keyPathFor(snapshotPath: string): string {
@@ -17,13 +17,8 @@ export function keyPathFor(snapshotPath: string): string {
 
 /** The key file's key; undefined when there is no key file. Throws on an unreadable or invalid file. */
 export async function readKeyFile(path: string): Promise<AuditKey | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   const key = AuditKey.parse(text);
   if (key === undefined) {
     throw new Error(`the audit key file ${path} does not hold a key (base64 or hex, at least 16 bytes)`);

@@ -38,13 +38,8 @@ import {
   writePendingKeyFile,
 } from './key-file';
 import { attemptsPathFor } from './attempts';
-import {
-  SNAPSHOT_FORMAT,
-  SnapshotFileAdapter,
-  SnapshotFormatError,
-  fsyncDirectory,
-  type SnapshotData,
-} from './snapshot';
+import { SNAPSHOT_FORMAT, SnapshotFileAdapter, SnapshotFormatError, type SnapshotData } from './snapshot';
+import { fsyncDirectory } from './files';
 import { foldChange, type StateView, type StringInterner } from './state';
 import { recordToChange } from './changes';
 import type { StoreLogger } from './embedded';

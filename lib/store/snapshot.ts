@@ -33,12 +33,12 @@
  * the old or the new snapshot. Columns are serialised in chunks with a yield between them so that a
  * snapshot of a million contacts does not block writes and lookups for seconds.
  */
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rename, type FileHandle } from 'node:fs/promises';
 import type { Adapter } from 'lowdb' with { 'resolution-mode': 'import' };
 import { openPrivate } from '../private-files';
 import type { AppliedLabel, ContactState } from './types';
 import { StoredContact, StoredLabel, type StringInterner } from './state';
+import { fsyncDirectory, readTextIfExists } from './files';
 
 export const SNAPSHOT_FORMAT = 'dnc-store-snapshot/2';
 /** The row format, still read, and written when a key holds the "\n" format 2 joins keys with. */
@@ -68,15 +68,6 @@ export interface SnapshotData {
 /** The snapshot file is unreadable: bad JSON, wrong format tag, malformed rows. */
 export class SnapshotFormatError extends Error {}
 
-export async function fsyncDirectory(path: string): Promise<void> {
-  const handle = await open(dirname(path), 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 export class SnapshotFileAdapter implements Adapter<SnapshotData> {
   constructor(
     readonly path: string,
@@ -84,13 +75,8 @@ export class SnapshotFileAdapter implements Adapter<SnapshotData> {
   ) {}
 
   async read(): Promise<SnapshotData | null> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+    const text = await readTextIfExists(this.path);
+    if (text === undefined) return null;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -19,7 +19,7 @@ import {
   type Next,
 } from '../../lib/api/http';
 import { IdempotencyCache } from '../../lib/api/idempotency';
-import { sweepStaleUploads } from '../../lib/api/imports';
+import { sweepStaleUploads } from '../../lib/api/upload-spool';
 import { createApiContext, createDncApi, type ApiContext } from '../../lib/api/router';
 import { liveConfigs, type ApiSettings, type DncBinding, type LiveConfig } from './config';
 

@@ -1,12 +1,11 @@
 /**
  * Bulk routes: import jobs (upload, progress, cancel) and the streamed export.
  */
-import { rm } from 'node:fs/promises';
 import { ApiError, invalid } from '../errors';
 import { streamExport } from '../export';
 import { assertPlainBody, contentType } from '../http';
 import { fingerprintOf, type StoredResponse } from '../idempotency';
-import { spool, type ImportFormat } from '../imports';
+import type { ImportFormat } from '../import-rows';
 import {
   ref,
   json,
@@ -19,6 +18,7 @@ import {
 } from '../openapi-parts';
 import { RULES } from '../../values';
 import { ok, principalOf, route, type Route, type RouteKit, type RouteRequest } from '../route';
+import { discardUpload, spool } from '../upload-spool';
 
 /** The media types an import upload may be sent as, and the format each means. */
 const IMPORT_TYPES: ReadonlyMap<string, ImportFormat> = new Map([
@@ -85,7 +85,7 @@ export function bulkRoutes(kit: RouteKit): Route[] {
           const first = typeof firstId === 'string' ? ctx.imports.get(firstId) : undefined;
           return first ? { ...response, body: viewOf(first) } : response;
         } finally {
-          if (!taken) await rm(upload.dir, { recursive: true, force: true });
+          if (!taken) await discardUpload(upload);
         }
       },
       true,

@@ -1,0 +1,138 @@
+/**
+ * Contact attempts and outcomes recorded for DncService (recordAttempt, recordOutcome): the request
+ * validated into an attempt record, counted by caps at once (before it is durable), written through the
+ * store, and the attempt records the policies in use no longer need pruned now and then.
+ */
+import type { ContactParser } from './contacts';
+import { DncError } from './errors';
+import type { LabelCatalog } from './labels';
+import { channelOf, principalText, sourceOf, type Principal } from './request-fields';
+import type { AttemptRecord, DncStore } from './store/types';
+import { instantOf } from './time';
+import { HINTS, RULES, assertValue, textValue } from './values';
+
+/** How far ahead of our clock an attempt's time may be (dialer clocks drift). */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** A contact attempt or outcome made here or elsewhere (frequency caps, cooling-off). */
+export interface AttemptRequest {
+  readonly contact: unknown;
+  /** When it happened (default now). */
+  readonly at?: Date | number;
+  readonly channel?: unknown;
+  /** The campaign or subject (caps "on the same subject"). */
+  readonly campaign?: unknown;
+  /** `conversation`, `refusal`, `optout` (these start cooling-off periods), or another short word. */
+  readonly outcome?: unknown;
+  readonly source?: unknown;
+}
+
+/** Attempt records older than the longest rule of any policy seen are pruned at most this often. */
+const PRUNE_EVERY_MS = 3_600_000;
+/**
+ * The longest horizon announced by any policy in this process: several services (config nodes) may
+ * share one store file, and none may prune records another one's rules still need.
+ */
+let attemptHorizonMs = 0;
+
+/** What the recorder uses of its service. */
+export interface AttemptRecorderOptions {
+  readonly parser: ContactParser;
+  readonly catalog: LabelCatalog;
+  readonly store: DncStore;
+  readonly now: () => number;
+  /** Counts a record at once, before it is durable (DncDecider.holdAttempt); returns its release. */
+  readonly hold: (record: AttemptRecord) => () => void;
+  /** Resolves once the store can answer (DncService.whenReady). */
+  readonly whenReady: () => Promise<void>;
+}
+
+export class AttemptRecorder {
+  private lastPrune = 0;
+
+  constructor(private readonly options: AttemptRecorderOptions) {}
+
+  /** Records older than the longest horizon announced are pruned (see DncService.retainAttemptsFor). */
+  retainFor(horizonMs: number): void {
+    if (Number.isFinite(horizonMs) && horizonMs > attemptHorizonMs) attemptHorizonMs = horizonMs;
+  }
+
+  /** An attempt (with its outcome when known). Resolves once durable. */
+  recordAttempt(request: AttemptRequest, principal: Principal): Promise<AttemptRecord> {
+    return this.write(request, true, principal);
+  }
+
+  /** An outcome on its own: the request must name one. */
+  recordOutcome(request: AttemptRequest, principal: Principal): Promise<AttemptRecord> {
+    if (request.outcome === undefined || request.outcome === null || request.outcome === '') {
+      return Promise.reject(
+        new DncError('DNC_INVALID_INPUT', 'an outcome is needed (conversation, refusal, optout...)', {
+          field: 'outcome',
+        }),
+      );
+    }
+    return this.write(request, false, principal);
+  }
+
+  private async write(
+    request: AttemptRequest,
+    attempt: boolean,
+    principal: Principal,
+  ): Promise<AttemptRecord> {
+    const { parser, store, now } = this.options;
+    const contact = parser.parse(request.contact);
+    let outcome: string | null = null;
+    if (request.outcome !== undefined && request.outcome !== null) {
+      assertValue(RULES.outcome, request.outcome, 'outcome', HINTS.outcome);
+      outcome = request.outcome as string;
+    }
+    const at = instantOf(request.at, now);
+    // Records come from dialers with their own clocks, but one far in the future would count against
+    // caps for days, and must never move the pruning horizon: allow a little skew, refuse the rest.
+    if (at > now() + MAX_CLOCK_SKEW_MS) {
+      throw new DncError('DNC_INVALID_INPUT', 'at is in the future: an attempt is recorded when it happens', {
+        field: 'at',
+      });
+    }
+    const record: AttemptRecord = {
+      keys: contact.keys,
+      at,
+      attempt,
+      outcome,
+      // An attempt on an unknown channel (`smss`) would not count towards that channel's caps: refused.
+      channel: this.knownChannel(channelOf(request.channel)),
+      campaign: textValue(RULES.campaign, request.campaign, 'campaign'),
+      source: sourceOf(request.source, 'api'),
+      principal: principalText(principal),
+    };
+    if (typeof store.recordAttempt !== 'function') {
+      throw new DncError('DNC_STORE_ERROR', 'this store keeps no attempt records');
+    }
+    // Counted by caps from now on, not only once durable: a burst of checks sees it at once.
+    const release = this.options.hold(record);
+    try {
+      await this.options.whenReady();
+      await store.recordAttempt(record);
+    } finally {
+      release();
+    }
+    this.maybePrune();
+    return record;
+  }
+
+  /** A well-formed channel name (or null) that is also built in or declared: DNC_INVALID_INPUT otherwise. */
+  private knownChannel(channel: string | null): string | null {
+    return channel === null ? null : this.options.catalog.channelOf(channel, 'channel');
+  }
+
+  /** Prunes by the service's clock only: a record's own time must never decide what is forgotten. */
+  private maybePrune(): void {
+    const { store } = this.options;
+    const now = this.options.now();
+    if (attemptHorizonMs === 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
+    if (typeof store.pruneAttempts !== 'function') return;
+    this.lastPrune = now;
+    // Best effort: a failed prune only keeps records a little longer.
+    store.pruneAttempts(now - attemptHorizonMs).catch(() => undefined);
+  }
+}
