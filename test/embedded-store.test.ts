@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
   appendFile,
+  copyFile,
   mkdtemp,
   readFile,
   readdir,
@@ -365,13 +366,24 @@ describe('EmbeddedStore', function () {
     const snapshot = JSON.parse(await readFile(path, 'utf8'));
     assert.equal(snapshot.seq, 25);
     await writeRecords(store, 3); // overwrites keys 0..2 idempotently: seq 26..28 after the snapshot
-    // Simulate a crash: no close, so no final snapshot. A second instance must replay 26..28.
-    const reopened = await openStore(10);
+    // Simulate a crash: no close, so no final snapshot. What a crash leaves on disk (the files, without
+    // the lock a dead process no longer holds) must replay 26..28.
+    const crashed = await makeTempDir();
+    for (const file of await readdir(dir)) {
+      if (!file.endsWith('.lock')) await copyFile(join(dir, file), join(crashed, file));
+    }
+    const reopened = new EmbeddedStore({
+      path: join(crashed, 'dnc-store.json'),
+      snapshotEvery: 10,
+      logger: quiet,
+    });
+    await reopened.open();
     assert.equal(reopened.status().seq, 28);
     assert.equal(reopened.status().contacts, 25);
     assert.deepEqual(await reopened.verify(), { ok: true, records: 28 });
     await reopened.close();
     await store.close();
+    await rm(crashed, { recursive: true, force: true });
   });
 
   describe('with an unreadable file at open', function () {

@@ -49,6 +49,7 @@ import { StringInterner, type FoldableChange } from './state';
 import { normaliseChange } from './changes';
 import { GroupCommitWriter, type DurableHead, type WriterHost } from './group-commit';
 import { StoreRecovery, emptySnapshot } from './recovery';
+import { StoreLock, lockPathFor } from './lock';
 import { AuditVerifier } from './verifier';
 
 export interface StoreLogger {
@@ -129,6 +130,8 @@ export class EmbeddedStore implements DncStore {
   private snapshotRunning: Promise<void> | undefined;
 
   private readonly listeners = new Set<ChangeListener>();
+  /** Held from open to close: one process per store (lock.ts). */
+  private lock: StoreLock | undefined;
 
   constructor(options: EmbeddedStoreOptions) {
     this.path = options.path;
@@ -174,6 +177,12 @@ export class EmbeddedStore implements DncStore {
     this.error = undefined;
     try {
       await this.openAfter?.catch(() => undefined);
+      // Before any file is read: another process writing the same files would corrupt them (lock.ts).
+      this.lock = await StoreLock.acquire(lockPathFor(this.path), (error) => {
+        this.state = 'unavailable';
+        this.error = error;
+        this.logger.warn(error.message);
+      });
       const opened = await new StoreRecovery({
         path: this.path,
         logger: this.logger,
@@ -213,6 +222,8 @@ export class EmbeddedStore implements DncStore {
       });
       this.state = 'ready';
     } catch (error) {
+      await this.lock?.release();
+      this.lock = undefined;
       this.index = new KeyIndex();
       this.durable.profileCount = 0;
       this.state = 'unavailable';
@@ -481,6 +492,8 @@ export class EmbeddedStore implements DncStore {
       await this.writer?.close(this.state === 'ready');
       await this.attemptLog.close();
     } finally {
+      await this.lock?.release();
+      this.lock = undefined;
       this.writer = undefined;
       this.auditIndex = undefined;
       this.auditIndexBuilding = undefined;
