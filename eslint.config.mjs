@@ -34,6 +34,7 @@ export default tseslint.config(
       'dist/**',
       'node_modules/**',
       '.node-red/**',
+      '.node-red-postgres/**',
       'scripts/**',
       'bin/**',
       'eslint.config.mjs',

@@ -4,13 +4,20 @@
 // flows file yet) every example from examples/*.json is deployed, each on its own tab.
 //
 // Environment: PORT (default 1880), HOST (default 127.0.0.1), NODE_RED_USER_DIR (default .node-red).
+// DNC_POSTGRES_URL=postgres://... runs the examples on the PostgreSQL store instead: their DNC labels
+// nodes get storeType "postgres" (the URL is read from the environment), in a user directory of their
+// own (default .node-red-postgres) so that the embedded examples' flows are left as they are.
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const userDir = path.resolve(root, process.env.NODE_RED_USER_DIR || '.node-red');
+const postgresUrl = (process.env.DNC_POSTGRES_URL || '').trim();
+const userDir = path.resolve(
+  root,
+  process.env.NODE_RED_USER_DIR || (postgresUrl ? '.node-red-postgres' : '.node-red'),
+);
 const port = Number.parseInt(process.env.PORT || '1880', 10);
 const host = process.env.HOST || '127.0.0.1';
 const flowFile = path.join(userDir, 'flows.json');
@@ -88,6 +95,8 @@ function examplesAsFlows() {
       const copy = remapIds(node, ids);
       if (isConfigNode(node)) delete copy.z;
       else copy.z = tabId;
+      // The DNC labels nodes use PostgreSQL; their connection stays blank, so DNC_POSTGRES_URL is read.
+      if (postgresUrl && copy.type === 'dnc-config') copy.storeType = 'postgres';
       flows.push(copy);
     }
   }
@@ -118,7 +127,10 @@ fs.writeFileSync(
 if (!fs.existsSync(flowFile)) {
   const { flows, count } = examplesAsFlows();
   fs.writeFileSync(flowFile, JSON.stringify(flows, null, 2) + '\n');
-  console.log(`npm start: first start, deployed ${count} example flows into ${shown(flowFile)}`);
+  console.log(
+    `npm start: first start, deployed ${count} example flows into ${shown(flowFile)}` +
+      (postgresUrl ? ' on the PostgreSQL store (DNC_POSTGRES_URL)' : ''),
+  );
 }
 
 function shown(file) {
