@@ -110,6 +110,11 @@ export interface LabelChangeOutcome {
   readonly principal: string | null;
   readonly reason: string | null;
   readonly record: AuditRecord;
+  /**
+   * PostgreSQL store only: the database could not be reached, so the change waits in the durable local
+   * spool, enforced by this instance at once and committed in order later; `seq` is 0 until then.
+   */
+  readonly queued?: true;
 }
 
 export class DncService {
@@ -444,6 +449,7 @@ export class DncService {
       principal: record.principal ?? null,
       reason: record.reason,
       record,
+      ...(result.queued === true ? { queued: true as const } : {}),
     };
   }
 }

@@ -129,6 +129,8 @@ export = function (RED: NodeAPI) {
           ...settings,
           // Without a configured key, every instance reads the same key file name in its user directory.
           keyPath: join(userDir(RED), `dnc-postgres-${settings.schema}.key`),
+          // Changes made while the database cannot be reached wait here, acknowledged as queued.
+          spoolPath: join(userDir(RED), `dnc-postgres-${settings.schema}.spool.ndjson`),
         });
       } else {
         storePath = storePathFor(def.storePath);

@@ -7,6 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { isDncError } from '../lib/errors';
 import { grantSql, migrationSql } from '../lib/store/postgres/schema';
@@ -339,6 +343,134 @@ describe('PostgreSQL store', function () {
       assert.deepEqual(await store.verify(), { ok: true, records: 2 });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('PostgreSQL store: the local spool while the database is unreachable', function () {
+  this.timeout(60_000);
+  requirePostgres();
+  let dir: string;
+  let spoolPath: string;
+
+  beforeEach(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'dnc-spool-'));
+    spoolPath = join(dir, 'dnc-postgres-dnc.spool.ndjson');
+  });
+  afterEach(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function until(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+    const start = Date.now();
+    while (!(await condition())) {
+      if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('acknowledges changes as queued, enforces them at once, and commits them in order when it returns', async function () {
+    const server = await testPostgres();
+    const url = await freshDatabase();
+    const a = openStore(url, { spoolPath, maxStaleness: 60_000 });
+    const b = openStore(url);
+    await Promise.all([a.open(), b.open()]);
+    try {
+      await a.apply(addChange(['+14155550120'], ['DNC_Sales']));
+      server.stop('immediate');
+      let first, second;
+      try {
+        first = await a.apply(addChange(['+14155550121'], ['DNC_Sales'], { reason: 'heard while down' }));
+        second = await a.apply(removeChange(['+14155550120'], ['DNC_Sales']));
+        assert.equal(first.queued, true);
+        assert.equal(second.queued, true);
+        assert.equal(first.record.seq, 0);
+        // Enforced here at once, durable in the spool (0600) before it was acknowledged.
+        assert.equal(a.lookup('+14155550121')?.labels[0].label, 'DNC_Sales');
+        assert.equal(a.lookup('+14155550120')?.labels.length, 0);
+        assert.equal(statSync(spoolPath).mode & 0o777, 0o600);
+        assert.equal((await readFile(spoolPath, 'utf8')).trim().split('\n').length, 2);
+      } finally {
+        server.start();
+      }
+      await until(async () => (await a.audit()).length === 3, 15_000, 'the spool written');
+      const trail = await a.audit();
+      assert.deepEqual(
+        trail.map((r) => [r.seq, r.op, r.keys[0]]),
+        [
+          [1, 'add', '+14155550120'],
+          [2, 'add', '+14155550121'],
+          [3, 'remove', '+14155550120'],
+        ],
+      );
+      // The record keeps the time the change was heard, and the other instance follows it.
+      assert.equal(trail[1].at, first.record.at);
+      await until(() => b.lookup('+14155550121')?.labels[0]?.label === 'DNC_Sales', 5_000, 'B follows');
+      assert.equal(b.lookup('+14155550120')?.labels.length, 0);
+      assert.equal((await readFile(spoolPath, 'utf8')).trim(), '');
+      assert.deepEqual(await b.verify(), { ok: true, records: 3 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('keeps what was queued across a restart of the instance, and writes it once', async function () {
+    const server = await testPostgres();
+    const url = await freshDatabase();
+    const a = openStore(url, { spoolPath, maxStaleness: 60_000 });
+    await a.open();
+    await a.apply(addChange(['+14155550122'], ['DNC_Sales']));
+    server.stop('immediate');
+    try {
+      assert.equal((await a.apply(addChange(['+14155550123'], ['DNC_Sales']))).queued, true);
+      await a.close();
+    } finally {
+      server.start();
+    }
+    const again = openStore(url, { spoolPath });
+    await again.open();
+    try {
+      await until(
+        async () => (await again.audit()).length === 2,
+        15_000,
+        'the spool written after the restart',
+      );
+      assert.equal(again.lookup('+14155550123')?.labels[0].label, 'DNC_Sales');
+      // A spooled change whose COMMIT did go through (its answer lost) is not written twice.
+      const committed = (await again.audit())[1];
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      const row = await client.query<{ change_id: string }>('SELECT change_id FROM dnc.audit WHERE seq = 2');
+      await client.end();
+      await again.close();
+      await writeFile(
+        spoolPath,
+        `${JSON.stringify({ id: row.rows[0].change_id, change: { op: 'add', keys: committed.keys, labels: ['DNC_Sales'], expiresAt: [null], at: Date.parse(committed.at), source: 'api', actor: null, reason: null, campaign: null, channel: null, principal: null } })}\n`,
+      );
+      const third = openStore(url, { spoolPath });
+      await third.open();
+      await until(async () => (await readFile(spoolPath, 'utf8')).trim() === '', 10_000, 'the spool emptied');
+      assert.equal((await third.audit()).length, 2);
+      await third.close();
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('without a spool, a change made while the database is down is refused, not lost silently', async function () {
+    const server = await testPostgres();
+    const url = await freshDatabase();
+    const a = openStore(url);
+    await a.open();
+    server.stop('immediate');
+    try {
+      await assert.rejects(
+        a.apply(addChange(['+14155550124'], ['DNC_Sales'])),
+        (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+      );
+    } finally {
+      server.start();
+      await a.close();
     }
   });
 });

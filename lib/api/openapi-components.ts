@@ -143,7 +143,12 @@ export function components(configParam: boolean): Json {
         type: 'object',
         required: ['seq', 'at', 'op', 'keys', 'labels', 'changed', 'source', 'prev', 'hash'],
         properties: {
-          seq: { type: 'integer', minimum: 1 },
+          seq: {
+            type: 'integer',
+            minimum: 0,
+            description:
+              '1, 2, 3... without gaps; 0 in the provisional record of a queued change (no prev or hash yet)',
+          },
           at: isoTimeSchema,
           op: { type: 'string', enum: ['add', 'remove'] },
           keys: { type: 'array', items: { type: 'string' } },
@@ -179,7 +184,12 @@ export function components(configParam: boolean): Json {
           alreadyPresent: { type: 'array', items: { type: 'string' } },
           removed: { type: 'array', items: { type: 'string' } },
           notPresent: { type: 'array', items: { type: 'string' } },
-          seq: { type: 'integer' },
+          seq: { type: 'integer', description: '0 while queued' },
+          queued: {
+            type: 'boolean',
+            description:
+              'PostgreSQL store: the database was unreachable; the change is durable in the local spool, enforced by this instance, committed in order later',
+          },
           at: isoTimeSchema,
           source: { type: 'string' },
           actor: nullableText,

@@ -112,6 +112,12 @@ export interface ChangeResult {
   readonly unchanged: readonly string[];
   /** The contact after the change (the merged profile, for adds). */
   readonly contact: ContactState | undefined;
+  /**
+   * The store could not commit the change now (PostgreSQL unreachable) and holds it in a durable local
+   * spool: enforced by this instance's checks at once, committed in order when the database answers.
+   * `record` is then provisional (seq 0, no hash); change listeners hear the real one at the commit.
+   */
+  readonly queued?: boolean;
 }
 
 export interface AuditQuery {

@@ -57,6 +57,7 @@ const OWNED = ownedFields(
     labels: true,
     changed: true,
     unchanged: true,
+    queued: true,
     seq: true,
     at: true,
     source: true,

@@ -54,7 +54,8 @@ export function labelRoutes(kit: RouteKit): Route[] {
           ? ctx.service.addLabels(request, principal)
           : ctx.service.removeLabels(request, principal),
       );
-      return ok(changeView(kind, outcome));
+      // 202: accepted and durable (spooled locally) while PostgreSQL is unreachable; committed later.
+      return ok(changeView(kind, outcome), outcome.queued === true ? 202 : 200);
     };
     if (r.idem === null) return apply();
     return idempotent(r.idem, fingerprintOf(JSON.stringify(body)), apply);
@@ -133,8 +134,8 @@ export function labelPaths(doc: DocKit): Json {
         'addLabels',
         'labels',
         'Add labels to a contact',
-        'Applies labels (idempotent: labels already carried are reported in alreadyPresent). Answers once the change is durable.',
-        { '200': json(ref('ChangeOutcome')), ...WRITE_ERRORS },
+        'Applies labels (idempotent: labels already carried are reported in alreadyPresent). Answers once the change is durable: 200 once committed, 202 (`queued: true`) when the PostgreSQL store cannot reach its database and the change waits in the durable local spool.',
+        { '200': json(ref('ChangeOutcome')), '202': json(ref('ChangeOutcome')), ...WRITE_ERRORS },
         { parameters: [idempotencyKey], requestBody: changeBody(false) },
       ),
     },
@@ -143,8 +144,8 @@ export function labelPaths(doc: DocKit): Json {
         'removeLabels',
         'labels',
         'Remove labels from a contact',
-        'Removes the named labels, or every label with `all: true`. Answers once the change is durable.',
-        { '200': json(ref('ChangeOutcome')), ...WRITE_ERRORS },
+        'Removes the named labels, or every label with `all: true`. Answers once the change is durable (200), or spooled while the database is unreachable (202, `queued: true`).',
+        { '200': json(ref('ChangeOutcome')), '202': json(ref('ChangeOutcome')), ...WRITE_ERRORS },
         { parameters: [idempotencyKey], requestBody: changeBody(true) },
       ),
     },

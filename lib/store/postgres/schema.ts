@@ -34,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: (s) => `
 CREATE TABLE ${s}.audit (
   seq bigint PRIMARY KEY,
+  change_id text UNIQUE,
   line text NOT NULL,
   keys text[] NOT NULL,
   labels text[] NOT NULL,

@@ -35,12 +35,13 @@ import { KeyIndex } from '../key-index';
 import { AuditKey, GENESIS_HASH } from '../audit-hash';
 import { ChainVerifier, GENESIS_STATE, type ChainState } from '../journal';
 import { readKeyFile, writePendingKeyFile, installPendingKeyFile } from '../key-file';
-import { foldChange, StringInterner, type StateView } from '../state';
-import { normaliseChange, recordToChange } from '../changes';
+import { foldChange, StringInterner, type FoldableChange, type StateView } from '../state';
+import { normaliseChange, recordContent, recordToChange, unchangedLabels } from '../changes';
 import type { StoreLogger } from '../embedded';
 import { DEFAULT_SCHEMA, migrate, quoteSchema, readHead } from './schema';
 import { PostgresWriter, type WriterHead } from './writer';
 import { PostgresAttempts } from './attempts';
+import { ChangeSpool } from './spool';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database (libpq URL); pg's PGHOST etc. apply when absent. */
@@ -64,6 +65,11 @@ export interface PostgresStoreOptions {
   readonly logger?: StoreLogger;
   /** Do not connect before this settles (the registry passes the close of a previous instance). */
   readonly openAfter?: Promise<unknown>;
+  /**
+   * The local spool (a file in the user directory): changes made while PostgreSQL cannot be reached
+   * are kept there and acknowledged as queued. Without one they are refused (DNC_STORE_UNAVAILABLE).
+   */
+  readonly spoolPath?: string;
 }
 
 export const DEFAULT_MAX_STALENESS = 30_000;
@@ -104,6 +110,12 @@ export class PostgresStore implements DncStore {
   private reconnectDelay = 250;
 
   private index = new KeyIndex();
+  /**
+   * The spooled changes folded on top of the view, by key; undefined while nothing is spooled (the
+   * usual case: lookups then cost what they cost on the embedded store).
+   */
+  private pending: Map<string, ContactState> | undefined;
+  private spool: ChangeSpool | undefined;
   private profileCount = 0;
   /** Where the view stands in the chain (every record up to `seq` folded in and checked). */
   private chain: ChainVerifier | undefined;
@@ -160,7 +172,13 @@ export class PostgresStore implements DncStore {
         client.release();
       }
       this.chain = new ChainVerifier(GENESIS_STATE, this.key);
+      if (this.options.spoolPath !== undefined) {
+        this.spool = new ChangeSpool(this.options.spoolPath);
+        // Changes acknowledged as queued before a restart: enforced from the start, written below.
+        await this.spool.open();
+      }
       this.writer = new PostgresWriter({
+        spool: this.spool,
         pool,
         schema: this.s,
         channel: this.channel,
@@ -173,10 +191,12 @@ export class PostgresStore implements DncStore {
         host: this.writerHost,
       });
       await this.catchUp();
+      this.rebuildPending();
       await this.attemptLog.open(pool);
       await this.listen();
       this.state = 'ready';
       this.schedulePoll();
+      this.writer.kick();
     } catch (error) {
       this.state = 'unavailable';
       this.error = unavailable(error, `cannot open the PostgreSQL store (schema "${this.schema}")`);
@@ -275,13 +295,17 @@ export class PostgresStore implements DncStore {
   catchUp(): Promise<void> {
     this.catchingUp ??= this.serialised(async () => {
       const client = await this.pool!.connect();
+      const before = this.head.seq;
       try {
         await this.foldCommitted(client, Infinity);
       } finally {
         client.release();
       }
       this.syncedAt = Date.now();
-    }).finally(() => (this.catchingUp = undefined));
+      if (this.head.seq !== before) this.rebuildPending();
+    })
+      .then(() => this.writer?.kick())
+      .finally(() => (this.catchingUp = undefined));
     return this.catchingUp;
   }
 
@@ -411,14 +435,16 @@ export class PostgresStore implements DncStore {
 
   lookup(key: string): ContactState | undefined {
     this.assertReady();
-    return this.index.get(key);
+    const pending = this.pending;
+    return (pending !== undefined ? pending.get(key) : undefined) ?? this.index.get(key);
   }
 
   lookupAll(keys: readonly string[]): ContactState[] {
     this.assertReady();
+    const pending = this.pending;
     const profiles: ContactState[] = [];
     for (const key of keys) {
-      const profile = this.index.get(key);
+      const profile = (pending !== undefined ? pending.get(key) : undefined) ?? this.index.get(key);
       if (profile !== undefined && !profiles.includes(profile)) profiles.push(profile);
     }
     return profiles;
@@ -426,7 +452,60 @@ export class PostgresStore implements DncStore {
 
   *contacts(): IterableIterator<ContactState> {
     this.assertReady();
-    yield* this.index.profiles();
+    const pending = this.pending;
+    if (pending === undefined) {
+      yield* this.index.profiles();
+      return;
+    }
+    // The spooled profiles replace the committed ones they touch; each profile once.
+    const seen = new Set<ContactState>();
+    for (const profile of pending.values()) {
+      if (!seen.has(profile)) {
+        seen.add(profile);
+        yield profile;
+      }
+    }
+    for (const profile of this.index.profiles()) {
+      if (!profile.keys.some((key) => pending.has(key))) yield profile;
+    }
+  }
+
+  /** Folds the spooled changes on top of the committed view (none spooled: no overlay at all). */
+  private rebuildPending(): void {
+    const spooled = this.spool?.pending() ?? [];
+    if (spooled.length === 0) {
+      this.pending = undefined;
+      return;
+    }
+    const overlay = new Map<string, ContactState>();
+    const view: StateView = {
+      get: (key) => overlay.get(key) ?? this.index.get(key),
+      set: (key, state) => overlay.set(key, state),
+    };
+    for (const { change } of spooled) foldChange(view, change, this.interner);
+    this.pending = overlay;
+  }
+
+  /** Spooled changes: folded on top of the pending view at once; their provisional (queued) results. */
+  private foldSpooled(changes: readonly FoldableChange[]): ChangeResult[] {
+    const overlay = this.pending ?? new Map<string, ContactState>();
+    const view: StateView = {
+      get: (key) => overlay.get(key) ?? this.index.get(key),
+      set: (key, state) => overlay.set(key, state),
+    };
+    const results = changes.map((change) => {
+      const fold = foldChange(view, change, this.interner);
+      const record: AuditRecord = { ...recordContent(0, '', change, fold.changed, undefined), hash: '' };
+      return {
+        record,
+        changed: fold.changed,
+        unchanged: unchangedLabels(change.labels, fold.changed),
+        contact: fold.contact,
+        queued: true,
+      };
+    });
+    this.pending = overlay;
+    return results;
   }
 
   async audit(query: AuditQuery = {}): Promise<AuditRecord[]> {
@@ -543,6 +622,14 @@ export class PostgresStore implements DncStore {
   }
 
   private readonly writerHost = {
+    spooled: (changes: readonly FoldableChange[]) => this.foldSpooled(changes),
+    spoolFlushed: () => this.rebuildPending(),
+    failClosed: (error: unknown) =>
+      this.failClosed(
+        error instanceof DncError && error.code === 'DNC_STORE_UNAVAILABLE'
+          ? error
+          : unavailable(error, 'the changes spooled while PostgreSQL was unreachable cannot be written'),
+      ),
     serialised: <T>(task: () => Promise<T>) => this.serialised(task),
     foldCommitted: (client: PoolClient, until: number) => this.foldCommitted(client, until),
     committed: (results: readonly ChangeResult[], profileDelta: number) => {
@@ -554,6 +641,7 @@ export class PostgresStore implements DncStore {
         this.key!,
       );
       for (const result of results) this.announce(result.record, result.contact, 'local');
+      if (this.pending !== undefined) this.rebuildPending();
     },
     writable: () => this.state === 'ready' && !this.closing,
     notWritable: () =>
@@ -616,6 +704,9 @@ export class PostgresStore implements DncStore {
     const pool = this.pool;
     this.pool = undefined;
     this.writer = undefined;
+    this.pending = undefined;
+    await this.spool?.close();
+    this.spool = undefined;
     this.attemptLog.close();
     if (pool) await pool.end().catch(() => undefined);
   }

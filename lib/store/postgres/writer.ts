@@ -11,6 +11,11 @@
  * the batch merged into the view and acknowledged. A failed transaction rejects its changes and leaves
  * the view as it was; when COMMIT's outcome is unknown (the connection dropped), following reads the
  * records back if they were committed after all, so the view never disagrees with the database.
+ *
+ * When PostgreSQL cannot be reached and the store has a local spool (spool.ts), a batch is spooled
+ * instead of refused: acknowledged as queued once on disk, and written first, in order, when the
+ * database answers again (a later change never overtakes a spooled one). Every record carries its
+ * change id (`audit.change_id`): a spooled change whose earlier COMMIT did go through is not written twice.
  */
 import type { Pool, PoolClient } from 'pg';
 import { DncError } from '../../errors';
@@ -20,9 +25,12 @@ import { sealRecord, type AuditKey } from '../audit-hash';
 import { foldChange, type FoldableChange, type StateView, type StringInterner } from '../state';
 import { recordContent, unchangedLabels } from '../changes';
 import { readHead } from './schema';
+import { newChangeId, type ChangeSpool } from './spool';
 
 /** Changes per transaction: large enough that a flood commits in few round trips, small enough to ack early. */
 const MAX_BATCH = 512;
+/** After the database was found unreachable, spool at once for this long before trying it again. */
+const RETRY_AFTER_UNREACHABLE_MS = 2_000;
 
 /** The record the next append chains onto, as the view knows it. */
 export interface WriterHead {
@@ -32,9 +40,44 @@ export interface WriterHead {
 }
 
 interface PendingChange {
+  /** The change id its audit row carries. */
+  readonly id: string;
   readonly change: FoldableChange;
   readonly resolve: (result: ChangeResult) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** What became of a transaction: committed, or not (the database could not be reached, or it refused). */
+type BatchOutcome = 'committed' | 'unreachable' | 'failed';
+
+/**
+ * Whether an error means the database could not be reached (rather than that it refused the change):
+ * connection exceptions (SQLSTATE class 08), a server shutting down or starting (57P01-57P03), and the
+ * socket errors of a host that cannot be reached.
+ */
+export function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (
+      [
+        'ECONNREFUSED',
+        'ECONNRESET',
+        'ETIMEDOUT',
+        'EHOSTUNREACH',
+        'ENETUNREACH',
+        'EPIPE',
+        'ENOTFOUND',
+        'EAI_AGAIN',
+      ].includes(code)
+    ) {
+      return true;
+    }
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i.test(
+    message,
+  );
 }
 
 export interface PostgresWriterHost {
@@ -44,6 +87,12 @@ export interface PostgresWriterHost {
   foldCommitted(client: PoolClient, until: number): Promise<void>;
   /** A batch committed and was merged into the view (head already moved). */
   committed(results: readonly ChangeResult[], profileDelta: number): void;
+  /** Changes just spooled (durable locally): folded into the pending view; their queued results. */
+  spooled(changes: readonly FoldableChange[]): ChangeResult[];
+  /** Spooled changes were written: the pending view is rebuilt from what is left. */
+  spoolFlushed(): void;
+  /** The database refuses the spooled changes: the store fails closed with this error. */
+  failClosed(error: unknown): void;
   writable(): boolean;
   notWritable(): Error;
 }
@@ -61,6 +110,8 @@ export interface PostgresWriterOptions {
   readonly interner: StringInterner;
   readonly head: WriterHead;
   readonly host: PostgresWriterHost;
+  /** Where changes go while the database cannot be reached; without one they are refused. */
+  readonly spool?: ChangeSpool;
 }
 
 export class PostgresWriter {
@@ -71,9 +122,22 @@ export class PostgresWriter {
 
   write(change: FoldableChange): Promise<ChangeResult> {
     return new Promise<ChangeResult>((resolve, reject) => {
-      this.queue.push({ change, resolve, reject });
+      this.queue.push({ id: newChangeId(), change, resolve, reject });
       this.start();
     });
+  }
+
+  /** The database answers again: write what is spooled (a no-op when nothing is). */
+  kick(): void {
+    this.unreachableAt = undefined;
+    if ((this.options.spool?.size ?? 0) > 0) this.start();
+  }
+
+  /** When a transaction last found the database unreachable (cleared when it answers again). */
+  private unreachableAt: number | undefined;
+
+  private recentlyUnreachable(): boolean {
+    return this.unreachableAt !== undefined && Date.now() - this.unreachableAt < RETRY_AFTER_UNREACHABLE_MS;
   }
 
   async idle(): Promise<void> {
@@ -91,26 +155,90 @@ export class PostgresWriter {
   private async run(): Promise<void> {
     // Let every apply() of the current tick join the first batch.
     await Promise.resolve();
-    const host = this.options.host;
-    while (this.queue.length > 0) {
+    const { host, spool } = this.options;
+    for (;;) {
       if (!host.writable()) {
         const error = host.notWritable();
         for (const pending of this.queue.splice(0)) pending.reject(error);
         return;
       }
+      if (spool !== undefined && spool.size > 0) {
+        // What was spooled goes first: a later change must not overtake it. While the database was found
+        // unreachable a moment ago, new changes join the spool at once rather than each waiting for a
+        // connection attempt to time out; the store's next successful catch-up kicks the writer.
+        const flushed = this.recentlyUnreachable()
+          ? 'unreachable'
+          : await host.serialised(() => this.flushSpool(spool));
+        if (flushed === 'committed') continue;
+        if (flushed === 'failed') {
+          // Reachable, but it refuses the spooled changes (another instance's audit key, a trail that
+          // fails verification): fail closed; the spool keeps them for after the fix.
+          host.failClosed(this.lastError);
+          continue;
+        }
+        if (this.queue.length > 0) await this.spoolItems(this.queue.splice(0));
+        return;
+      }
+      if (this.queue.length === 0) return;
       const items = this.queue.splice(0, MAX_BATCH);
-      await host.serialised(() => this.commitBatch(items));
+      const outcome = await host.serialised(() => this.commitBatch(items));
+      if (outcome === 'unreachable') {
+        if (spool === undefined) {
+          rejectAll(items, unreachable(this.lastError));
+          continue;
+        }
+        await this.spoolItems(items);
+      }
     }
   }
 
-  private async commitBatch(items: PendingChange[]): Promise<void> {
+  private lastError: unknown;
+
+  /** Spools changes the database could not take, and acknowledges them as queued once they are on disk. */
+  private async spoolItems(items: PendingChange[]): Promise<void> {
+    const spool = this.options.spool!;
+    try {
+      await spool.append(items.map(({ id, change }) => ({ id, change })));
+    } catch (error) {
+      rejectAll(items, error);
+      return;
+    }
+    const results = this.options.host.spooled(items.map((item) => item.change));
+    for (let i = 0; i < items.length; i++) items[i].resolve(results[i]);
+  }
+
+  /** Writes the spooled changes, oldest first, a batch per transaction; drops each batch once committed. */
+  private async flushSpool(spool: ChangeSpool): Promise<BatchOutcome> {
+    while (spool.size > 0) {
+      const batch = spool.pending().slice(0, MAX_BATCH);
+      const items: PendingChange[] = batch.map(({ id, change }) => ({
+        id,
+        change,
+        // Their callers were answered (queued) when they were spooled.
+        resolve: () => undefined,
+        reject: () => undefined,
+      }));
+      const outcome = await this.commitBatch(items, true);
+      if (outcome !== 'committed') return outcome;
+      await spool.drop(batch.length);
+      this.options.host.spoolFlushed();
+    }
+    return 'committed';
+  }
+
+  /**
+   * One transaction for `items`. `fromSpool`: the items may have been committed already (a COMMIT whose
+   * answer was lost): those whose change id is in the trail are skipped.
+   */
+  private async commitBatch(items: PendingChange[], fromSpool = false): Promise<BatchOutcome> {
     const { pool, schema: s, key, index, head, host } = this.options;
     let client: PoolClient;
     try {
       client = await pool.connect();
     } catch (error) {
-      rejectAll(items, unreachable(error));
-      return;
+      this.lastError = error;
+      this.unreachableAt = Date.now();
+      return 'unreachable';
     }
     const overlay = new Map<string, ContactState>();
     const results: ChangeResult[] = [];
@@ -142,6 +270,16 @@ export class PostgresWriter {
             ' credentials, or copy the key file), then restart this one',
         );
       }
+      if (fromSpool) {
+        const done = await client.query<{ change_id: string }>(
+          `SELECT change_id FROM ${s}.audit WHERE change_id = ANY($1::text[])`,
+          [items.map((item) => item.id)],
+        );
+        if (done.rows.length > 0) {
+          const committed = new Set(done.rows.map((row) => row.change_id));
+          items = items.filter((item) => !committed.has(item.id));
+        }
+      }
       const view: StateView = {
         get: (k) => overlay.get(k) ?? index.get(k),
         set: (k, state) => overlay.set(k, state),
@@ -160,6 +298,7 @@ export class PostgresWriter {
           const record = sealed.record;
           rows.push({
             seq,
+            id: items[rows.length].id,
             line: sealed.line.slice(0, -1),
             keys: record.keys,
             labels: [...new Set([...record.labels, ...record.changed])],
@@ -183,8 +322,8 @@ export class PostgresWriter {
         );
       }
       await client.query(
-        `INSERT INTO ${s}.audit (seq, line, keys, labels, source, at, instance)
-         SELECT (r->>'seq')::bigint, r->>'line',
+        `INSERT INTO ${s}.audit (seq, change_id, line, keys, labels, source, at, instance)
+         SELECT (r->>'seq')::bigint, r->>'id', r->>'line',
                 ARRAY(SELECT jsonb_array_elements_text(r->'keys')),
                 ARRAY(SELECT jsonb_array_elements_text(r->'labels')),
                 r->>'source', (r->>'at')::timestamptz, $2
@@ -201,6 +340,11 @@ export class PostgresWriter {
     } catch (error) {
       broken = error;
       await client.query('ROLLBACK').catch(() => undefined);
+      this.lastError = error;
+      if (!(error instanceof DncError) && isUnreachable(error)) {
+        this.unreachableAt = Date.now();
+        return 'unreachable';
+      }
       rejectAll(
         items,
         error instanceof DncError
@@ -213,7 +357,7 @@ export class PostgresWriter {
               },
             ),
       );
-      return;
+      return 'failed';
     } finally {
       // A client whose connection failed is discarded, not returned to the pool.
       client.release(broken instanceof Error && !(broken instanceof DncError) ? broken : undefined);
@@ -224,6 +368,7 @@ export class PostgresWriter {
     head.chainKey = next.chainKey;
     host.committed(results, profileDelta);
     for (let i = 0; i < items.length; i++) items[i].resolve(results[i]);
+    return 'committed';
   }
 }
 
