@@ -7,7 +7,8 @@ import type { ContactParser } from './contacts';
 import { DncError } from './errors';
 import type { LabelCatalog } from './labels';
 import { channelOf, principalText, sourceOf, type Principal } from './request-fields';
-import type { AttemptRecord, DncStore } from './store/types';
+import type { CheckPlan, Reason } from './decision';
+import type { AttemptGuard, AttemptRecord, DncStore } from './store/types';
 import { instantOf } from './time';
 import { HINTS, RULES, assertValue, textValue } from './values';
 
@@ -26,6 +27,24 @@ export interface AttemptRequest {
   readonly outcome?: unknown;
   readonly source?: unknown;
 }
+
+/**
+ * An attempt a check allowed that may no longer be recorded: by the time the store ordered it, attempts
+ * recorded before it (another instance's, on a shared store) had reached a cap or started a cooling-off
+ * period. The caller blocks the contact with these reasons instead of sending it.
+ */
+export class AttemptRefused extends Error {
+  constructor(
+    readonly reasons: readonly Reason[],
+    readonly nextAllowedAt: string | null,
+  ) {
+    super(reasons.map((reason) => reason.message).join('; '));
+    this.name = 'AttemptRefused';
+  }
+}
+
+/** The policy reasons an attempt's recording re-checks (the window was checked with the contact). */
+const RECORDING_CODES: ReadonlySet<string> = new Set(['FREQUENCY_CAP', 'COOLING_OFF']);
 
 /** Attempt records older than the longest rule of any policy seen are pruned at most this often. */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -57,9 +76,13 @@ export class AttemptRecorder {
     if (Number.isFinite(horizonMs) && horizonMs > attemptHorizonMs) attemptHorizonMs = horizonMs;
   }
 
-  /** An attempt (with its outcome when known). Resolves once durable. */
-  recordAttempt(request: AttemptRequest, principal: Principal): Promise<AttemptRecord> {
-    return this.write(request, true, principal);
+  /**
+   * An attempt (with its outcome when known). Resolves once durable. `plan`: the check that allowed it;
+   * under a policy with caps or cooling-off the store records it only if the attempts ordered before it
+   * still allow it, and rejects with AttemptRefused otherwise.
+   */
+  recordAttempt(request: AttemptRequest, principal: Principal, plan?: CheckPlan): Promise<AttemptRecord> {
+    return this.write(request, true, principal, plan);
   }
 
   /** An outcome on its own: the request must name one. */
@@ -78,6 +101,7 @@ export class AttemptRecorder {
     request: AttemptRequest,
     attempt: boolean,
     principal: Principal,
+    plan?: CheckPlan,
   ): Promise<AttemptRecord> {
     const { parser, store, now } = this.options;
     const contact = parser.parse(request.contact);
@@ -112,7 +136,7 @@ export class AttemptRecorder {
     const release = this.options.hold(record);
     try {
       await this.options.whenReady();
-      await store.recordAttempt(record);
+      await store.recordAttempt(record, plan === undefined ? undefined : guardFor(contact, record, plan));
     } finally {
       release();
     }
@@ -135,4 +159,25 @@ export class AttemptRecorder {
     // Best effort: a failed prune only keeps records a little longer.
     store.pruneAttempts(now - attemptHorizonMs).catch(() => undefined);
   }
+}
+
+/** The guard of an attempt a check under `plan` allowed: its caps and cooling-off, re-checked in order. */
+function guardFor(
+  contact: ReturnType<ContactParser['parse']>,
+  record: AttemptRecord,
+  plan: CheckPlan,
+): AttemptGuard | undefined {
+  const policy = plan.policy;
+  if (policy === undefined || !policy.needsAttempts) return undefined;
+  const phone = contact.keys.find((key) => key.startsWith('+'));
+  return (attempts) => {
+    // At the newest attempt ordered before this one if it is later: another instance's attempt a
+    // millisecond after ours, committed first, must count (a cap counts attempts up to its instant).
+    let at = record.at;
+    for (const key of contact.keys)
+      for (const earlier of attempts(key, at)) if (earlier.at > at) at = earlier.at;
+    const verdict = policy.evaluateFor(contact.hints, phone, contact.keys, plan, at, attempts);
+    const refusing = verdict?.reasons.filter((reason) => RECORDING_CODES.has(reason.code)) ?? [];
+    return refusing.length === 0 ? undefined : new AttemptRefused(refusing, verdict!.nextAllowedText);
+  };
 }

@@ -259,8 +259,12 @@ export class DncService {
   }
 
   /** Records a contact attempt (with its outcome when known). Resolves once durable. */
-  recordAttempt(request: AttemptRequest, principal: Principal = SYSTEM_PRINCIPAL): Promise<AttemptRecord> {
-    return this.attempts.recordAttempt(request, principal);
+  recordAttempt(
+    request: AttemptRequest,
+    principal: Principal = SYSTEM_PRINCIPAL,
+    plan?: CheckPlan,
+  ): Promise<AttemptRecord> {
+    return this.attempts.recordAttempt(request, principal, plan);
   }
 
   /** Records an outcome (conversation, refusal, optout...) on its own, e.g. from a dialer's call result. */

@@ -14,6 +14,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { BatchDecision, BlockedItem, CheckOptions, CheckPlan, Decision } from '../lib/decision';
+import { AttemptRefused } from '../lib/attempt-recorder';
+import { BatchTally } from '../lib/batch-summary';
 import { linkConfig } from './shared/config';
 import { type CodedError } from './shared/errors';
 import { handleInput, type Send, setupFailed, startNode } from './shared/lifecycle';
@@ -205,16 +207,36 @@ export = function (RED: NodeAPI) {
       };
     }
 
-    /** Records an attempt for each allowed contact; resolves once durable. */
-    function record(contacts: readonly unknown[], plan: CheckPlan): Promise<unknown> {
+    /**
+     * Records an attempt for each allowed contact; resolves once durable, with the refusal of each
+     * attempt the store would not record (null for those it did): on a store shared by several instances,
+     * another instance may have taken a cap's last attempt between this check and its recording.
+     */
+    function record(contacts: readonly unknown[], plan: CheckPlan): Promise<(AttemptRefused | null)[]> {
       return Promise.all(
         contacts.map((contact) =>
-          service!.recordAttempt(
-            { contact, channel: plan.channel, campaign: plan.campaign ?? null, source: 'dnc-check' },
-            `node:${node.id}`,
-          ),
+          service!
+            .recordAttempt(
+              { contact, channel: plan.channel, campaign: plan.campaign ?? null, source: 'dnc-check' },
+              `node:${node.id}`,
+              plan,
+            )
+            .then(
+              () => null,
+              (error: unknown) => {
+                if (error instanceof AttemptRefused) return error;
+                throw error;
+              },
+            ),
         ),
       );
+    }
+
+    /** The decision of a contact whose attempt was refused: blocked, with the refusal's reasons. */
+    function refusedDecision(contact: unknown, plan: CheckPlan, refused: AttemptRefused): Decision {
+      const again = service!.checkWithPlan(contact, plan);
+      if (!again.allowed) return again;
+      return { ...again, allowed: false, reasons: refused.reasons, nextAllowedAt: refused.nextAllowedAt };
     }
 
     function blockedStatus(decision: Decision): NodeStatus {
@@ -284,6 +306,35 @@ export = function (RED: NodeAPI) {
       plan: CheckPlan,
       send: Send,
     ): Promise<void> | void {
+      if (recordAttempts && result.allowed.length > 0) {
+        return record(result.allowed, plan).then((refusals) => {
+          const refused = refusals.some((refusal) => refusal !== null);
+          deliverList(msg, refused ? withRefusals(result, refusals, plan) : result, plan, send);
+        });
+      }
+      deliverList(msg, result, plan, send);
+    }
+
+    /** A list's result after recording: the items whose attempt was refused move to the blocked. */
+    function withRefusals(
+      result: BatchDecision,
+      refusals: (AttemptRefused | null)[],
+      plan: CheckPlan,
+    ): BatchDecision {
+      const tally = new BatchTally();
+      result.allowed.forEach((item, i) => {
+        const refusal = refusals[i];
+        if (refusal === null) tally.allow(item);
+      });
+      for (const { item, decision } of result.blocked) tally.block(item, decision);
+      result.allowed.forEach((item, i) => {
+        const refusal = refusals[i];
+        if (refusal !== null) tally.block(item, refusedDecision(item, plan, refusal));
+      });
+      return tally.result(result.summary.total, result.checkedAt);
+    }
+
+    function deliverList(msg: NodeMessageInFlow, result: BatchDecision, plan: CheckPlan, send: Send): void {
       msg.payload = result.allowed;
       const dnc = putResult(msg, OWNED, {
         summary: result.summary,
@@ -294,13 +345,9 @@ export = function (RED: NodeAPI) {
       // Node-RED deep-clones every message after the first it sends, so a shallow copy is enough here.
       const blockedMsg: NodeMessage = { ...msg, payload: ownBlocked(result.blocked), dnc };
       const { total, blocked } = result.summary;
-      const finish = () => {
-        if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
-        else status.ok('status.batchAllowed', { total });
-        send([msg, blockedMsg]);
-      };
-      if (recordAttempts && result.allowed.length > 0) return record(result.allowed, plan).then(finish);
-      finish();
+      if (blocked > 0) status.blocked('status.batchBlocked', { blocked, total });
+      else status.ok('status.batchAllowed', { total });
+      send([msg, blockedMsg]);
     }
 
     function deliverOne(
@@ -313,7 +360,14 @@ export = function (RED: NodeAPI) {
       putResult(msg, OWNED, ownReasons(decision));
       if (decision.allowed) {
         if (recordAttempts) {
-          return record([contact], plan).then(() => {
+          return record([contact], plan).then(([refused]) => {
+            if (refused !== null) {
+              const blocked = refusedDecision(contact, plan, refused);
+              putResult(msg, OWNED, ownReasons(blocked));
+              status.show(blockedStatus(blocked));
+              send([null, msg]);
+              return;
+            }
             status.show(allowedStatus);
             send([msg, null]);
           });

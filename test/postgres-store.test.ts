@@ -12,7 +12,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { AttemptRefused } from '../lib/attempt-recorder';
 import { isDncError } from '../lib/errors';
+import type { PolicyDefinition } from '../lib/policy';
+import { DncService } from '../lib/service';
 import { grantSql, migrationSql } from '../lib/store/postgres/schema';
 import { PostgresStore, type PostgresStoreOptions } from '../lib/store/postgres/store';
 import type { AuditRecord, ContactState } from '../lib/store/types';
@@ -471,6 +474,61 @@ describe('PostgreSQL store: the local spool while the database is unreachable', 
     } finally {
       server.start();
       await a.close();
+    }
+  });
+});
+
+describe('PostgreSQL store: frequency caps are exact across instances', function () {
+  this.timeout(60_000);
+  requirePostgres();
+
+  /** Any hour, any day: only the cap decides. */
+  const THREE_A_DAY: PolicyDefinition = {
+    name: 'three a day',
+    rule: 'test cap',
+    windows: { daily: ['00:00-24:00'] },
+    caps: [{ limit: 3, hours: 24, scope: 'campaign', rule: 'test: 3 per 24 h' }],
+    timezoneFallback: 'UTC',
+  };
+
+  it('a cap of 3 with 20 concurrent checks split over two instances allows exactly 3', async function () {
+    const url = await freshDatabase();
+    const stores = [openStore(url, { instance: 'A' }), openStore(url, { instance: 'B' })];
+    await Promise.all(stores.map((store) => store.open()));
+    try {
+      const services = stores.map((store) => new DncService({ labels: [{ name: 'DNC_Sales' }], store }));
+      const plans = services.map((service) =>
+        service.plan({ channel: 'voice', campaign: 'spring', policy: THREE_A_DAY, recordAttempt: true }),
+      );
+      // What Check DNC with "record attempt" does for each message: check, then record under the plan.
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const service = services[i % 2];
+          const plan = plans[i % 2];
+          const decision = service.checkWithPlan('+14155550130', plan);
+          if (!decision.allowed) return 'blocked at check';
+          try {
+            await service.recordAttempt(
+              { contact: '+14155550130', channel: 'voice', campaign: 'spring', source: 'dialer' },
+              undefined,
+              plan,
+            );
+            return 'allowed';
+          } catch (error) {
+            assert.ok(error instanceof AttemptRefused, String(error));
+            assert.equal(error.reasons[0].code, 'FREQUENCY_CAP');
+            return 'refused at record';
+          }
+        }),
+      );
+      assert.equal(outcomes.filter((o) => o === 'allowed').length, 3, outcomes.join(', '));
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      const rows = await client.query('SELECT count(*)::int AS n FROM dnc.attempts');
+      await client.end();
+      assert.equal(rows.rows[0].n, 3);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
     }
   });
 });

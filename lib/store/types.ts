@@ -181,6 +181,15 @@ export interface AttemptRecord {
 
 export type ChangeListener = (record: AuditRecord, contact: ContactState | undefined) => void;
 
+/**
+ * Whether an attempt may still be recorded, decided where the store orders attempts: given every attempt
+ * recorded before it (by any process sharing the store), undefined to record it, or the refusal (a cap
+ * reached meanwhile by another instance). What makes "3 per 24 h" exact across instances.
+ */
+export type AttemptGuard = (
+  attempts: (key: string, since: number) => readonly AttemptRecord[],
+) => Error | undefined;
+
 export interface DncStore {
   /** Loads the state. Rejects (and the store stays 'unavailable', failing every check) when the data is unreadable. */
   open(): Promise<void>;
@@ -215,9 +224,12 @@ export interface DncStore {
   /**
    * Attempt records (frequency caps, cooling-off). Optional in the contract so that adapters without
    * them still type-check; a policy with caps or cooling-off blocks (fails closed) on such a store.
-   * Resolves once the record is durable.
+   * Resolves once the record is durable. With a guard, rejects with the guard's refusal instead when
+   * the attempts ordered before it already reach a cap (a store shared by several processes evaluates it
+   * under its lock; the embedded store, one process, needs no guard: DncService holds each attempt
+   * from its check on).
    */
-  recordAttempt?(record: AttemptRecord): Promise<void>;
+  recordAttempt?(record: AttemptRecord, guard?: AttemptGuard): Promise<void>;
   /** The records of one key at or after `since`, oldest first, from memory. Throws DNC_STORE_UNAVAILABLE unless ready. */
   attempts?(key: string, since: number): readonly AttemptRecord[];
   /** Drops records older than `before` (no rule needs them); resolves with how many were dropped. */

@@ -6,13 +6,14 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { DncError } from '../../errors';
-import type { AttemptRecord } from '../types';
+import type { AttemptGuard, AttemptRecord } from '../types';
 
 const EMPTY: readonly AttemptRecord[] = Object.freeze([]);
 const MAX_BATCH = 1000;
 
 interface Pending {
   readonly record: AttemptRecord;
+  readonly guard?: AttemptGuard;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -121,7 +122,7 @@ export class PostgresAttempts {
     return first === 0 ? list : list.slice(first);
   }
 
-  record(record: AttemptRecord): Promise<void> {
+  record(record: AttemptRecord, guard?: AttemptGuard): Promise<void> {
     if (
       record === null ||
       typeof record !== 'object' ||
@@ -136,7 +137,7 @@ export class PostgresAttempts {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ record, guard, resolve, reject });
       this.writer ??= this.write().finally(() => (this.writer = undefined));
     });
   }
@@ -149,7 +150,8 @@ export class PostgresAttempts {
     }
   }
 
-  private async append(items: Pending[]): Promise<void> {
+  private async append(batch: Pending[]): Promise<void> {
+    let items = batch;
     const pool = this.pool;
     if (!pool) {
       const error = new DncError('DNC_STORE_UNAVAILABLE', 'attempt records unavailable: the store is closed');
@@ -171,6 +173,19 @@ export class PostgresAttempts {
       );
       // Others' records first, so this instance's view of every key stays complete and in order.
       if (Number(head.rows[0].seq) > this.seq) await this.foldAfter(client);
+      // The guards, in order, against every attempt committed before (any instance) and the ones this
+      // batch accepted before them: two instances racing for a cap's last attempt cannot both get it.
+      const accepted: Pending[] = [];
+      for (const item of items) {
+        const refusal = item.guard?.((key, since) => {
+          const earlier = accepted.filter((a) => a.record.at >= since && a.record.keys.includes(key));
+          const known = this.attempts(key, since);
+          return earlier.length === 0 ? known : [...known, ...earlier.map((a) => a.record)];
+        });
+        if (refusal === undefined) accepted.push(item);
+        else item.reject(refusal);
+      }
+      items = accepted;
       const first = this.seq + 1;
       const rows = items.map(({ record }, i) => ({
         seq: first + i,

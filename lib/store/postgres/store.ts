@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
 import { DncError } from '../../errors';
 import type {
+  AttemptGuard,
   AttemptRecord,
   AuditQuery,
   AuditRecord,
@@ -650,9 +651,9 @@ export class PostgresStore implements DncStore {
 
   // ---------------------------------------------------------------- attempts
 
-  recordAttempt(record: AttemptRecord): Promise<void> {
+  recordAttempt(record: AttemptRecord, guard?: AttemptGuard): Promise<void> {
     if (this.state !== 'ready') return Promise.reject(this.notReady());
-    return this.attemptLog.record(record);
+    return this.attemptLog.record(record, guard);
   }
 
   attempts(key: string, since: number): readonly AttemptRecord[] {
