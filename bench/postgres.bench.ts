@@ -729,7 +729,7 @@ async function orchestrate(): Promise<void> {
         case: 'pg_notify on A acknowledged -> notification on B (LISTEN): p50',
         value: Number(percentile(bare.latencies, 50).toFixed(2)),
       },
-      note: `negative: B folded the record before A's process had read its COMMIT reply`,
+      note: `${propagation.latencies.filter((v) => v < 0).length} negative (B folded the record before A's process had read its COMMIT reply)`,
     });
     const propagationP99 = percentile(propagation.latencies, 99);
     record({
@@ -760,7 +760,14 @@ async function orchestrate(): Promise<void> {
     });
     const writtenMs = now() - cutAt;
     await sleep(cutAt + DISCONNECT_MS - now());
-    const whileCut = await b.call<string>('answers', { key: written.last });
+    // B's view was last confirmed a moment before the cut: give maxStaleness that moment to run out, so
+    // that B has failed closed (the path measured) before the database comes back.
+    let whileCut = await b.call<string>('answers', { key: written.last });
+    for (let tries = 0; whileCut === 'answers' && tries < 40; tries++) {
+      await sleep(50);
+      whileCut = await b.call<string>('answers', { key: written.last });
+    }
+    if (whileCut === 'answers') throw new Error('B still answered checks past maxStaleness while cut off');
     const caughtUp = b.call<number>('waitCaughtUp', { seq: written.seq, key: written.last });
     await b.call('status'); // B is polling for its view before the role may log in again
     const restoredAt = now();
@@ -787,7 +794,7 @@ async function orchestrate(): Promise<void> {
       goal: '<= 2 s',
       met: catchUpMs <= 2000,
       note:
-        `checks on B while cut off: ${whileCut} (maxStaleness ${MAX_STALENESS / 1000} s);` +
+        `cut off for ${((restoredAt - cutAt) / 1000).toFixed(1)} s; checks on B then: ${whileCut} (maxStaleness ${MAX_STALENESS / 1000} s);` +
         ` A wrote the changes in ${(writtenMs / 1000).toFixed(1)} s; B waits for its next poll (1 s) to reconnect`,
     });
   } finally {
