@@ -5,9 +5,13 @@
  * - cold start of an instance against the trail of N contacts (default 1M), heap per contact;
  * - checks on that instance: single checks/s and a batch of N contacts through DncService, the code path
  *   of the check suite;
- * - durable opt-outs from 50 concurrent writers spread over two instances (two processes, 25 each);
+ * - durable opt-outs from 50 concurrent writers spread over two instances (two processes, 25 each), and
+ *   the same writers on one instance (what sharing the chain head costs);
  * - propagation A -> B over 1,000 opt-outs;
- * - catch-up of B after a disconnection during which A made 10,000 changes.
+ * - catch-up of B after a disconnection (30 s; 6 s in a scaled-down run, with B's maxStaleness cut to 4 s
+ *   so it still fails closed) during which A made 10,000 changes. B connects as a role of its own; the
+ *   disconnection is that role losing LOGIN and its sessions terminated, so B's pool and change feed fail
+ *   and every reconnect is refused until LOGIN is given back.
  *
  * Each figure sits beside a baseline measured in the same run on the same server: the embedded store
  * with the same contacts (checks, memory), plain SQL doing the least the figure needs (reading the trail,
