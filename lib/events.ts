@@ -40,6 +40,11 @@ export interface ChangeEvent {
   readonly record: AuditRecord | null;
   /** The contact after the change. */
   readonly state: ContactView | null;
+  /**
+   * `local`: made through this Node-RED instance (always, on the embedded store); `remote`: made on
+   * another instance sharing the PostgreSQL store. An expiry is emitted once, by one instance: `local`.
+   */
+  readonly origin: 'local' | 'remote';
 }
 
 export type ChangeSubscriber = (event: ChangeEvent) => void;
@@ -91,7 +96,9 @@ export class ChangeFeed {
     this.running = true;
     this.watermark = this.now();
     this.horizon = this.watermark;
-    this.stopStore = this.service.onChange((record, contact) => this.onRecord(record, contact));
+    this.stopStore = this.service.onChange((record, contact, origin) =>
+      this.onRecord(record, contact, origin ?? 'local'),
+    );
     this.service.whenReady().then(
       () => {
         if (this.running) this.scanAndArm();
@@ -120,7 +127,7 @@ export class ChangeFeed {
     }
   }
 
-  private onRecord(record: AuditRecord, contact: ContactState | undefined): void {
+  private onRecord(record: AuditRecord, contact: ContactState | undefined, origin: 'local' | 'remote'): void {
     if (record.op === 'add' && this.scanned) {
       (record.expiresAt ?? []).forEach((iso, i) => {
         if (iso === null) return;
@@ -145,6 +152,7 @@ export class ChangeFeed {
       reason: record.reason,
       record,
       state: contactView(contact, Number.isFinite(at) ? at : this.now()),
+      origin,
     });
   }
 
@@ -248,6 +256,8 @@ export class ChangeFeed {
     const label = state?.labels.find((l) => l.label === due.label);
     // Removed, or re-added with a later expiry since the scan: not expiring now.
     if (state === undefined || label === undefined || label.expiresAt !== due.at) return;
+    // Several instances on one PostgreSQL store: only the one that leads reports it, so it is reported once.
+    if (!this.service.leads()) return;
     this.emit({
       event: 'expire',
       contact: state.keys[0],
@@ -260,6 +270,7 @@ export class ChangeFeed {
       reason: null,
       record: null,
       state: contactView(state, due.at),
+      origin: 'local',
     });
   }
 }

@@ -400,6 +400,11 @@ export class DncService {
   }
 
   /** Follows every durable change, whoever made it; returns the function that stops following. */
+  /** Whether this process emits the events nobody's change makes (label expiries): see DncStore.leads. */
+  leads(): boolean {
+    return this.store.leads?.() ?? true;
+  }
+
   onChange(listener: ChangeListener): () => void {
     return this.store.onChange(listener);
   }

@@ -14,6 +14,8 @@ interface EventsDef extends NodeDef {
   config?: string;
   events?: unknown;
   labels?: unknown;
+  /** `this` (blank: flows saved before the setting) or `all`: whose changes, on a shared store. */
+  instances?: unknown;
 }
 
 const KINDS: readonly ChangeKind[] = ['add', 'remove', 'expire'];
@@ -30,11 +32,13 @@ export = function (RED: NodeAPI) {
           ? KINDS.filter((k) => (def.events as unknown[]).includes(k))
           : [...KINDS];
         const labels = new Set(link.service.catalog.resolveNames(labelNames(def.labels), 'labels'));
+        const everyInstance = def.instances === 'all';
         const feed = changeFeed(link.service, (err) =>
           node.error(`a change event could not be delivered: ${(err as Error).message ?? String(err)}`),
         );
         unsubscribe = feed.subscribe((event: ChangeEvent) => {
           if (!wanted.includes(event.event)) return;
+          if (event.origin === 'remote' && !everyInstance) return;
           if (labels.size > 0 && !event.labels.some((l) => labels.has(l))) return;
           node.send({ topic: `dnc/${event.event}`, payload: event });
           status.ok(`status.${event.event}`, { labels: event.labels.join(', ') });

@@ -154,7 +154,7 @@ describe('PostgreSQL store', function () {
     it('tells listeners whether a change came through this instance or another', async function () {
       const seen: { seq: number; origin: unknown }[] = [];
       b.onChange(((record: AuditRecord, _contact: ContactState | undefined, origin: unknown) =>
-        seen.push({ seq: record.seq, origin })) as never);
+        seen.push({ seq: record.seq, origin })));
       await a.apply(addChange(['+14155550102'], ['DNC_Sales']));
       await until(() => seen.length === 1);
       await b.apply(addChange(['+14155550103'], ['DNC_Sales']));
@@ -162,6 +162,29 @@ describe('PostgreSQL store', function () {
         { seq: 1, origin: 'remote' },
         { seq: 2, origin: 'local' },
       ]);
+    });
+
+    it('one instance leads (it alone reports expiries); when it goes, the other takes over', async function () {
+      assert.equal([a.leads(), b.leads()].filter(Boolean).length, 1);
+      const [leader, other] = a.leads() ? [a, b] : [b, a];
+      await leader.close();
+      await until(() => other.leads(), 3000);
+    });
+
+    it('an instance that opens later does not announce the history it loads', async function () {
+      await a.apply(addChange(['+14155550140'], ['DNC_Sales']));
+      const late = openStore(url, { instance: 'C' });
+      const heard: number[] = [];
+      late.onChange((record) => heard.push(record.seq));
+      await late.open();
+      try {
+        assert.equal(late.lookup('+14155550140')?.labels[0].label, 'DNC_Sales');
+        await a.apply(addChange(['+14155550141'], ['DNC_Sales']));
+        await until(() => heard.length === 1, 2000);
+        assert.deepEqual(heard, [2]);
+      } finally {
+        await late.close();
+      }
     });
 
     it('shares attempt records: an attempt recorded on A counts on B', async function () {

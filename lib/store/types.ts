@@ -179,7 +179,15 @@ export interface AttemptRecord {
   readonly principal?: string;
 }
 
-export type ChangeListener = (record: AuditRecord, contact: ContactState | undefined) => void;
+/**
+ * Called after each durable change. `origin`: `local` when made through this process, `remote` when a
+ * store shared by several processes followed it from another (absent on a one-process store: local).
+ */
+export type ChangeListener = (
+  record: AuditRecord,
+  contact: ContactState | undefined,
+  origin?: 'local' | 'remote',
+) => void;
 
 /**
  * Whether an attempt may still be recorded, decided where the store orders attempts: given every attempt
@@ -220,6 +228,12 @@ export interface DncStore {
 
   /** Called after each durable change, in order. Returns a function that removes the listener. */
   onChange(listener: ChangeListener): () => void;
+
+  /**
+   * Whether this process emits the events that are nobody's change (a label expiring), so that they
+   * are emitted once: a one-process store always (absent: true); a shared store, one process at a time.
+   */
+  leads?(): boolean;
 
   /**
    * Attempt records (frequency caps, cooling-off). Optional in the contract so that adapters without

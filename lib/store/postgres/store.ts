@@ -81,7 +81,6 @@ const MAX_RECONNECT_DELAY = 10_000;
 
 /** A ChangeListener's extra argument on this store: whether the change was made through this instance. */
 export type ChangeOrigin = 'local' | 'remote';
-type OriginListener = (record: AuditRecord, contact: ContactState | undefined, origin: ChangeOrigin) => void;
 
 interface AuditRow {
   seq: string;
@@ -97,7 +96,7 @@ export class PostgresStore implements DncStore {
   private readonly maxStaleness: number;
   private readonly pollInterval: number;
   private readonly interner = new StringInterner();
-  private readonly listeners = new Set<OriginListener>();
+  private readonly listeners = new Set<ChangeListener>();
 
   private pool: Pool | undefined;
   private follower: Client | undefined;
@@ -107,6 +106,9 @@ export class PostgresStore implements DncStore {
   private openPromise: Promise<void> | undefined;
   private closing = false;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** Holds the session-level advisory lock that makes this instance the one that emits expiries. */
+  private leader = false;
+  private leading = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelay = 250;
 
@@ -346,7 +348,9 @@ export class PostgresStore implements DncStore {
     this.head.seq = state.seq;
     this.head.hash = state.head;
     this.head.chainKey = state.chainKey;
-    this.announce(record, fold.contact, 'remote');
+    // Loading at open is not news: only what is followed once the store is ready is announced (as the
+    // embedded store does not announce its replay).
+    if (this.state === 'ready') this.announce(record, fold.contact, 'remote');
   }
 
   private announce(record: AuditRecord, contact: ContactState | undefined, origin: ChangeOrigin): void {
@@ -370,13 +374,37 @@ export class PostgresStore implements DncStore {
     await client.connect();
     await client.query(`LISTEN "${this.channel}"`);
     this.follower = client;
+    await this.tryLead(client);
     this.reconnectDelay = 250;
     // Anything committed between the last catch-up and LISTEN taking effect.
     this.wake();
   }
 
+  /**
+   * One instance leads: the one whose change-feed session holds the advisory lock. The lock goes with
+   * the session, so a leader that dies or loses its connection hands over at the next poll of another.
+   */
+  private async tryLead(client: Client): Promise<void> {
+    if (this.leader || this.leading) return;
+    this.leading = true;
+    try {
+      await this.takeLead(client);
+    } finally {
+      this.leading = false;
+    }
+  }
+
+  private async takeLead(client: Client): Promise<void> {
+    const row = await client.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+      [`dncflow:lead:${this.schema}`],
+    );
+    this.leader = row.rows[0].locked;
+  }
+
   private dropFollower(client: Client): void {
     if (this.follower !== client) return;
+    this.leader = false;
     this.follower = undefined;
     client.removeAllListeners('notification');
     client.end().catch(() => undefined);
@@ -409,6 +437,8 @@ export class PostgresStore implements DncStore {
   private schedulePoll(): void {
     this.pollTimer = setInterval(() => {
       this.wake();
+      const follower = this.follower;
+      if (follower !== undefined && !this.leader) this.tryLead(follower).catch(() => undefined);
       this.attemptLog.follow().catch(() => undefined);
     }, this.pollInterval);
     this.pollTimer.unref();
@@ -590,17 +620,18 @@ export class PostgresStore implements DncStore {
     }
   }
 
-  /**
-   * Listeners are called with a third argument, the change's origin: `local` (made through this
-   * instance) or `remote` (followed from another instance): the DNC changes node's filter.
-   */
+  /** Listeners hear every instance's changes, with their origin (`local` or `remote`). */
   onChange(listener: ChangeListener): () => void {
-    const entry: OriginListener = (record, contact, origin) =>
-      (listener as OriginListener)(record, contact, origin);
+    const entry: ChangeListener = (record, contact, origin) => listener(record, contact, origin);
     this.listeners.add(entry);
     return () => {
       this.listeners.delete(entry);
     };
+  }
+
+  /** Whether this instance holds the leader lock (one instance at a time emits label expiries). */
+  leads(): boolean {
+    return this.leader && this.state === 'ready';
   }
 
   // ---------------------------------------------------------------- writes
@@ -697,6 +728,7 @@ export class PostgresStore implements DncStore {
     this.reconnectTimer = undefined;
     const follower = this.follower;
     this.follower = undefined;
+    this.leader = false;
     if (follower) {
       follower.removeAllListeners();
       follower.on('error', () => undefined);
