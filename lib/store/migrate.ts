@@ -21,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { DncError } from '../errors';
 import { mkdirPrivateSync, openPrivate } from '../private-files';
-import type { AttemptRecord, AuditRecord, AuditVerification, DncStore } from './types';
+import type { AttemptRecord, AuditRecord, AuditVerification } from './types';
 import { AuditKey } from './audit-hash';
 import { ChainVerifier, GENESIS_STATE, journalPathFor, scanLines } from './journal';
 import { checkpointPathFor, createCheckpoint } from './checkpoint';
