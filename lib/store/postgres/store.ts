@@ -664,6 +664,9 @@ export class PostgresStore implements DncStore {
       ),
     serialised: <T>(task: () => Promise<T>) => this.serialised(task),
     foldCommitted: (client: PoolClient, until: number) => this.foldCommitted(client, until),
+    foldLines: (lines: readonly string[]) => {
+      for (const line of lines) this.foldRecordLine(line);
+    },
     committed: (results: readonly ChangeResult[], profileDelta: number) => {
       this.profileCount += profileDelta;
       this.syncedAt = Date.now();

@@ -24,11 +24,12 @@ import type { KeyIndex } from '../key-index';
 import { sealRecord, type AuditKey } from '../audit-hash';
 import { foldChange, type FoldableChange, type StateView, type StringInterner } from '../state';
 import { recordContent, unchangedLabels } from '../changes';
-import { readHead } from './schema';
 import { newChangeId, type ChangeSpool } from './spool';
 
 /** Changes per transaction: large enough that a flood commits in few round trips, small enough to ack early. */
 const MAX_BATCH = 512;
+/** Records read with the lock in the same round trip; more (a long absence) are read page by page. */
+const FOLD_PAGE = 1_000;
 /** After the database was found unreachable, spool at once for this long before trying it again. */
 const RETRY_AFTER_UNREACHABLE_MS = 2_000;
 
@@ -85,6 +86,8 @@ export interface PostgresWriterHost {
   serialised<T>(task: () => Promise<T>): Promise<T>;
   /** Folds records committed by other instances, up to `until`, through this client's transaction. */
   foldCommitted(client: PoolClient, until: number): Promise<void>;
+  /** Folds committed records already read (their lines, in seq order, from the view's seq on). */
+  foldLines(lines: readonly string[]): void;
   /** A batch committed and was merged into the view (head already moved). */
   committed(results: readonly ChangeResult[], profileDelta: number): void;
   /** Changes just spooled (durable locally): folded into the pending view; their queued results. */
@@ -246,8 +249,21 @@ export class PostgresWriter {
     let next: WriterHead;
     let broken: unknown;
     try {
-      await client.query('BEGIN');
-      const locked = await readHead(client, s, true);
+      // One round trip: begin, take the chain-head lock (waiting for another instance's transaction),
+      // then read what it committed. The lock is held until COMMIT, so every round trip under it
+      // costs every instance's writes.
+      const opened = (await client.query(
+        `BEGIN; SELECT seq, hash, chain_key FROM ${s}.chain_head WHERE id = 1 FOR UPDATE;` +
+          ` SELECT seq, line FROM ${s}.audit WHERE seq > ${Math.trunc(head.seq)} ORDER BY seq LIMIT ${FOLD_PAGE}`,
+      )) as unknown as [
+        unknown,
+        { rows: { seq: string; hash: string; chain_key: string | null }[] },
+        { rows: { line: string }[] },
+      ];
+      const headRow = opened[1].rows[0];
+      const locked = { seq: Number(headRow.seq), hash: headRow.hash, chainKey: headRow.chain_key };
+      const committed = opened[2].rows;
+      if (committed.length > 0) host.foldLines(committed.map((row) => row.line));
       if (locked.seq > head.seq) await host.foldCommitted(client, locked.seq);
       if (locked.seq !== head.seq || locked.hash !== head.hash) {
         throw new DncError(
