@@ -20,6 +20,8 @@ import { userDir } from './shared/user-dir';
 
 const DEFAULT_STORE_FILE = 'dnc-store.json';
 const COUNTRY_PATTERN = /^[A-Za-z]{2}$/;
+/** How often the nodes' status follows a PostgreSQL store's state and lag. */
+const SHARED_STATUS_EVERY_MS = 2_000;
 
 export = function (RED: NodeAPI) {
   // The HTTP API (admin /dnc/ and the public token mount): registered once per module load.
@@ -80,6 +82,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     this.name = def.name;
     let release: (() => Promise<void>) | null = null;
+    let stopWatching: (() => void) | undefined;
     let binding: DncBinding;
     try {
       const labels = labelsFrom(def.labels);
@@ -153,6 +156,7 @@ export = function (RED: NodeAPI) {
         });
         binding = new DncBinding(service, null, storePath);
         const b = binding;
+        if (storeType === 'postgres') stopWatching = watchSharedStore(handle, b);
         storeReady.then(
           () => b.setState('ready'),
           (err: unknown) => {
@@ -180,6 +184,7 @@ export = function (RED: NodeAPI) {
     );
 
     this.on('close', (_removed: boolean, done: () => void) => {
+      stopWatching?.();
       unregisterApi();
       const r = release;
       release = null;
@@ -203,6 +208,35 @@ export = function (RED: NodeAPI) {
           },
         );
     });
+  }
+
+  /**
+   * A PostgreSQL store's state changes without any change of ours: the database goes away (after
+   * maxStaleness the store fails closed) and comes back. The nodes' status follows it, with the lag.
+   */
+  function watchSharedStore(handle: StoreHandle, binding: DncBinding): () => void {
+    const timer = setInterval(() => {
+      if (binding.state !== 'ready' && binding.state !== 'unavailable') return;
+      const status = handle.store.status() as ReturnType<typeof handle.store.status> & {
+        lag?: number | null;
+      };
+      const lag = typeof status.lag === 'number' ? lagText(status.lag) : null;
+      if (status.state === 'ready') {
+        const changed = binding.lag !== lag;
+        binding.lag = lag;
+        binding.setState('ready');
+        if (changed) binding.lagChanged();
+      } else if (status.state === 'unavailable') {
+        binding.setState('unavailable');
+      }
+    }, SHARED_STATUS_EVERY_MS);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** Coarse, so that a healthy instance's status does not change every few seconds. */
+  function lagText(ms: number): string {
+    return ms < 2_000 ? '< 2 s' : `${Math.round(ms / 1000)} s`;
   }
 
   /** Tokens (credentials) and the public path; off until a token exists. Problems are logged, never thrown. */

@@ -153,8 +153,9 @@ describe('PostgreSQL store', function () {
 
     it('tells listeners whether a change came through this instance or another', async function () {
       const seen: { seq: number; origin: unknown }[] = [];
-      b.onChange(((record: AuditRecord, _contact: ContactState | undefined, origin: unknown) =>
-        seen.push({ seq: record.seq, origin })));
+      b.onChange((record: AuditRecord, _contact: ContactState | undefined, origin: unknown) =>
+        seen.push({ seq: record.seq, origin }),
+      );
       await a.apply(addChange(['+14155550102'], ['DNC_Sales']));
       await until(() => seen.length === 1);
       await b.apply(addChange(['+14155550103'], ['DNC_Sales']));
@@ -315,6 +316,37 @@ describe('PostgreSQL store', function () {
     const other = openStore(url, { auditKey: randomBytes(32).toString('base64') });
     await assert.rejects(other.open(), /every instance sharing the database needs the same key/);
     await Promise.all([first.close(), other.close()]);
+  });
+
+  it('opens by itself once the database it could not reach at start answers, without a restart', async function () {
+    this.timeout(60_000);
+    const server = await testPostgres();
+    const url = await freshDatabase();
+    const first = openStore(url);
+    await first.open();
+    await first.apply(addChange(['+14155550150'], ['DNC_Sales']));
+    await first.close();
+    server.stop('immediate');
+    const store = openStore(url);
+    try {
+      await assert.rejects(
+        store.open(),
+        (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+      );
+      assert.throws(
+        () => store.lookup('+14155550150'),
+        (error: unknown) => isDncError(error),
+      );
+    } finally {
+      server.start();
+    }
+    const start = Date.now();
+    while (store.status().state !== 'ready') {
+      if (Date.now() - start > 20_000) throw new Error('did not open');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(store.lookup('+14155550150')?.labels[0].label, 'DNC_Sales');
+    await store.close();
   });
 
   it('two instances that each made their own key on an empty trail: the second is refused at its first write', async function () {

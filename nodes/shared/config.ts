@@ -50,6 +50,18 @@ export class DncBinding {
     return this.current;
   }
 
+  /**
+   * For a PostgreSQL store: how far behind the shared state this instance may be (`< 1 s`, `3 s`), shown
+   * in the status of the nodes using it; null for the embedded store. Set by the config node.
+   */
+  lag: string | null = null;
+
+  /** Tells the nodes the lag changed (same state, new text). */
+  lagChanged(): void {
+    if (this.current !== 'ready') return;
+    for (const listener of [...this.listeners]) listener(this.current);
+  }
+
   setState(state: ConfigState): void {
     if (this.current === state || this.current === 'closed') return;
     this.current = state;
@@ -143,8 +155,10 @@ export function linkConfig(
   }
   const show = (state: ConfigState) => {
     if (state === 'waiting') status.waiting();
-    else if (state === 'ready') status.ready();
-    else if (state === 'unavailable') status.error('DNC_STORE_UNAVAILABLE');
+    else if (state === 'ready') {
+      if (binding.lag === null) status.ready();
+      else status.ok('runtime.status.readyShared', { lag: binding.lag });
+    } else if (state === 'unavailable') status.error('DNC_STORE_UNAVAILABLE');
     onState?.(state);
   };
   show(binding.state);

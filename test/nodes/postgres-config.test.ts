@@ -9,8 +9,18 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditKey } from '../../lib/store/audit-hash';
 import { PostgresStore } from '../../lib/store/postgres/store';
-import { freshDatabase, requirePostgres } from '../support/postgres';
-import { ANA, allModules, config, helper, nextMessage, storeReady, testFlow, useNodeRed } from './support';
+import { freshDatabase, requirePostgres, testPostgres } from '../support/postgres';
+import {
+  ANA,
+  allModules,
+  config,
+  helper,
+  nextMessage,
+  statusMatching,
+  storeReady,
+  testFlow,
+  useNodeRed,
+} from './support';
 
 type Props = Record<string, unknown>;
 
@@ -68,6 +78,28 @@ describe('DNC labels node on PostgreSQL', function () {
     const blocked = nextMessage(helper.getNode('blocked'));
     helper.getNode('n1').receive({ payload: ANA });
     assert.equal((await blocked).dnc.reasons[0].code, 'LABEL');
+  });
+
+  it("the nodes' status shows the shared store and its lag, turns red without the database, and recovers", async function () {
+    this.timeout(60_000);
+    const server = await testPostgres();
+    const url = await freshDatabase();
+    await helper.load(allModules, flow({ maxStaleness: '1' }), { c1: { postgresUrl: url } });
+    await storeReady();
+    const check = helper.getNode('n1');
+    await statusMatching(check, (s) => s.text === 'ready, lag < 2 s', 5000);
+    const red = statusMatching(check, (s) => s.text === 'store unavailable' && s.fill === 'red', 15_000);
+    server.stop('immediate');
+    try {
+      await red;
+      // A check now fails closed.
+      const blocked = nextMessage(helper.getNode('blocked'));
+      check.receive({ payload: ANA });
+      assert.equal((await blocked).dnc.reasons[0].code, 'STORE_UNAVAILABLE');
+    } finally {
+      server.start();
+    }
+    await statusMatching(check, (s) => s.text === 'ready, lag < 2 s', 20_000);
   });
 
   it('takes the connection from DNC_POSTGRES_URL when the credential is blank', async function () {

@@ -78,6 +78,8 @@ const DEFAULT_POLL_INTERVAL = 1_000;
 /** Records read per query while following. */
 const FOLLOW_PAGE = 5_000;
 const MAX_RECONNECT_DELAY = 10_000;
+const REOPEN_FIRST_DELAY = 1_000;
+const MAX_REOPEN_DELAY = 60_000;
 
 /** A ChangeListener's extra argument on this store: whether the change was made through this instance. */
 export type ChangeOrigin = 'local' | 'remote';
@@ -148,6 +150,7 @@ export class PostgresStore implements DncStore {
   }
 
   open(): Promise<void> {
+    this.stopped = false;
     this.openPromise ??= this.load();
     return this.openPromise;
   }
@@ -204,8 +207,30 @@ export class PostgresStore implements DncStore {
       this.state = 'unavailable';
       this.error = unavailable(error, `cannot open the PostgreSQL store (schema "${this.schema}")`);
       await this.release();
+      // The database down at start, or a migration its owner has yet to run: try again, with backoff,
+      // so that the instance recovers without a restart (checks fail closed meanwhile).
+      this.scheduleReopen();
       throw this.error;
     }
+    this.reopenDelay = REOPEN_FIRST_DELAY;
+  }
+
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenDelay = REOPEN_FIRST_DELAY;
+  /** Set by close(): no reopening after it. */
+  private stopped = false;
+
+  private scheduleReopen(): void {
+    if (this.stopped || this.reopenTimer !== undefined) return;
+    const delay = this.reopenDelay;
+    this.reopenDelay = Math.min(MAX_REOPEN_DELAY, delay * 2);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.stopped) return;
+      this.openPromise = this.load();
+      this.openPromise.catch(() => undefined);
+    }, delay);
+    this.reopenTimer.unref();
   }
 
   /**
@@ -706,6 +731,9 @@ export class PostgresStore implements DncStore {
   // ---------------------------------------------------------------- close
 
   async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
     this.closing = true;
     try {
       await this.openPromise?.catch(() => undefined);
