@@ -7,6 +7,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { DncError } from '../../errors';
 import type { AttemptGuard, AttemptRecord } from '../types';
+import { ATTEMPT_COLUMNS, attemptFromRow, attemptRow, insertAttemptRows, type AttemptRowOut } from './rows';
 
 const EMPTY: readonly AttemptRecord[] = Object.freeze([]);
 const MAX_BATCH = 1000;
@@ -16,18 +17,6 @@ interface Pending {
   readonly guard?: AttemptGuard;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
-}
-
-interface AttemptRow {
-  seq: string;
-  keys: string[];
-  at: string;
-  attempt: boolean;
-  outcome: string | null;
-  channel: string | null;
-  campaign: string | null;
-  source: string;
-  principal: string | null;
 }
 
 export class PostgresAttempts {
@@ -79,22 +68,12 @@ export class PostgresAttempts {
 
   private async foldAfter(client: PoolClient): Promise<void> {
     for (;;) {
-      const rows = await client.query<AttemptRow>(
-        `SELECT seq, keys, at, attempt, outcome, channel, campaign, source, principal
-           FROM ${this.s}.attempts WHERE seq > $1 ORDER BY seq LIMIT 10000`,
+      const rows = await client.query<AttemptRowOut>(
+        `SELECT ${ATTEMPT_COLUMNS} FROM ${this.s}.attempts WHERE seq > $1 ORDER BY seq LIMIT 10000`,
         [this.seq],
       );
       for (const row of rows.rows) {
-        this.index({
-          keys: row.keys,
-          at: Number(row.at),
-          attempt: row.attempt,
-          outcome: row.outcome,
-          channel: row.channel,
-          campaign: row.campaign,
-          source: row.source,
-          ...(row.principal === null ? {} : { principal: row.principal }),
-        });
+        this.index(attemptFromRow(row));
         this.seq = Number(row.seq);
       }
       if (rows.rows.length < 10000) return;
@@ -187,25 +166,8 @@ export class PostgresAttempts {
       }
       items = accepted;
       const first = this.seq + 1;
-      const rows = items.map(({ record }, i) => ({
-        seq: first + i,
-        keys: record.keys,
-        at: Math.trunc(record.at),
-        attempt: record.attempt === true,
-        outcome: record.outcome ?? null,
-        channel: record.channel ?? null,
-        campaign: record.campaign ?? null,
-        source: record.source,
-        principal: record.principal ?? null,
-      }));
-      await client.query(
-        `INSERT INTO ${this.s}.attempts (seq, keys, at, attempt, outcome, channel, campaign, source, principal, instance)
-         SELECT (r->>'seq')::bigint, ARRAY(SELECT jsonb_array_elements_text(r->'keys')), (r->>'at')::bigint,
-                (r->>'attempt')::boolean, r->>'outcome', r->>'channel', r->>'campaign', r->>'source',
-                r->>'principal', $2
-           FROM jsonb_array_elements($1::jsonb) AS r`,
-        [JSON.stringify(rows), this.instance],
-      );
+      const rows = items.map(({ record }, i) => attemptRow(record, first + i));
+      await client.query(insertAttemptRows(this.s, rows, this.instance));
       await client.query(`UPDATE ${this.s}.attempt_head SET seq = $1 WHERE id = 1`, [
         first + items.length - 1,
       ]);

@@ -24,6 +24,7 @@ import type { KeyIndex } from '../key-index';
 import { sealRecord, type AuditKey } from '../audit-hash';
 import { foldChange, type FoldableChange, type StateView, type StringInterner } from '../state';
 import { recordContent, unchangedLabels } from '../changes';
+import { auditRow, insertAuditRows, type AuditRow } from './rows';
 import { newChangeId, type ChangeSpool } from './spool';
 
 /** Changes per transaction: large enough that a flood commits in few round trips, small enough to ack early. */
@@ -300,7 +301,7 @@ export class PostgresWriter {
         get: (k) => overlay.get(k) ?? index.get(k),
         set: (k, state) => overlay.set(k, state),
       };
-      const rows: unknown[] = [];
+      const rows: AuditRow[] = [];
       next = { ...head };
       try {
         for (const { change } of items) {
@@ -312,15 +313,7 @@ export class PostgresWriter {
           next = { seq, hash: sealed.record.hash, chainKey: key.id };
           profileDelta += fold.profileDelta;
           const record = sealed.record;
-          rows.push({
-            seq,
-            id: items[rows.length].id,
-            line: sealed.line.slice(0, -1),
-            keys: record.keys,
-            labels: [...new Set([...record.labels, ...record.changed])],
-            source: record.source,
-            at: record.at,
-          });
+          rows.push(auditRow(record, sealed.line.slice(0, -1), items[rows.length].id));
           results.push({
             record,
             changed: fold.changed,
@@ -337,15 +330,7 @@ export class PostgresWriter {
           },
         );
       }
-      await client.query(
-        `INSERT INTO ${s}.audit (seq, change_id, line, keys, labels, source, at, instance)
-         SELECT (r->>'seq')::bigint, r->>'id', r->>'line',
-                ARRAY(SELECT jsonb_array_elements_text(r->'keys')),
-                ARRAY(SELECT jsonb_array_elements_text(r->'labels')),
-                r->>'source', (r->>'at')::timestamptz, $2
-           FROM jsonb_array_elements($1::jsonb) AS r`,
-        [JSON.stringify(rows), this.options.instance],
-      );
+      await client.query(insertAuditRows(s, rows, this.options.instance));
       await client.query(`UPDATE ${s}.chain_head SET seq = $1, hash = $2, chain_key = $3 WHERE id = 1`, [
         next.seq,
         next.hash,
