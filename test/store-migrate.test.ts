@@ -503,6 +503,30 @@ describe('migrating between the embedded store and PostgreSQL', function () {
       assert.deepEqual(await readdir(b), []);
     });
 
+    it('counts every instance following a PostgreSQL source, the leader and the others', async function () {
+      // Only one instance leads; the others keep bidding at each poll, so their change-feed session
+      // shows the bid, not the LISTEN: both kinds must stop the migration.
+      const a = await smallStore();
+      const url = await freshDatabase();
+      await migrateStore({ from: a, to: url, logger: quiet });
+      const b = await userDir();
+      const first = openPostgres(url, await keyOf(a));
+      const second = openPostgres(url, await keyOf(a));
+      await first.open();
+      await second.open();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await assertRefused(
+          { from: url, to: b, key: join(a, 'dnc-store.key') },
+          /source is in use: 2 DNC Flow instances follow schema "dnc"/,
+        );
+      } finally {
+        await second.close();
+        await first.close();
+      }
+      assert.deepEqual(await readdir(b), []);
+    });
+
     it('refuses two stores of one kind and a source with no store', async function () {
       const a = await userDir();
       await assertRefused({ from: a, to: await userDir() }, /one side must be an embedded store/);

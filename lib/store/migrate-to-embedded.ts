@@ -215,19 +215,26 @@ async function inspectPostgresSource(
       throw refused(`there is no DNC store in schema "${from.schema}" of ${displayUrl(from.url)}`, 'from');
     }
     const head = await readHead(client, quoteSchema(from.schema));
-    // Every instance keeps one connection named dncflow-follow whose only statement is LISTEN on the
-    // schema's channel; a session of another role shows no statement, so it counts too (fail closed).
-    const followers = await client.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity
+    // Every instance keeps one connection named dncflow-follow whose statements are LISTEN on the
+    // schema's channel and then its bid to lead (pg_try_advisory_lock, postgres/store.ts), repeated at
+    // its polls until it leads. pg_stat_activity shows the last statement only, and the bid's text does
+    // not name the schema: a session showing it counts (fail closed), as does one of another role, which
+    // shows no statement. Such a session may follow another schema of the same database.
+    const followers = await client.query<{ sure: string; maybe: string }>(
+      `SELECT count(*) FILTER (WHERE query = $1) AS sure, count(*) FILTER (WHERE query IS DISTINCT FROM $1) AS maybe
+         FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'dncflow-follow'
-          AND (query = $1 OR query IS NULL OR query = '<insufficient privilege>')`,
+          AND (query = $1 OR query IS NULL OR query = '<insufficient privilege>'
+               OR query LIKE 'SELECT pg\\_try\\_advisory\\_lock(%')`,
       [`LISTEN "dncflow_${from.schema}"`],
     );
-    const count = Number(followers.rows[0].n);
+    const sure = Number(followers.rows[0].sure);
+    const count = sure + Number(followers.rows[0].maybe);
     if (count > 0) {
       throw refused(
         `the source is in use: ${count} DNC Flow instance${count === 1 ? '' : 's'} follow${count === 1 ? 's' : ''}` +
-          ` schema "${from.schema}"; stop ${count === 1 ? 'it' : 'them'} first (changes made after the copy would be lost)`,
+          ` schema "${from.schema}"${sure === count ? '' : ' (or another schema of this database: PostgreSQL does not say which)'};` +
+          ` stop ${count === 1 ? 'it' : 'them'} first (changes made after the copy would be lost)`,
       );
     }
     return { seq: head.seq, chainKey: head.chainKey };
