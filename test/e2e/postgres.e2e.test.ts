@@ -64,6 +64,16 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** Whether the process still runs (signal 0 only checks). */
+function alive(red: NodeRedProcess): boolean {
+  try {
+    process.kill(red.pid!, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function configNode(maxStaleness: number | '', credentials: Record<string, string>): FlowNode {
   return {
     id: CONFIG_ID,
@@ -260,11 +270,17 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  afterEach(function () {
+  afterEach(async function () {
+    this.timeout(60_000);
     if (this.currentTest?.state === 'failed') {
       for (const name of ['A', 'B'] as const) {
         if (red[name]) console.log(`--- Node-RED ${name} output (tail) ---\n${red[name].log.slice(-5000)}`);
       }
+    }
+    // A test that failed after killing A leaves the next ones two instances, not one.
+    if (red.A && !alive(red.A)) {
+      await red.A.restart();
+      await waitReady('A');
     }
   });
 
