@@ -556,7 +556,11 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
     const ackedOn = new Map<string, Write>();
     for (const w of writes) if (acknowledged(w)) ackedOn.set(w.contact, w);
     const labelledSet = new Set(labelled);
-    let excused = 0;
+    /** Answers that allowed such a recent opt-out of the other instance: per instance, contacts and latest. */
+    const excused: Record<Name, { answers: number; contacts: Set<string>; latest: number }> = {
+      A: { answers: 0, contacts: new Set(), latest: 0 },
+      B: { answers: 0, contacts: new Set(), latest: 0 },
+    };
     let failedClosed = 0;
     for (const round of rounds) {
       for (const [contact, verdict] of round.verdicts) {
@@ -580,18 +584,30 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
         // Acknowledged less than a second before the database went away, it may not have reached the
         // other instance, which answers from its view for its maxStaleness, then fails closed until it
         // has caught up (which brings the opt-out): allowed only before it went stale and before it had
-        // a chance to catch up after the restart (its poll runs every second).
+        // a chance to catch up after the restart (its poll runs every second; the issue's catch-up
+        // target is 2 s).
         const windowOk =
           write.doneAt + PROPAGATION_MS > stoppedAt &&
           round.sentAt < stoppedAt + maxStaleness[round.on] + 200 &&
           round.sentAt < startedAt + 2_000;
         assert.ok(windowOk, `${where}: acknowledged on ${other(round.on)} ${age} ms before`);
-        excused++;
+        const seen = excused[round.on];
+        seen.answers++;
+        seen.contacts.add(contact);
+        seen.latest = Math.max(seen.latest, round.sentAt - stoppedAt);
       }
     }
     console.log(
-      `      ${rounds.length} checks (${rounds.reduce((n, r) => n + r.verdicts.size, 0)} contact answers): ${failedClosed} failed closed, ${excused} allowed an opt-out acknowledged on the other instance under 1 s before the stop (maxStaleness)`,
+      `      ${rounds.length} checks (${rounds.reduce((n, r) => n + r.verdicts.size, 0)} contact answers): ${failedClosed} failed closed`,
     );
+    for (const name of ['A', 'B'] as const) {
+      const seen = excused[name];
+      if (seen.answers === 0) continue;
+      // Not a failure (the documented maxStaleness trade-off), but worth seeing when it happens.
+      console.log(
+        `      ${name} allowed ${seen.contacts.size} opt-outs acknowledged on ${other(name)} under 1 s before the stop (${seen.answers} answers, the last ${seen.latest} ms after the stop): its view had not received them and it answers from that view for its maxStaleness`,
+      );
+    }
     // B (maxStaleness 3 s) failed closed during the outage; A (30 s) kept answering from its view.
     const outageRounds = (name: Name) =>
       rounds.filter((r) => r.on === name && r.sentAt > stoppedAt && r.doneAt < startIssuedAt);
@@ -607,7 +623,10 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
     // After recovery: both answer again, without a restart.
     for (const name of ['A', 'B'] as const) {
       await waitReady(name);
-      assert.equal(node(name).pid, pids[name], `${name} was not restarted`);
+      assert.ok(
+        alive(node(name)) && node(name).pid === pids[name],
+        `${name} ran throughout, never restarted`,
+      );
       assert.equal(await checkOne(name, phone(49_999)), 'allowed', `${name} answers checks again`);
     }
     // Nothing acknowledged is lost: every acknowledged opt-out (200 or 202) is enforced on both instances
