@@ -7,7 +7,7 @@
  * With CI=true a server that cannot start fails the suites that need it; elsewhere they are skipped
  * with the reason, so a machine without PostgreSQL can still run the rest.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,12 @@ export interface TestPostgres {
   stop(mode?: 'fast' | 'immediate'): void;
   /** Starts it again on the same port and data. */
   start(): void;
+  /**
+   * As stop() and start(), without blocking the event loop: traffic this process sends meanwhile (the
+   * multi-process tests) goes on, and the sockets it holds are not left unread while pg_ctl runs.
+   */
+  stopAsync(mode?: 'fast' | 'immediate'): Promise<void>;
+  startAsync(): Promise<void>;
 }
 
 function binDir(): string | undefined {
@@ -58,6 +64,17 @@ function run(bin: string, args: string[]): void {
   }
 }
 
+function runAsync(bin: string, args: string[]): Promise<void> {
+  const command = isRoot ? 'runuser' : bin;
+  const argv = isRoot ? ['-u', 'postgres', '--', bin, ...args] : args;
+  return new Promise((resolve, reject) => {
+    execFile(command, argv, { encoding: 'utf8', cwd: tmpdir() }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${bin} ${args.join(' ')} failed: ${stderr || stdout || error.message}`));
+      else resolve();
+    });
+  });
+}
+
 let started: Promise<TestPostgres> | undefined;
 
 async function startServer(): Promise<TestPostgres> {
@@ -70,10 +87,12 @@ async function startServer(): Promise<TestPostgres> {
   const port = await freePort();
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir} -c max_connections=200`;
   const pgCtl = join(bin, 'pg_ctl');
-  const start = (): void =>
-    run(pgCtl, ['-D', dataDir, '-o', options, '-w', '-l', join(dataDir, 'log'), 'start']);
-  const stop = (mode: 'fast' | 'immediate' = 'fast'): void =>
-    run(pgCtl, ['-D', dataDir, '-m', mode, '-w', 'stop']);
+  const startArgs = ['-D', dataDir, '-o', options, '-w', '-l', join(dataDir, 'log'), 'start'];
+  const stopArgs = (mode: 'fast' | 'immediate'): string[] => ['-D', dataDir, '-m', mode, '-w', 'stop'];
+  const start = (): void => run(pgCtl, startArgs);
+  const stop = (mode: 'fast' | 'immediate' = 'fast'): void => run(pgCtl, stopArgs(mode));
+  const startAsync = (): Promise<void> => runAsync(pgCtl, startArgs);
+  const stopAsync = (mode: 'fast' | 'immediate' = 'fast'): Promise<void> => runAsync(pgCtl, stopArgs(mode));
   start();
   process.once('exit', () => {
     try {
@@ -85,7 +104,7 @@ async function startServer(): Promise<TestPostgres> {
   });
   const urlFor = (database: string, user = 'postgres'): string =>
     `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  return { url: urlFor('postgres'), port, dataDir, urlFor, stop, start };
+  return { url: urlFor('postgres'), port, dataDir, urlFor, stop, start, stopAsync, startAsync };
 }
 
 /** The test server, started at the first call. */
