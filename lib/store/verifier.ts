@@ -57,18 +57,7 @@ export class AuditVerifier {
     if (failure)
       return { ok: false, records: failure.records, badSeq: failure.badSeq, problem: failure.problem };
     const state = this.verified.state;
-    const unverifiable = state.unverifiable;
-    return {
-      ok: unverifiable === undefined,
-      records: state.seq,
-      ...(state.legacy > 0 ? { legacy: state.legacy } : {}),
-      ...(unverifiable
-        ? {
-            unverifiable: { ...unverifiable },
-            problem: `records ${unverifiable.from}..${unverifiable.to} are keyed with audit key ${unverifiable.keyId}, which this store does not have: their content cannot be proven`,
-          }
-        : {}),
-    };
+    return chainVerification(state);
   }
 
   private async runVerify(): Promise<void> {
@@ -139,4 +128,20 @@ export class AuditVerifier {
     }
     this.verified = { state: result.state, offset: end };
   }
+}
+
+/** What verify() reports for a chain walked without a problem: ok unless records are keyed with an unknown key. */
+export function chainVerification(state: ChainState): AuditVerification {
+  const unverifiable = state.unverifiable;
+  return {
+    ok: unverifiable === undefined,
+    records: state.seq,
+    ...(state.legacy > 0 ? { legacy: state.legacy } : {}),
+    ...(unverifiable
+      ? {
+          unverifiable: { ...unverifiable },
+          problem: `records ${unverifiable.from}..${unverifiable.to} are keyed with audit key ${unverifiable.keyId}, which this store does not have: their content cannot be proven`,
+        }
+      : {}),
+  };
 }

@@ -42,6 +42,7 @@ import type { StoreLogger } from '../embedded';
 import { DEFAULT_SCHEMA, migrate, quoteSchema, readHead } from './schema';
 import { PostgresWriter, type WriterHead } from './writer';
 import { PostgresAttempts } from './attempts';
+import { chainVerification } from '../verifier';
 import { ChangeSpool } from './spool';
 
 export interface PostgresStoreOptions {
@@ -627,18 +628,7 @@ export class PostgresStore implements DncStore {
           problem: `the trail holds ${state.seq} valid records but the chain head says ${head.seq} were written (records deleted)`,
         };
       }
-      const unverifiable = state.unverifiable;
-      return {
-        ok: unverifiable === undefined,
-        records: state.seq,
-        ...(state.legacy > 0 ? { legacy: state.legacy } : {}),
-        ...(unverifiable
-          ? {
-              unverifiable: { ...unverifiable },
-              problem: `records ${unverifiable.from}..${unverifiable.to} are keyed with audit key ${unverifiable.keyId}, which this store does not have: their content cannot be proven`,
-            }
-          : {}),
-      };
+      return chainVerification(state);
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
