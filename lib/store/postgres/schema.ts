@@ -77,6 +77,34 @@ CREATE TABLE ${s}.attempt_head (id smallint PRIMARY KEY CHECK (id = 1), seq bigi
 INSERT INTO ${s}.attempt_head VALUES (1, 0);
 `,
   },
+  {
+    version: 2,
+    name: 'snapshots of the folded state',
+    // A snapshot is the state folded up to `seq`, in the embedded store's snapshot format, split into
+    // parts of a bounded size (no single value near PostgreSQL's 1 GB limit, and a reader decodes part
+    // after part). `mac` is an HMAC with the audit key over the header and every part: only an instance
+    // holding the key can write one that others accept. Old snapshots are deleted by the instance that
+    // writes a newer one: they are a cache of the trail, never evidence.
+    sql: (s) => `
+CREATE TABLE ${s}.snapshots (
+  seq bigint PRIMARY KEY,
+  head text NOT NULL,
+  chain jsonb NOT NULL,
+  contacts bigint NOT NULL,
+  parts integer NOT NULL,
+  key_id text NOT NULL,
+  mac text NOT NULL,
+  instance text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE ${s}.snapshot_parts (
+  seq bigint NOT NULL REFERENCES ${s}.snapshots (seq) ON DELETE CASCADE,
+  part integer NOT NULL,
+  data text NOT NULL,
+  PRIMARY KEY (seq, part)
+);
+`,
+  },
 ];
 
 /** The newest schema version this package knows. */
@@ -110,7 +138,7 @@ export function migrationSql(schema: string, from = 1): string {
 /**
  * The least privilege the instances' role needs once the schema owner has run the migrations: read and
  * append the trail (never UPDATE or DELETE it: the triggers refuse those even to its owner), move the
- * chain heads, record and prune attempts. For `dncflow schema --grant <role>` and the README.
+ * chain heads, record and prune attempts, write and replace snapshots. For `dncflow schema --grant <role>` and the README.
  */
 export function grantSql(schema: string, role: string): string {
   const s = quoteSchema(schema);
@@ -126,6 +154,7 @@ export function grantSql(schema: string, role: string): string {
     `GRANT SELECT, INSERT ON ${s}.audit TO ${r};`,
     `GRANT SELECT, UPDATE ON ${s}.chain_head, ${s}.attempt_head TO ${r};`,
     `GRANT SELECT, INSERT, DELETE ON ${s}.attempts TO ${r};`,
+    `GRANT SELECT, INSERT, DELETE ON ${s}.snapshots, ${s}.snapshot_parts TO ${r};`,
     '',
   ].join('\n');
 }
