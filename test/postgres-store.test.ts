@@ -47,6 +47,20 @@ async function asSuperuser(url: string, sql: string, values: unknown[] = []): Pr
   }
 }
 
+async function queryRows<T extends object>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function heldLabels(contact: ContactState | undefined): string[] {
+  return (contact?.labels ?? []).map((label) => label.label).sort();
+}
+
 async function tamperTrail(url: string, kind: TamperKind, seq: number): Promise<void> {
   if (kind === 'edit') {
     await asSuperuser(
@@ -70,26 +84,145 @@ describe('PostgreSQL store', function () {
   this.timeout(30_000);
   requirePostgres();
 
-  describeStoreContract(
-    'postgres',
-    async () => {
-      const url = await freshDatabase();
-      let current = openStore(url);
-      await current.open();
-      return {
-        store: current,
-        reopen: async () => {
-          await current.close();
-          current = openStore(url);
-          await current.open();
-          return current;
-        },
-        cleanup: () => current.close(),
-        tamper: (kind, seq) => tamperTrail(url, kind, seq),
-      };
-    },
-    { snapshots: false },
-  );
+  describeStoreContract('postgres', async () => {
+    const url = await freshDatabase();
+    let current = openStore(url);
+    await current.open();
+    return {
+      store: current,
+      reopen: async () => {
+        await current.close();
+        current = openStore(url);
+        await current.open();
+        return current;
+      },
+      cleanup: () => current.close(),
+      tamper: (kind, seq) => tamperTrail(url, kind, seq),
+      forceSnapshot: async (store) => {
+        assert.equal(
+          await (store as PostgresStore).snapshot(),
+          true,
+          'the only instance leads and writes one',
+        );
+      },
+      dropSnapshot: () => asSuperuser(url, 'DELETE FROM dnc.snapshots'),
+    };
+  });
+
+  describe('snapshots', function () {
+    let url: string;
+    const stores: PostgresStore[] = [];
+    const opened = async (extra: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> => {
+      const store = openStore(url, extra);
+      stores.push(store);
+      await store.open();
+      return store;
+    };
+    const number = (i: number): string => `+1415700${String(i).padStart(4, '0')}`;
+
+    beforeEach(async function () {
+      url = await freshDatabase();
+    });
+    afterEach(async function () {
+      await Promise.all(stores.splice(0).map((store) => store.close()));
+    });
+
+    /** 60 opt-outs, linked keys on some, removals on others; the leader writes a snapshot every 25 records. */
+    async function writeHistory(store: PostgresStore): Promise<void> {
+      for (let i = 0; i < 60; i++) {
+        const keys = i % 7 === 0 ? [number(i), `c${i}@example.com`] : [number(i)];
+        await store.apply(addChange(keys, ['DNC_Sales'], { principal: `agent-${i % 3}` }));
+        if (i % 5 === 4) await store.apply(removeChange([number(i)], ['DNC_Sales']));
+      }
+    }
+
+    function viewOf(store: PostgresStore): unknown[] {
+      return [...store.contacts()]
+        .map((contact) => ({
+          keys: [...contact.keys].sort(),
+          labels: contact.labels.map((label) => ({ ...label })),
+        }))
+        .sort((x, y) => x.keys[0].localeCompare(y.keys[0]));
+    }
+
+    it('the leader writes snapshots as the trail grows; a new instance starts from the newest and holds the same state', async function () {
+      const a = await opened({ instance: 'A', snapshotEvery: 25, minSnapshotInterval: 0 });
+      await writeHistory(a);
+      const snapshots = await queryRows<{ seq: string }>(url, 'SELECT seq FROM dnc.snapshots ORDER BY seq');
+      // 72 records: snapshots at 25 and 50 (then 75 is not reached), the older ones deleted beyond two.
+      assert.ok(snapshots.length >= 1 && snapshots.length <= 2, `${snapshots.length} snapshots kept`);
+      const newest = Number(snapshots[snapshots.length - 1].seq);
+      assert.ok(newest >= 25 && newest < 72, `newest snapshot at ${newest}`);
+      const warnings: string[] = [];
+      const b = await opened({ instance: 'B', logger: { warn: (message) => warnings.push(message) } });
+      assert.equal(b.status().snapshotSeq, newest, 'B started from the newest snapshot');
+      assert.deepEqual(warnings, []);
+      assert.equal(b.status().seq, a.status().seq);
+      assert.equal(b.status().contacts, a.status().contacts);
+      assert.deepEqual(viewOf(b), viewOf(a));
+      assert.deepEqual(b.lookup(`c7@example.com`)?.keys.slice().sort(), [number(7), 'c7@example.com'].sort());
+      assert.equal(b.lookup(number(4))?.labels.length ?? 0, 0, 'a removal before the snapshot holds');
+      // B follows on from the snapshot as from a full read.
+      await a.apply(addChange([number(900)], ['DNC_Sales']));
+      await b.catchUp();
+      assert.deepEqual(heldLabels(b.lookup(number(900))), ['DNC_Sales']);
+      assert.deepEqual(await b.verify(), { ok: true, records: 73 });
+    });
+
+    it('a snapshot altered in the database is not used: the instance reads the trail and says why', async function () {
+      const a = await opened({ instance: 'A' });
+      await writeHistory(a);
+      assert.equal(await a.snapshot(), true);
+      // Someone with write access to the table clears the opt-out of contact 1 in the snapshot.
+      await asSuperuser(
+        url,
+        `UPDATE dnc.snapshot_parts SET data = replace(data, '${number(1)}', '+14150000000')`,
+      );
+      const warnings: string[] = [];
+      const b = await opened({ instance: 'B', logger: { warn: (message) => warnings.push(message) } });
+      assert.equal(b.status().snapshotSeq, 0, 'no snapshot used');
+      assert.match(warnings.join('\n'), /snapshot at record 72 is not used: its MAC does not verify/);
+      assert.deepEqual(
+        heldLabels(b.lookup(number(1))),
+        ['DNC_Sales'],
+        'the opt-out holds: read from the trail',
+      );
+      assert.equal(b.lookup('+14150000000'), undefined);
+      assert.deepEqual(viewOf(b), viewOf(a));
+    });
+
+    it('a snapshot written with another audit key is not used', async function () {
+      const a = await opened({ instance: 'A' });
+      await writeHistory(a);
+      assert.equal(await a.snapshot(), true);
+      await asSuperuser(url, `UPDATE dnc.snapshots SET key_id = 'another-key-id'`);
+      const warnings: string[] = [];
+      const b = await opened({ instance: 'B', logger: { warn: (message) => warnings.push(message) } });
+      assert.equal(b.status().snapshotSeq, 0);
+      assert.match(warnings.join('\n'), /written with audit key another-key-id/);
+      assert.deepEqual(viewOf(b), viewOf(a));
+    });
+
+    it('a record before the snapshot altered in the trail fails the instance closed once its background walk reaches it', async function () {
+      const a = await opened({ instance: 'A' });
+      await writeHistory(a);
+      assert.equal(await a.snapshot(), true);
+      await a.close();
+      await tamperTrail(url, 'edit', 1);
+      const b = await opened({ instance: 'B' });
+      assert.equal(b.status().snapshotSeq, 72);
+      const start = Date.now();
+      while (b.status().state === 'ready' && Date.now() - start < 5000) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(b.status().state, 'unavailable');
+      assert.match(String(b.status().error?.message), /fails verification at record 1/);
+      assert.throws(
+        () => b.lookup(number(0)),
+        (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+      );
+    });
+  });
 
   describe('two instances on one database', function () {
     let url: string;
@@ -259,7 +392,7 @@ describe('PostgreSQL store', function () {
       (error: unknown) =>
         isDncError(error) &&
         error.code === 'DNC_STORE_UNAVAILABLE' &&
-        /migration 1 \(audit trail, chain head, attempts\)/.test(error.message) &&
+        /migrations? 1 \(audit trail, chain head, attempts\), 2 \(snapshots/.test(error.message) &&
         /npx dncflow schema/.test(error.message),
     );
     assert.equal(store.status().state, 'unavailable');
@@ -295,6 +428,20 @@ describe('PostgreSQL store', function () {
       });
       assert.equal(await granted.pruneAttempts(Date.now() + 1), 1);
       assert.deepEqual(await granted.verify(), { ok: true, records: 1 });
+      // Snapshots: written, replaced (the older deleted) and read back under the same grants.
+      assert.equal(await granted.snapshot(), true);
+      await granted.apply(addChange(['+14155550107'], ['DNC_Sales']));
+      assert.equal(await granted.snapshot(), true);
+      await granted.apply(addChange(['+14155550108'], ['DNC_Sales']));
+      assert.equal(await granted.snapshot(), true);
+      const reader = openStore(appUrl);
+      await reader.open();
+      assert.equal(reader.status().snapshotSeq, 3);
+      await reader.close();
+      assert.deepEqual(await queryRows(url, 'SELECT seq::int FROM dnc.snapshots ORDER BY seq'), [
+        { seq: 2 },
+        { seq: 3 },
+      ]);
       const app = new Client({ connectionString: appUrl });
       await app.connect();
       try {

@@ -52,6 +52,11 @@ export class AuditKey {
     return crypto.createHmac('sha256', this.secret).update(text).digest('hex');
   }
 
+  /** An HMAC to feed in pieces (a snapshot of many parts), with the same key as mac(). */
+  hmac(): crypto.Hmac {
+    return crypto.createHmac('sha256', this.secret);
+  }
+
   /** The secret as the key file and the config credential hold it (base64). */
   export(): string {
     return this.secret.toString('base64');

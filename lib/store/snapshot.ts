@@ -77,13 +77,7 @@ export class SnapshotFileAdapter implements Adapter<SnapshotData> {
   async read(): Promise<SnapshotData | null> {
     const text = await readTextIfExists(this.path);
     if (text === undefined) return null;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new SnapshotFormatError(`not valid JSON (${(error as Error).message})`);
-    }
-    return decodeSnapshot(parsed, this.interner);
+    return decodeSnapshotText(text, this.interner);
   }
 
   async write(data: SnapshotData): Promise<void> {
@@ -94,8 +88,13 @@ export class SnapshotFileAdapter implements Adapter<SnapshotData> {
   }
 }
 
+/** Where a format writer puts its text, chunk after chunk. */
+interface TextSink {
+  write(text: string): Promise<void>;
+}
+
 /** Writes a file in chunks, flushing every SYNC_EVERY_BYTES and yielding between chunks. */
-class ChunkWriter {
+class ChunkWriter implements TextSink {
   private unsyncedBytes = 0;
   constructor(private readonly handle: FileHandle) {}
 
@@ -111,7 +110,7 @@ class ChunkWriter {
   }
 }
 
-type FormatWriter = (data: SnapshotData, out: ChunkWriter) => Promise<boolean>;
+type FormatWriter = (data: SnapshotData, out: TextSink) => Promise<boolean>;
 
 /** Writes and fdatasyncs the temp file; false when the writer cannot represent the data. */
 async function writeTemp(tempPath: string, data: SnapshotData, writer: FormatWriter): Promise<boolean> {
@@ -123,6 +122,39 @@ async function writeTemp(tempPath: string, data: SnapshotData, writer: FormatWri
   } finally {
     await handle.close();
   }
+}
+
+/** Collects the text in memory, yielding between chunks as the file writer does. */
+class StringSink implements TextSink {
+  readonly chunks: string[] = [];
+  async write(text: string): Promise<void> {
+    this.chunks.push(text);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * The snapshot as one text (the file's content), for a store that keeps it elsewhere than in a file:
+ * the PostgreSQL store keeps a snapshot as parts, each one such text.
+ */
+export async function encodeSnapshotText(data: SnapshotData): Promise<string> {
+  let sink = new StringSink();
+  if (!(await writeColumns(data, sink))) {
+    sink = new StringSink();
+    await writeRows(data, sink);
+  }
+  return sink.chunks.join('');
+}
+
+/** Reads a text encodeSnapshotText wrote (or a snapshot file's content); SnapshotFormatError if it is not one. */
+export function decodeSnapshotText(text: string, interner: StringInterner): SnapshotData {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new SnapshotFormatError(`not valid JSON (${(error as Error).message})`);
+  }
+  return decodeSnapshot(parsed, interner);
 }
 
 function stringTable(): { index: (value: string | null) => number | null; list: () => string[] } {
@@ -153,7 +185,7 @@ function header(data: SnapshotData, format: string): string {
 }
 
 /** Format 2 (columns); false if a key holds "\n". */
-async function writeColumns(data: SnapshotData, out: ChunkWriter): Promise<boolean> {
+async function writeColumns(data: SnapshotData, out: TextSink): Promise<boolean> {
   const profiles = data.profiles;
   const table = stringTable();
   const text = (value: string | null): number => table.index(value) ?? -1;
@@ -205,7 +237,7 @@ async function writeColumns(data: SnapshotData, out: ChunkWriter): Promise<boole
 }
 
 /** Format 1 (a row per contact). */
-async function writeRows(data: SnapshotData, out: ChunkWriter): Promise<boolean> {
+async function writeRows(data: SnapshotData, out: TextSink): Promise<boolean> {
   const profiles = data.profiles;
   const { index, list } = stringTable();
   const principals: number[] = [];

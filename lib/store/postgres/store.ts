@@ -44,6 +44,13 @@ import { PostgresWriter, type WriterHead } from './writer';
 import { PostgresAttempts } from './attempts';
 import { chainVerification } from '../verifier';
 import { ChangeSpool } from './spool';
+import {
+  DEFAULT_SNAPSHOT_EVERY,
+  MIN_SNAPSHOT_INTERVAL,
+  loadSnapshot,
+  writeSnapshot,
+  type SnapshotCapture,
+} from './snapshots';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database (libpq URL); pg's PGHOST etc. apply when absent. */
@@ -72,12 +79,18 @@ export interface PostgresStoreOptions {
    * are kept there and acknowledged as queued. Without one they are refused (DNC_STORE_UNAVAILABLE).
    */
   readonly spoolPath?: string;
+  /** The leading instance writes a snapshot every this many records (default 50,000). */
+  readonly snapshotEvery?: number;
+  /** And at most once per this many ms (default 30 s). */
+  readonly minSnapshotInterval?: number;
 }
 
 export const DEFAULT_MAX_STALENESS = 30_000;
 const DEFAULT_POLL_INTERVAL = 1_000;
 /** Records read per query while following. */
 const FOLLOW_PAGE = 5_000;
+/** Records per query of the background walk after an open from a snapshot: a few ms of hashing each. */
+const PREFIX_PAGE = 1_000;
 const MAX_RECONNECT_DELAY = 10_000;
 const REOPEN_FIRST_DELAY = 1_000;
 const MAX_REOPEN_DELAY = 60_000;
@@ -133,6 +146,17 @@ export class PostgresStore implements DncStore {
   private catchingUp: Promise<void> | undefined;
   private writer: PostgresWriter | undefined;
   readonly attemptLog: PostgresAttempts;
+  private readonly snapshotEvery: number;
+  private readonly minSnapshotInterval: number;
+  /** The seq of the newest snapshot this instance read or wrote. */
+  private snapshotSeq = 0;
+  private snapshotAt = 0;
+  private snapshotting: Promise<void> | undefined;
+  /**
+   * The walk of the whole trail that follows an open from a snapshot (the records before it were not
+   * read): undefined once done, or when the open read the whole trail.
+   */
+  private prefixCheck: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
     this.options = options;
@@ -143,6 +167,8 @@ export class PostgresStore implements DncStore {
     this.maxStaleness = Math.max(0, options.maxStaleness ?? DEFAULT_MAX_STALENESS);
     this.pollInterval = Math.max(10, options.pollInterval ?? DEFAULT_POLL_INTERVAL);
     this.attemptLog = new PostgresAttempts(this.s, this.instance);
+    this.snapshotEvery = Math.max(1, options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY);
+    this.minSnapshotInterval = Math.max(0, options.minSnapshotInterval ?? MIN_SNAPSHOT_INTERVAL);
   }
 
   /** The NOTIFY channel of this schema (a quoted identifier: any schema name fits). */
@@ -159,6 +185,9 @@ export class PostgresStore implements DncStore {
   private async load(): Promise<void> {
     this.state = 'opening';
     this.error = undefined;
+    // A reopen after a failed open starts again from nothing: what a half-done open folded is dropped.
+    this.resetView();
+    let fromSnapshot = false;
     try {
       await this.options.openAfter?.catch(() => undefined);
       const pool = new Pool(this.connectionConfig('dncflow'));
@@ -175,10 +204,10 @@ export class PostgresStore implements DncStore {
         await migrate(client, this.schema);
         const head = await readHead(client, this.s);
         this.key = await this.resolveKey(head.chainKey);
+        fromSnapshot = await this.loadSnapshot(client, head.seq);
       } finally {
         client.release();
       }
-      this.chain = new ChainVerifier(GENESIS_STATE, this.key);
       if (this.options.spoolPath !== undefined) {
         this.spool = new ChangeSpool(this.options.spoolPath);
         // Changes acknowledged as queued before a restart: enforced from the start, written below.
@@ -204,6 +233,8 @@ export class PostgresStore implements DncStore {
       this.state = 'ready';
       this.schedulePoll();
       this.writer.kick();
+      if (fromSnapshot) this.checkPrefix();
+      this.maybeSnapshot();
     } catch (error) {
       this.state = 'unavailable';
       this.error = unavailable(error, `cannot open the PostgreSQL store (schema "${this.schema}")`);
@@ -214,6 +245,138 @@ export class PostgresStore implements DncStore {
       throw this.error;
     }
     this.reopenDelay = REOPEN_FIRST_DELAY;
+  }
+
+  private resetView(): void {
+    this.index = new KeyIndex();
+    this.profileCount = 0;
+    this.head.seq = 0;
+    this.head.hash = GENESIS_HASH;
+    this.head.chainKey = null;
+    this.chain = undefined;
+    this.snapshotSeq = 0;
+  }
+
+  /**
+   * Starts the view from the newest usable snapshot (snapshots.ts says which are), or from nothing.
+   * True when a snapshot was used. A snapshot that cannot be read is a slower start, not a failure.
+   */
+  private async loadSnapshot(client: PoolClient, headSeq: number): Promise<boolean> {
+    const key = this.key!;
+    let loaded;
+    try {
+      loaded = await loadSnapshot(client, this.s, this.schema, key, headSeq, this.interner, (seq, why) =>
+        this.logger.warn(
+          `DNC store (PostgreSQL): the snapshot at record ${seq} is not used: ${why}; reading the trail instead`,
+        ),
+      );
+    } catch (error) {
+      this.logger.warn(
+        `DNC store (PostgreSQL): cannot read the snapshots (${(error as Error).message}); reading the whole trail`,
+      );
+      loaded = undefined;
+    }
+    this.chain = new ChainVerifier(loaded?.chain ?? GENESIS_STATE, key);
+    if (loaded === undefined) return false;
+    this.index = loaded.index;
+    this.profileCount = loaded.contacts;
+    this.head.seq = loaded.chain.seq;
+    this.head.hash = loaded.chain.head;
+    this.head.chainKey = loaded.chain.chainKey;
+    this.snapshotSeq = loaded.chain.seq;
+    return true;
+  }
+
+  /**
+   * After an open from a snapshot, the records before it are walked once, in the background (checks are
+   * answered meanwhile from the snapshot, whose MAC proves an instance holding the key wrote it). A
+   * record found altered fails the store closed, as it would have failed the open.
+   */
+  private checkPrefix(): void {
+    const run = this.walkTrail(PREFIX_PAGE)
+      .then((result) => {
+        if (result.badSeq !== undefined && !this.closing && this.state === 'ready') {
+          const error = new DncError(
+            'DNC_STORE_UNAVAILABLE',
+            `DNC store unavailable: the shared audit trail fails verification at record ${result.badSeq}: ${result.problem}`,
+          );
+          this.logger.warn(error.message);
+          this.failClosed(error);
+        }
+      })
+      .catch((error: unknown) => {
+        // The database went away during the walk: verify() walks again when asked.
+        if (!this.closing)
+          this.logger.warn(
+            `DNC store (PostgreSQL): the check of the trail before the snapshot stopped: ${(error as Error).message}`,
+          );
+      })
+      .finally(() => {
+        if (this.prefixCheck === run) this.prefixCheck = undefined;
+      });
+    this.prefixCheck = run;
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** The leading instance writes a snapshot when enough records have come since the last one. */
+  private maybeSnapshot(): void {
+    if (
+      !this.leader ||
+      this.state !== 'ready' ||
+      this.closing ||
+      this.snapshotting !== undefined ||
+      this.head.seq - this.snapshotSeq < this.snapshotEvery ||
+      Date.now() - this.snapshotAt < this.minSnapshotInterval
+    ) {
+      return;
+    }
+    this.snapshotAt = Date.now();
+    const run = this.writeSnapshotNow()
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        if (!this.closing)
+          this.logger.warn(`DNC store (PostgreSQL): writing a snapshot failed: ${(error as Error).message}`);
+      })
+      .finally(() => (this.snapshotting = undefined));
+    this.snapshotting = run;
+  }
+
+  /**
+   * Writes a snapshot at the current record now, whether or not this instance leads (tests, the bench,
+   * an operator before a planned restart of every instance). True when the newest snapshot is then at
+   * the record the view stood at.
+   */
+  async snapshot(): Promise<boolean> {
+    await this.snapshotting;
+    return this.writeSnapshotNow();
+  }
+
+  /** Resolves once the background walk of the trail after an open from a snapshot is over. */
+  async trailChecked(): Promise<void> {
+    await this.prefixCheck;
+  }
+
+  private async writeSnapshotNow(): Promise<boolean> {
+    // Taken between two moves of the view, so that the profiles are those of the chain state's seq.
+    const capture = await this.serialised(async (): Promise<SnapshotCapture | undefined> => {
+      if (this.state !== 'ready' || this.closing || this.chain === undefined) return undefined;
+      const chain = this.chain.state();
+      if (chain.seq !== this.head.seq || chain.seq === 0 || chain.seq === this.snapshotSeq) return undefined;
+      return { chain, profiles: [...this.index.profiles()] };
+    });
+    if (capture === undefined) return this.snapshotSeq === this.head.seq && this.snapshotSeq > 0;
+    const written = await writeSnapshot(
+      this.pool!,
+      this.s,
+      this.schema,
+      this.key!,
+      this.instance,
+      capture,
+      () => this.closing,
+    );
+    if (written) this.snapshotSeq = capture.chain.seq;
+    return written;
   }
 
   private reopenTimer: NodeJS.Timeout | undefined;
@@ -285,7 +448,11 @@ export class PostgresStore implements DncStore {
     return key;
   }
 
-  status(): StoreStatus & { readonly type: 'postgres'; readonly lag: number | null } {
+  status(): StoreStatus & {
+    readonly type: 'postgres';
+    readonly lag: number | null;
+    readonly snapshotSeq: number;
+  } {
     const stale = this.state === 'ready' && this.isStale();
     return {
       type: 'postgres',
@@ -294,6 +461,8 @@ export class PostgresStore implements DncStore {
       contacts: this.profileCount,
       keys: this.index.size,
       seq: this.head.seq,
+      // The snapshot the view started from or last wrote (0: none).
+      snapshotSeq: this.snapshotSeq,
       // How long ago the view was last confirmed current (the replication lag an operator watches).
       lag: this.state === 'ready' ? Math.max(0, Date.now() - this.syncedAt) : null,
     };
@@ -333,7 +502,10 @@ export class PostgresStore implements DncStore {
       this.syncedAt = Date.now();
       if (this.head.seq !== before) this.rebuildPending();
     })
-      .then(() => this.writer?.kick())
+      .then(() => {
+        this.writer?.kick();
+        this.maybeSnapshot();
+      })
       .finally(() => (this.catchingUp = undefined));
     return this.catchingUp;
   }
@@ -418,6 +590,7 @@ export class PostgresStore implements DncStore {
     } finally {
       this.leading = false;
     }
+    this.maybeSnapshot();
   }
 
   private async takeLead(client: Client): Promise<void> {
@@ -597,6 +770,11 @@ export class PostgresStore implements DncStore {
    */
   async verify(): Promise<AuditVerification> {
     this.assertReady();
+    return this.walkTrail(FOLLOW_PAGE);
+  }
+
+  /** verify()'s walk, `page` records per query (smaller in the background: each page is hashed at once). */
+  private async walkTrail(page: number): Promise<AuditVerification> {
     const key = this.key!;
     const verifier = new ChainVerifier(GENESIS_STATE, key);
     const client = await this.pool!.connect();
@@ -605,8 +783,9 @@ export class PostgresStore implements DncStore {
       const head = await readHead(client, this.s);
       let after = 0;
       for (;;) {
+        if (this.closing) throw new Error('the store is closing');
         const rows = await client.query<AuditRow>(
-          `SELECT seq, line FROM ${this.s}.audit WHERE seq > $1 ORDER BY seq LIMIT ${FOLLOW_PAGE}`,
+          `SELECT seq, line FROM ${this.s}.audit WHERE seq > $1 ORDER BY seq LIMIT ${page}`,
           [after],
         );
         for (const row of rows.rows) {
@@ -617,7 +796,7 @@ export class PostgresStore implements DncStore {
           }
           after = Number(row.seq);
         }
-        if (rows.rows.length < FOLLOW_PAGE) break;
+        if (rows.rows.length < page) break;
       }
       const state = verifier.state();
       if (state.seq !== head.seq || state.head !== head.hash) {
@@ -692,6 +871,7 @@ export class PostgresStore implements DncStore {
       );
       for (const result of results) this.announce(result.record, result.contact, 'local');
       if (this.pending !== undefined) this.rebuildPending();
+      this.maybeSnapshot();
     },
     writable: () => this.state === 'ready' && !this.closing,
     notWritable: () =>
@@ -729,13 +909,12 @@ export class PostgresStore implements DncStore {
       await this.openPromise?.catch(() => undefined);
       await this.writer?.idle();
       await this.exclusive;
+      // A snapshot being written stops at its next part; the background walk at its next page.
+      await this.snapshotting;
+      await this.prefixCheck;
     } finally {
       await this.release();
-      this.index = new KeyIndex();
-      this.profileCount = 0;
-      this.head.seq = 0;
-      this.head.hash = GENESIS_HASH;
-      this.head.chainKey = null;
+      this.resetView();
       this.state = 'closed';
       this.openPromise = undefined;
       this.closing = false;
