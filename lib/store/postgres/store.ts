@@ -187,7 +187,7 @@ export class PostgresStore implements DncStore {
     this.error = undefined;
     // A reopen after a failed open starts again from nothing: what a half-done open folded is dropped.
     this.resetView();
-    let fromSnapshot = false;
+    let fromSnapshot: boolean;
     try {
       await this.options.openAfter?.catch(() => undefined);
       const pool = new Pool(this.connectionConfig('dncflow'));
@@ -359,11 +359,13 @@ export class PostgresStore implements DncStore {
 
   private async writeSnapshotNow(): Promise<boolean> {
     // Taken between two moves of the view, so that the profiles are those of the chain state's seq.
-    const capture = await this.serialised(async (): Promise<SnapshotCapture | undefined> => {
-      if (this.state !== 'ready' || this.closing || this.chain === undefined) return undefined;
+    const capture = await this.serialised((): Promise<SnapshotCapture | undefined> => {
+      if (this.state !== 'ready' || this.closing || this.chain === undefined)
+        return Promise.resolve(undefined);
       const chain = this.chain.state();
-      if (chain.seq !== this.head.seq || chain.seq === 0 || chain.seq === this.snapshotSeq) return undefined;
-      return { chain, profiles: [...this.index.profiles()] };
+      if (chain.seq !== this.head.seq || chain.seq === 0 || chain.seq === this.snapshotSeq)
+        return Promise.resolve(undefined);
+      return Promise.resolve({ chain, profiles: [...this.index.profiles()] });
     });
     if (capture === undefined) return this.snapshotSeq === this.head.seq && this.snapshotSeq > 0;
     const written = await writeSnapshot(
