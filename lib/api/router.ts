@@ -157,15 +157,21 @@ export function createDncApi(options: DncApiOptions) {
     work: () => Promise<StoredResponse>,
     onReplay?: () => void,
   ): Promise<StoredResponse> {
-    const result = await runIdempotent(idem.store ?? idempotency, idem.scope, idem.key, fingerprint, async () => {
-      try {
-        return await work();
-      } catch (err) {
-        const failure = failureOf(err);
-        if (failure.status >= 500) logUnexpected(err);
-        return { status: failure.status, body: failure.body, headers: failure.headers };
-      }
-    });
+    const result = await runIdempotent(
+      idem.store ?? idempotency,
+      idem.scope,
+      idem.key,
+      fingerprint,
+      async () => {
+        try {
+          return await work();
+        } catch (err) {
+          const failure = failureOf(err);
+          if (failure.status >= 500) logUnexpected(err);
+          return { status: failure.status, body: failure.body, headers: failure.headers };
+        }
+      },
+    );
     if (!result.replayed) return { status: result.status, body: result.body, headers: result.headers };
     onReplay?.();
     return {

@@ -147,14 +147,20 @@ export function bulkPaths(doc: DocKit): Json {
 
   return {
     '/imports': {
-      get: op('listImports', 'bulk', 'Import jobs', 'The last 50 import jobs (kept in memory, or in the database with the PostgreSQL store).', {
-        '200': json({
-          type: 'object',
-          required: ['jobs'],
-          properties: { jobs: { type: 'array', items: ref('ImportJob') } },
-        }),
-        ...ERRORS,
-      }),
+      get: op(
+        'listImports',
+        'bulk',
+        'Import jobs',
+        'The last 50 import jobs (kept in memory, or in the database with the PostgreSQL store).',
+        {
+          '200': json({
+            type: 'object',
+            required: ['jobs'],
+            properties: { jobs: { type: 'array', items: ref('ImportJob') } },
+          }),
+          ...ERRORS,
+        },
+      ),
       post: op(
         'startImport',
         'bulk',

@@ -119,9 +119,7 @@ export class PostgresIdempotency implements IdempotencyStore {
     const now = Date.now();
     if (now - this.prunedAt < PRUNE_EVERY) return;
     this.prunedAt = now;
-    this.query(`DELETE FROM ${this.s}.idempotency_keys WHERE expires_at <= now()`, []).catch(
-      () => undefined,
-    );
+    this.query(`DELETE FROM ${this.s}.idempotency_keys WHERE expires_at <= now()`, []).catch(() => undefined);
   }
 }
 
