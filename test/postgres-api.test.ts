@@ -17,6 +17,7 @@ import { createApiContext, createDncApi, type ApiContext } from '../lib/api/rout
 import { DncService } from '../lib/service';
 import { PostgresIdempotency } from '../lib/store/postgres/idempotency';
 import { PostgresJobRegistry } from '../lib/store/postgres/jobs';
+import { grantSql } from '../lib/store/postgres/schema';
 import { PostgresStore } from '../lib/store/postgres/store';
 import { freshDatabase, requirePostgres } from './support/postgres';
 
@@ -380,6 +381,26 @@ describe('PostgreSQL store: import jobs and idempotency keys shared by the insta
     assert.equal(ended.state, 'cancelled');
     assert.ok(ended.rows.read < 200_000);
     assert.equal((await call(b, 'DELETE', `/imports/nope`)).status, 404);
+  });
+
+  it('an instance connected as the least-privilege role (dncflow schema --grant) keeps jobs and keys', async function () {
+    const role = `dnc_app_${process.pid}_${++roles}`;
+    await asSuperuser(url, `CREATE ROLE ${role} LOGIN; ${grantSql('dnc', role)}`);
+    const asRole = new URL(url);
+    asRole.username = role;
+    const app = await instance('APP', {}, asRole.toString());
+    const body = { contact: '+14155550100', labels: ['DNC_Sales'] };
+    const first = await call(app, 'POST', '/labels/add', body, { 'Idempotency-Key': 'k-app' });
+    assert.equal(first.status, 200, first.text);
+    const job = await importCsv(app, bigCsv(10));
+    assert.equal(job.status, 202, job.text);
+    assert.equal((await finished(app, job.body.id)).state, 'done');
+    assert.equal(
+      (await call(b, 'POST', '/labels/add', body, { 'Idempotency-Key': 'k-app' })).headers.get(
+        'idempotent-replayed',
+      ),
+      'true',
+    );
   });
 
   it('a database error on these paths is a 503 with a code, never a stack or the connection string', async function () {
