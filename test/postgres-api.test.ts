@@ -7,7 +7,7 @@
  * both at once is applied once; a restart keeps both; a job whose instance stops is reported failed
  * (DNC_IMPORT_INTERRUPTED), never left running; the database failing is a 503 with a code.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies are untyped here */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- JSON bodies are untyped here */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
