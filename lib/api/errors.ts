@@ -134,7 +134,19 @@ export function forPublic(failure: HttpFailure): HttpFailure {
   return { ...failure, body: { code: failure.body.code, message: publicMessage(failure.body.code) } };
 }
 
+/**
+ * The failure of an import job whose instance stopped (redeploy, restart, crash) before it finished.
+ * Its message names nothing of the server, so public callers get it as it is.
+ */
+export const IMPORT_INTERRUPTED = {
+  code: 'DNC_IMPORT_INTERRUPTED',
+  message:
+    'the import stopped with the Node-RED instance running it (stopped, redeployed or lost): the rows' +
+    ' applied before are in the audit trail; submit the file again to finish (rows already applied change nothing)',
+} as const;
+
 const PUBLIC_MESSAGES: Record<string, string> = {
+  DNC_IMPORT_INTERRUPTED: IMPORT_INTERRUPTED.message,
   DNC_STORE_UNAVAILABLE: 'the DNC store is not available: retry later',
   DNC_STORE_ERROR: 'the DNC store could not complete the request: retry later',
   DNC_NOT_CONFIGURED: 'the DNC configuration is not usable: ask its administrator',

@@ -17,7 +17,7 @@ import { activeLabels } from '../decide';
 import { DncError } from '../errors';
 import type { DncService, PreparedChange } from '../service';
 import { isoOrNull, isoTime } from '../time';
-import { ApiError, invalid } from './errors';
+import { ApiError, IMPORT_INTERRUPTED, invalid } from './errors';
 import {
   RowFailure,
   checkCsvHeader,
@@ -68,8 +68,58 @@ export interface ImportJobView {
 
 export const MAX_ERRORS = 1000;
 const BATCH = 2000;
-/** A job with its counters; the runner updates it, the route reads `view()`. */
-export class ImportJob {
+
+/** What a job's view is computed from: the runner's job, or a job as a registry stored it. */
+export interface ImportJobData {
+  readonly id: string;
+  readonly state: JobState;
+  readonly format: ImportFormat;
+  readonly dryRun: boolean;
+  readonly principal: string;
+  /** Epoch ms. */
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly bytesRead: number;
+  readonly bytesTotal: number;
+  readonly rowsRead: number;
+  readonly applied: number;
+  readonly unchanged: number;
+  readonly failed: number;
+  readonly errors: readonly RowError[];
+  readonly failure: { readonly code: string; readonly message: string } | null;
+}
+
+/** The view the API answers with. */
+export function jobView(job: ImportJobData, now: number = Date.now()): ImportJobView {
+  const total = job.bytesTotal;
+  const seconds = job.startedAt === null ? 0 : ((job.finishedAt ?? now) - job.startedAt) / 1000;
+  return {
+    id: job.id,
+    state: job.state,
+    format: job.format,
+    dryRun: job.dryRun,
+    principal: job.principal,
+    createdAt: isoTime(job.createdAt),
+    startedAt: isoOrNull(job.startedAt),
+    finishedAt: isoOrNull(job.finishedAt),
+    progress:
+      job.state === 'done'
+        ? 1
+        : total === 0
+          ? 0
+          : Math.min(1, Math.floor((job.bytesRead / total) * 1000) / 1000),
+    bytes: { read: job.bytesRead, total },
+    rows: { read: job.rowsRead, applied: job.applied, unchanged: job.unchanged, failed: job.failed },
+    rowsPerSecond: seconds > 0 ? Math.round(job.rowsRead / seconds) : 0,
+    errors: job.errors,
+    errorsTruncated: job.failed > job.errors.length,
+    error: job.failure,
+  };
+}
+
+/** A job with its counters, run by this process; the route reads its `view()`. */
+export class ImportJob implements ImportJobData {
   readonly id = randomUUID();
   state: JobState = 'queued';
   readonly createdAt = Date.now();
@@ -83,6 +133,8 @@ export class ImportJob {
   readonly errors: RowError[] = [];
   failure: { code: string; message: string } | null = null;
   cancelled = false;
+  /** Stopped because this process stops with it (not a caller's cancel): it ends failed, INTERRUPTED. */
+  interrupted = false;
   /** For Idempotency-Key: what the upload was. */
   readonly fingerprint: string;
 
@@ -95,6 +147,14 @@ export class ImportJob {
     readonly principal: string = 'system',
   ) {
     this.fingerprint = fingerprint;
+  }
+
+  get bytesTotal(): number {
+    return this.upload.bytes;
+  }
+
+  get active(): boolean {
+    return this.state === 'queued' || this.state === 'running';
   }
 
   rowError(line: number, err: unknown): void {
@@ -114,30 +174,67 @@ export class ImportJob {
   }
 
   view(): ImportJobView {
-    const total = this.upload.bytes;
-    const seconds = this.startedAt === null ? 0 : ((this.finishedAt ?? Date.now()) - this.startedAt) / 1000;
-    return {
-      id: this.id,
-      state: this.state,
-      format: this.format,
-      dryRun: this.dryRun,
-      principal: this.principal,
-      createdAt: isoTime(this.createdAt),
-      startedAt: isoOrNull(this.startedAt),
-      finishedAt: isoOrNull(this.finishedAt),
-      progress:
-        this.state === 'done'
-          ? 1
-          : total === 0
-            ? 0
-            : Math.min(1, Math.floor((this.bytesRead / total) * 1000) / 1000),
-      bytes: { read: this.bytesRead, total },
-      rows: { read: this.rowsRead, applied: this.applied, unchanged: this.unchanged, failed: this.failed },
-      rowsPerSecond: seconds > 0 ? Math.round(this.rowsRead / seconds) : 0,
-      errors: this.errors,
-      errorsTruncated: this.failed > this.errors.length,
-      error: this.failure,
-    };
+    return jobView(this);
+  }
+}
+
+/** What a registry's `save` learnt about the job from where it is kept. */
+export type SaveOutcome =
+  /** Nothing new: go on. */
+  | 'continue'
+  /** A caller asked (perhaps on another instance) to cancel it. */
+  | 'cancel'
+  /** It is no longer this process's to run: reported interrupted meanwhile (its heartbeat was late). */
+  | 'gone';
+
+/**
+ * Where the jobs of one configuration are kept and read. The runner (ImportJobs) runs its own jobs and
+ * saves them here; reads may see other processes' jobs (a shared registry).
+ */
+export interface ImportJobRegistry {
+  /** Records a new (queued) job; rejects when it cannot (then the job is not accepted). */
+  create(job: ImportJob): Promise<void>;
+  /** Writes the job's state and progress (a heartbeat too); says whether it was cancelled meanwhile. */
+  save(job: ImportJob): Promise<SaveOutcome>;
+  get(id: string): Promise<ImportJobView | undefined>;
+  /** The last KEEP jobs, oldest first. */
+  list(): Promise<ImportJobView[]>;
+  /** Asks a queued or running job to stop; its view (undefined: no such job). */
+  cancel(id: string): Promise<ImportJobView | undefined>;
+  /** How often a job is saved while it is queued or running (ms); 0: reads see the live job, no saves. */
+  readonly saveInterval: number;
+}
+
+/** The jobs in this process's memory, the last KEEP of them (the embedded store: one process). */
+export class MemoryJobRegistry implements ImportJobRegistry {
+  private readonly jobs = new Map<string, ImportJob>();
+  readonly saveInterval = 0;
+
+  create(job: ImportJob): Promise<void> {
+    this.jobs.set(job.id, job);
+    for (const old of this.jobs.values()) {
+      if (this.jobs.size <= ImportJobs.KEEP) break;
+      if (!old.active) this.jobs.delete(old.id);
+    }
+    return Promise.resolve();
+  }
+
+  save(job: ImportJob): Promise<SaveOutcome> {
+    return Promise.resolve(job.cancelled ? 'cancel' : 'continue');
+  }
+
+  get(id: string): Promise<ImportJobView | undefined> {
+    return Promise.resolve(this.jobs.get(id)?.view());
+  }
+
+  list(): Promise<ImportJobView[]> {
+    return Promise.resolve([...this.jobs.values()].map((job) => job.view()));
+  }
+
+  cancel(id: string): Promise<ImportJobView | undefined> {
+    const job = this.jobs.get(id);
+    if (job?.active) job.cancelled = true;
+    return Promise.resolve(job?.view());
   }
 }
 
@@ -148,29 +245,46 @@ export interface ImportHost {
   readonly now?: () => number;
 }
 
-/** The jobs of one configuration: run one at a time, the last KEEP kept for reading. */
+/**
+ * The jobs of one configuration: this process runs the ones it accepted, one at a time (the upload is a
+ * file here); the registry keeps them for reading, the last KEEP. A registry with a save interval gets
+ * each queued or running job written at that pace (its progress, and a heartbeat other instances read:
+ * a job whose heartbeat stops is reported interrupted), and at every change of state.
+ */
 export class ImportJobs {
-  private readonly jobs = new Map<string, ImportJob>();
+  /** This process's jobs still to save: queued, running, or finished but not yet written. */
+  private readonly local = new Map<string, ImportJob>();
+  private readonly saving = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   static readonly KEEP = 50;
 
-  constructor(private readonly host: ImportHost) {}
+  constructor(
+    private readonly host: ImportHost,
+    private readonly registry: ImportJobRegistry = new MemoryJobRegistry(),
+  ) {}
 
-  get(id: string): ImportJob | undefined {
-    return this.jobs.get(id);
+  get(id: string): Promise<ImportJobView | undefined> {
+    return this.registry.get(id);
   }
 
-  list(): ImportJob[] {
-    return [...this.jobs.values()];
+  list(): Promise<ImportJobView[]> {
+    return this.registry.list();
   }
 
-  findByFingerprint(fingerprint: string): ImportJob | undefined {
-    for (const job of this.jobs.values()) if (job.fingerprint === fingerprint) return job;
-    return undefined;
+  /** This process's queued and running jobs (health). */
+  counts(): { running: number; queued: number } {
+    let running = 0;
+    let queued = 0;
+    for (const job of this.local.values()) {
+      if (job.state === 'running') running++;
+      else if (job.state === 'queued') queued++;
+    }
+    return { running, queued };
   }
 
-  /** Checks the header, then queues the job. On a 4xx the upload is deleted. */
+  /** Checks the header, records the job, then queues it. On a 4xx (or no registry) the upload is deleted. */
   async submit(
     format: ImportFormat,
     dryRun: boolean,
@@ -178,49 +292,119 @@ export class ImportJobs {
     fingerprint: string,
     principal = 'system',
   ): Promise<ImportJob> {
+    const job = new ImportJob(format, dryRun, upload, fingerprint, principal);
     try {
       if (this.closed) throw new ApiError(503, 'DNC_NOT_CONFIGURED', 'the configuration is being redeployed');
       if (upload.bytes === 0) throw invalid('the upload is empty', 'body');
       if (format === 'csv') await checkCsvHeader(upload.file);
+      // Recorded before it is accepted: the 202's Location must answer on every instance.
+      await this.registry.create(job);
     } catch (err) {
       await discardUpload(upload);
       throw err;
     }
-    const job = new ImportJob(format, dryRun, upload, fingerprint, principal);
-    this.jobs.set(job.id, job);
-    for (const old of this.jobs.values()) {
-      if (this.jobs.size <= ImportJobs.KEEP) break;
-      if (old.state !== 'queued' && old.state !== 'running') this.jobs.delete(old.id);
-    }
+    this.local.set(job.id, job);
+    this.heartbeat();
     const run = this.queue.then(() => this.run(job));
     this.queue = run.catch(() => undefined);
     void (this.host.track ? this.host.track(run) : run).catch(() => undefined);
     return job;
   }
 
-  cancel(job: ImportJob): void {
-    if (job.state === 'queued' || job.state === 'running') job.cancelled = true;
+  /** Asks a job to stop after the current batch; any instance's job when the registry is shared. */
+  async cancel(id: string): Promise<ImportJobView | undefined> {
+    const job = this.local.get(id);
+    if (job?.active) job.cancelled = true;
+    return this.registry.cancel(id);
   }
 
-  /** Cancels every job (redeploy); resolves once the running one has stopped. */
+  /**
+   * Stops every job of this process (redeploy, stop): they end failed, DNC_IMPORT_INTERRUPTED (their
+   * rows so far are applied; a shared registry keeps saying so after this process is gone). Resolves
+   * once the running one has stopped and been saved.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.jobs.values()) this.cancel(job);
+    for (const job of this.local.values()) {
+      if (!job.active) continue;
+      job.cancelled = true;
+      job.interrupted = true;
+    }
     await this.queue;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Saves the job now, after any save in flight (saves of one job never overtake each other). */
+  private save(job: ImportJob): Promise<void> {
+    const previous = this.saving.get(job.id) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const wasActive = job.active;
+      try {
+        const outcome = await this.registry.save(job);
+        if (outcome === 'cancel' && job.active) job.cancelled = true;
+        if (outcome === 'gone' && job.active) {
+          // Already reported interrupted (a late heartbeat): stop, so what it says stays true.
+          job.cancelled = true;
+          job.interrupted = true;
+        }
+        if (!wasActive) this.local.delete(job.id);
+      } catch {
+        // The registry cannot be written (the database away): the next beat tries again.
+      }
+    });
+    this.saving.set(job.id, next);
+    void next.finally(() => {
+      if (this.saving.get(job.id) === next) this.saving.delete(job.id);
+    });
+    return next;
+  }
+
+  /** Saves this process's jobs every saveInterval while it has any to save. */
+  private heartbeat(): void {
+    const interval = this.registry.saveInterval;
+    if (interval <= 0) {
+      for (const [id, job] of this.local) if (!job.active) this.local.delete(id);
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      if (this.local.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+        return;
+      }
+      // A beat in flight for a job is not queued behind by another: a slow database gets one at a time.
+      for (const job of this.local.values()) if (!this.saving.has(job.id)) void this.save(job);
+    }, interval);
+    this.timer.unref();
+  }
+
+  /** How a stopped job ends: interrupted (this process stops), cancelled (a caller), or done. */
+  private static stopped(job: ImportJob): void {
+    if (job.interrupted) {
+      job.state = 'failed';
+      job.failure = { ...IMPORT_INTERRUPTED };
+    } else {
+      job.state = job.cancelled ? 'cancelled' : 'done';
+    }
   }
 
   private async run(job: ImportJob): Promise<void> {
     if (job.cancelled) {
-      job.state = 'cancelled';
+      ImportJobs.stopped(job);
       job.finishedAt = Date.now();
       await discardUpload(job.upload);
+      await this.save(job);
+      this.heartbeat();
       return;
     }
     job.state = 'running';
     job.startedAt = Date.now();
+    void this.save(job);
     try {
       await this.process(job);
-      job.state = job.cancelled ? 'cancelled' : 'done';
+      ImportJobs.stopped(job);
     } catch (err) {
       job.state = 'failed';
       const e = err as { code?: unknown; message?: unknown };
@@ -231,6 +415,9 @@ export class ImportJobs {
     } finally {
       job.finishedAt = Date.now();
       await discardUpload(job.upload);
+      // Written before the run settles (the store stays open for it); when it cannot be, the beat retries.
+      await this.save(job);
+      this.heartbeat();
     }
   }
 

@@ -3,11 +3,11 @@
  * router core hands every module (limits, idempotency, how much a caller may see). Route modules
  * (lib/api/routes/) export their routes and, beside them, their OpenAPI operations.
  */
-import type { ImportJob, ImportJobView } from './imports';
+import type { ImportJobView } from './imports';
 import type { Access } from './auth';
 import { invalid } from './errors';
 import type { Query, ApiRequest, ApiResponse } from './http';
-import type { StoredResponse } from './idempotency';
+import type { IdempotencyStore, StoredResponse } from './idempotency';
 import type { ApiContext, ApiLimits, DncApiOptions } from './router';
 
 /** Who is calling: an admin user (through Node-RED's permissions) or a token of the public mount. */
@@ -48,8 +48,11 @@ export interface RouteRequest {
   readonly params: Record<string, string>;
   readonly caller: ApiCaller;
   readonly ctx: () => ApiContext;
-  /** The Idempotency-Key of a write, scoped to caller, configuration and route. */
-  readonly idem: { readonly scope: string; readonly key: string } | null;
+  /**
+   * The Idempotency-Key of a write, scoped to caller, configuration and route, and where the
+   * configuration keeps its keys (undefined: the mount's memory).
+   */
+  readonly idem: { readonly scope: string; readonly key: string; readonly store?: IdempotencyStore } | null;
 }
 
 export type Handler = (r: RouteRequest) => Promise<StoredResponse | 'streamed'> | StoredResponse;
@@ -102,13 +105,13 @@ export interface RouteKit {
   readonly withConfig: (names: readonly string[]) => readonly string[];
   /** Runs `work` once per Idempotency-Key; failures (4xx) are answers too, and are replayed like successes. */
   readonly idempotent: (
-    idem: { scope: string; key: string },
+    idem: { scope: string; key: string; store?: IdempotencyStore },
     fingerprint: string,
     work: () => Promise<StoredResponse>,
     onReplay?: () => void,
   ) => Promise<StoredResponse>;
   /** An import job as this mount's callers may see it. */
-  readonly viewOf: (job: ImportJob) => ImportJobView;
+  readonly viewOf: (job: ImportJobView) => ImportJobView;
   /** Whether callers may see server-side details (see DncApiOptions.exposeDetails). */
   readonly exposeDetails: boolean;
 }

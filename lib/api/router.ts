@@ -18,8 +18,11 @@ import {
   type HttpFailure,
 } from './errors';
 import { Query, sendJson, type ApiRequest, type ApiResponse, type Next } from './http';
-import { IdempotencyCache, type StoredResponse } from './idempotency';
-import { ImportJobs, type ImportJob, type ImportJobView } from './imports';
+import { IdempotencyCache, runIdempotent, type IdempotencyStore, type StoredResponse } from './idempotency';
+import { ImportJobs, MemoryJobRegistry, type ImportJobRegistry, type ImportJobView } from './imports';
+import { PostgresStore } from '../store/postgres/store';
+import { PostgresIdempotency } from '../store/postgres/idempotency';
+import { PostgresJobRegistry } from '../store/postgres/jobs';
 import type { ApiCaller, Route, RouteKit, RouteRequest } from './route';
 import { auditRoutes } from './routes/audit';
 import { bulkRoutes } from './routes/bulk';
@@ -37,6 +40,11 @@ export interface ApiContext {
   /** Keeps the store open until a write settles (the config node drains these on redeploy). */
   readonly track: <T>(work: Promise<T>) => Promise<T>;
   readonly imports: ImportJobs;
+  /**
+   * Where this configuration's Idempotency-Keys live when not in the mount's memory: the database of a
+   * PostgreSQL store (shared by every instance, kept across restarts).
+   */
+  readonly idempotency?: IdempotencyStore;
   /** Health of the registries, once there are any (the registry feature fills this in). */
   readonly registries?: () => unknown[];
   lastChangeAt: number | null;
@@ -51,15 +59,27 @@ export function createApiContext(options: {
   service: DncService;
   track?: <T>(work: Promise<T>) => Promise<T>;
   registries?: () => unknown[];
+  /** Where import jobs are kept (default: memory, or the database of a PostgreSQL store). */
+  jobs?: ImportJobRegistry;
+  /** Where Idempotency-Keys are kept (default: the mount's memory, or the database of a PostgreSQL store). */
+  idempotency?: IdempotencyStore;
 }): ApiContext {
   const track = options.track ?? (<T>(work: Promise<T>) => work);
-  const imports = new ImportJobs({ service: options.service, track });
+  // A PostgreSQL store is shared by several instances: jobs and keys go to its database so that any
+  // instance answers for them and a restart keeps them.
+  const store = options.service.store;
+  const shared = store instanceof PostgresStore;
+  const jobs =
+    options.jobs ?? (shared ? new PostgresJobRegistry(store, options.id) : new MemoryJobRegistry());
+  const idempotency = options.idempotency ?? (shared ? new PostgresIdempotency(store) : undefined);
+  const imports = new ImportJobs({ service: options.service, track }, jobs);
   const context: ApiContext = {
     id: options.id,
     name: options.name ?? options.id,
     service: options.service,
     track,
     imports,
+    idempotency,
     registries: options.registries,
     lastChangeAt: null,
     since: Date.now(),
@@ -101,7 +121,8 @@ export interface DncApiOptions {
   /** Whether requests may name a configuration with `?config=` (admin mount: yes; public mount: no). */
   readonly configParam: boolean;
   readonly limits?: Partial<ApiLimits>;
-  readonly idempotency?: IdempotencyCache;
+  /** Keys of configurations that keep none of their own (ApiContext.idempotency); default: a new cache. */
+  readonly idempotency?: IdempotencyStore;
   /** The public path of the mount (for the OpenAPI document's server URL). */
   readonly serverUrl?: (req: ApiRequest) => string;
   /** Logs unexpected errors (never sent to the client). */
@@ -120,8 +141,7 @@ export function createDncApi(options: DncApiOptions) {
   const withConfig = (names: readonly string[]) => (options.configParam ? [...names, 'config'] : names);
   const exposeDetails = options.exposeDetails ?? true;
   /** An import job as this mount's callers may see it (a store failure's message may name files). */
-  const viewOf = (job: ImportJob): ImportJobView => {
-    const view = job.view();
+  const viewOf = (view: ImportJobView): ImportJobView => {
     return exposeDetails || view.error === null ? view : { ...view, error: publicError(view.error) };
   };
   /** A failure as this mount's callers may see it. */
@@ -132,20 +152,26 @@ export function createDncApi(options: DncApiOptions) {
 
   /** Runs `work` once per key; failures (4xx) are answers too, and are replayed like successes. */
   async function idempotent(
-    idem: { scope: string; key: string },
+    idem: { scope: string; key: string; store?: IdempotencyStore },
     fingerprint: string,
     work: () => Promise<StoredResponse>,
     onReplay?: () => void,
   ): Promise<StoredResponse> {
-    const result = await idempotency.run(idem.scope, idem.key, fingerprint, async () => {
-      try {
-        return await work();
-      } catch (err) {
-        const failure = failureOf(err);
-        if (failure.status >= 500) logUnexpected(err);
-        return { status: failure.status, body: failure.body, headers: failure.headers };
-      }
-    });
+    const result = await runIdempotent(
+      idem.store ?? idempotency,
+      idem.scope,
+      idem.key,
+      fingerprint,
+      async () => {
+        try {
+          return await work();
+        } catch (err) {
+          const failure = failureOf(err);
+          if (failure.status >= 500) logUnexpected(err);
+          return { status: failure.status, body: failure.body, headers: failure.headers };
+        }
+      },
+    );
     if (!result.replayed) return { status: result.status, body: result.body, headers: result.headers };
     onReplay?.();
     return {
@@ -263,7 +289,13 @@ export function createDncApi(options: DncApiOptions) {
         const request: RouteRequest = { req, res, query, params, caller, ctx, idem: null };
         const key = r.idempotent ? IdempotencyCache.keyFrom(req.headers['idempotency-key']) : null;
         const idem =
-          key === null ? null : { scope: `${ctx().id}\u0000${caller.id}\u0000${r.method} ${path}`, key };
+          key === null
+            ? null
+            : {
+                scope: `${ctx().id}\u0000${caller.id}\u0000${r.method} ${path}`,
+                key,
+                store: ctx().idempotency,
+              };
         const response = await r.handler({ ...request, idem });
         if (response !== 'streamed') {
           const body = exposeDetails ? response.body : redactBody(response.body);

@@ -31,10 +31,16 @@ const IMPORT_TYPES: ReadonlyMap<string, ImportFormat> = new Map([
 export function bulkRoutes(kit: RouteKit): Route[] {
   const { limits, withConfig, idempotent, viewOf } = kit;
 
-  function job(r: RouteRequest) {
-    const found = r.ctx().imports.get(r.params.id);
-    if (found === undefined)
-      throw new ApiError(404, 'DNC_NOT_FOUND', 'no such import job (jobs are kept in memory)');
+  function notFound(): ApiError {
+    return new ApiError(
+      404,
+      'DNC_NOT_FOUND',
+      'no such import job (the last 50 are kept: in memory, or in the database with the PostgreSQL store)',
+    );
+  }
+  async function job(r: RouteRequest) {
+    const found = await r.ctx().imports.get(r.params.id);
+    if (found === undefined) throw notFound();
     return found;
   }
   return [
@@ -72,7 +78,7 @@ export function bulkRoutes(kit: RouteKit): Route[] {
           const submit = async (): Promise<StoredResponse> => {
             const job = await ctx.imports.submit(format, dryRun, upload, fingerprint, principalOf(r.caller));
             taken = true;
-            return ok(viewOf(job), 202, { Location: `imports/${job.id}` });
+            return ok(viewOf(job.view()), 202, { Location: `imports/${job.id}` });
           };
           if (r.idem === null) return await submit();
           let replayed = false;
@@ -80,9 +86,9 @@ export function bulkRoutes(kit: RouteKit): Route[] {
             replayed = true;
           });
           if (!replayed) return response;
-          // The first job, as it is now.
+          // The first job, as it is now (on whichever instance runs it).
           const firstId = (response.body as { id?: unknown } | null)?.id;
-          const first = typeof firstId === 'string' ? ctx.imports.get(firstId) : undefined;
+          const first = typeof firstId === 'string' ? await ctx.imports.get(firstId) : undefined;
           return first ? { ...response, body: viewOf(first) } : response;
         } finally {
           if (!taken) await discardUpload(upload);
@@ -90,15 +96,15 @@ export function bulkRoutes(kit: RouteKit): Route[] {
       },
       true,
     ),
-    route('GET', '/imports', 'read', withConfig([]), (r) =>
+    route('GET', '/imports', 'read', withConfig([]), async (r) =>
       ok({
-        jobs: r.ctx().imports.list().map(viewOf),
+        jobs: (await r.ctx().imports.list()).map(viewOf),
       }),
     ),
-    route('GET', '/imports/{id}', 'read', withConfig([]), (r) => ok(viewOf(job(r)))),
-    route('DELETE', '/imports/{id}', 'write', withConfig([]), (r) => {
-      const found = job(r);
-      r.ctx().imports.cancel(found);
+    route('GET', '/imports/{id}', 'read', withConfig([]), async (r) => ok(viewOf(await job(r)))),
+    route('DELETE', '/imports/{id}', 'write', withConfig([]), async (r) => {
+      const found = await r.ctx().imports.cancel(r.params.id);
+      if (found === undefined) throw notFound();
       return ok(viewOf(found));
     }),
     route('GET', '/export', 'read', withConfig(['format', 'label', 'includeExpired']), async (r) => {
@@ -141,14 +147,20 @@ export function bulkPaths(doc: DocKit): Json {
 
   return {
     '/imports': {
-      get: op('listImports', 'bulk', 'Import jobs', 'The recent import jobs (kept in memory).', {
-        '200': json({
-          type: 'object',
-          required: ['jobs'],
-          properties: { jobs: { type: 'array', items: ref('ImportJob') } },
-        }),
-        ...ERRORS,
-      }),
+      get: op(
+        'listImports',
+        'bulk',
+        'Import jobs',
+        'The last 50 import jobs (kept in memory, or in the database with the PostgreSQL store).',
+        {
+          '200': json({
+            type: 'object',
+            required: ['jobs'],
+            properties: { jobs: { type: 'array', items: ref('ImportJob') } },
+          }),
+          ...ERRORS,
+        },
+      ),
       post: op(
         'startImport',
         'bulk',

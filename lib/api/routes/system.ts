@@ -49,10 +49,8 @@ export function systemRoutes(kit: RouteKit): Route[] {
             watchedForSeconds: ageSeconds(ctx.since),
           },
           registries: ctx.registries ? ctx.registries() : [],
-          imports: {
-            running: ctx.imports.list().filter((j) => j.state === 'running').length,
-            queued: ctx.imports.list().filter((j) => j.state === 'queued').length,
-          },
+          // This instance's jobs: health answers from memory, never waits on the database.
+          imports: ctx.imports.counts(),
           checkedAt: isoTime(now),
         },
         ready ? 200 : 503,

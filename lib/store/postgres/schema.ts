@@ -105,6 +105,55 @@ CREATE TABLE ${s}.snapshot_parts (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'import jobs and idempotency keys',
+    // What the HTTP API keeps per configuration, shared by the instances (lib/store/postgres/jobs.ts,
+    // idempotency.ts). A job is run by the instance that received its upload (`instance`), which writes
+    // its progress about every second (`updated_at`, the database's clock, is its heartbeat); `errors`
+    // holds the first 1,000 row errors. An idempotency key is pending while `status` is NULL; `scope` is a
+    // hash of (configuration, caller, route); `body` and `headers` are json, not jsonb, so a replay sends
+    // the first answer's members in their order.
+    sql: (s) => `
+CREATE TABLE ${s}.import_jobs (
+  id text PRIMARY KEY,
+  config text NOT NULL,
+  state text NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+  format text NOT NULL,
+  dry_run boolean NOT NULL,
+  principal text NOT NULL,
+  bytes_total bigint NOT NULL,
+  bytes_read bigint NOT NULL DEFAULT 0,
+  rows_read bigint NOT NULL DEFAULT 0,
+  applied bigint NOT NULL DEFAULT 0,
+  unchanged bigint NOT NULL DEFAULT 0,
+  failed bigint NOT NULL DEFAULT 0,
+  errors json NOT NULL DEFAULT '[]',
+  error json,
+  cancel_requested boolean NOT NULL DEFAULT false,
+  instance text NOT NULL,
+  created_at timestamptz NOT NULL,
+  started_at timestamptz,
+  finished_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX import_jobs_config ON ${s}.import_jobs (config, created_at);
+CREATE TABLE ${s}.idempotency_keys (
+  scope text NOT NULL,
+  key text NOT NULL,
+  fingerprint text NOT NULL,
+  token text NOT NULL,
+  status integer,
+  body json,
+  headers json,
+  claimed_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  instance text NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_keys_expires ON ${s}.idempotency_keys (expires_at);
+`,
+  },
 ];
 
 /** The newest schema version this package knows. */
@@ -138,7 +187,8 @@ export function migrationSql(schema: string, from = 1): string {
 /**
  * The least privilege the instances' role needs once the schema owner has run the migrations: read and
  * append the trail (never UPDATE or DELETE it: the triggers refuse those even to its owner), move the
- * chain heads, record and prune attempts, write and replace snapshots. For `dncflow schema --grant <role>` and the README.
+ * chain heads, record and prune attempts, write and replace snapshots, keep the API's import jobs and
+ * idempotency keys (written as they progress, pruned). For `dncflow schema --grant <role>` and the README.
  */
 export function grantSql(schema: string, role: string): string {
   const s = quoteSchema(schema);
@@ -155,6 +205,7 @@ export function grantSql(schema: string, role: string): string {
     `GRANT SELECT, UPDATE ON ${s}.chain_head, ${s}.attempt_head TO ${r};`,
     `GRANT SELECT, INSERT, DELETE ON ${s}.attempts TO ${r};`,
     `GRANT SELECT, INSERT, DELETE ON ${s}.snapshots, ${s}.snapshot_parts TO ${r};`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${s}.import_jobs, ${s}.idempotency_keys TO ${r};`,
     '',
   ].join('\n');
 }

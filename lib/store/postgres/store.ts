@@ -16,7 +16,7 @@
  * The audit chain, its key handling and `verify()` are the embedded store's (audit-hash.ts, ChainVerifier).
  */
 import { hostname } from 'node:os';
-import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
+import { Client, Pool, type PoolClient, type PoolConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { DncError } from '../../errors';
 import type {
   AttemptGuard,
@@ -894,6 +894,19 @@ export class PostgresStore implements DncStore {
 
   pruneAttempts(before: number): Promise<number> {
     return this.attemptLog.prune(before);
+  }
+
+  // ---------------------------------------------------------------- tables beside the trail
+
+  /**
+   * One statement on the store's pool, for the API's tables (import jobs, idempotency keys: jobs.ts,
+   * idempotency.ts). Rejects with DNC_STORE_UNAVAILABLE unless the store is open (it owns the pool and
+   * replaces it when it reopens); the caller maps the database's own errors.
+   */
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>> {
+    const pool = this.pool;
+    if (pool === undefined || this.state !== 'ready') return Promise.reject(this.notReady());
+    return pool.query<R>(text, values);
   }
 
   private notReady(): Error {
