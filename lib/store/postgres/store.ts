@@ -81,7 +81,7 @@ export interface PostgresStoreOptions {
   readonly spoolPath?: string;
   /** The leading instance writes a snapshot every this many records (default 50,000). */
   readonly snapshotEvery?: number;
-  /** And at most once per this many ms (default 30 s). */
+  /** And at most once per this many ms (default 30 s), and never more than a tenth of the time. */
   readonly minSnapshotInterval?: number;
 }
 
@@ -91,6 +91,11 @@ const DEFAULT_POLL_INTERVAL = 1_000;
 const FOLLOW_PAGE = 5_000;
 /** Records per query of the background walk after an open from a snapshot: a few ms of hashing each. */
 const PREFIX_PAGE = 1_000;
+/**
+ * Snapshots take at most 1/SNAPSHOT_DUTY of the leader's time: a 1M-contact snapshot costs a few
+ * seconds of encoding, so under sustained writes the leader does not spend its time re-encoding.
+ */
+const SNAPSHOT_DUTY = 10;
 const MAX_RECONNECT_DELAY = 10_000;
 const REOPEN_FIRST_DELAY = 1_000;
 const MAX_REOPEN_DELAY = 60_000;
@@ -151,6 +156,8 @@ export class PostgresStore implements DncStore {
   /** The seq of the newest snapshot this instance read or wrote. */
   private snapshotSeq = 0;
   private snapshotAt = 0;
+  /** How long the last snapshot took (ms): the next waits SNAPSHOT_DUTY times that. */
+  private snapshotCost = 0;
   private snapshotting: Promise<void> | undefined;
   /**
    * The walk of the whole trail that follows an open from a snapshot (the records before it were not
@@ -327,13 +334,16 @@ export class PostgresStore implements DncStore {
       this.closing ||
       this.snapshotting !== undefined ||
       this.head.seq - this.snapshotSeq < this.snapshotEvery ||
-      Date.now() - this.snapshotAt < this.minSnapshotInterval
+      Date.now() - this.snapshotAt < Math.max(this.minSnapshotInterval, SNAPSHOT_DUTY * this.snapshotCost)
     ) {
       return;
     }
-    this.snapshotAt = Date.now();
+    const started = Date.now();
+    this.snapshotAt = started;
     const run = this.writeSnapshotNow()
-      .then(() => undefined)
+      .then(() => {
+        this.snapshotCost = Date.now() - started;
+      })
       .catch((error: unknown) => {
         if (!this.closing)
           this.logger.warn(`DNC store (PostgreSQL): writing a snapshot failed: ${(error as Error).message}`);
