@@ -525,6 +525,16 @@ describe('migrating between the embedded store and PostgreSQL', function () {
         await first.close();
       }
       assert.deepEqual(await readdir(b), []);
+      // An instance following another schema of the same database, leading it and bidding: not in use.
+      const other = openPostgres(url, AuditKey.generate(), 'other');
+      await other.open();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await migrateStore({ from: url, to: b, key: join(a, 'dnc-store.key'), logger: quiet });
+      } finally {
+        await other.close();
+      }
+      assert.ok((await readdir(b)).includes('dnc-store.events.ndjson'));
     });
 
     it('refuses two stores of one kind and a source with no store', async function () {

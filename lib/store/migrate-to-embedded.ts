@@ -216,17 +216,19 @@ async function inspectPostgresSource(
     }
     const head = await readHead(client, quoteSchema(from.schema));
     // Every instance keeps one connection named dncflow-follow whose statements are LISTEN on the
-    // schema's channel and then its bid to lead (pg_try_advisory_lock, postgres/store.ts), repeated at
-    // its polls until it leads. pg_stat_activity shows the last statement only, and the bid's text does
-    // not name the schema: a session showing it counts (fail closed), as does one of another role, which
-    // shows no statement. Such a session may follow another schema of the same database.
+    // schema's channel and then its bid to lead (pg_try_advisory_lock, postgres/store.ts, with the
+    // schema in a comment), repeated at its polls until it leads. pg_stat_activity shows the last
+    // statement only. A session of another role shows no statement: it counts (fail closed), though it
+    // may follow another schema of the same database.
     const followers = await client.query<{ sure: string; maybe: string }>(
-      `SELECT count(*) FILTER (WHERE query = $1) AS sure, count(*) FILTER (WHERE query IS DISTINCT FROM $1) AS maybe
+      `SELECT count(*) FILTER (WHERE query = $1 OR query = $2) AS sure,
+              count(*) FILTER (WHERE query IS NULL OR query = '<insufficient privilege>') AS maybe
          FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'dncflow-follow'
-          AND (query = $1 OR query IS NULL OR query = '<insufficient privilege>'
-               OR query LIKE 'SELECT pg\\_try\\_advisory\\_lock(%')`,
-      [`LISTEN "dncflow_${from.schema}"`],
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'dncflow-follow'`,
+      [
+        `LISTEN "dncflow_${from.schema}"`,
+        `SELECT pg_try_advisory_lock(hashtext($1)) AS locked /* dncflow:lead:${from.schema} */`,
+      ],
     );
     const sure = Number(followers.rows[0].sure);
     const count = sure + Number(followers.rows[0].maybe);

@@ -606,8 +606,10 @@ export class PostgresStore implements DncStore {
   }
 
   private async takeLead(client: Client): Promise<void> {
+    // The comment names the schema in pg_stat_activity, where `dncflow migrate` looks for instances
+    // following a source (the bind parameter does not show there). The schema is a checked plain name.
     const row = await client.query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+      `SELECT pg_try_advisory_lock(hashtext($1)) AS locked /* dncflow:lead:${this.schema} */`,
       [`dncflow:lead:${this.schema}`],
     );
     this.leader = row.rows[0].locked;
