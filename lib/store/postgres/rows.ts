@@ -34,17 +34,31 @@ export function auditRow(record: AuditRecord, line: string, changeId?: string): 
   };
 }
 
-/** One INSERT for a batch of audit rows (`s`: the quoted schema), one parameter for all of them. */
-export function insertAuditRows(s: string, rows: readonly AuditRow[], instance: string): QueryConfig {
-  return {
-    text: `INSERT INTO ${s}.audit (seq, change_id, line, keys, labels, source, at, instance)
+function insertAuditText(s: string, rowsJson: string, instance: string): string {
+  return `INSERT INTO ${s}.audit (seq, change_id, line, keys, labels, source, at, instance)
      SELECT (r->>'seq')::bigint, r->>'id', r->>'line',
             ARRAY(SELECT jsonb_array_elements_text(r->'keys')),
             ARRAY(SELECT jsonb_array_elements_text(r->'labels')),
-            r->>'source', (r->>'at')::timestamptz, $2
-       FROM jsonb_array_elements($1::jsonb) AS r`,
-    values: [JSON.stringify(rows), instance],
-  };
+            r->>'source', (r->>'at')::timestamptz, ${instance}
+       FROM jsonb_array_elements(${rowsJson}::jsonb) AS r`;
+}
+
+/** One INSERT for a batch of audit rows (`s`: the quoted schema), one parameter for all of them. */
+export function insertAuditRows(s: string, rows: readonly AuditRow[], instance: string): QueryConfig {
+  return { text: insertAuditText(s, '$1', '$2'), values: [JSON.stringify(rows), instance] };
+}
+
+/**
+ * The same INSERT with its values as literals (`literal`: the connection's escapeLiteral), for a
+ * statement sent together with others in one round trip (the simple query protocol takes no parameters).
+ */
+export function insertAuditRowsSql(
+  s: string,
+  rows: readonly AuditRow[],
+  instance: string,
+  literal: (value: string) => string,
+): string {
+  return insertAuditText(s, literal(JSON.stringify(rows)), literal(instance));
 }
 
 /** An attempt as its INSERT takes it, numbered `seq` (attempt_head: commit order); principal null when none. */

@@ -24,7 +24,7 @@ import type { KeyIndex } from '../key-index';
 import { sealRecord, type AuditKey } from '../audit-hash';
 import { foldChange, type FoldableChange, type StateView, type StringInterner } from '../state';
 import { recordContent, unchangedLabels } from '../changes';
-import { auditRow, insertAuditRows, type AuditRow } from './rows';
+import { auditRow, insertAuditRowsSql, type AuditRow } from './rows';
 import { newChangeId, type ChangeSpool } from './spool';
 
 /** Changes per transaction: large enough that a flood commits in few round trips, small enough to ack early. */
@@ -330,14 +330,17 @@ export class PostgresWriter {
           },
         );
       }
-      await client.query(insertAuditRows(s, rows, this.options.instance));
-      await client.query(`UPDATE ${s}.chain_head SET seq = $1, hash = $2, chain_key = $3 WHERE id = 1`, [
-        next.seq,
-        next.hash,
-        next.chainKey,
-      ]);
-      await client.query('SELECT pg_notify($1, $2)', [this.options.channel, String(next.seq)]);
-      await client.query('COMMIT');
+      // Append, move the head, notify and commit in one round trip: the chain-head lock is held from
+      // the open above until this COMMIT, and every round trip under it delays every instance's writes.
+      // The simple query protocol takes no parameters, so values go in as escaped literals; it stops at
+      // the first failing statement (the transaction is then rolled back below, COMMIT never ran).
+      const literal = (value: string): string => client!.escapeLiteral(value);
+      await client.query(
+        `${insertAuditRowsSql(s, rows, this.options.instance, literal)};` +
+          ` UPDATE ${s}.chain_head SET seq = ${Math.trunc(next.seq)}, hash = ${literal(next.hash)},` +
+          ` chain_key = ${next.chainKey === null ? 'NULL' : literal(next.chainKey)} WHERE id = 1;` +
+          ` SELECT pg_notify(${literal(this.options.channel)}, ${literal(String(next.seq))}); COMMIT`,
+      );
     } catch (error) {
       broken = error;
       await client.query('ROLLBACK').catch(() => undefined);
