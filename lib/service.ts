@@ -159,6 +159,17 @@ export class DncService {
     }
   }
 
+  /**
+   * Resolves once the store takes changes: as whenReady, except that a shared store too stale to answer
+   * checks still takes them (into its spool), so an opt-out heard during an outage is not refused.
+   */
+  async whenWritable(): Promise<void> {
+    if (this.store.acceptsChanges?.() ?? this.store.status().state === 'ready') return;
+    await this.whenReady().catch((error: unknown) => {
+      if (!(this.store.acceptsChanges?.() ?? false)) throw error;
+    });
+  }
+
   /** Validates check options once (for nodes: at deploy time). */
   plan(options: CheckOptions = {}): CheckPlan {
     const plan = this.decider.plan(options);
@@ -347,7 +358,7 @@ export class DncService {
       reason: change.reason,
       at,
     };
-    await this.whenReady();
+    await this.whenWritable();
     if (change.op === 'add') {
       const labels = change.labels as readonly string[];
       const result = await this.store.apply({

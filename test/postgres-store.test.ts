@@ -662,6 +662,43 @@ describe('PostgreSQL store: the local spool while the database is unreachable', 
     }
   });
 
+  it('past maxStaleness checks fail closed, but an opt-out through the service is still taken into the spool, not refused', async function () {
+    const server = await testPostgres();
+    const url = await freshDatabase();
+    const a = openStore(url, { spoolPath, maxStaleness: 300 });
+    await a.open();
+    const service = new DncService({ labels: [{ name: 'DNC_Sales' }], store: a });
+    try {
+      server.stop('immediate');
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        assert.equal(a.status().state, 'unavailable');
+        assert.throws(
+          () => a.lookup('+14155550125'),
+          (error: unknown) => isDncError(error) && error.code === 'DNC_STORE_UNAVAILABLE',
+        );
+        const outcome = await service.addLabels({
+          contact: '+14155550125',
+          labels: ['DNC_Sales'],
+          source: 'ivr',
+          reason: 'said stop during the outage',
+        });
+        assert.equal(outcome.queued, true);
+        assert.equal((await readFile(spoolPath, 'utf8')).trim().split('\n').length, 1);
+      } finally {
+        server.start();
+      }
+      const start = Date.now();
+      while ((await a.audit().catch(() => [])).length !== 1) {
+        if (Date.now() - start > 15_000) throw new Error('the spooled opt-out was not written');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(heldLabels(a.lookup('+14155550125')), ['DNC_Sales']);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('without a spool, a change made while the database is down is refused, not lost silently', async function () {
     const server = await testPostgres();
     const url = await freshDatabase();

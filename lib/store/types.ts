@@ -236,6 +236,13 @@ export interface DncStore {
   leads?(): boolean;
 
   /**
+   * Whether apply() takes changes now, when that differs from answering lookups (absent: status() is
+   * 'ready'). A shared store whose view is too stale to answer checks still takes changes into its
+   * local spool: an opt-out heard during an outage is kept, not refused.
+   */
+  acceptsChanges?(): boolean;
+
+  /**
    * Attempt records (frequency caps, cooling-off). Optional in the contract so that adapters without
    * them still type-check; a policy with caps or cooling-off blocks (fails closed) on such a store.
    * Resolves once the record is durable. With a guard, rejects with the guard's refusal instead when

@@ -15,8 +15,8 @@
  * - every opt-out an instance acknowledged (HTTP 2xx) survives that instance's SIGKILL, is enforced by the
  *   other, and the shared trail verifies; the killed instance catches up when it starts again;
  * - with the database gone, a labelled contact is never allowed: every check blocks on the label or fails
- *   closed (STORE_UNAVAILABLE); writes either fail (503) or are acknowledged as queued (202, then they must
- *   reach both instances after recovery); nothing acknowledged is lost; both instances recover without a
+ *   closed (STORE_UNAVAILABLE); writes are acknowledged as queued (202, then they must reach both
+ *   instances after recovery), never refused; nothing acknowledged is lost; both instances recover without a
  *   restart.
  *
  * Measured figures are printed (propagation latency, catch-up and recovery times).
@@ -522,8 +522,8 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
       `      writes succeeded again ${recovered.A} ms (A) and ${recovered.B} ms (B) after PostgreSQL was back`,
     );
 
-    // What the instances said while the database was down: writes were refused (503, a stable code, no
-    // stack) or acknowledged as queued (202, the local spool); checks answered.
+    // What the instances said while the database was down: writes were acknowledged as queued (202, the
+    // local spool); any 503 elsewhere says why with a stable code and no stack; checks answered.
     const duringOutage = writes.filter((w) => w.sentAt > stoppedAt && w.doneAt < startIssuedAt);
     assert.ok(duringOutage.length > 0, 'writes were sent while PostgreSQL was down');
     for (const w of writes) {
@@ -540,11 +540,10 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
       }
       if (w.status === 202) assert.equal(w.queued, true, `a 202 is a queued change: ${w.text}`);
     }
+    // Not refused either, even on B past its maxStaleness (checks fail closed there, changes do not):
+    // each instance keeps a spool, so an opt-out heard during the outage is taken and enforced locally.
     for (const w of duringOutage) {
-      assert.ok(
-        w.status === 503 || w.status === 202,
-        `${w.on} acknowledged a write without its database: ${w.text}`,
-      );
+      assert.equal(w.status, 202, `${w.on} answered a write during the outage with ${w.status}: ${w.text}`);
     }
     const summary = (name: Name) => {
       const mine = duringOutage.filter((w) => w.on === name);

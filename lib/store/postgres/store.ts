@@ -837,6 +837,14 @@ export class PostgresStore implements DncStore {
     };
   }
 
+  /**
+   * Changes are taken while the store is open, stale or not: the writer commits them, or spools them
+   * when the database cannot be reached (without a spool it refuses them, DNC_STORE_UNAVAILABLE).
+   */
+  acceptsChanges(): boolean {
+    return this.state === 'ready' && !this.closing;
+  }
+
   /** Whether this instance holds the leader lock (one instance at a time emits label expiries). */
   leads(): boolean {
     return this.leader && this.state === 'ready';
