@@ -13,10 +13,10 @@ import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import type { ActiveLabel, BatchDecision, CheckOptions, CheckPlan, Decision, Reason } from './decision';
 import { DncError } from './errors';
 import { KNOWN_CHANNELS, LabelCatalog, normaliseChannel } from './labels';
-import { CallingPolicy, preset, type PolicyDefinition } from './policy';
+import { CallingPolicy, PolicyStack, preset, type CheckPolicy, type PolicyDefinition } from './policy';
 import { completeAsync, completeSync, isNcprLabel, ncprCategoryOf, registryPlanOf } from './registries/check';
 import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
-import { instantOf, isoOrNull, isoTime } from './time';
+import { checkInstantOf, isoOrNull, isoTime } from './time';
 
 export class DncDecider {
   constructor(
@@ -44,9 +44,8 @@ export class DncDecider {
     const selected = names.length === 0 ? null : new Set(names);
     const registries = registryPlanOf(options.registries, options.registryFailure);
     const ncprCategory = ncprCategoryOf(options.ncprCategory);
-    const policy =
-      options.policy === undefined || options.policy === null ? undefined : policyOf(options.policy);
-    if (policy !== undefined) this.checkPolicyChannels(policy);
+    const policy = checkPolicyOf(options.policy, options.policies);
+    if (policy !== undefined) for (const member of policy.members) this.checkPolicyChannels(member);
     if (channel !== null && !this.catalog.isChannel(channel)) {
       // A decision, not an exception: a check on an unknown channel blocks every contact (fail closed).
       return policy === undefined
@@ -54,7 +53,7 @@ export class DncDecider {
         : { selected, channel, channelUnknown: true, policy };
     }
     const plan: CheckPlan =
-      options.policy === undefined || options.policy === null
+      policy === undefined
         ? { selected, channel }
         : options.recordAttempt === true
           ? {
@@ -87,7 +86,7 @@ export class DncDecider {
   }
 
   check(input: unknown, options: CheckOptions = {}): Decision {
-    const at = instantOf(options.at, this.now);
+    const at = checkInstantOf(options.at, this.now);
     return this.decide(input, this.plan(options), at, isoTime(at));
   }
 
@@ -97,7 +96,7 @@ export class DncDecider {
         field: 'contacts',
       });
     }
-    const at = instantOf(options.at, this.now);
+    const at = checkInstantOf(options.at, this.now);
     const plan = this.plan(options);
     const checkedAt = isoTime(at);
     const tally = new BatchTally();
@@ -172,7 +171,7 @@ export class DncDecider {
 
   /** A list under a plan with service registries: each service is asked once for the whole list. */
   async checkManyAsync(items: readonly unknown[], options: CheckOptions = {}): Promise<BatchDecision> {
-    const at = instantOf(options.at, this.now);
+    const at = checkInstantOf(options.at, this.now);
     const plan = this.plan(options);
     if (plan.registries?.async !== true || plan.channelUnknown === true) {
       return this.checkMany(items, options);
@@ -222,7 +221,7 @@ export class DncDecider {
     decision: Decision,
     contact: ParsedContact | Error,
     plan: CheckPlan,
-    policy: CallingPolicy,
+    policy: CheckPolicy,
     at: number,
   ): Decision {
     // A contact that could not be parsed (decision.contact null) has no zone and no attempts.
@@ -460,17 +459,57 @@ export function activeLabels(profiles: readonly ContactState[], at: number): App
   return result;
 }
 
-function policyOf(value: CallingPolicy | PolicyDefinition | string): CallingPolicy {
+function policyOf(value: unknown, field: string): CallingPolicy {
   if (value instanceof CallingPolicy) return value;
   if (typeof value === 'string') {
     const found = preset(value);
     if (found === undefined)
-      throw new DncError('DNC_INVALID_INPUT', `no calling policy preset named "${value}"`, {
-        field: 'policy',
-      });
+      throw new DncError('DNC_INVALID_INPUT', `no calling policy preset named "${value}"`, { field });
     return new CallingPolicy(found);
   }
-  return new CallingPolicy(value);
+  try {
+    return new CallingPolicy(value as PolicyDefinition);
+  } catch (error) {
+    // The definition's own field names (policy.windows...) under the list's entry: policies[1].windows.
+    if (error instanceof DncError && field !== 'policy' && typeof error.field === 'string') {
+      throw new DncError(error.code, error.message.replace(/^policy:/, `${field}:`), {
+        field: error.field.replace(/^policy/, field),
+      });
+    }
+    throw error;
+  }
+}
+
+/** More would be a mistake (a list built in a loop), and each one costs every check. */
+const MAX_POLICIES = 20;
+
+/** `policy` and `policies` as one CheckPolicy: none, the one policy, or a stack (policy first). */
+function checkPolicyOf(policy: unknown, policies: unknown): CheckPolicy | undefined {
+  const members: CallingPolicy[] = [];
+  if (policy !== undefined && policy !== null) members.push(policyOf(policy, 'policy'));
+  if (policies !== undefined && policies !== null) {
+    if (!Array.isArray(policies))
+      throw new DncError('DNC_INVALID_INPUT', 'policies must be a list of calling policies', {
+        field: 'policies',
+      });
+    if (policies.length > MAX_POLICIES)
+      throw new DncError('DNC_INVALID_INPUT', `at most ${MAX_POLICIES} policies on one check`, {
+        field: 'policies',
+      });
+    policies.forEach((value, i) => {
+      if (value === undefined || value === null || value === '')
+        throw new DncError(
+          'DNC_INVALID_INPUT',
+          `policies[${i}] is blank: name a policy or remove the entry`,
+          {
+            field: `policies[${i}]`,
+          },
+        );
+      members.push(policyOf(value, `policies[${i}]`));
+    });
+  }
+  if (members.length === 0) return undefined;
+  return members.length === 1 ? members[0] : new PolicyStack(members);
 }
 
 function campaignOf(value: unknown): string | null {

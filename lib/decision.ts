@@ -3,7 +3,7 @@
  * scrub): Decision and its reasons, the batch result and its summary, the check options and the plan
  * they compile to (lib/decide.ts).
  */
-import type { CallingPolicy, PolicyDefinition } from './policy';
+import type { CallingPolicy, CheckPolicy, PolicyDefinition } from './policy';
 import type {
   ContactRegistryResult,
   RegistryFailurePolicy,
@@ -110,6 +110,11 @@ export interface CheckOptions {
   readonly at?: Date | number;
   /** A calling policy (compiled, a definition, or a preset name); absent = no policy. */
   readonly policy?: CallingPolicy | PolicyDefinition | string | null;
+  /**
+   * More calling policies, each as `policy` takes one: the contact is allowed only when every one
+   * (with `policy`, listed first) allows. Empty or absent: only `policy`.
+   */
+  readonly policies?: readonly (CallingPolicy | PolicyDefinition | string)[] | null;
   /** The campaign or subject, for frequency caps and cooling-off scoped to it; absent = unknown. */
   readonly campaign?: string | null;
   /** National registries to consult (file registries answer from memory; services need checkAsync). */
@@ -156,8 +161,8 @@ export interface CheckPlan {
   readonly channel: string | null;
   /** The channel is neither built in nor declared: every decision under the plan is UNKNOWN_CHANNEL. */
   readonly channelUnknown?: boolean;
-  /** The calling policy, when the check has one. */
-  readonly policy?: CallingPolicy;
+  /** The calling policy (one, or a stack of them), when the check has one. */
+  readonly policy?: CheckPolicy;
   readonly campaign?: string | null;
   /** Registries to consult, when the check has any. */
   readonly registries?: RegistryPlan;

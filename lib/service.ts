@@ -23,7 +23,7 @@ import type {
   DncStore,
   StoreStatus,
 } from './store/types';
-import { IsoClock, instantOf } from './time';
+import { IsoClock, checkInstantOf, instantOf } from './time';
 import { HINTS, RULES, assertValue, textValue } from './values';
 
 export interface DncServiceOptions {
@@ -194,7 +194,7 @@ export class DncService {
 
   /** check, with service-backed registries asked (the same as check when the options name none). */
   checkAsync(contact: unknown, options: CheckOptions = {}): Promise<Decision> {
-    const at = instantOf(options.at, this.now);
+    const at = checkInstantOf(options.at, this.now);
     return this.checkWithPlanAsync(contact, this.plan(options), at);
   }
 

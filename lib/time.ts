@@ -152,3 +152,31 @@ export function instantOf(at: Date | number | string | undefined, now: () => num
   }
   return ms;
 }
+
+/** Checks may be asked for another instant, within these bounds (the API's `at`, Check DNC's `msg.at`). */
+export const EARLIEST_CHECK_MS = Date.UTC(2000, 0, 1);
+/** How far ahead a check may look: a year (366 days, so the same date next year is in). */
+export const CHECK_LOOKAHEAD_MS = 366 * 86_400_000;
+
+/**
+ * The instant a check decides for: now when absent, else ISO 8601 or epoch ms between 2000-01-01 and a
+ * year from now. Further out, holiday calendars, rules and the contact's labels are guesses; before
+ * 2000 it is a typo (a year missing a digit, seconds given as ms). DNC_INVALID_INPUT naming `field`.
+ */
+export function checkInstantOf(
+  at: Date | number | string | undefined,
+  now: () => number,
+  field = 'at',
+): number {
+  if (at === undefined) return now();
+  const ms = instantOf(at, now, field);
+  const current = now();
+  if (ms < EARLIEST_CHECK_MS || ms > current + CHECK_LOOKAHEAD_MS) {
+    throw new DncError(
+      'DNC_INVALID_INPUT',
+      `${field} must be between 2000-01-01T00:00:00Z and a year from now (${isoTime(current + CHECK_LOOKAHEAD_MS)}): ${isoTime(ms)}`,
+      { field },
+    );
+  }
+  return ms;
+}

@@ -16,6 +16,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import type { BatchDecision, BlockedItem, CheckOptions, CheckPlan, Decision } from '../lib/decision';
 import { AttemptRefused } from '../lib/attempt-recorder';
 import { BatchTally } from '../lib/batch-summary';
+import { checkInstantOf } from '../lib/time';
 import { linkConfig } from './shared/config';
 import { type CodedError } from './shared/errors';
 import { handleInput, type Send, setupFailed, startNode } from './shared/lifecycle';
@@ -34,6 +35,8 @@ interface DncCheckDef extends NodeDef {
   contactType?: string;
   /** A dnc-policy config node id, or blank for none. */
   policy?: string;
+  /** More dnc-policy config node ids: every one (and `policy`, first) must allow. */
+  policies?: unknown;
   /** The campaign or subject (caps and cooling-off); blank: msg.campaign. */
   campaign?: string;
   /** Record an attempt for each allowed contact. */
@@ -45,6 +48,12 @@ interface DncCheckDef extends NodeDef {
   registryFailure?: string;
   /** India NCPR category of the campaign (1-8); blank: msg.ncprCategory. */
   ncprCategory?: string | number;
+}
+
+/** The editor's list of further policies: config node ids; anything else (an old flow) is none. */
+function policyIdsOf(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((id): id is string => typeof id === 'string' && id !== '' && id !== '_ADD_');
 }
 
 /** Plans for channels read from msg.channel, kept per channel name (bounded). */
@@ -110,10 +119,19 @@ export = function (RED: NodeAPI) {
     const nodeLabels = labelNames(def.labels);
     const nodeChannel = typeof def.channel === 'string' ? def.channel.trim() : '';
     let setupError: CodedError | null = link.failure;
-    const policyLink = linkPolicy(RED, def.policy);
-    const policy = policyLink?.policy ?? undefined;
-    if (setupError === null && policyLink?.error) {
-      setupError = policyLink.error;
+    // `policy` (the first, as saved before the list existed) and the list after it; a missing or
+    // invalid one fails every check of the node closed.
+    const policyLinks = [def.policy, ...policyIdsOf(def.policies)]
+      .map((id) => linkPolicy(RED, id))
+      .filter((binding) => binding !== null);
+    const policyFailure = policyLinks.find((binding) => binding.error !== null)?.error ?? null;
+    const linkedPolicies = policyLinks.flatMap((binding) =>
+      binding.policy === null ? [] : [binding.policy],
+    );
+    const policy = linkedPolicies[0];
+    const policies = linkedPolicies.length > 1 ? linkedPolicies.slice(1) : undefined;
+    if (setupError === null && policyFailure !== null) {
+      setupError = policyFailure;
       status.error(setupError.code);
     }
     const nodeCampaign = typeof def.campaign === 'string' ? def.campaign.trim() : '';
@@ -165,6 +183,7 @@ export = function (RED: NodeAPI) {
         labels,
         channel,
         policy,
+        policies,
         campaign,
         registries,
         registryFailure,
@@ -199,6 +218,7 @@ export = function (RED: NodeAPI) {
       return {
         labels: nodeLabels,
         policy,
+        policies,
         campaign: nodeCampaign === '' ? null : nodeCampaign,
         registries,
         registryFailure,
@@ -212,12 +232,23 @@ export = function (RED: NodeAPI) {
      * attempt the store would not record (null for those it did): on a store shared by several instances,
      * another instance may have taken a cap's last attempt between this check and its recording.
      */
-    function record(contacts: readonly unknown[], plan: CheckPlan): Promise<(AttemptRefused | null)[]> {
+    function record(
+      contacts: readonly unknown[],
+      plan: CheckPlan,
+      at: number | undefined,
+    ): Promise<(AttemptRefused | null)[]> {
       return Promise.all(
         contacts.map((contact) =>
           service!
             .recordAttempt(
-              { contact, channel: plan.channel, campaign: plan.campaign ?? null, source: 'dnc-check' },
+              {
+                contact,
+                channel: plan.channel,
+                campaign: plan.campaign ?? null,
+                source: 'dnc-check',
+                // A check for another instant (msg.at) records the attempt at that instant.
+                ...(at === undefined ? {} : { at }),
+              },
               `node:${node.id}`,
               plan,
             )
@@ -233,8 +264,13 @@ export = function (RED: NodeAPI) {
     }
 
     /** The decision of a contact whose attempt was refused: blocked, with the refusal's reasons. */
-    function refusedDecision(contact: unknown, plan: CheckPlan, refused: AttemptRefused): Decision {
-      const again = service!.checkWithPlan(contact, plan);
+    function refusedDecision(
+      contact: unknown,
+      plan: CheckPlan,
+      refused: AttemptRefused,
+      at: number | undefined,
+    ): Decision {
+      const again = service!.checkWithPlan(contact, plan, at);
       if (!again.allowed) return again;
       return { ...again, allowed: false, reasons: refused.reasons, nextAllowedAt: refused.nextAllowedAt };
     }
@@ -280,36 +316,39 @@ export = function (RED: NodeAPI) {
      * a promise when allowed contacts are recorded as attempts first.
      */
     function run(msg: NodeMessageInFlow, contact: unknown, send: Send): Promise<void> | void {
+      // "May I call at 14:00 tomorrow?": msg.at, ISO 8601 or epoch ms; absent: now.
+      const at = blank(msg.at) ? undefined : checkInstantOf(msg.at as string | number, Date.now, 'msg.at');
       if (Array.isArray(contact)) {
-        const options = optionsFor(msg);
+        const options = { ...optionsFor(msg), ...(at === undefined ? {} : { at }) };
         const plan = planFor(msg);
         // Service-backed registries answer asynchronously (each service asked once for the list).
         if (plan.registries?.async === true) {
           return service!
             .checkManyAsync(contact, options)
-            .then((result) => deliverMany(msg, result, plan, send));
+            .then((result) => deliverMany(msg, result, plan, at, send));
         }
-        return deliverMany(msg, service!.checkMany(contact, options), plan, send);
+        return deliverMany(msg, service!.checkMany(contact, options), plan, at, send);
       }
       const plan = planFor(msg);
       if (plan.registries?.async === true) {
         return service!
-          .checkWithPlanAsync(contact, plan)
-          .then((decision) => deliverOne(msg, contact, decision, plan, send));
+          .checkWithPlanAsync(contact, plan, at)
+          .then((decision) => deliverOne(msg, contact, decision, plan, at, send));
       }
-      return deliverOne(msg, contact, service!.checkWithPlan(contact, plan), plan, send);
+      return deliverOne(msg, contact, service!.checkWithPlan(contact, plan, at), plan, at, send);
     }
 
     function deliverMany(
       msg: NodeMessageInFlow,
       result: BatchDecision,
       plan: CheckPlan,
+      at: number | undefined,
       send: Send,
     ): Promise<void> | void {
       if (recordAttempts && result.allowed.length > 0) {
-        return record(result.allowed, plan).then((refusals) => {
+        return record(result.allowed, plan, at).then((refusals) => {
           const refused = refusals.some((refusal) => refusal !== null);
-          deliverList(msg, refused ? withRefusals(result, refusals, plan) : result, plan, send);
+          deliverList(msg, refused ? withRefusals(result, refusals, plan, at) : result, plan, send);
         });
       }
       deliverList(msg, result, plan, send);
@@ -320,6 +359,7 @@ export = function (RED: NodeAPI) {
       result: BatchDecision,
       refusals: (AttemptRefused | null)[],
       plan: CheckPlan,
+      at: number | undefined,
     ): BatchDecision {
       const tally = new BatchTally();
       result.allowed.forEach((item, i) => {
@@ -329,7 +369,7 @@ export = function (RED: NodeAPI) {
       for (const { item, decision } of result.blocked) tally.block(item, decision);
       result.allowed.forEach((item, i) => {
         const refusal = refusals[i];
-        if (refusal !== null) tally.block(item, refusedDecision(item, plan, refusal));
+        if (refusal !== null) tally.block(item, refusedDecision(item, plan, refusal, at));
       });
       return tally.result(result.summary.total, result.checkedAt);
     }
@@ -355,14 +395,15 @@ export = function (RED: NodeAPI) {
       contact: unknown,
       decision: Decision,
       plan: CheckPlan,
+      at: number | undefined,
       send: Send,
     ): Promise<void> | void {
       putResult(msg, OWNED, ownReasons(decision));
       if (decision.allowed) {
         if (recordAttempts) {
-          return record([contact], plan).then(([refused]) => {
+          return record([contact], plan, at).then(([refused]) => {
             if (refused !== null) {
-              const blocked = refusedDecision(contact, plan, refused);
+              const blocked = refusedDecision(contact, plan, refused, at);
               putResult(msg, OWNED, ownReasons(blocked));
               status.show(blockedStatus(blocked));
               send([null, msg]);

@@ -300,16 +300,15 @@
       return config ? config.name || config.registry : id;
     },
     /**
-     * The registries a node consults: the ids in `list` (a box of rows with a remove button), added with
-     * the `add` button from the #node-input-registry picker.
+     * A list of config node ids (`ids`, edited in place) shown in `list` (rows with a remove button),
+     * added with the `add` button from the config picker `picker`; `nameOf` names a row.
      */
-    prepareRegistries: function (node, list, add) {
-      var ids = (node.registries || []).slice();
+    prepareIdList: function (ids, list, add, picker, nameOf) {
       function draw() {
         var box = $(list).empty();
         ids.forEach(function (id, i) {
           var row = $('<div/>', { class: 'dnc-registry-row' }).appendTo(box);
-          $('<span/>').text(DncEditor.registryName(id)).appendTo(row);
+          $('<span/>').text(nameOf(id)).appendTo(row);
           $('<a href="#" class="red-ui-button red-ui-button-small"><i class="fa fa-times"></i></a>')
             .on('click', function (e) {
               e.preventDefault();
@@ -322,17 +321,54 @@
       }
       $(add).on('click', function (e) {
         e.preventDefault();
-        var id = $('#node-input-registry').val();
+        var id = $(picker).val();
         if (id && id !== '_ADD_' && ids.indexOf(id) === -1) ids.push(id);
         draw();
       });
       draw();
+    },
+    /**
+     * The registries a node consults: the ids in `list` (a box of rows with a remove button), added with
+     * the `add` button from the #node-input-registry picker.
+     */
+    prepareRegistries: function (node, list, add) {
+      DncEditor.prepareIdList(
+        (node.registries || []).slice(),
+        list,
+        add,
+        '#node-input-registry',
+        DncEditor.registryName,
+      );
     },
     /** On save: the registries listed, or the one picked when none is. */
     readRegistries: function (list) {
       var ids = ($(list).data('ids') || []).slice();
       var picked = $('#node-input-registry').val();
       if (ids.length === 0 && picked && picked !== '_ADD_') ids.push(picked);
+      return ids;
+    },
+    /** A calling policy config node's name, for lists. */
+    policyName: function (id) {
+      var config = RED.nodes.node(id);
+      return config ? config.name || config.preset || id : id;
+    },
+    /**
+     * Check DNC's further policies (after the first, `policy`): the ids in `list`, added from the
+     * #node-input-policyPick picker; on save, one picked but not added is added.
+     */
+    preparePolicies: function (node, list, add) {
+      DncEditor.prepareIdList(
+        (node.policies || []).slice(),
+        list,
+        add,
+        '#node-input-policyPick',
+        DncEditor.policyName,
+      );
+    },
+    readPolicies: function (list) {
+      var ids = ($(list).data('ids') || []).slice();
+      var picked = $('#node-input-policyPick').val();
+      if (picked && picked !== '_ADD_' && ids.indexOf(picked) === -1) ids.push(picked);
       return ids;
     },
     /** oneditresize for a dialog whose editableList `list` (in a row of class `rowClass`) takes the rest. */

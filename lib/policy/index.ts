@@ -10,6 +10,7 @@ export {
   type AttemptSource,
 } from './policy';
 export { PRESETS, PRESET_NAMES, preset } from './presets';
+export { PolicyStack, type CheckPolicy } from './stack';
 export type {
   PolicyDefinition,
   CapDefinition,

@@ -113,6 +113,11 @@ export class CallingPolicy {
       this.compiled.fallbackZone === null ? null : zoneSetOf([this.compiled.fallbackZone], 'fallback');
   }
 
+  /** As a CheckPolicy (stack.ts): the one policy checked. */
+  get members(): readonly CallingPolicy[] {
+    return [this];
+  }
+
   /** The channels the policy governs (normalised), or null for every channel. */
   get channels(): readonly string[] | null {
     return this.compiled.channels === null ? null : [...this.compiled.channels];
@@ -183,6 +188,39 @@ export class CallingPolicy {
       nextAllowedText: next === null ? null : isoTime(next),
       zones: set.zones,
     };
+  }
+
+  /**
+   * The first instant at or after `t` at which this policy alone allows the contact, or null when none
+   * is in sight (no zone, or no allowed time within the horizon). Caps and cooling-off clear at a
+   * fixed instant (attempts only leave their windows as time passes), then the windows and holidays
+   * decide: this is the step a stack of policies searches with (stack.ts).
+   */
+  firstAllowedAt(
+    hints: ZoneHints | undefined,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    t: number,
+    attempts: AttemptSource | undefined,
+  ): number | null {
+    if (!this.appliesTo(scope.channel)) return t;
+    const set = resolveZones(hints, phone) ?? this.fallback;
+    if (set === null) return null;
+    let clearAt = t;
+    if (this.needsAttempts) {
+      if (attempts === undefined)
+        throw new Error(
+          'the store keeps no attempt records, so frequency caps and cooling-off cannot be checked',
+        );
+      const records = this.recordsOf(keys, t, attempts);
+      if (records.length > 0) {
+        for (const reason of this.capReasons(records, scope, t)) {
+          if (reason.clearAt > clearAt) clearAt = reason.clearAt;
+        }
+      }
+    }
+    return this.compiled.calendar.nextAllowedInAll(set.clocks, clearAt);
   }
 
   private recordsOf(keys: readonly string[], at: number, attempts: AttemptSource): readonly AttemptRecord[] {

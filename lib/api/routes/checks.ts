@@ -13,7 +13,7 @@ import { ok, route, waitForStore, type Route, type RouteKit } from '../route';
  * Check options beyond labels, channel and at that the check route passes on to DncService.check as
  * given (after the JSON safety checks). Registries and calling-hour policy add theirs here.
  */
-export const EXTRA_CHECK_FIELDS: readonly string[] = ['policy', 'campaign'];
+export const EXTRA_CHECK_FIELDS: readonly string[] = ['policy', 'policies', 'campaign'];
 
 export function checkRoutes(kit: RouteKit): Route[] {
   const { limits, withConfig } = kit;
@@ -140,11 +140,22 @@ export function checkPaths(doc: DocKit): Json {
                     },
                     channel: RULES.channel,
                     labels: ref('LabelNames'),
-                    at: RULES.instant,
+                    at: {
+                      ...RULES.instant,
+                      description:
+                        'The instant to decide for ("may I call this list at 14:00 tomorrow?"): from 2000-01-01 to a year from now; default now.',
+                    },
                     policy: {
                       description:
                         'A calling-hours policy: a preset name or a definition (see the Check DNC node).',
                       oneOf: [{ type: 'string' }, { type: 'object' }],
+                    },
+                    policies: {
+                      description:
+                        'More calling-hours policies (preset names or definitions): the contact is allowed only when every one, and `policy`, allows; nextAllowedAt is the first instant all of them allow.',
+                      type: 'array',
+                      maxItems: 20,
+                      items: { oneOf: [{ type: 'string' }, { type: 'object' }] },
                     },
                     campaign: { ...RULES.campaign, description: 'The campaign, for frequency caps.' },
                   },

@@ -1,0 +1,125 @@
+/**
+ * Several calling policies on one check (federal rules and a state's, a company's own hours on top of
+ * a regulator's): the contact is allowed only when every policy allows. The reasons are every blocking
+ * policy's reasons; `nextAllowedAt` is the earliest instant at which all of them allow at once, found by
+ * search, which is not the latest of their separate answers (federal 08:00-21:00 and a state's Sunday
+ * ban on a Saturday night: each alone answers a time the other refuses).
+ *
+ * The search moves one instant forward: each policy names its first allowed instant from there
+ * (CallingPolicy.firstAllowedAt), the latest of those is the next candidate, until all of them name
+ * the candidate itself. Every step moves to a window start or a cap's clearing of some policy, so it
+ * ends within the policies' horizon.
+ */
+import type { ZoneHints } from '../contacts';
+import { isoTime } from '../time';
+import { HORIZON_DAYS } from './calendar';
+import type { AttemptSource, CallingPolicy, PolicyReason, PolicyScope, PolicyVerdict } from './policy';
+import { DAY_MS } from './zone-clock';
+
+/** What a check needs of its policy: one CallingPolicy, or a stack of them. */
+export interface CheckPolicy {
+  readonly name: string;
+  /** How far back attempt records can matter (the longest cap window or cooling-off period). */
+  readonly horizonMs: number;
+  readonly needsAttempts: boolean;
+  /** The channels the policy governs (normalised), or null for every channel. */
+  readonly channels: readonly string[] | null;
+  /** The policies checked, in order (one for a single policy). */
+  readonly members: readonly CallingPolicy[];
+  evaluateFor(
+    hints: ZoneHints | undefined,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    at: number,
+    attempts: AttemptSource | undefined,
+  ): PolicyVerdict | null;
+  firstAllowedAt(
+    hints: ZoneHints | undefined,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    t: number,
+    attempts: AttemptSource | undefined,
+  ): number | null;
+}
+
+/** A search that has not settled after this many steps gives up (null: no instant found). */
+const MAX_STEPS = 10_000;
+
+export class PolicyStack implements CheckPolicy {
+  readonly name: string;
+  readonly horizonMs: number;
+  readonly needsAttempts: boolean;
+  readonly channels: readonly string[] | null;
+
+  constructor(readonly members: readonly CallingPolicy[]) {
+    if (members.length === 0) throw new Error('a policy stack needs at least one policy');
+    this.name = members.map((policy) => policy.name).join(' + ');
+    this.horizonMs = Math.max(...members.map((policy) => policy.horizonMs));
+    this.needsAttempts = members.some((policy) => policy.needsAttempts);
+    const channels = new Set<string>();
+    let every = false;
+    for (const policy of members) {
+      if (policy.channels === null) every = true;
+      else for (const channel of policy.channels) channels.add(channel);
+    }
+    this.channels = every ? null : [...channels];
+  }
+
+  evaluateFor(
+    hints: ZoneHints | undefined,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    at: number,
+    attempts: AttemptSource | undefined,
+  ): PolicyVerdict | null {
+    let reasons: PolicyReason[] | null = null;
+    let zones: readonly string[] | null = null;
+    let never = false;
+    for (const policy of this.members) {
+      const verdict = policy.evaluateFor(hints, phone, keys, scope, at, attempts);
+      if (verdict === null) continue;
+      (reasons ??= []).push(...verdict.reasons);
+      zones ??= verdict.zones;
+      if (verdict.nextAllowedAt === null) never = true;
+    }
+    if (reasons === null) return null;
+    const next = never ? null : this.firstAllowedAt(hints, phone, keys, scope, at, attempts);
+    // Each reason keeps its own nextAllowedAt (when that rule stops blocking); the verdict's says when
+    // they all do.
+    return {
+      reasons,
+      nextAllowedAt: next,
+      nextAllowedText: next === null ? null : isoTime(next),
+      zones,
+    };
+  }
+
+  firstAllowedAt(
+    hints: ZoneHints | undefined,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    t: number,
+    attempts: AttemptSource | undefined,
+  ): number | null {
+    const limit = t + (HORIZON_DAYS + 1) * DAY_MS;
+    let candidate = t;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      let moved = false;
+      for (const policy of this.members) {
+        const next = policy.firstAllowedAt(hints, phone, keys, scope, candidate, attempts);
+        if (next === null) return null;
+        if (next > candidate) {
+          candidate = next;
+          moved = true;
+        }
+      }
+      if (!moved) return candidate;
+      if (candidate > limit) return null;
+    }
+    return null;
+  }
+}
