@@ -13,7 +13,7 @@ import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import type { ActiveLabel, BatchDecision, CheckOptions, CheckPlan, Decision, Reason } from './decision';
 import { DncError } from './errors';
 import { KNOWN_CHANNELS, LabelCatalog, normaliseChannel } from './labels';
-import { CallingPolicy, PolicyStack, preset, type CheckPolicy, type PolicyDefinition } from './policy';
+import { PolicyStack, createPolicy, isCheckPolicy, preset, type CallingPolicy, type CheckPolicy, type PolicyDefinition } from './policy';
 import { completeAsync, completeSync, isNcprLabel, ncprCategoryOf, registryPlanOf } from './registries/check';
 import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
 import { checkInstantOf, isoOrNull, isoTime } from './time';
@@ -459,16 +459,16 @@ export function activeLabels(profiles: readonly ContactState[], at: number): App
   return result;
 }
 
-function policyOf(value: unknown, field: string): CallingPolicy {
-  if (value instanceof CallingPolicy) return value;
+function policyOf(value: unknown, field: string): CheckPolicy {
+  if (isCheckPolicy(value)) return value;
   if (typeof value === 'string') {
     const found = preset(value);
     if (found === undefined)
       throw new DncError('DNC_INVALID_INPUT', `no calling policy preset named "${value}"`, { field });
-    return new CallingPolicy(found);
+    return createPolicy(found);
   }
   try {
-    return new CallingPolicy(value as PolicyDefinition);
+    return createPolicy(value as PolicyDefinition);
   } catch (error) {
     // The definition's own field names (policy.windows...) under the list's entry: policies[1].windows.
     if (error instanceof DncError && field !== 'policy' && typeof error.field === 'string') {
@@ -485,7 +485,7 @@ const MAX_POLICIES = 20;
 
 /** `policy` and `policies` as one CheckPolicy: none, the one policy, or a stack (policy first). */
 function checkPolicyOf(policy: unknown, policies: unknown): CheckPolicy | undefined {
-  const members: CallingPolicy[] = [];
+  const members: CheckPolicy[] = [];
   if (policy !== undefined && policy !== null) members.push(policyOf(policy, 'policy'));
   if (policies !== undefined && policies !== null) {
     if (!Array.isArray(policies))
