@@ -54,7 +54,12 @@ describe('State do-not-call lists scoped by the callee state', function () {
       join(dir, 'us-tx-2026-01-01.txt'),
       ['2145550123', '2125551234', '3035550147', '8005550199', '4165550123', ''].join('\n'),
     );
-    tx = new FileRegistry({ id: 'US_TX', source: join(dir, 'us-tx-2026-01-01.txt'), watch: false, now: () => clock });
+    tx = new FileRegistry({
+      id: 'US_TX',
+      source: join(dir, 'us-tx-2026-01-01.txt'),
+      watch: false,
+      now: () => clock,
+    });
     assert.equal((await tx.start()).ok, true);
   });
 
@@ -134,7 +139,7 @@ describe('State do-not-call lists scoped by the callee state', function () {
     assert.match(toronto.registries![0].detail!, /not a US one/);
   });
 
-  it("a number with state TX on a non-Texas area code is checked against it (both states bind)", function () {
+  it('a number with state TX on a non-Texas area code is checked against it (both states bind)', function () {
     const listed = dnc.check({ phone: DENVER_TEXAN, state: 'TX' }, { registries: [tx] });
     assert.equal(listed.allowed, false);
     assert.equal(listed.reasons[0].code, 'REGISTRY');

