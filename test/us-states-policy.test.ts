@@ -53,32 +53,218 @@ interface Case {
 
 const OUT = ['OUTSIDE_CALLING_HOURS'];
 const CASES: readonly Case[] = [
-  { id: 'uss-01', contact: NY, at: '2026-01-16T01:30:00.000Z', allowed: true, why: 'NY Thu 20:30 EST: New York adds nothing to federal 08:00-21:00' },
-  { id: 'uss-02', contact: MA, at: '2026-01-16T01:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-16T13:00:00.000Z', why: 'MA Thu 20:30 EST: 201 CMR 12.02(2) 08:00-20:00; Fri 08:00 EST' },
-  { id: 'uss-03', contact: MA, at: '2026-01-16T00:59:59.999Z', allowed: true, why: 'MA Thu 19:59:59.999 EST' },
-  { id: 'uss-04', contact: FL, at: '2026-01-16T01:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-16T13:00:00.000Z', why: 'FL Thu 20:30 EST: 501.616(6)(a) 08:00-20:00' },
-  { id: 'uss-05', contact: MS, at: '2026-01-18T18:00:00.000Z', allowed: false, reasons: OUT, next: '2026-01-19T15:00:00.000Z', why: 'MS Sun 12:00 CST: no Sunday calls (77-3-723); Mon 09:00 CST' },
-  { id: 'uss-06', contact: MS, at: '2026-01-17T14:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-17T15:00:00.000Z', why: 'MS Sat 08:30 CST: federal allows, Mississippi from 09:00' },
+  {
+    id: 'uss-01',
+    contact: NY,
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: true,
+    why: 'NY Thu 20:30 EST: New York adds nothing to federal 08:00-21:00',
+  },
+  {
+    id: 'uss-02',
+    contact: MA,
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'MA Thu 20:30 EST: 201 CMR 12.02(2) 08:00-20:00; Fri 08:00 EST',
+  },
+  {
+    id: 'uss-03',
+    contact: MA,
+    at: '2026-01-16T00:59:59.999Z',
+    allowed: true,
+    why: 'MA Thu 19:59:59.999 EST',
+  },
+  {
+    id: 'uss-04',
+    contact: FL,
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'FL Thu 20:30 EST: 501.616(6)(a) 08:00-20:00',
+  },
+  {
+    id: 'uss-05',
+    contact: MS,
+    at: '2026-01-18T18:00:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-19T15:00:00.000Z',
+    why: 'MS Sun 12:00 CST: no Sunday calls (77-3-723); Mon 09:00 CST',
+  },
+  {
+    id: 'uss-06',
+    contact: MS,
+    at: '2026-01-17T14:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-17T15:00:00.000Z',
+    why: 'MS Sat 08:30 CST: federal allows, Mississippi from 09:00',
+  },
   { id: 'uss-07', contact: MS, at: '2026-01-17T15:00:00.000Z', allowed: true, why: 'MS Sat 09:00 CST' },
-  { id: 'uss-08', contact: UT, at: '2026-01-19T19:00:00.000Z', allowed: false, reasons: ['HOLIDAY'], next: '2026-01-20T15:00:00.000Z', why: 'UT Mon 19 Jan 12:00 MST: Martin Luther King Jr. Day, a legal holiday (13-25a-103, 63G-1-301); Tue 08:00 MST' },
-  { id: 'uss-09', contact: UT, at: '2026-01-18T19:00:00.000Z', allowed: false, reasons: OUT, next: '2026-01-20T15:00:00.000Z', why: 'UT Sun 12:00 MST: no Sunday calls; Monday is a holiday: Tue 08:00 MST' },
-  { id: 'uss-10', contact: RI, at: '2026-01-17T22:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-20T14:00:00.000Z', why: 'RI Sat 17:30 EST: Saturday 10:00-17:00 (5-61-2); no Sunday; Mon 19 Jan a federal holiday: Tue 09:00 EST' },
-  { id: 'uss-11', contact: RI, at: '2026-01-20T23:00:00.000Z', allowed: false, reasons: OUT, next: '2026-01-21T14:00:00.000Z', why: 'RI Tue 18:00 EST: weekdays 09:00-18:00 (half-open); Wed 09:00 EST' },
-  { id: 'uss-12', contact: { phone: NY, state: 'MA' }, at: '2026-01-16T01:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-16T13:00:00.000Z', why: 'a New York number, a Massachusetts address: Massachusetts binds' },
-  { id: 'uss-13', contact: { phone: MA, state: 'NY' }, at: '2026-01-16T01:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-16T13:00:00.000Z', why: 'a Massachusetts number, a New York address: both bind, so Massachusetts\'s 20:00 does' },
-  { id: 'uss-14', contact: { phone: NY, state: 'Flordia' }, at: '2026-01-18T17:00:00.000Z', allowed: false, reasons: ['OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS'], next: '2026-01-20T14:00:00.000Z', why: 'a state that is not one (typo) rules no state out: every state binds; Sun 12:00 EST is banned by Mississippi, Utah and Rhode Island; Monday is a holiday in Utah and Rhode Island; Tue 09:00 EST opens Rhode Island (last to open)' },
-  { id: 'uss-15', contact: NY, at: '2026-01-18T17:00:00.000Z', allowed: true, why: 'NY Sun 12:00 EST: no Sunday rule in New York' },
-  { id: 'uss-16', contact: MA, channel: 'sms', at: '2026-01-16T01:30:00.000Z', allowed: true, why: 'MA Thu 20:30 EST on sms: 201 CMR 12.02 was read for calls only; federal 21:00 binds texts' },
-  { id: 'uss-17', contact: WA, at: '2026-01-16T04:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-16T16:00:00.000Z', why: 'WA Thu 20:30 PST: RCW 19.158.040(2) 08:00-20:00; Fri 08:00 PST' },
-  { id: 'uss-18', contact: NM, at: '2026-01-15T15:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-15T16:00:00.000Z', why: 'NM Thu 08:30 MST: 57-12-22 09:00-21:00' },
-  { id: 'uss-19', contact: FL, campaign: 'spring', attempts: ['2026-01-15T13:00:00.000Z', '2026-01-15T14:00:00.000Z', '2026-01-15T15:00:00.000Z'], at: '2026-01-15T17:00:00.000Z', allowed: false, reasons: ['FREQUENCY_CAP'], next: '2026-01-16T13:00:00.000Z', why: 'FL: three calls Thu 08:00, 09:00, 10:00 EST on the same subject: 501.616(6)(b) clears 24 h after the first, Fri 08:00 EST, when the window is open' },
-  { id: 'uss-20', contact: CA, at: '2026-01-15T16:30:00.000Z', allowed: true, why: 'CA Thu 08:30 PST, a live call: 2872(c) binds automated calls only' },
-  { id: 'uss-21', contact: CA, policy: { jurisdiction: 'us-states', calls: ['solicitation', 'licensed', 'automated'] }, at: '2026-01-15T16:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-15T17:00:00.000Z', why: 'the same, automated calls included: 09:00 PST' },
-  { id: 'uss-22', contact: ON, at: '2026-01-18T17:00:00.000Z', allowed: true, why: 'a Toronto number (Canada shares +1): no US state, federal only' },
-  { id: 'uss-23', contact: PR, at: '2026-01-18T16:00:00.000Z', allowed: true, why: 'Puerto Rico Sun 12:00 AST: no confirmed territory rule (10 L.P.R.A. 4033 not read): federal only' },
-  { id: 'uss-24', contact: TOLL_FREE, at: '2026-01-18T23:00:00.000Z', allowed: false, why: 'toll-free, no state: every state binds; Sun 18:00 EST is a Sunday on the mainland (Mississippi, Utah, Rhode Island)' },
-  { id: 'uss-25', contact: { phone: TOLL_FREE, state: 'NY' }, at: '2026-01-18T23:00:00.000Z', allowed: true, why: 'toll-free with a New York address: New York zones, no state rule; Sun 18:00 EST' },
-  { id: 'uss-26', contact: { phone: NY, postalCode: '02108' }, at: '2026-01-16T01:30:00.000Z', allowed: false, reasons: OUT, next: '2026-01-16T13:00:00.000Z', why: 'ZIP 02108 is Boston: Massachusetts binds' },
+  {
+    id: 'uss-08',
+    contact: UT,
+    at: '2026-01-19T19:00:00.000Z',
+    allowed: false,
+    reasons: ['HOLIDAY'],
+    next: '2026-01-20T15:00:00.000Z',
+    why: 'UT Mon 19 Jan 12:00 MST: Martin Luther King Jr. Day, a legal holiday (13-25a-103, 63G-1-301); Tue 08:00 MST',
+  },
+  {
+    id: 'uss-09',
+    contact: UT,
+    at: '2026-01-18T19:00:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-20T15:00:00.000Z',
+    why: 'UT Sun 12:00 MST: no Sunday calls; Monday is a holiday: Tue 08:00 MST',
+  },
+  {
+    id: 'uss-10',
+    contact: RI,
+    at: '2026-01-17T22:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-20T14:00:00.000Z',
+    why: 'RI Sat 17:30 EST: Saturday 10:00-17:00 (5-61-2); no Sunday; Mon 19 Jan a federal holiday: Tue 09:00 EST',
+  },
+  {
+    id: 'uss-11',
+    contact: RI,
+    at: '2026-01-20T23:00:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-21T14:00:00.000Z',
+    why: 'RI Tue 18:00 EST: weekdays 09:00-18:00 (half-open); Wed 09:00 EST',
+  },
+  {
+    id: 'uss-12',
+    contact: { phone: NY, state: 'MA' },
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'a New York number, a Massachusetts address: Massachusetts binds',
+  },
+  {
+    id: 'uss-13',
+    contact: { phone: MA, state: 'NY' },
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: "a Massachusetts number, a New York address: both bind, so Massachusetts's 20:00 does",
+  },
+  {
+    id: 'uss-14',
+    contact: { phone: NY, state: 'Flordia' },
+    at: '2026-01-18T17:00:00.000Z',
+    allowed: false,
+    reasons: ['OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS'],
+    next: '2026-01-20T14:00:00.000Z',
+    why: 'a state that is not one (typo) rules no state out: every state binds; Sun 12:00 EST is banned by Mississippi, Utah and Rhode Island; Monday is a holiday in Utah and Rhode Island; Tue 09:00 EST opens Rhode Island (last to open)',
+  },
+  {
+    id: 'uss-15',
+    contact: NY,
+    at: '2026-01-18T17:00:00.000Z',
+    allowed: true,
+    why: 'NY Sun 12:00 EST: no Sunday rule in New York',
+  },
+  {
+    id: 'uss-16',
+    contact: MA,
+    channel: 'sms',
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: true,
+    why: 'MA Thu 20:30 EST on sms: 201 CMR 12.02 was read for calls only; federal 21:00 binds texts',
+  },
+  {
+    id: 'uss-17',
+    contact: WA,
+    at: '2026-01-16T04:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T16:00:00.000Z',
+    why: 'WA Thu 20:30 PST: RCW 19.158.040(2) 08:00-20:00; Fri 08:00 PST',
+  },
+  {
+    id: 'uss-18',
+    contact: NM,
+    at: '2026-01-15T15:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-15T16:00:00.000Z',
+    why: 'NM Thu 08:30 MST: 57-12-22 09:00-21:00',
+  },
+  {
+    id: 'uss-19',
+    contact: FL,
+    campaign: 'spring',
+    attempts: ['2026-01-15T13:00:00.000Z', '2026-01-15T14:00:00.000Z', '2026-01-15T15:00:00.000Z'],
+    at: '2026-01-15T17:00:00.000Z',
+    allowed: false,
+    reasons: ['FREQUENCY_CAP'],
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'FL: three calls Thu 08:00, 09:00, 10:00 EST on the same subject: 501.616(6)(b) clears 24 h after the first, Fri 08:00 EST, when the window is open',
+  },
+  {
+    id: 'uss-20',
+    contact: CA,
+    at: '2026-01-15T16:30:00.000Z',
+    allowed: true,
+    why: 'CA Thu 08:30 PST, a live call: 2872(c) binds automated calls only',
+  },
+  {
+    id: 'uss-21',
+    contact: CA,
+    policy: { jurisdiction: 'us-states', calls: ['solicitation', 'licensed', 'automated'] },
+    at: '2026-01-15T16:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-15T17:00:00.000Z',
+    why: 'the same, automated calls included: 09:00 PST',
+  },
+  {
+    id: 'uss-22',
+    contact: ON,
+    at: '2026-01-18T17:00:00.000Z',
+    allowed: true,
+    why: 'a Toronto number (Canada shares +1): no US state, federal only',
+  },
+  {
+    id: 'uss-23',
+    contact: PR,
+    at: '2026-01-18T16:00:00.000Z',
+    allowed: true,
+    why: 'Puerto Rico Sun 12:00 AST: no confirmed territory rule (10 L.P.R.A. 4033 not read): federal only',
+  },
+  {
+    id: 'uss-24',
+    contact: TOLL_FREE,
+    at: '2026-01-18T23:00:00.000Z',
+    allowed: false,
+    why: 'toll-free, no state: every state binds; Sun 18:00 EST is a Sunday on the mainland (Mississippi, Utah, Rhode Island)',
+  },
+  {
+    id: 'uss-25',
+    contact: { phone: TOLL_FREE, state: 'NY' },
+    at: '2026-01-18T23:00:00.000Z',
+    allowed: true,
+    why: 'toll-free with a New York address: New York zones, no state rule; Sun 18:00 EST',
+  },
+  {
+    id: 'uss-26',
+    contact: { phone: NY, postalCode: '02108' },
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'ZIP 02108 is Boston: Massachusetts binds',
+  },
 ];
 
 function check(c: Case) {
@@ -105,7 +291,7 @@ function check(c: Case) {
   });
 }
 
-describe('calling policy us-states: federal rules plus the callee\'s state', () => {
+describe("calling policy us-states: federal rules plus the callee's state", () => {
   for (const c of CASES) {
     it(`${c.id}: ${c.why}`, () => {
       const decision = check(c);
@@ -114,7 +300,8 @@ describe('calling policy us-states: federal rules plus the callee\'s state', () 
       if (c.reasons !== undefined)
         assert.deepEqual(decision.reasons.map((r) => r.code).sort(), [...c.reasons].sort());
       if (c.next !== undefined) assert.equal(decision.nextAllowedAt, c.next);
-      for (const reason of decision.reasons) assert.notEqual(reason.rule ?? '', '', 'each reason cites its rule');
+      for (const reason of decision.reasons)
+        assert.notEqual(reason.rule ?? '', '', 'each reason cites its rule');
     });
   }
 
@@ -132,7 +319,10 @@ describe('calling policy us-states: federal rules plus the callee\'s state', () 
       [{ jurisdiction: 'us-states', channels: ['voice'] }, 'policy.channels'],
     ] as const) {
       assert.throws(
-        () => new DncService({ labels: [{ name: 'DNC' }], store: storeWith([]) }).plan({ policy: policy as never }),
+        () =>
+          new DncService({ labels: [{ name: 'DNC' }], store: storeWith([]) }).plan({
+            policy: policy as never,
+          }),
         (error: unknown) => isDncError(error) && error.code === 'DNC_INVALID_INPUT' && error.field === field,
         JSON.stringify(policy),
       );

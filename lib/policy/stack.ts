@@ -84,7 +84,17 @@ export class PolicyStack implements CheckPolicy {
     for (const policy of this.parts) {
       const verdict = policy.evaluateFor(hints, phone, keys, scope, at, attempts);
       if (verdict === null) continue;
-      (reasons ??= []).push(...verdict.reasons);
+      reasons ??= [];
+      for (const reason of verdict.reasons) {
+        // The same rule checked twice (a state's rules in the address's zones and the number's, the
+        // same zone) says the same thing once.
+        if (
+          !reasons.some(
+            (r) => r.code === reason.code && r.rule === reason.rule && r.message === reason.message,
+          )
+        )
+          reasons.push(reason);
+      }
       zones ??= verdict.zones;
       if (verdict.nextAllowedAt === null) never = true;
     }

@@ -18,10 +18,11 @@ import type { ZoneHints } from '../contacts';
 import { DncError } from '../errors';
 import { CallingPolicy, type AttemptSource, type PolicyScope, type PolicyVerdict } from './policy';
 import type { PolicyDefinition } from './model';
-import { regionsOfPostalCode } from './regions';
+import { regionsOfPostalCode, zonesOfRegion } from './regions';
 import { PolicyStack, type CheckPolicy } from './stack';
 import { NON_US_AREA_CODES, stateOfAreaCode } from './nanp-area-codes';
-import { US_JURISDICTIONS, US_STATE_RULES, toPolicyDefinition, type StateRule } from './us-state-rules';
+import { normaliseUsState } from '../registries/number-state';
+import { US_STATE_RULES, toPolicyDefinition, type StateRule } from './us-state-rules';
 
 export const JURISDICTION_US_STATES = 'us-states';
 export type CallKind = StateRule['binds'];
@@ -57,16 +58,10 @@ interface Placement {
   readonly numberAlso: boolean;
 }
 
-/** The US state a region text names (`FL`, `us-fl`), null when it names none, undefined when absent. */
+/** The US state a region text names (`FL`, `us-fl`, `Florida`), null when it names none, undefined when absent. */
 function stateOfRegion(region: string | undefined): string | null | undefined {
   if (region === undefined) return undefined;
-  let text = region.trim().toUpperCase();
-  const dash = /^([A-Z]{2})-([A-Z]{2,3})$/.exec(text);
-  if (dash) {
-    if (dash[1] !== 'US') return null;
-    text = dash[2];
-  }
-  return Object.prototype.hasOwnProperty.call(US_JURISDICTIONS, text) ? text : null;
+  return normaliseUsState(region) ?? null;
 }
 
 /** The area code of a +1 number, or null for another calling code. */
@@ -80,7 +75,14 @@ export function placeCallee(hints: ZoneHints | undefined, phone: string | undefi
   let unresolved = false;
   const country = hints?.country;
   const region = stateOfRegion(hints?.region);
-  if (region === null && (country === undefined || country === 'US')) unresolved = true;
+  // A region that names no US state and no region anywhere else (`Flordia`) rules nothing out; a
+  // Canadian province or Australian state is simply not a US state.
+  if (
+    region === null &&
+    (country === undefined || country === 'US') &&
+    zonesOfRegion(hints!.region!, null) === null
+  )
+    unresolved = true;
   else if (typeof region === 'string' && (country === undefined || country === 'US')) given.add(region);
   if (hints?.postalCode !== undefined && (country === undefined || country === 'US')) {
     const regions = regionsOfPostalCode(hints.postalCode, 'US');
@@ -179,20 +181,29 @@ export class UsStatesPolicy implements CheckPolicy {
     if (def.jurisdiction !== JURISDICTION_US_STATES)
       throw invalid(`jurisdiction must be "${JURISDICTION_US_STATES}"`, 'jurisdiction');
     if (def.channels !== undefined)
-      throw invalid('channels are set per rule (each state rule names the channels its text covers)', 'channels');
+      throw invalid(
+        'channels are set per rule (each state rule names the channels its text covers)',
+        'channels',
+      );
     let calls = DEFAULT_CALLS;
     if (def.calls !== undefined) {
       if (!Array.isArray(def.calls) || def.calls.length === 0)
         throw invalid(`calls must be a list of ${CALL_KINDS.join(', ')}`, 'calls');
       for (const [i, kind] of def.calls.entries()) {
         if (!CALL_KINDS.includes(kind as CallKind))
-          throw invalid(`calls[${i}] "${String(kind)}" is not one of ${CALL_KINDS.join(', ')}`, `calls[${i}]`);
+          throw invalid(
+            `calls[${i}] "${String(kind)}" is not one of ${CALL_KINDS.join(', ')}`,
+            `calls[${i}]`,
+          );
       }
       calls = [...new Set(def.calls as CallKind[])];
     }
     this.definition = definition;
     this.calls = calls;
-    this.name = typeof def.name === 'string' && def.name.trim() !== '' ? def.name.trim() : 'US federal + the callee\'s state';
+    this.name =
+      typeof def.name === 'string' && def.name.trim() !== ''
+        ? def.name.trim()
+        : "US federal + the callee's state";
     this.federal = new CallingPolicy({
       ...FEDERAL,
       ...(typeof def.rule === 'string' && def.rule.trim() !== '' ? { rule: def.rule.trim() } : {}),
@@ -211,7 +222,8 @@ export class UsStatesPolicy implements CheckPolicy {
     this.members = all;
     this.horizonMs = Math.max(...all.map((policy) => policy.horizonMs));
     this.needsAttempts = all.some((policy) => policy.needsAttempts);
-    this.channels = this.federal.channels === null ? null : [...new Set(all.flatMap((p) => p.channels ?? []))];
+    this.channels =
+      this.federal.channels === null ? null : [...new Set(all.flatMap((p) => p.channels ?? []))];
   }
 
   /** The states whose rules the policy holds (for the editor and docs). */
