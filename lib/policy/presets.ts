@@ -160,7 +160,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
     ],
   },
   'us-states': {
-    name: "US federal + the callee's state",
+    name: "US states: federal + the callee's state",
     preset: 'us-states',
     jurisdiction: 'us-states',
     rule: `${TCPA}; plus the confirmed rules of the callee's state or territory (docs/us-state-rules.md), by the contact's state and the number's area code`,

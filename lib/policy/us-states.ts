@@ -203,7 +203,7 @@ export class UsStatesPolicy implements CheckPolicy {
     this.name =
       typeof def.name === 'string' && def.name.trim() !== ''
         ? def.name.trim()
-        : "US federal + the callee's state";
+        : "US states: federal + the callee's state";
     this.federal = new CallingPolicy({
       ...FEDERAL,
       ...(typeof def.rule === 'string' && def.rule.trim() !== '' ? { rule: def.rule.trim() } : {}),
