@@ -13,7 +13,7 @@ import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import type { ActiveLabel, BatchDecision, CheckOptions, CheckPlan, Decision, Reason } from './decision';
 import { DncError } from './errors';
 import { KNOWN_CHANNELS, LabelCatalog, normaliseChannel } from './labels';
-import { CallingPolicy, PolicyStack, preset, type CheckPolicy, type PolicyDefinition } from './policy';
+import { PolicyStack, createPolicy, isCheckPolicy, preset, type CallingPolicy, type CheckPolicy, type PolicyDefinition } from './policy';
 import { completeAsync, completeSync, isNcprLabel, ncprCategoryOf, registryPlanOf } from './registries/check';
 import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
 import { checkInstantOf, isoOrNull, isoTime } from './time';
@@ -135,7 +135,8 @@ export class DncDecider {
       plan.policy === undefined ? decision : this.withPolicy(decision, contact, plan, plan.policy, at);
     if (plan.registries === undefined && plan.ncprCategory === undefined) return checked;
     try {
-      return completeSync(checked, plan, at);
+      // The contact's own state scopes the state lists (check.ts).
+      return completeSync(checked, plan, at, contact instanceof Error ? undefined : contact.hints?.region);
     } catch (err) {
       // The registry and NCPR step fails closed like every other step.
       return {
@@ -157,12 +158,13 @@ export class DncDecider {
     if (plan.registries?.async !== true || plan.channelUnknown === true) {
       return this.decide(input, plan, at, checkedAt);
     }
-    const base = this.decideBase(input, plan, at, checkedAt);
+    const regions: (string | undefined)[] = [];
+    const base = this.decideBase(input, plan, at, checkedAt, regions);
     // A caller that records the attempt: it counts while the registries are asked.
     const release = plan.recordsAttempt === true ? this.attempts.holdFor(base, plan, at) : undefined;
     let decision: Decision | undefined;
     try {
-      [decision] = await completeAsync([base], plan, at);
+      [decision] = await completeAsync([base], plan, at, regions);
       return decision;
     } finally {
       if (release !== undefined) releaseAfterCaller(release, decision?.allowed === true);
@@ -182,13 +184,14 @@ export class DncDecider {
     const held: Array<() => void> = [];
     let recorded = false;
     try {
+      const regions: (string | undefined)[] = [];
       const base = items.map((item) => {
-        const decision = this.decideBase(item, plan, at, checkedAt);
+        const decision = this.decideBase(item, plan, at, checkedAt, regions);
         const release = this.attempts.holdFor(decision, plan, at);
         if (release !== undefined) held.push(release);
         return decision;
       });
-      const decisions = await completeAsync(base, plan, at);
+      const decisions = await completeAsync(base, plan, at, regions);
       recorded = plan.recordsAttempt === true;
       return summarise(items, decisions, checkedAt);
     } finally {
@@ -204,14 +207,24 @@ export class DncDecider {
     return this.attempts.hold(record);
   }
 
-  /** Labels and policy only (the async path adds NCPR and registries afterwards). */
-  private decideBase(input: unknown, plan: CheckPlan, at: number, checkedAt: string): Decision {
+  /**
+   * Labels and policy only (the async path adds NCPR and registries afterwards). The contact's own state
+   * (for the state lists) is pushed onto `regions`, one entry per call.
+   */
+  private decideBase(
+    input: unknown,
+    plan: CheckPlan,
+    at: number,
+    checkedAt: string,
+    regions: (string | undefined)[],
+  ): Decision {
     let contact: ParsedContact | Error;
     try {
       contact = this.parser.tryParse(input);
     } catch (err) {
       contact = failure(err);
     }
+    regions.push(contact instanceof Error ? undefined : contact.hints?.region);
     const decision = this.decideLabels(contact, plan, at, checkedAt);
     return plan.policy === undefined ? decision : this.withPolicy(decision, contact, plan, plan.policy, at);
   }
@@ -459,16 +472,16 @@ export function activeLabels(profiles: readonly ContactState[], at: number): App
   return result;
 }
 
-function policyOf(value: unknown, field: string): CallingPolicy {
-  if (value instanceof CallingPolicy) return value;
+function policyOf(value: unknown, field: string): CheckPolicy {
+  if (isCheckPolicy(value)) return value;
   if (typeof value === 'string') {
     const found = preset(value);
     if (found === undefined)
       throw new DncError('DNC_INVALID_INPUT', `no calling policy preset named "${value}"`, { field });
-    return new CallingPolicy(found);
+    return createPolicy(found);
   }
   try {
-    return new CallingPolicy(value as PolicyDefinition);
+    return createPolicy(value as PolicyDefinition);
   } catch (error) {
     // The definition's own field names (policy.windows...) under the list's entry: policies[1].windows.
     if (error instanceof DncError && field !== 'policy' && typeof error.field === 'string') {
@@ -485,7 +498,7 @@ const MAX_POLICIES = 20;
 
 /** `policy` and `policies` as one CheckPolicy: none, the one policy, or a stack (policy first). */
 function checkPolicyOf(policy: unknown, policies: unknown): CheckPolicy | undefined {
-  const members: CallingPolicy[] = [];
+  const members: CheckPolicy[] = [];
   if (policy !== undefined && policy !== null) members.push(policyOf(policy, 'policy'));
   if (policies !== undefined && policies !== null) {
     if (!Array.isArray(policies))

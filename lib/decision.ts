@@ -3,7 +3,7 @@
  * scrub): Decision and its reasons, the batch result and its summary, the check options and the plan
  * they compile to (lib/decide.ts).
  */
-import type { CallingPolicy, CheckPolicy, PolicyDefinition } from './policy';
+import type { CheckPolicy, PolicyDefinition } from './policy';
 import type {
   ContactRegistryResult,
   RegistryFailurePolicy,
@@ -109,12 +109,12 @@ export interface CheckOptions {
   /** The instant to decide for (default now). */
   readonly at?: Date | number;
   /** A calling policy (compiled, a definition, or a preset name); absent = no policy. */
-  readonly policy?: CallingPolicy | PolicyDefinition | string | null;
+  readonly policy?: CheckPolicy | PolicyDefinition | string | null;
   /**
    * More calling policies, each as `policy` takes one: the contact is allowed only when every one
    * (with `policy`, listed first) allows. Empty or absent: only `policy`.
    */
-  readonly policies?: readonly (CallingPolicy | PolicyDefinition | string)[] | null;
+  readonly policies?: readonly (CheckPolicy | PolicyDefinition | string)[] | null;
   /** The campaign or subject, for frequency caps and cooling-off scoped to it; absent = unknown. */
   readonly campaign?: string | null;
   /** National registries to consult (file registries answer from memory; services need checkAsync). */

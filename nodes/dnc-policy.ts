@@ -9,7 +9,7 @@
  */
 import type { NodeAPI, NodeDef } from 'node-red';
 import { DncError } from '../lib/errors';
-import { CallingPolicy, PRESETS, preset, type PolicyDefinition } from '../lib/policy';
+import { PRESETS, createPolicy, preset, type PolicyDefinition } from '../lib/policy';
 import { toCodedError } from './shared/errors';
 import type { DncPolicyNode } from './shared/policy-link';
 
@@ -58,7 +58,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     this.name = def.name;
     try {
-      this.dncPolicy = { policy: new CallingPolicy(definitionOf(def)), error: null };
+      this.dncPolicy = { policy: createPolicy(definitionOf(def)), error: null };
     } catch (err) {
       const error = toCodedError(err, 'DNC_INVALID_INPUT');
       this.dncPolicy = { policy: null, error };

@@ -13,6 +13,7 @@ import { DncError } from '../lib/errors';
 import {
   lookupNumbers,
   registryOutcome,
+  scoped,
   type ContactRegistryResult,
   type RegistryOutcome,
 } from '../lib/registries/check';
@@ -74,12 +75,14 @@ export = function (RED: NodeAPI) {
       setupError = setupFailed(node, status, err);
     }
 
-    /** The E.164 number of a contact, or why it has none. */
-    function phoneOf(item: unknown): { phone: string } | { detail: string } {
+    /** The E.164 number of a contact (with the state it gives, for state lists), or why it has none. */
+    function phoneOf(item: unknown): { phone: string; region: string | undefined } | { detail: string } {
       const parsed = parser!.tryParse(item);
       if (parsed instanceof DncError) return { detail: parsed.message };
       const phone = parsed.keys.find((k) => k.charCodeAt(0) === 43);
-      return phone === undefined ? { detail: 'the contact has no phone number' } : { phone };
+      return phone === undefined
+        ? { detail: 'the contact has no phone number' }
+        : { phone, region: parsed.hints?.region };
     }
 
     async function lookUp(items: readonly unknown[]): Promise<ContactLookup[]> {
@@ -90,7 +93,8 @@ export = function (RED: NodeAPI) {
         if (!('phone' in p)) {
           return { result: 'could-not-check', contact: null, registries: [], detail: p.detail };
         }
-        const registries = answers.map((map) => map.get(p.phone)!);
+        // A state list answers only for its state's callees (lib/registries/check.ts).
+        const registries = answers.map((map, i) => scoped(links.sources[i], map.get(p.phone)!, p.region));
         return { result: registryOutcome(registries), contact: p.phone, registries };
       });
     }

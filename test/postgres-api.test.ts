@@ -128,7 +128,7 @@ function bigCsv(n: number, from = 0): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 40_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -170,7 +170,7 @@ async function auditCount(url: string): Promise<number> {
 }
 
 describe('PostgreSQL store: import jobs and idempotency keys shared by the instances', function () {
-  this.timeout(30_000);
+  this.timeout(90_000);
   requirePostgres();
 
   let url: string;

@@ -11,6 +11,8 @@ export {
 } from './policy';
 export { PRESETS, PRESET_NAMES, preset } from './presets';
 export { PolicyStack, type CheckPolicy } from './stack';
+export { createPolicy, isCheckPolicy } from './create';
+export { UsStatesPolicy, placeCallee } from './us-states';
 export type {
   PolicyDefinition,
   CapDefinition,

@@ -32,6 +32,8 @@ export interface CapDefinition {
   readonly days?: number;
   /** campaign: attempts on the same campaign or subject; channel: on the same channel; all: every attempt. */
   readonly scope?: CapScope;
+  /** The channels the cap is about (it counts their attempts and binds their checks); absent: all. */
+  readonly channels?: readonly string[];
   readonly rule?: string;
 }
 
@@ -39,6 +41,8 @@ export interface CoolingOffDefinition {
   readonly after: CoolingOffTrigger;
   readonly days: number;
   readonly scope?: CapScope;
+  /** The channels it silences (and whose outcomes start it); absent: all. */
+  readonly channels?: readonly string[];
   readonly rule?: string;
 }
 
@@ -62,12 +66,21 @@ export interface PolicyDefinition {
   readonly coolingOff?: readonly CoolingOffDefinition[];
   /** 'block' (default): TIMEZONE_UNKNOWN; or an IANA zone to assume. */
   readonly timezoneFallback?: string;
+  /**
+   * A policy decided per contact by where the callee is: `us-states` (federal rules plus the callee's
+   * state's, us-states.ts). Such a definition takes only name, preset, rule and `calls`.
+   */
+  readonly jurisdiction?: string;
+  /** With `jurisdiction`: which state rules bind (solicitation, licensed, automated, securities). */
+  readonly calls?: readonly string[];
 }
 
 export interface CompiledCap {
   readonly limit: number;
   readonly windowMs: number;
   readonly scope: CapScope;
+  /** null: every channel. */
+  readonly channels: ReadonlySet<string> | null;
   readonly rule: string;
   readonly text: string;
 }
@@ -76,6 +89,8 @@ export interface CompiledCoolingOff {
   readonly after: CoolingOffTrigger;
   readonly durationMs: number;
   readonly scope: CapScope;
+  /** null: every channel. */
+  readonly channels: ReadonlySet<string> | null;
   readonly rule: string;
   readonly days: number;
 }
@@ -201,8 +216,8 @@ const DEFINITION_KEYS = [
   'timezoneFallback',
 ] as const;
 const HOLIDAY_KEYS = ['country', 'state', 'types', 'dates', 'rule'] as const;
-const CAP_KEYS = ['limit', 'hours', 'days', 'scope', 'rule'] as const;
-const COOLING_OFF_KEYS = ['after', 'days', 'scope', 'rule'] as const;
+const CAP_KEYS = ['limit', 'hours', 'days', 'scope', 'channels', 'rule'] as const;
+const COOLING_OFF_KEYS = ['after', 'days', 'scope', 'channels', 'rule'] as const;
 /** The holiday types date-holidays knows. */
 const HOLIDAY_TYPES = ['public', 'bank', 'school', 'optional', 'observance'] as const;
 
@@ -266,6 +281,18 @@ function scopeOf(value: unknown, field: string): CapScope {
   if (typeof value !== 'string' || !SCOPES.includes(value as CapScope))
     throw invalid(`${field} must be campaign, channel or all`, field);
   return value as CapScope;
+}
+
+/** A list of channel names (normalised), null when absent or empty (every channel). */
+function channelsOf(value: unknown, field: string): ReadonlySet<string> | null {
+  const names = list(value, field, 'a list of channel names').map((c, i) => {
+    try {
+      return normaliseChannel(c, `${field}[${i}]`);
+    } catch (err) {
+      throw invalid((err as Error).message, `${field}[${i}]`);
+    }
+  });
+  return names.length === 0 ? null : new Set(names);
 }
 
 export function compileDefinition(definition: PolicyDefinition): CompiledDefinition {
@@ -362,10 +389,12 @@ export function compileDefinition(definition: PolicyDefinition): CompiledDefinit
       if ((hours === 0) === (days === 0)) throw invalid(`${field} needs hours or days (one of them)`, field);
       const scope = scopeOf(cap.scope, `${field}.scope`);
       const period = hours !== 0 ? `${hours} h` : `${days} days`;
+      const channels = channelsOf(cap.channels, `${field}.channels`);
       return {
         limit,
         windowMs: hours !== 0 ? hours * 3_600_000 : days * DAY_MS,
         scope,
+        channels,
         rule: text(cap.rule, `${field}.rule`),
         text: `${limit} per ${period}${scope === 'all' ? '' : ` on the same ${scope}`}`,
       };
@@ -388,18 +417,13 @@ export function compileDefinition(definition: PolicyDefinition): CompiledDefinit
       durationMs: days * DAY_MS,
       days,
       scope,
+      channels: channelsOf(c.channels, `${field}.channels`),
       rule: text(c.rule, `${field}.rule`),
     };
   });
 
   // ---- channels and fallback (whether a channel is declared is checked by the check using the policy)
-  const channels = list(def.channels, 'channels', 'a list of channel names').map((c, i) => {
-    try {
-      return normaliseChannel(c, `channels[${i}]`);
-    } catch (err) {
-      throw invalid((err as Error).message, `channels[${i}]`);
-    }
-  });
+  const channels = [...(channelsOf(def.channels, 'channels') ?? [])];
   const fallback = text(def.timezoneFallback, 'timezoneFallback');
   if (fallback !== '' && fallback !== 'block' && !isValidZone(fallback))
     throw invalid(

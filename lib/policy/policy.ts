@@ -92,6 +92,11 @@ function matches(scope: CapScope, record: AttemptRecord, wanted: PolicyScope): b
   return true;
 }
 
+/** Whether a record counts for a rule about these channels: its channel is one, or unknown (fail closed). */
+function onChannels(channels: ReadonlySet<string> | null, record: AttemptRecord): boolean {
+  return channels === null || record.channel === null || channels.has(record.channel);
+}
+
 export class CallingPolicy {
   readonly definition: PolicyDefinition;
   readonly name: string;
@@ -238,9 +243,12 @@ export class CallingPolicy {
   ): Array<{ reason: PolicyReason; clearAt: number }> {
     const out: Array<{ reason: PolicyReason; clearAt: number }> = [];
     for (const cap of this.compiled.caps) {
+      // A cap about some channels binds their checks only; an unknown channel could be one (fail closed).
+      if (cap.channels !== null && scope.channel !== null && !cap.channels.has(scope.channel)) continue;
       const times: number[] = [];
       for (const record of records) {
         if (!record.attempt || record.at > at || record.at <= at - cap.windowMs) continue;
+        if (!onChannels(cap.channels, record)) continue;
         if (matches(cap.scope, record, scope)) times.push(record.at);
       }
       if (times.length < cap.limit) continue;
@@ -259,10 +267,13 @@ export class CallingPolicy {
       });
     }
     for (const cooling of this.compiled.coolingOff) {
+      if (cooling.channels !== null && scope.channel !== null && !cooling.channels.has(scope.channel))
+        continue;
       let last: AttemptRecord | null = null;
       for (const record of records) {
         if (record.outcome !== cooling.after || record.at > at || record.at <= at - cooling.durationMs)
           continue;
+        if (!onChannels(cooling.channels, record)) continue;
         if (!matches(cooling.scope, record, scope)) continue;
         if (last === null || record.at > last.at) last = record;
       }

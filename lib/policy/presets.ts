@@ -69,15 +69,18 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   'us-debt-collection': {
     name: 'US debt collection (Regulation F)',
     preset: 'us-debt-collection',
-    rule: '12 CFR 1006.6(b)(1)(i) (Regulation F): before 8 a.m. or after 9 p.m. local time is presumed inconvenient',
-    channels: ['voice'],
+    // Every communication, not only calls: 1006.6(b)(1)(i) is about communicating, which 1006.2(d)
+    // defines through any medium (texts, email, voicemail). The call limits of 1006.14 are about
+    // telephone calls, so the cap and the cooling-off name the voice channel.
+    rule: '12 CFR 1006.6(b)(1)(i) (Regulation F): communicating before 8 a.m. or after 9 p.m. local time is presumed inconvenient; communications through any medium (1006.2(d))',
     windows: { daily: ['08:00-21:00'] },
     caps: [
       {
         limit: 7,
         days: 7,
         scope: 'campaign',
-        rule: '12 CFR 1006.14(b)(2)(i)(A): more than 7 calls within 7 consecutive days about a debt is presumed harassment',
+        channels: ['voice'],
+        rule: '12 CFR 1006.14(b)(2)(i)(A): more than 7 telephone calls within 7 consecutive days about a debt is presumed harassment',
       },
     ],
     coolingOff: [
@@ -85,7 +88,8 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
         after: 'conversation',
         days: 7,
         scope: 'campaign',
-        rule: '12 CFR 1006.14(b)(2)(i)(B): a call within 7 days after a telephone conversation about the debt is presumed harassment',
+        channels: ['voice'],
+        rule: '12 CFR 1006.14(b)(2)(i)(B): a telephone call within 7 days after a telephone conversation about the debt is presumed harassment',
       },
     ],
   },
@@ -154,6 +158,13 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
         rule: 'Décret n° 2022-1313: no call for 60 days after the consumer refuses',
       },
     ],
+  },
+  'us-states': {
+    name: "US federal + the callee's state",
+    preset: 'us-states',
+    jurisdiction: 'us-states',
+    rule: `${TCPA}; plus the confirmed rules of the callee's state or territory (docs/us-state-rules.md), by the contact's state and the number's area code`,
+    calls: ['solicitation', 'licensed'],
   },
   'uk-industry': {
     name: 'UK industry code',

@@ -53,14 +53,17 @@ export class PolicyStack implements CheckPolicy {
   readonly needsAttempts: boolean;
   readonly channels: readonly string[] | null;
 
-  constructor(readonly members: readonly CallingPolicy[]) {
-    if (members.length === 0) throw new Error('a policy stack needs at least one policy');
-    this.name = members.map((policy) => policy.name).join(' + ');
-    this.horizonMs = Math.max(...members.map((policy) => policy.horizonMs));
-    this.needsAttempts = members.some((policy) => policy.needsAttempts);
+  readonly members: readonly CallingPolicy[];
+
+  constructor(private readonly parts: readonly CheckPolicy[]) {
+    if (parts.length === 0) throw new Error('a policy stack needs at least one policy');
+    this.name = parts.map((policy) => policy.name).join(' + ');
+    this.horizonMs = Math.max(...parts.map((policy) => policy.horizonMs));
+    this.needsAttempts = parts.some((policy) => policy.needsAttempts);
+    this.members = [...new Set(parts.flatMap((policy) => policy.members))];
     const channels = new Set<string>();
     let every = false;
-    for (const policy of members) {
+    for (const policy of parts) {
       if (policy.channels === null) every = true;
       else for (const channel of policy.channels) channels.add(channel);
     }
@@ -78,10 +81,20 @@ export class PolicyStack implements CheckPolicy {
     let reasons: PolicyReason[] | null = null;
     let zones: readonly string[] | null = null;
     let never = false;
-    for (const policy of this.members) {
+    for (const policy of this.parts) {
       const verdict = policy.evaluateFor(hints, phone, keys, scope, at, attempts);
       if (verdict === null) continue;
-      (reasons ??= []).push(...verdict.reasons);
+      reasons ??= [];
+      for (const reason of verdict.reasons) {
+        // The same rule checked twice (a state's rules in the address's zones and the number's, the
+        // same zone) says the same thing once.
+        if (
+          !reasons.some(
+            (r) => r.code === reason.code && r.rule === reason.rule && r.message === reason.message,
+          )
+        )
+          reasons.push(reason);
+      }
       zones ??= verdict.zones;
       if (verdict.nextAllowedAt === null) never = true;
     }
@@ -109,7 +122,7 @@ export class PolicyStack implements CheckPolicy {
     let candidate = t;
     for (let step = 0; step < MAX_STEPS; step++) {
       let moved = false;
-      for (const policy of this.members) {
+      for (const policy of this.parts) {
         const next = policy.firstAllowedAt(hints, phone, keys, scope, candidate, attempts);
         if (next === null) return null;
         if (next > candidate) {

@@ -12,6 +12,15 @@
  * (`async: true`) only on the async path (checkAsync / checkManyAsync), which batches the numbers of a
  * whole list into the service's requests.
  *
+ * State lists. A registry with a `state` (the US state lists: US_TX answers for TX) answers only for callees
+ * in that state. The callee's states are the contact's own (`state`/`region`/`province` of an object contact)
+ * and its number's area code; when both are known and differ, both bind (Florida and Oklahoma presume an
+ * area code means a resident). A callee known to be elsewhere gets `not-covered` (OUTSIDE_STATE): never a
+ * block, whatever the list's state (stale, not loaded). A callee whose state cannot be known (a non-geographic
+ * number such as 800 with no state given, or a state given that names no US state) may be in the list's
+ * state, so the list is consulted and its answer stands: listed blocks, stale or unavailable blocks as for
+ * any registry. Failing closed costs little here: a number not on the list passes.
+ *
  * NCPR. A contact's preference is stored as reserved labels (`NCPR_0` fully blocked, `NCPR_1`..`NCPR_8` the
  * categories accepted); with a campaign category in the plan, a refused category blocks with
  * NCPR_PREFERENCE. Without a category the preference is not consulted (the message may be transactional).
@@ -20,11 +29,14 @@ import { DncError } from '../errors';
 import { decideNcpr, isNcprCategory, type NcprCategory, type NcprPreference } from './ncpr';
 import type { RegistryId } from './known-registries';
 import type { RegistryLookupResult, SourceLookupResult } from './lookup-result';
+import { defaultStateOfNumber, normaliseUsState, type StateOfNumber } from './number-state';
 
 /** A registry answering from memory (FileRegistry). */
 export interface SyncRegistrySource {
   readonly id: RegistryId;
   readonly name: string;
+  /** A state list's state (USPS code): it answers only for callees there. */
+  readonly state?: string | null;
   readonly async?: false;
   covers(e164: string): boolean;
   lookupMany(numbers: readonly string[], at?: number): RegistryLookupResult[];
@@ -34,6 +46,8 @@ export interface SyncRegistrySource {
 export interface AsyncRegistrySource {
   readonly id: RegistryId;
   readonly name: string;
+  /** A state list's state (USPS code): it answers only for callees there. */
+  readonly state?: string | null;
   readonly async: true;
   covers(e164: string): boolean;
   lookupMany(numbers: readonly string[]): Promise<SourceLookupResult[]>;
@@ -190,6 +204,7 @@ export function registryReason(
             ...base,
           };
     case 'not-listed':
+    case 'not-covered':
       return null;
     case 'stale':
       return allowFailure
@@ -279,11 +294,70 @@ function unavailable(source: RegistrySource, number: string, why: unknown): Cont
   };
 }
 
+/** Whether a state list answers for a callee: in its state, elsewhere, or where nobody can tell. */
+export type CalleeScope = { scope: 'in' | 'unknown' } | { scope: 'out'; detail: string };
+
+/**
+ * Whether the list of `state` answers for the callee at `number` whose contact gave `region` (undefined when
+ * it gave none). Both the contact's state and the area code's bind; see the module comment for the rules.
+ */
+export function calleeScope(
+  state: string,
+  number: string,
+  region: string | undefined,
+  stateOfNumber: StateOfNumber = defaultStateOfNumber,
+): CalleeScope {
+  let byNumber: string | null | undefined;
+  try {
+    byNumber = stateOfNumber(number);
+  } catch {
+    byNumber = undefined;
+  }
+  const byContact = region === undefined ? undefined : normaliseUsState(region);
+  if (byNumber === state || byContact === state) return { scope: 'in' };
+  // A state given that names no US state might still mean this one ("Tex."): the list is consulted.
+  if (region !== undefined && byContact === undefined) return { scope: 'unknown' };
+  if (byNumber === undefined && byContact === undefined) return { scope: 'unknown' };
+  const where =
+    byContact !== undefined
+      ? `the contact's state is ${byContact}${byNumber === undefined ? '' : byNumber === null ? ' and its number is not a US one' : ` and its area code is ${byNumber}'s`}`
+      : byNumber === null
+        ? 'its number is not a US one'
+        : `its area code is ${byNumber}'s`;
+  return { scope: 'out', detail: `the list answers for ${state} callees only; ${where}` };
+}
+
+/** A result as the callee's state scopes it: `not-covered` for a callee known to be outside the list's state. */
+export function scoped(
+  source: RegistrySource,
+  result: ContactRegistryResult,
+  region: string | undefined,
+): ContactRegistryResult {
+  const state = source.state;
+  if (state === undefined || state === null) return result;
+  const scope = calleeScope(state, result.number, region);
+  if (scope.scope !== 'out') return result;
+  return {
+    registry: result.registry,
+    name: result.name,
+    number: result.number,
+    result: 'not-covered',
+    asOf: result.asOf,
+    reason: 'OUTSIDE_STATE',
+    detail: scope.detail,
+  };
+}
+
 /**
  * Completes a decision with NCPR and the registries that answer synchronously. A service registry in the
  * plan cannot answer here: it blocks (fail closed) with REGISTRY_UNAVAILABLE; use the async path.
  */
-export function completeSync<D extends DecisionView>(decision: D, plan: PlanView, at: number): D {
+export function completeSync<D extends DecisionView>(
+  decision: D,
+  plan: PlanView,
+  at: number,
+  region?: string,
+): D {
   const reasons: ReasonView[] = [];
   if (plan.ncprCategory !== undefined) {
     const reason = ncprReason(decision, plan.ncprCategory);
@@ -297,13 +371,19 @@ export function completeSync<D extends DecisionView>(decision: D, plan: PlanView
     for (const source of registries.sources) {
       if (source.async === true) {
         for (const number of phones) {
-          const result = unavailable(source, number, 'a service registry answers only on the async path');
+          const result = scoped(
+            source,
+            unavailable(source, number, 'a service registry answers only on the async path'),
+            region,
+          );
           results.push(result);
-          reasons.push(registryReason(result, false)!);
+          const reason = registryReason(result, false);
+          if (reason !== null) reasons.push(reason);
         }
         continue;
       }
-      for (const result of lookupSync(source, phones, at)) {
+      for (const answer of lookupSync(source, phones, at)) {
+        const result = scoped(source, answer, region);
         results.push(result);
         const reason = registryReason(result, registries.allowFailure);
         if (reason !== null) reasons.push(reason);
@@ -321,9 +401,10 @@ export async function completeAsync<D extends DecisionView>(
   decisions: readonly D[],
   plan: PlanView,
   at: number,
+  regions?: readonly (string | undefined)[],
 ): Promise<D[]> {
   const registries = plan.registries;
-  if (registries === undefined) return decisions.map((d) => completeSync(d, plan, at));
+  if (registries === undefined) return decisions.map((d, i) => completeSync(d, plan, at, regions?.[i]));
   const phonesPer = decisions.map(phonesOf);
   const answers = await lookupNumbers(registries.sources, [...new Set(phonesPer.flat())], at);
   return decisions.map((decision, i) => {
@@ -335,9 +416,12 @@ export async function completeAsync<D extends DecisionView>(
     const results: ContactRegistryResult[] = [];
     answers.forEach((map, sourceIndex) => {
       for (const number of phonesPer[i]) {
-        const result =
-          map.get(number) ??
-          unavailable(registries.sources[sourceIndex], number, 'the registry gave no answer for this number');
+        const source = registries.sources[sourceIndex];
+        const result = scoped(
+          source,
+          map.get(number) ?? unavailable(source, number, 'the registry gave no answer for this number'),
+          regions?.[i],
+        );
         results.push(result);
         const reason = registryReason(result, registries.allowFailure);
         if (reason !== null) reasons.push(reason);
@@ -377,12 +461,15 @@ export function lookupNumbers(
 
 export type RegistryOutcome = 'not-listed' | 'listed' | 'could-not-check';
 
-/** Listed on any registry: listed; else any registry that could not answer: could-not-check; else not listed. */
+/**
+ * Listed on any registry: listed; else any registry that could not answer: could-not-check; else not listed
+ * (a state list that does not cover the callee counts as not listed: it has nothing to say against the call).
+ */
 export function registryOutcome(results: readonly SourceLookupResult[]): RegistryOutcome {
   let failed = false;
   for (const r of results) {
     if (r.result === 'listed') return 'listed';
-    if (r.result !== 'not-listed') failed = true;
+    if (r.result !== 'not-listed' && r.result !== 'not-covered') failed = true;
   }
   return failed ? 'could-not-check' : 'not-listed';
 }

@@ -1,7 +1,11 @@
 /** What every registry source (a file registry, a wash service) answers for one number. */
 import type { RegistryId } from './known-registries';
 
-export type RegistryResult = 'listed' | 'not-listed' | 'unavailable' | 'stale';
+/**
+ * `not-covered`: a state list asked about a callee known to be in another state (a Texas list and a New York
+ * callee). Not "not listed" (the list says nothing about that callee) and not a failure: it never blocks.
+ */
+export type RegistryResult = 'listed' | 'not-listed' | 'unavailable' | 'stale' | 'not-covered';
 
 export type RegistryReasonCode =
   /** The number is on the registry. */
@@ -15,7 +19,9 @@ export type RegistryReasonCode =
   /** No data yet (still loading, or every load so far failed). */
   | 'REGISTRY_NOT_LOADED'
   /** Not E.164 (`+` and 7-15 digits). */
-  | 'INVALID_NUMBER';
+  | 'INVALID_NUMBER'
+  /** A state list and a callee known to be in another state (result `not-covered`). */
+  | 'OUTSIDE_STATE';
 
 export interface RegistryLookupResult {
   registry: RegistryId;

@@ -39,6 +39,7 @@ import {
   DEFAULT_LAYOUTS,
   isKnownRegistry,
   registryMaxAgeDays,
+  registryState,
   type RegistryId,
 } from './known-registries';
 import type { RegistryLookupResult, RegistryReasonCode } from './lookup-result';
@@ -98,6 +99,11 @@ export interface FileRegistryOptions {
   maxAgeDays?: number;
   /** Calling codes the registry covers (defaults per registry; custom registries: all). */
   callingCodes?: readonly string[];
+  /**
+   * The US state whose callees the registry answers for (USPS code; defaults per state list, e.g. `TX` for
+   * US_TX; null or absent for a national registry). Checks scope it by the callee's state (check.ts).
+   */
+  state?: string | null;
   /** Where the binary index is kept; default beside the source. null: keep none. */
   indexPath?: string | null;
   /** Reload when the files change (default true). */
@@ -157,6 +163,8 @@ export class FileRegistry {
   readonly maxAgeDays: number;
   readonly layout: LayoutOptions;
   readonly callingCodes: readonly string[] | null;
+  /** The state whose callees it answers for (USPS code), or null for every callee. */
+  readonly state: string | null;
   readonly indexPath: string | null;
   private readonly options: FileRegistryOptions;
   private readonly now: () => number;
@@ -193,6 +201,7 @@ export class FileRegistry {
     this.layout = layout;
     this.maxAgeDays = maxAgeDays;
     this.callingCodes = options.callingCodes ?? (known ? DEFAULT_CALLING_CODES[known] : null);
+    this.state = registryState(options.id, options.state);
     this.options = options;
     this.indexPath =
       options.indexPath === null

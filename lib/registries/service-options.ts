@@ -8,6 +8,7 @@ import {
   DEFAULT_CALLING_CODES,
   isKnownRegistry,
   registryMaxAgeDays,
+  registryState,
   type RegistryId,
 } from './known-registries';
 
@@ -63,6 +64,8 @@ export interface ServiceSourceOptions {
   maxAgeDays?: number;
   /** Calling codes the registry covers (defaults per registry; custom: all). */
   callingCodes?: readonly string[];
+  /** The US state whose callees it answers for (USPS code; defaults per state list), as FileRegistry's. */
+  state?: string | null;
   /** Per attempt (default 10000 ms). */
   timeoutMs?: number;
   /** Retries after the first attempt (default 2). */
@@ -103,9 +106,10 @@ export interface ServiceRequestEvent {
  * asks for one `{number}`, `body` is the template to send (POST / PUT).
  */
 export interface ResolvedServiceOptions extends Required<
-  Omit<ServiceSourceOptions, 'callingCodes' | 'trunkPrefix' | 'onRequest' | 'headers' | 'secrets'>
+  Omit<ServiceSourceOptions, 'callingCodes' | 'trunkPrefix' | 'onRequest' | 'headers' | 'secrets' | 'state'>
 > {
   callingCodes: readonly string[] | null;
+  state: string | null;
   headers: Readonly<Record<string, string>>;
   secrets: Readonly<Record<string, string>>;
   trunkPrefix: string | undefined;
@@ -144,6 +148,7 @@ export function resolveServiceOptions(options: ServiceSourceOptions): ResolvedSe
     mapResponse: options.mapResponse,
     maxAgeDays,
     callingCodes: options.callingCodes ?? (known ? DEFAULT_CALLING_CODES[known] : null),
+    state: registryState(options.id, options.state),
     timeoutMs: positive(options.timeoutMs, 10_000, 'timeoutMs'),
     retries: positive(options.retries, 2, 'retries', 0),
     backoffMs: options.backoffMs ?? 500,

@@ -66,6 +66,8 @@ export class ServiceRegistrySource {
   readonly name: string;
   readonly maxAgeDays: number;
   readonly callingCodes: readonly string[] | null;
+  /** The state whose callees it answers for (USPS code), or null for every callee. */
+  readonly state: string | null;
   readonly batchSize: number;
   private readonly options: ResolvedServiceOptions;
   private readonly now: () => number;
@@ -87,6 +89,7 @@ export class ServiceRegistrySource {
     this.name = resolved.name;
     this.maxAgeDays = resolved.maxAgeDays;
     this.callingCodes = resolved.callingCodes;
+    this.state = resolved.state;
     this.batchSize = resolved.batchSize;
     this.options = resolved;
     this.now = resolved.now;

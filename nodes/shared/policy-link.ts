@@ -3,11 +3,11 @@
  * error that makes every check of that node fail closed.
  */
 import type { Node, NodeAPI } from 'node-red';
-import type { CallingPolicy } from '../../lib/policy';
+import type { CheckPolicy } from '../../lib/policy';
 import { codedError, type CodedError } from './errors';
 
 export interface PolicyBinding {
-  readonly policy: CallingPolicy | null;
+  readonly policy: CheckPolicy | null;
   readonly error: CodedError | null;
 }
 

@@ -85,7 +85,12 @@ async function startServer(): Promise<TestPostgres> {
   chmodSync(dataDir, 0o700);
   run(join(bin, 'initdb'), ['-D', dataDir, '--auth=trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir} -c max_connections=200`;
+  // Frequent checkpoints: the tests that stop the server with -m immediate (a crash) then wait for its
+  // recovery, which replays the WAL written since the last checkpoint: after a suite that wrote much
+  // (imports, migrations) that took over 20 s with the defaults (5 min, 1 GB).
+  const options =
+    `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir} -c max_connections=200` +
+    ' -c checkpoint_timeout=30s -c max_wal_size=64MB -c min_wal_size=32MB';
   const pgCtl = join(bin, 'pg_ctl');
   const startArgs = ['-D', dataDir, '-o', options, '-w', '-l', join(dataDir, 'log'), 'start'];
   const stopArgs = (mode: 'fast' | 'immediate'): string[] => ['-D', dataDir, '-m', mode, '-w', 'stop'];

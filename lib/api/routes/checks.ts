@@ -147,15 +147,20 @@ export function checkPaths(doc: DocKit): Json {
                     },
                     policy: {
                       description:
-                        'A calling-hours policy: a preset name or a definition (see the Check DNC node).',
-                      oneOf: [{ type: 'string' }, { type: 'object' }],
+                        'A calling-hours policy: a preset name or a definition (see the Check DNC node); null: none.',
+                      oneOf: [{ type: 'string' }, { type: 'object' }, { type: 'null' }],
                     },
                     policies: {
                       description:
-                        'More calling-hours policies (preset names or definitions): the contact is allowed only when every one, and `policy`, allows; nextAllowedAt is the first instant all of them allow.',
-                      type: 'array',
-                      maxItems: 20,
-                      items: { oneOf: [{ type: 'string' }, { type: 'object' }] },
+                        'More calling-hours policies (preset names or definitions): the contact is allowed only when every one, and `policy`, allows; nextAllowedAt is the first instant all of them allow. null: none.',
+                      oneOf: [
+                        {
+                          type: 'array',
+                          maxItems: 20,
+                          items: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'object' }] },
+                        },
+                        { type: 'null' },
+                      ],
                     },
                     campaign: { ...RULES.campaign, description: 'The campaign, for frequency caps.' },
                   },

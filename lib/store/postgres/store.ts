@@ -367,6 +367,11 @@ export class PostgresStore implements DncStore {
     await this.prefixCheck;
   }
 
+  /** Resolves once no snapshot is being written (tests and the bench wait for the leader's). */
+  async snapshotWritten(): Promise<void> {
+    while (this.snapshotting !== undefined) await this.snapshotting;
+  }
+
   private async writeSnapshotNow(): Promise<boolean> {
     // Taken between two moves of the view, so that the profiles are those of the chain state's seq.
     const capture = await this.serialised((): Promise<SnapshotCapture | undefined> => {

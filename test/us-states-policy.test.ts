@@ -1,0 +1,331 @@
+/**
+ * The us-states policy: federal rules plus the callee's state's, the state taken from the contact and
+ * from the area code. Every expected answer was worked out by hand from the rules in
+ * lib/policy/us-state-rules.ts (their citations in docs/us-state-rules.md) and the zones' offsets:
+ * January 2026 is standard time everywhere (EST -5, CST -6, MST -7, PST -8, AST -4 in Puerto Rico);
+ * 15 Jan 2026 is a Thursday, 18 Jan a Sunday, 19 Jan 2026 Martin Luther King Jr. Day (third Monday of
+ * January: a federal holiday under 5 U.S.C. 6103, a Utah legal holiday under 63G-1-301).
+ * Area codes (NANPA): 212 New York, 617 Massachusetts, 305 Florida, 601 Mississippi, 801 Utah, 401
+ * Rhode Island, 206 Washington, 505 New Mexico, 213 California, 416 Ontario (Canada), 787 Puerto Rico,
+ * 800 toll-free.
+ */
+import assert from 'node:assert/strict';
+import { isDncError } from '../lib/errors';
+import { DncService } from '../lib/service';
+import type { AttemptRecord, DncStore } from '../lib/store/types';
+
+const NY = '+12125550123';
+const MA = '+16175550123';
+const FL = '+13055550123';
+const MS = '+16015550123';
+const UT = '+18015550123';
+const RI = '+14015550123';
+const WA = '+12065550123';
+const NM = '+15055550123';
+const CA = '+12135550123';
+const ON = '+14165550123';
+const PR = '+17875550123';
+const TOLL_FREE = '+18005550123';
+
+function storeWith(records: readonly AttemptRecord[]): DncStore {
+  const store: Partial<DncStore> = {
+    status: () => ({ state: 'ready', contacts: 0, keys: 0, seq: 0 }),
+    lookup: () => undefined,
+    lookupAll: () => [],
+    attempts: (key, since) => records.filter((r) => r.keys.includes(key) && r.at >= since),
+  };
+  return store as DncStore;
+}
+
+interface Case {
+  readonly id: string;
+  readonly contact: unknown;
+  readonly at: string;
+  readonly policy?: unknown;
+  readonly channel?: string;
+  readonly campaign?: string;
+  readonly attempts?: readonly string[];
+  readonly allowed: boolean;
+  readonly reasons?: readonly string[];
+  readonly next?: string | null;
+  readonly why: string;
+}
+
+const OUT = ['OUTSIDE_CALLING_HOURS'];
+const CASES: readonly Case[] = [
+  {
+    id: 'uss-01',
+    contact: NY,
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: true,
+    why: 'NY Thu 20:30 EST: New York adds nothing to federal 08:00-21:00',
+  },
+  {
+    id: 'uss-02',
+    contact: MA,
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'MA Thu 20:30 EST: 201 CMR 12.02(2) 08:00-20:00; Fri 08:00 EST',
+  },
+  {
+    id: 'uss-03',
+    contact: MA,
+    at: '2026-01-16T00:59:59.999Z',
+    allowed: true,
+    why: 'MA Thu 19:59:59.999 EST',
+  },
+  {
+    id: 'uss-04',
+    contact: FL,
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'FL Thu 20:30 EST: 501.616(6)(a) 08:00-20:00',
+  },
+  {
+    id: 'uss-05',
+    contact: MS,
+    at: '2026-01-18T18:00:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-19T15:00:00.000Z',
+    why: 'MS Sun 12:00 CST: no Sunday calls (77-3-723); Mon 09:00 CST',
+  },
+  {
+    id: 'uss-06',
+    contact: MS,
+    at: '2026-01-17T14:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-17T15:00:00.000Z',
+    why: 'MS Sat 08:30 CST: federal allows, Mississippi from 09:00',
+  },
+  { id: 'uss-07', contact: MS, at: '2026-01-17T15:00:00.000Z', allowed: true, why: 'MS Sat 09:00 CST' },
+  {
+    id: 'uss-08',
+    contact: UT,
+    at: '2026-01-19T19:00:00.000Z',
+    allowed: false,
+    reasons: ['HOLIDAY'],
+    next: '2026-01-20T15:00:00.000Z',
+    why: 'UT Mon 19 Jan 12:00 MST: Martin Luther King Jr. Day, a legal holiday (13-25a-103, 63G-1-301); Tue 08:00 MST',
+  },
+  {
+    id: 'uss-09',
+    contact: UT,
+    at: '2026-01-18T19:00:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-20T15:00:00.000Z',
+    why: 'UT Sun 12:00 MST: no Sunday calls; Monday is a holiday: Tue 08:00 MST',
+  },
+  {
+    id: 'uss-10',
+    contact: RI,
+    at: '2026-01-17T22:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-20T14:00:00.000Z',
+    why: 'RI Sat 17:30 EST: Saturday 10:00-17:00 (5-61-2); no Sunday; Mon 19 Jan a federal holiday: Tue 09:00 EST',
+  },
+  {
+    id: 'uss-11',
+    contact: RI,
+    at: '2026-01-20T23:00:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-21T14:00:00.000Z',
+    why: 'RI Tue 18:00 EST: weekdays 09:00-18:00 (half-open); Wed 09:00 EST',
+  },
+  {
+    id: 'uss-12',
+    contact: { phone: NY, state: 'MA' },
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'a New York number, a Massachusetts address: Massachusetts binds',
+  },
+  {
+    id: 'uss-13',
+    contact: { phone: MA, state: 'NY' },
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: "a Massachusetts number, a New York address: both bind, so Massachusetts's 20:00 does",
+  },
+  {
+    id: 'uss-14',
+    contact: { phone: NY, state: 'Flordia' },
+    at: '2026-01-18T17:00:00.000Z',
+    allowed: false,
+    reasons: ['OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS'],
+    next: '2026-01-20T14:00:00.000Z',
+    why: 'a state that is not one (typo) rules no state out: every state binds; Sun 12:00 EST is banned by Mississippi, Utah and Rhode Island; Monday is a holiday in Utah and Rhode Island; Tue 09:00 EST opens Rhode Island (last to open)',
+  },
+  {
+    id: 'uss-15',
+    contact: NY,
+    at: '2026-01-18T17:00:00.000Z',
+    allowed: true,
+    why: 'NY Sun 12:00 EST: no Sunday rule in New York',
+  },
+  {
+    id: 'uss-16',
+    contact: MA,
+    channel: 'sms',
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: true,
+    why: 'MA Thu 20:30 EST on sms: 201 CMR 12.02 was read for calls only; federal 21:00 binds texts',
+  },
+  {
+    id: 'uss-17',
+    contact: WA,
+    at: '2026-01-16T04:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T16:00:00.000Z',
+    why: 'WA Thu 20:30 PST: RCW 19.158.040(2) 08:00-20:00; Fri 08:00 PST',
+  },
+  {
+    id: 'uss-18',
+    contact: NM,
+    at: '2026-01-15T15:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-15T16:00:00.000Z',
+    why: 'NM Thu 08:30 MST: 57-12-22 09:00-21:00',
+  },
+  {
+    id: 'uss-19',
+    contact: FL,
+    campaign: 'spring',
+    attempts: ['2026-01-15T13:00:00.000Z', '2026-01-15T14:00:00.000Z', '2026-01-15T15:00:00.000Z'],
+    at: '2026-01-15T17:00:00.000Z',
+    allowed: false,
+    reasons: ['FREQUENCY_CAP'],
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'FL: three calls Thu 08:00, 09:00, 10:00 EST on the same subject: 501.616(6)(b) clears 24 h after the first, Fri 08:00 EST, when the window is open',
+  },
+  {
+    id: 'uss-20',
+    contact: CA,
+    at: '2026-01-15T16:30:00.000Z',
+    allowed: true,
+    why: 'CA Thu 08:30 PST, a live call: 2872(c) binds automated calls only',
+  },
+  {
+    id: 'uss-21',
+    contact: CA,
+    policy: { jurisdiction: 'us-states', calls: ['solicitation', 'licensed', 'automated'] },
+    at: '2026-01-15T16:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-15T17:00:00.000Z',
+    why: 'the same, automated calls included: 09:00 PST',
+  },
+  {
+    id: 'uss-22',
+    contact: ON,
+    at: '2026-01-18T17:00:00.000Z',
+    allowed: true,
+    why: 'a Toronto number (Canada shares +1): no US state, federal only',
+  },
+  {
+    id: 'uss-23',
+    contact: PR,
+    at: '2026-01-18T16:00:00.000Z',
+    allowed: true,
+    why: 'Puerto Rico Sun 12:00 AST: no confirmed territory rule (10 L.P.R.A. 4033 not read): federal only',
+  },
+  {
+    id: 'uss-24',
+    contact: TOLL_FREE,
+    at: '2026-01-18T23:00:00.000Z',
+    allowed: false,
+    why: 'toll-free, no state: every state binds; Sun 18:00 EST is a Sunday on the mainland (Mississippi, Utah, Rhode Island)',
+  },
+  {
+    id: 'uss-25',
+    contact: { phone: TOLL_FREE, state: 'NY' },
+    at: '2026-01-18T23:00:00.000Z',
+    allowed: true,
+    why: 'toll-free with a New York address: New York zones, no state rule; Sun 18:00 EST',
+  },
+  {
+    id: 'uss-26',
+    contact: { phone: NY, postalCode: '02108' },
+    at: '2026-01-16T01:30:00.000Z',
+    allowed: false,
+    reasons: OUT,
+    next: '2026-01-16T13:00:00.000Z',
+    why: 'ZIP 02108 is Boston: Massachusetts binds',
+  },
+];
+
+function check(c: Case) {
+  const records: AttemptRecord[] = (c.attempts ?? []).map((at) => ({
+    keys: [typeof c.contact === 'string' ? c.contact : (c.contact as { phone: string }).phone],
+    at: Date.parse(at),
+    attempt: true,
+    outcome: null,
+    channel: 'voice',
+    campaign: c.campaign ?? null,
+    source: 'test',
+  }));
+  const service = new DncService({
+    labels: [{ name: 'DNC' }],
+    defaultCountry: 'US',
+    store: storeWith(records),
+    now: () => Date.parse(c.at),
+  });
+  return service.check(c.contact, {
+    policy: (c.policy ?? 'us-states') as string,
+    channel: c.channel ?? 'voice',
+    campaign: c.campaign ?? null,
+    at: Date.parse(c.at),
+  });
+}
+
+describe("calling policy us-states: federal rules plus the callee's state", () => {
+  for (const c of CASES) {
+    it(`${c.id}: ${c.why}`, () => {
+      const decision = check(c);
+      assert.equal(decision.allowed, c.allowed, JSON.stringify(decision.reasons));
+      if (c.allowed) return;
+      if (c.reasons !== undefined)
+        assert.deepEqual(decision.reasons.map((r) => r.code).sort(), [...c.reasons].sort());
+      if (c.next !== undefined) assert.equal(decision.nextAllowedAt, c.next);
+      for (const reason of decision.reasons)
+        assert.notEqual(reason.rule ?? '', '', 'each reason cites its rule');
+    });
+  }
+
+  it('the same toll-free instant is allowed under us-federal: the states made the difference', () => {
+    const decision = check({ ...CASES.find((c) => c.id === 'uss-24')!, policy: 'us-federal' });
+    assert.equal(decision.allowed, true);
+  });
+
+  it('refuses a definition it cannot apply, naming the field', () => {
+    for (const [policy, field] of [
+      [{ jurisdiction: 'us-states', windows: { daily: ['09:00-17:00'] } }, 'policy.windows'],
+      [{ jurisdiction: 'eu' }, 'policy.jurisdiction'],
+      [{ jurisdiction: 'us-states', calls: ['live'] }, 'policy.calls[0]'],
+      [{ jurisdiction: 'us-states', calls: [] }, 'policy.calls'],
+      [{ jurisdiction: 'us-states', channels: ['voice'] }, 'policy.channels'],
+    ] as const) {
+      assert.throws(
+        () =>
+          new DncService({ labels: [{ name: 'DNC' }], store: storeWith([]) }).plan({
+            policy: policy as never,
+          }),
+        (error: unknown) => isDncError(error) && error.code === 'DNC_INVALID_INPUT' && error.field === field,
+        JSON.stringify(policy),
+      );
+    }
+  });
+});
