@@ -313,3 +313,141 @@ describe('NANP area codes', () => {
     assert.equal(stateOfAreaCode('toString'), null, 'no prototype keys');
   });
 });
+
+// Round 2: rules read in the statutes' text (AL r. 770-X-5-.17(1)(b), CT 42-288a(c), SC 16-17-446(C)(3),
+// SD 37-30A-3(2) and 37-30-28). Every instant below was converted to UTC by hand: EST/CST in December
+// (UTC-5/UTC-6), EDT/CDT in July (UTC-4/UTC-5), MST in December (UTC-7).
+describe('US state rules, round 2: windows worked out by hand from the text read', () => {
+  function entry(code: string, binds: StateRule['binds']): StateRule {
+    const rule = US_STATE_RULES.find((r) => r.code === code && r.binds === binds);
+    assert.ok(rule, `${code}/${binds} has a rule`);
+    return rule;
+  }
+  function allowed(rule: StateRule, zone: string, iso: string): boolean {
+    const compiled = compileDefinition(toPolicyDefinition(rule, [2026, 2027]));
+    return compiled.calendar.allowedIn(new ZoneClock(zone), Date.parse(iso));
+  }
+
+  it('places 14 states with confirmed rules, 3 federal-only and 39 not covered', () => {
+    assert.equal(new Set(US_STATE_RULES.map((r) => r.code)).size, 14);
+    assert.equal(FEDERAL_ONLY.length, 3);
+    assert.equal(NOT_COVERED.length, 39);
+    for (const code of ['AL', 'CT', 'SC', 'SD'])
+      assert.ok(!NOT_COVERED.some((n) => n.code === code), `${code} left the not-covered list`);
+  });
+
+  it('Connecticut: 09:00-20:00 every day ("nine o\'clock a.m. and eight o\'clock p.m. local time"), texts too', () => {
+    const ct = entry('CT', 'solicitation');
+    assert.deepEqual(ct.channels, ['voice', 'sms'], '42-284(18) names text or media messaging');
+    // Monday 2026-12-07, Hartford EST.
+    assert.equal(allowed(ct, 'America/New_York', '2026-12-07T13:59:00Z'), false, '08:59');
+    assert.equal(allowed(ct, 'America/New_York', '2026-12-07T14:00:00Z'), true, '09:00');
+    assert.equal(allowed(ct, 'America/New_York', '2026-12-08T00:59:00Z'), true, '19:59');
+    assert.equal(allowed(ct, 'America/New_York', '2026-12-08T01:00:00Z'), false, '20:00');
+    // No Sunday rule in 42-288a: Sunday 2026-12-13 10:00 EST is allowed.
+    assert.equal(allowed(ct, 'America/New_York', '2026-12-13T15:00:00Z'), true, 'Sunday 10:00');
+  });
+
+  it('South Carolina ADAD calls: "prohibited after seven p.m. or before eight a.m.", any day', () => {
+    const sc = entry('SC', 'automated');
+    // Monday 2026-07-06, Columbia EDT.
+    assert.equal(allowed(sc, 'America/New_York', '2026-07-06T11:59:00Z'), false, '07:59');
+    assert.equal(allowed(sc, 'America/New_York', '2026-07-06T12:00:00Z'), true, '08:00');
+    assert.equal(allowed(sc, 'America/New_York', '2026-07-06T22:59:00Z'), true, '18:59');
+    assert.equal(allowed(sc, 'America/New_York', '2026-07-06T23:00:00Z'), false, '19:00');
+    assert.equal(allowed(sc, 'America/New_York', '2026-07-05T16:00:00Z'), true, 'Sunday noon: no Sunday ban');
+    assert.equal(
+      US_STATE_RULES.some((r) => r.code === 'SC' && r.binds === 'solicitation'),
+      false,
+      'live calls (37-21-30, 08:00-21:00) are federal-equal: no entry',
+    );
+  });
+
+  it("South Dakota telemarketers: 09:00-21:00 at the consumer's local time, never on Sunday, texts too", () => {
+    const sd = entry('SD', 'solicitation');
+    assert.deepEqual(sd.channels, ['voice', 'sms'], '37-30A-1(5): a consumer telephone call or text');
+    // Saturday 2026-12-12, Sioux Falls CST.
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-12T14:59:00Z'), false, 'Saturday 08:59');
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-12T15:00:00Z'), true, 'Saturday 09:00');
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-13T02:59:00Z'), true, 'Saturday 20:59');
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-13T03:00:00Z'), false, 'Saturday 21:00');
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-13T18:00:00Z'), false, 'Sunday noon');
+    // Rapid City is on Mountain time: Monday 2026-12-14 09:00 MST = 16:00Z.
+    assert.equal(allowed(sd, 'America/Denver', '2026-12-14T16:00:00Z'), true, 'Monday 09:00 MST');
+    assert.equal(allowed(sd, 'America/Denver', '2026-12-14T15:59:00Z'), false, 'Monday 08:59 MST');
+  });
+
+  it('South Dakota automated dialing: weekdays only, 10:00-20:00 local (both readings of "the time in this state")', () => {
+    const sd = entry('SD', 'automated');
+    // Monday 2026-12-14. Central reading 09:00-21:00 CST; Mountain reading 09:00-21:00 MST = 10:00-22:00 CST.
+    assert.equal(
+      allowed(sd, 'America/Chicago', '2026-12-14T15:30:00Z'),
+      false,
+      '09:30 CST: before the Mountain reading',
+    );
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-14T16:00:00Z'), true, '10:00 CST');
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-15T01:59:00Z'), true, '19:59 CST');
+    assert.equal(allowed(sd, 'America/Chicago', '2026-12-15T02:00:00Z'), false, '20:00 CST');
+    // Mountain callee: the Central reading ends at 20:00 MST, the Mountain reading starts at 09:00 MST.
+    assert.equal(allowed(sd, 'America/Denver', '2026-12-15T02:59:00Z'), true, '19:59 MST');
+    assert.equal(allowed(sd, 'America/Denver', '2026-12-15T03:00:00Z'), false, '20:00 MST');
+    assert.equal(
+      allowed(sd, 'America/Chicago', '2026-12-12T18:00:00Z'),
+      false,
+      'Saturday noon: weekdays only',
+    );
+  });
+
+  it('Alabama automated solicitation: Mon-Sat 08:00-20:00, no Sundays', () => {
+    const al = entry('AL', 'automated');
+    // Monday 2026-12-07, Montgomery CST.
+    assert.equal(allowed(al, 'America/Chicago', '2026-12-07T13:59:00Z'), false, '07:59');
+    assert.equal(allowed(al, 'America/Chicago', '2026-12-07T14:00:00Z'), true, '08:00');
+    assert.equal(allowed(al, 'America/Chicago', '2026-12-08T01:59:00Z'), true, '19:59');
+    assert.equal(allowed(al, 'America/Chicago', '2026-12-08T02:00:00Z'), false, '20:00');
+    assert.equal(allowed(al, 'America/Chicago', '2026-12-05T18:00:00Z'), true, 'Saturday noon');
+    assert.equal(allowed(al, 'America/Chicago', '2026-12-06T18:00:00Z'), false, 'Sunday noon');
+  });
+
+  it('Alabama holidays: the federal legal public holidays with 6103(b) Friday/Monday, date kept too', () => {
+    const h = entry('AL', 'automated').holidays;
+    assert.ok(h);
+    assert.deepEqual(holidayDates(h, 2026), [
+      '2026-01-01',
+      '2026-01-19',
+      '2026-02-16',
+      '2026-05-25',
+      '2026-06-19', // a Friday
+      '2026-07-03', // July 4 is a Saturday: Friday before
+      '2026-07-04',
+      '2026-09-07',
+      '2026-10-12',
+      '2026-11-11',
+      '2026-11-26',
+      '2026-12-25',
+    ]);
+    assert.deepEqual(holidayDates(h, 2027), [
+      '2027-01-01',
+      '2027-01-18',
+      '2027-02-15',
+      '2027-05-31',
+      '2027-06-18', // June 19 is a Saturday
+      '2027-06-19',
+      '2027-07-04', // a Sunday
+      '2027-07-05',
+      '2027-09-06',
+      '2027-10-11',
+      '2027-11-11',
+      '2027-11-25',
+      '2027-12-24', // December 25 is a Saturday
+      '2027-12-25',
+      '2027-12-31', // 1 January 2028 is a Saturday
+    ]);
+    const al = entry('AL', 'automated');
+    // Thanksgiving Thursday 2026-11-26 12:00 CST is banned; the Wednesday before is not.
+    assert.equal(allowed(al, 'America/Chicago', '2026-11-26T18:00:00Z'), false, 'Thanksgiving noon');
+    assert.equal(allowed(al, 'America/Chicago', '2026-11-25T18:00:00Z'), true, 'day before, noon');
+    // Friday 2026-07-03 10:00 CDT = 15:00Z: the observed Independence Day.
+    assert.equal(allowed(al, 'America/Chicago', '2026-07-03T15:00:00Z'), false, 'observed July 4');
+  });
+});

@@ -163,9 +163,14 @@ const CASES: readonly Case[] = [
     contact: { phone: NY, state: 'Flordia' },
     at: '2026-01-18T17:00:00.000Z',
     allowed: false,
-    reasons: ['OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS', 'OUTSIDE_CALLING_HOURS'],
+    reasons: [
+      'OUTSIDE_CALLING_HOURS',
+      'OUTSIDE_CALLING_HOURS',
+      'OUTSIDE_CALLING_HOURS',
+      'OUTSIDE_CALLING_HOURS',
+    ],
     next: '2026-01-20T14:00:00.000Z',
-    why: 'a state that is not one (typo) rules no state out: every state binds; Sun 12:00 EST is banned by Mississippi, Utah and Rhode Island; Monday is a holiday in Utah and Rhode Island; Tue 09:00 EST opens Rhode Island (last to open)',
+    why: 'a state that is not one (typo) rules no state out: every state binds; Sun 12:00 EST is banned by Mississippi, Utah, Rhode Island and South Dakota (SDCL 37-30A-3(2)); Monday is a holiday in Utah and Rhode Island; Tue 09:00 EST opens Rhode Island, South Dakota and Connecticut (last to open)',
   },
   {
     id: 'uss-15',

@@ -1,7 +1,7 @@
 /**
  * US state and territory calling rules that differ from the federal floor, as data, each confirmed by reading
- * its text (statute, regulation or an official page) in the research pass of 2026-12 (docs/us-state-rules.md
- * holds the sources, what each search found and what is not covered).
+ * its text (statute, regulation or an official page) in the research passes of 2026-12 (round 1, then round 2:
+ * AL, CT, SC, SD; docs/us-state-rules.md holds the sources, what each search found and what is not covered).
  *
  * Federal floor, which every rule here stacks on: 08:00-21:00 in the callee's local time, every day
  * (47 CFR 64.1200(c)(1); 16 CFR 310.4(c)). A state rule only narrows it.
@@ -251,7 +251,32 @@ const UTAH_HOLIDAYS_2026: readonly HolidayRule[] = [
 
 // ---- the rules
 
+/**
+ * Round 2 read several statutes in a public repository that vendors the state codes verbatim with each
+ * section's source URL (saint1415/us-statutes, data branch, Justia text, 2026-02): `search` only returns the
+ * opening of long statute pages, so the clause itself was never reached there. Cited next to the source URL.
+ */
+const REPO = 'https://github.com/saint1415/us-statutes/tree/data/data/states';
+
 export const US_STATE_RULES: readonly StateRule[] = [
+  {
+    code: 'AL',
+    name: 'Alabama',
+    binds: 'automated',
+    channels: ['voice'],
+    windows: { 'mon-sat': ['08:00-20:00'] },
+    holidays: {
+      rule: 'Ala. Admin. Code r. 770-X-5-.17(1)(b) ("No solicitation calls are allowed on Sundays or holidays"); "holidays" is not defined in the text read, so the federal legal public holidays (5 U.S.C. 6103) are applied as the certain minimum',
+      days: FEDERAL_HOLIDAYS,
+      unmodelled:
+        'Alabama state holidays (Ala. Code 1-3-8, not read) that are not federal holidays must be added as dates by hand.',
+    },
+    citation: 'Ala. Admin. Code r. 770-X-5-.17(1)(b) (Public Service Commission, telephone rules)',
+    source:
+      'https://d1tvxue8o4w0fl.cloudfront.net/regulation/alabama-administrative-code/title-770-alabama-public-service-commission/chapter-770-x-5-telephone-rules/section-770-x-5-17-live-and-automated-solicitations-and-announcements',
+    note: 'Mirror of the rule text (current through Register Vol. 43, No. 02, 2024-11-27). (1) applies "to all automated solicitation telephone calls to consumers in the State of Alabama": "(b) No solicitation calls are allowed on Sundays or holidays. On the days that calls are allowed, none will be placed prior to 8 a.m. or after 8 p.m." The rule names no zone: read as the consumer\'s local time (Alabama is all in America/Chicago).',
+    gaps: 'Paragraph (2) of the rule (reported to apply the same hours to live solicitation calls) was cut off in the copy read: live calls are not covered by this entry. Which days are "holidays" is not defined in the text read; state-only holidays are not modelled.',
+  },
   {
     code: 'CA',
     name: 'California',
@@ -262,6 +287,17 @@ export const US_STATE_RULES: readonly StateRule[] = [
     citation: 'Cal. Pub. Util. Code 2872(c)',
     source: 'https://codes.findlaw.com/ca/public-utilities-code/puc-sect-2872.html',
     note: 'Automatic dialing-announcing devices only ("between 9 p.m. and 9 a.m. California time", calls received in California; exemptions in 2872(d)). Live calls follow federal.',
+  },
+  {
+    code: 'CT',
+    name: 'Connecticut',
+    binds: 'solicitation',
+    channels: ['voice', 'sms'],
+    windows: { daily: ['09:00-20:00'] },
+    citation: 'Conn. Gen. Stat. 42-288a(c) (as amended by P.A. 23-98); definitions 42-284(18),(19)',
+    source: `https://law.justia.com/codes/connecticut/title-42/chapter-743m/section-42-288a/ ; https://law.justia.com/codes/connecticut/title-42/chapter-743m/section-42-284/ ; ${REPO}/connecticut`,
+    note: 'Read in the Justia text as vendored (verbatim, with source URL and history note ending "P.A. 23-98, S. 13") by the public repository saint1415/us-statutes (data branch, 2026-02): "A telephonic sales call that is made to any consumer residential, mobile or telephonic paging device telephone number that is not otherwise prohibited by this section shall be limited to being conducted between the hours of nine o\'clock a.m. and eight o\'clock p.m. local time." 42-284(18) makes a "telephonic sales call" include calls by live voice, automated dialing system, recorded message device, soundboard, over-the-top messaging and text or media messaging, to a resident consumer or a Connecticut area code (42-288(c) presumption). 42-288a(l) also requires prior express written consent for every telephonic sales call (not a window).',
+    gaps: 'The effective date of P.A. 23-98 (reported 2023-10-01) was not read; the window is applied at every date.',
   },
   {
     code: 'FL',
@@ -340,7 +376,7 @@ export const US_STATE_RULES: readonly StateRule[] = [
     source:
       'https://self-law.org/code/ok/title-15-contracts/15-755-1 ; http://www.contactcentercompliance.com/legal/statutes/OK/15_Okl._St./755.1.adpx',
     note: 'Automatic dial announcing devices, calls terminating in Oklahoma: not before 9 a.m. or after 9 p.m.',
-    gaps: 'The Telephone Solicitation Act of 2022 (15 O.S. 775C.1 et seq., HB 3168, in force 2022-11-01) binds commercial telephone sellers: the enrolled bill title confirms a time frame and a per-24-hour limit, and news and law firms report 08:00-20:00 and 3 calls per 24 h on the same subject, but 775C.4\'s text was not read. Not covered until read (the lib/policy/presets.ts "oklahoma" preset carries the reported figures).',
+    gaps: 'The Telephone Solicitation Act of 2022 (15 O.S. 775C.1 et seq., HB 3168, in force 2022-11-01) binds commercial telephone sellers: the enrolled bill title confirms a time frame and a per-24-hour limit, and news and law firms report 08:00-20:00 and 3 calls per 24 h on the same subject, but 775C.4\'s text was not read (round 2: not in the corpus, not in the vendored Oklahoma title 15; a public repository cites only "775C.1 et seq." for 08:00-20:00 and 3 per 24 h). Not covered until read (the lib/policy/presets.ts "oklahoma" preset carries the reported figures).',
   },
   {
     code: 'RI',
@@ -360,6 +396,40 @@ export const US_STATE_RULES: readonly StateRule[] = [
       'http://webserver.rilin.state.ri.us/Statutes/TITLE5/5-61/5-61-3.6.HTM ; https://instalawyer.io/laws/rhode-island-general-laws/section-5-61-2-definitions ; http://statutes.laws-info.com/rhode-island/title-25/chapter-25-1/25-1-1 ; https://unicourt.github.io/cic-code-ri/transforms/ri/ocri/r71/gov.ri.code.title.25.html',
     note: 'Unsolicited telephonic sales calls by a salesperson or "telephonic seller" (a registered seller as 5-61-2 defines it) to residential, mobile or paging numbers. No Sunday window. Holidays: both the date and the day it is kept are banned (25-1-1 keeps the date named; 6103(b)\'s Friday/Monday rule is for federal pay and leave), and a holiday on a Saturday is banned although the text excepts holidays only Monday-Friday: both conservative.',
     gaps: 'The "telephonic seller" criteria in 5-61-2 were read only in part: treat every sales call as bound.',
+  },
+  {
+    code: 'SC',
+    name: 'South Carolina',
+    binds: 'automated',
+    channels: ['voice'],
+    windows: { daily: ['08:00-19:00'] },
+    citation: 'S.C. Code 16-17-446(C)(3)',
+    source: `https://law.justia.com/codes/south-carolina/title-16/chapter-17/section-16-17-446/ ; ${REPO}/south-carolina`,
+    note: 'ADAD calls (an automatically dialed announcing device delivering a recorded message without a live operator) that 16-17-446(B) does not prohibit "are prohibited after seven p.m. or before eight a.m." (C)(3); no zone is named: read as the callee\'s local time. Live telephone solicitations, texts included (37-21-20(6)), are federal-equal: "at any time other than between 8:00 a.m. and 9:00 p.m. local time at the consumer\'s location" (37-21-30, 2018 Act No. 218). Both read in the Justia text vendored by saint1415/us-statutes.',
+    gaps: '16-17-446(A) defines ADAD calls by reference to 16-17-445(A)(3), which 2018 Act No. 218 deleted; the window is applied anyway (fail closed).',
+  },
+  {
+    code: 'SD',
+    name: 'South Dakota',
+    binds: 'solicitation',
+    channels: ['voice', 'sms'],
+    windows: { 'mon-sat': ['09:00-21:00'] },
+    citation: 'SDCL 37-30A-3(2); definitions 37-30A-1',
+    source: `https://law.justia.com/codes/south-dakota/title-37/chapter-30a/section-37-30a-3/ ; https://law.justia.com/codes/south-dakota/title-37/chapter-30a/section-37-30a-1/ ; ${REPO}/south-dakota`,
+    note: 'A telemarketer may not "Place unsolicited consumer telephone communications to any residence which will be received before 9 a.m. or after 9 p. m. at the consumer\'s local time or place any unsolicited consumer telephone communications on Sunday" (37-30A-3(2), SL 2020 ch 171). An "unsolicited consumer telephone communication" is a consumer telephone call "or text" (37-30A-1(5)) for consumer goods or services, with exceptions (request, existing debt or contract, existing business relationship, newspaper publishers, appointments with Title 58 licensees).',
+  },
+  {
+    code: 'SD',
+    name: 'South Dakota',
+    binds: 'automated',
+    channels: ['voice'],
+    windows: { 'mon-fri': ['10:00-20:00'] },
+    zone: 'the time in this state (Central or Mountain)',
+    citation: 'SDCL 37-30-28; definitions 37-30-23, 37-30-24',
+    source:
+      'http://legis.state.sd.us/statutes/DisplayStatute.aspx?Type=Statute&Statute=37-30-28 ; https://law.justia.com/codes/south-dakota/title-37/chapter-30/section-37-30-23/',
+    note: 'Automated telephone dialing systems (random or sequential numbers, prerecorded message, no live operator: 37-30-23) making a telephone solicitation to a residential customer (37-30-24, business-to-business excluded): only "weekdays between 9 a.m. and 9 p.m., according to the time in this state". No Saturday or Sunday.',
+    gaps: '"The time in this state": South Dakota spans Central and Mountain time and the text does not say which. Read as Central time, 09:00-21:00 is 08:00-20:00 for a Mountain callee; read as Mountain time, it is 10:00-22:00 for a Central callee. The window is the intersection of both readings in either zone, 10:00-20:00 callee-local on weekdays (one hour short at each end for the callee whose zone the statute meant).',
   },
   {
     code: 'UT',
@@ -423,13 +493,6 @@ const READ_STATUTE = "read the state's telemarketing statute for a calling-hours
 
 export const NOT_COVERED: readonly NotCovered[] = [
   {
-    code: 'AL',
-    name: 'Alabama',
-    why: 'A PSC rule (Ala. Admin. Code r. 770-X-5-.17) is reported to ban automated solicitation on Sundays and holidays and outside 08:00-20:00; its text did not come up in the searches of this pass (the corpus has other Alabama rules, not this one).',
-    wouldConfirm:
-      "Read r. 770-X-5-.17 (PSC telephone rules, Rule T-17) in full, and the PSC's definition of holidays.",
-  },
-  {
     code: 'AK',
     name: 'Alaska',
     why: 'Not researched beyond the search for a statute (nothing found).',
@@ -452,12 +515,6 @@ export const NOT_COVERED: readonly NotCovered[] = [
     name: 'Colorado',
     why: 'Only its do-not-call list was researched.',
     wouldConfirm: `${READ_STATUTE} (C.R.S. 6-1-901 et seq.).`,
-  },
-  {
-    code: 'CT',
-    name: 'Connecticut',
-    why: 'Reported 09:00-20:00 for telephonic sales calls and texts (P.A. 23-98, from 2023-10-01); the parts of 42-288a read (casetext, lawserver, cga.ct.gov chapter page) stop before the hours clause. The area-code presumption (42-288(c)) was read.',
-    wouldConfirm: 'Read 42-288a in full at https://cga.ct.gov/current/pub/chap_743m.htm.',
   },
   {
     code: 'DE',
@@ -500,26 +557,27 @@ export const NOT_COVERED: readonly NotCovered[] = [
   {
     code: 'KY',
     name: 'Kentucky',
-    why: 'A vendor reports 10:00-21:00; the part of KRS 367.46955 read (self-law, lawserver) lists prohibited acts (1)-(7) without an hour rule. KRS 367.461(2)(e) (automated calling equipment 08:00-21:00, federal-equal) was read only on a vendor site.',
-    wouldConfirm: 'Read KRS 367.46955 in full at apps.legislature.ky.gov.',
+    why: "A vendor and a public repository's code comment report KRS 367.46955(16): no solicitation \"to a person's residence at any time other than between 10 a.m. - 9 p.m. local time, at the called person's location\"; the copies read (self-law, lawserver) stop at (7). KRS 367.461(2)(e) (automated calling equipment 08:00-21:00, federal-equal) was read only on a vendor site.",
+    wouldConfirm: 'Read KRS 367.46955 in full (paragraphs (8) onward) at apps.legislature.ky.gov.',
   },
   {
     code: 'LA',
     name: 'Louisiana',
-    why: 'Hours, Sunday and holiday bans are reported from LPSC General Order R-29617, not read. Confirmed (LPSC page, R.S. 45:844.31): all telephonic solicitation is banned during a governor-declared emergency while the PSC must staff the Emergency Operations Center; that is a switch a dialer must set, not a window.',
+    why: 'Hours (08:00-20:00), Sunday and legal-holiday bans are reported from LPSC General Order R-29617 section V(A) (residential telephonic solicitation; a public repository summarises it), not read; the vendored R.S. 45:844.x has headings only. Confirmed (LPSC page, R.S. 45:844.31): all telephonic solicitation is banned during a governor-declared emergency while the PSC must staff the Emergency Operations Center; that is a switch a dialer must set, not a window.',
     wouldConfirm: 'Read LPSC General Order R-29617 (and its holiday definition).',
   },
   {
     code: 'ME',
     name: 'Maine',
-    why: 'Reported: automated calling device solicitations 09:00-17:00 Monday-Friday only, one completed call per 8 h; only a 2003 bill text of 10 M.R.S. 1498 was seen, with its markup not visible.',
+    why: 'Reported: automated calling device solicitations 09:00-17:00 Monday-Friday only, one completed call per 8 h (10 M.R.S. 1498(3)); a public repository reports that the live-call statute (1499-B) has no hours. Only a 2003 bill text of 1498 was seen (markup not visible); the vendored chapter 225 is empty.',
     wouldConfirm: 'Read the current 10 M.R.S. 1498.',
   },
   {
     code: 'MD',
     name: 'Maryland',
-    why: 'Reported (news, vendor, bill synopsis): 08:00-20:00 and at most 3 calls or texts per 24 h on the same subject (Stop the Spam Calls Act, SB 90 ch. 413, from 2024-01-01). The part of Com. Law 14-4502 read stops at (a)(3) (consent for automated calls); the hour and cap subsections were not read, and "14-4503" (cited by lib/policy/presets.ts) is unverified.',
-    wouldConfirm: 'Read Md. Code, Com. Law 14-4501 to 14-4504 in full (mgaleg.maryland.gov).',
+    why: 'Reported (news, vendor, bill synopsis): 08:00-20:00 and at most 3 calls or texts per 24 h on the same subject (Stop the Spam Calls Act, SB 90 ch. 413, from 2024-01-01). The copies of Com. Law 14-4502 read (lexace, self-law) stop at (a)(3) (consent for automated calls). A public repository quotes 14-4502(c): "to a called party during the hours between 8 p.m. and 8 a.m. in the called party\'s time zone" and a 3-per-24-h cap in (c)(2): a quotation in someone else\'s code, not the statute, so not confirmed. The "14-4503" cited by lib/policy/presets.ts is contradicted by that quotation.',
+    wouldConfirm:
+      'Read Md. Code, Com. Law 14-4502(c) in full (mgaleg.maryland.gov, or the 2023 session law ch. 413/414).',
   },
   {
     code: 'MI',
@@ -544,7 +602,7 @@ export const NOT_COVERED: readonly NotCovered[] = [
   {
     code: 'NV',
     name: 'Nevada',
-    why: "NRS 597.814(2)(a) (ADAD calls 09:00-21:00, no call-back after a hang-up) was read only on a compliance vendor's site.",
+    why: "NRS 597.814(2)(a) (ADAD calls 09:00-21:00, no call-back after a hang-up) was read only on a compliance vendor's site; the vendored NRS chapter 597 (saint1415/us-statutes) has headings only.",
     wouldConfirm: 'Read NRS 597.814 at leg.state.nv.us.',
   },
   { code: 'NH', name: 'New Hampshire', why: 'Not researched.', wouldConfirm: READ_STATUTE },
@@ -576,17 +634,10 @@ export const NOT_COVERED: readonly NotCovered[] = [
   {
     code: 'PA',
     name: 'Pennsylvania',
-    why: "73 P.S. 2245(a)(1) (no telemarketing after 9 p.m. or before 8 a.m.: federal-equal) was read on the official compilation. The ban on telephone solicitation calls on legal holidays (Act 73 of 2019, HB 318, from 2019-12-03) is confirmed only by a sponsor's press release and vendors, with a vendor's holiday list (New Year's Day, MLK Day, Presidents' Day, Good Friday, Memorial Day, Flag Day, Independence Day, Labor Day, Columbus Day, Election Day, Veterans Day, Thanksgiving, Christmas). SB 992 (2025-26: Sunday ban, 09:00-19:00) passed the Senate; enactment not confirmed.",
+    why: "73 P.S. 2245(a)(1) (no telemarketing after 9 p.m. or before 8 a.m.: federal-equal) was read on the official compilation. The holiday ban (Act 73 of 2019, from 2019-12-03) is confirmed only by a sponsor's press release and vendors, with a vendor's holiday list. Round 2 found a public repository reporting that SB 992 was enacted as Act 47 of 2026 (approved 2026-07-20, effective in 90 days: about 2026-10-18) with 'on a Sunday or after 7 p.m. or before 9 a.m.'; that is a report, not the act's text, so neither the holiday list nor the 09:00-19:00 / Sunday rule is confirmed.",
     wouldConfirm:
-      "Read 73 P.S. 2245 in full as amended by Act 73 of 2019 (its holiday paragraph and definition of legal holiday), and SB 992's status at palegis.us.",
+      'Read 73 P.S. 2245 as amended by Act 73 of 2019 and by Act 47 of 2026 (SB 992; palegis.us session law), with its definition of legal holiday and its effective date.',
   },
-  {
-    code: 'SC',
-    name: 'South Carolina',
-    why: '16-17-446(C)(3) (ADAD calls banned after 7 p.m. or before 8 a.m.) was read only on a compliance vendor\'s site; 37-21-30 ("Time restrictions on telephone solicitation", telephone solicitations including texts) was seen only as a title.',
-    wouldConfirm: 'Read S.C. Code 16-17-446 and 37-21-30 on scstatehouse.gov.',
-  },
-  { code: 'SD', name: 'South Dakota', why: 'Not researched.', wouldConfirm: READ_STATUTE },
   {
     code: 'TN',
     name: 'Tennessee',
@@ -596,9 +647,9 @@ export const NOT_COVERED: readonly NotCovered[] = [
   {
     code: 'TX',
     name: 'Texas',
-    why: 'Reported 09:00-21:00 Monday-Saturday and 12:00-21:00 Sunday (Tex. Bus. & Com. Code 301.051); the text of 301.051 was not in the corpus (only its heading, and the 2005 predecessor 37.02 cut off before the hours).',
+    why: 'Reported 09:00-21:00 Monday-Saturday and 12:00-21:00 Sunday (Tex. Bus. & Com. Code 301.051, "Telephone Solicitation Requirements"); round 2 found only summaries of it (code comments in public repositories) and its heading (instalawyer index); the statute copies in the corpus stop before the hours (2005 ch. 37 on Justia) and the vendored Texas code (saint1415/us-statutes) lacks the Business and Commerce Code.',
     wouldConfirm:
-      'Read statutes.capitol.texas.gov/Docs/BC/htm/BC.301.htm#301.051 (and 2025 SB 140 on texts).',
+      'Read statutes.capitol.texas.gov/Docs/BC/htm/BC.301.htm#301.051, or Acts 2007 ch. 885 (H.B. 2278) which enacted it (and 2025 SB 140 on texts).',
   },
   { code: 'VT', name: 'Vermont', why: 'Not researched.', wouldConfirm: READ_STATUTE },
   { code: 'WV', name: 'West Virginia', why: 'Not researched.', wouldConfirm: READ_STATUTE },
@@ -611,8 +662,8 @@ export const NOT_COVERED: readonly NotCovered[] = [
   {
     code: 'WY',
     name: 'Wyoming',
-    why: 'Reported 08:00-20:00 (W.S. 40-12-302, not read); 40-12-303 (automated sales calls) was read and sets no hours.',
-    wouldConfirm: 'Read W.S. 40-12-302.',
+    why: 'Reported 08:00-20:00: a public repository quotes W.S. 40-12-302(d) ("to a consumer before the hour of 8 a.m. or after 8 p.m. local time at the consumer\'s location"); the section\'s text did not come up (cliclaw stops in 40-12-301, the vendored Wyoming title 40 has headings only). 40-12-301 (definitions) and 40-12-303 (automated sales calls, no hours) were read.',
+    wouldConfirm: 'Read W.S. 40-12-302 (wyoleg.gov title 40 PDF).',
   },
   {
     code: 'PR',
