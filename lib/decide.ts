@@ -13,7 +13,15 @@ import { ContactParser, contactLabel, type ParsedContact } from './contacts';
 import type { ActiveLabel, BatchDecision, CheckOptions, CheckPlan, Decision, Reason } from './decision';
 import { DncError } from './errors';
 import { KNOWN_CHANNELS, LabelCatalog, normaliseChannel } from './labels';
-import { PolicyStack, createPolicy, isCheckPolicy, preset, type CallingPolicy, type CheckPolicy, type PolicyDefinition } from './policy';
+import {
+  PolicyStack,
+  createPolicy,
+  isCheckPolicy,
+  preset,
+  type CallingPolicy,
+  type CheckPolicy,
+  type PolicyDefinition,
+} from './policy';
 import { completeAsync, completeSync, isNcprLabel, ncprCategoryOf, registryPlanOf } from './registries/check';
 import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
 import { checkInstantOf, isoOrNull, isoTime } from './time';
