@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CallingPolicy, preset } from '../lib/policy';
+import { PolicyStack, createPolicy, preset, type CheckPolicy } from '../lib/policy';
 import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 import { LABELS, validNumbers, writeJournal } from './fixtures';
@@ -43,23 +43,44 @@ async function main(): Promise<void> {
     const batch = numbers.filter((_, i) => i % 2 === 0).concat(numbers.filter((_, i) => i % 2 === 1));
     const labels = ['DNC_Sales'];
 
-    const cases: Array<{ name: string; policy: CallingPolicy; at: number }> = [
+    const company = createPolicy({
+      name: 'company hours',
+      rule: 'bench: Monday to Saturday 09:00-19:00',
+      windows: { 'mon-sat': ['09:00-19:00'] },
+    });
+    const cases: Array<{ name: string; policy: CheckPolicy; at: number }> = [
       {
         name: 'US federal, most contacts inside their window',
-        policy: new CallingPolicy(preset('us-federal')!),
+        policy: createPolicy(preset('us-federal')!),
         at: Date.UTC(2026, 10, 27, 19, 0), // 14:00 Eastern ... 09:00 Hawaii
       },
       {
         name: 'US federal, most contacts outside their window',
-        policy: new CallingPolicy(preset('us-federal')!),
+        policy: createPolicy(preset('us-federal')!),
         at: Date.UTC(2026, 10, 27, 11, 0), // 06:00 Eastern: blocked with nextAllowedAt
       },
       {
         name: 'Florida (window + 3 per 24 h cap: attempt lookup per contact)',
-        policy: new CallingPolicy(preset('florida')!),
+        policy: createPolicy(preset('florida')!),
         at: Date.UTC(2026, 10, 27, 19, 0),
       },
+      {
+        name: "US states (federal + the callee's state by area code), most contacts inside their window",
+        policy: createPolicy(preset('us-states')!),
+        at: Date.UTC(2026, 10, 27, 19, 0),
+      },
+      {
+        name: "US states (federal + the callee's state by area code), most contacts outside their window",
+        policy: createPolicy(preset('us-states')!),
+        at: Date.UTC(2026, 10, 27, 11, 0),
+      },
+      {
+        name: 'US federal + company hours stacked, most contacts outside (nextAllowedAt searched across both)',
+        policy: new PolicyStack([createPolicy(preset('us-federal')!), company]),
+        at: Date.UTC(2026, 10, 28, 1, 30), // Friday 20:30 Eastern: the company reopens Saturday 09:00
+      },
     ];
+    const perContact = new Map<string, number>();
 
     for (const c of cases) {
       const withPolicy = { labels, channel: 'voice', at: c.at, policy: c.policy, campaign: 'bench' };
@@ -90,6 +111,7 @@ async function main(): Promise<void> {
         baseline: { case: 'the same batch check without a policy', value: baseMs },
         note: `${cold.allowed} allowed, ${cold.blocked} blocked (${JSON.stringify(cold.reasons)}); first (cold) run ${coldMs.toFixed(0)} ms`,
       });
+      perContact.set(c.name, perContactUs);
       record({
         suite: SUITE,
         case: `policy cost per contact: ${c.name}`,
@@ -98,6 +120,23 @@ async function main(): Promise<void> {
         goal: `<= ${GOAL_US} µs per contact`,
         met: perContactUs <= GOAL_US,
         note: `median of ${ROUNDS} alternating rounds: ${policyMs.toFixed(1)} ms vs ${baseMs.toFixed(1)} ms; ratio ${(policyMs / baseMs).toFixed(2)}`,
+      });
+    }
+    // Issue 13's goal: us-states at most 2x us-federal on the same batch and instant, and <= 3 µs.
+    for (const [states, federal] of [
+      [cases[3].name, cases[0].name],
+      [cases[4].name, cases[1].name],
+    ]) {
+      const cost = perContact.get(states)!;
+      const base = perContact.get(federal)!;
+      record({
+        suite: SUITE,
+        case: `us-states against us-federal, per contact: ${states.replace(/^US states \(federal \+ the callee's state by area code\), /, '')}`,
+        value: cost,
+        unit: 'µs/contact',
+        baseline: { case: `us-federal on the same batch and instant`, value: base },
+        goal: '<= 2x us-federal and <= 3 µs per contact',
+        met: cost <= 3 && cost <= 2 * base,
       });
     }
     await store.close();

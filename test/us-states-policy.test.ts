@@ -334,3 +334,73 @@ describe("calling policy us-states: federal rules plus the callee's state", () =
     }
   });
 });
+
+describe('calling policy us-states against an independent oracle (luxon wall clock)', () => {
+  // Windows written here by hand from the cited texts (docs/us-state-rules.md), minutes of the local
+  // day per weekday (0 Sunday): the federal 08:00-21:00 intersected with the state's. The oracle reads
+  // the wall clock with luxon at each instant asked: no spans, no caches, no code shared with the policy.
+  const federal = (): Record<number, Array<[number, number]>> =>
+    Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [[480, 1260]]]));
+  const WINDOWS: Record<string, Record<number, Array<[number, number]>>> = {
+    NY: federal(),
+    MA: Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [[480, 1200]]])),
+    WA: Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [[480, 1200]]])),
+    NM: Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [[540, 1260]]])),
+    MS: { 0: [], ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((d) => [d, [[540, 1200]]])) },
+    CT: Object.fromEntries([0, 1, 2, 3, 4, 5, 6].map((d) => [d, [[540, 1200]]])),
+  };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DateTime } = require('luxon') as typeof import('luxon');
+  function oracle(states: readonly string[], zones: readonly string[], t: number): boolean {
+    return zones.every((zone) => {
+      const local = DateTime.fromMillis(t, { zone });
+      const minute = local.hour * 60 + local.minute + local.second / 60 + local.millisecond / 60000;
+      return states.every((state) =>
+        WINDOWS[state][local.weekday % 7].some(([s, e]) => minute >= s && minute < e),
+      );
+    });
+  }
+  const contacts: Array<[unknown, readonly string[], readonly string[]]> = [
+    [NY, ['NY'], ['America/New_York']],
+    [MA, ['MA'], ['America/New_York']],
+    [WA, ['WA'], ['America/Los_Angeles']],
+    [NM, ['NM'], ['America/Denver']],
+    [MS, ['MS'], ['America/Chicago']],
+    ['+12035550123', ['CT'], ['America/New_York']],
+    [{ phone: WA, state: 'MA' }, ['MA', 'WA'], ['America/New_York', 'America/Los_Angeles']],
+    [{ phone: MS, state: 'NM' }, ['MS', 'NM'], ['America/Chicago', 'America/Denver']],
+  ];
+  const instants: number[] = [];
+  let seed = 11;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  for (let i = 0; i < 80; i++) instants.push(Date.UTC(2026, 0, 1) + Math.floor(random() * 365 * 86_400_000));
+  for (const change of ['2026-03-08T07:00:00Z', '2026-11-01T06:00:00Z']) {
+    for (let k = -8; k <= 8; k++) instants.push(Date.parse(change) + k * 1_800_000 - 1);
+  }
+  const service = new DncService({
+    labels: [{ name: 'DNC' }],
+    store: storeWith([]),
+    now: () => Date.UTC(2026, 6, 1),
+  });
+
+  for (const [contact, states, zones] of contacts) {
+    it(`${JSON.stringify(contact)} (${states.join(' + ')}): ${instants.length} instants agree; nextAllowedAt is the first instant all allow`, () => {
+      for (const at of instants) {
+        const d = service.check(contact, { policy: 'us-states', channel: 'voice', at });
+        const where = `${JSON.stringify(contact)} at ${new Date(at).toISOString()}`;
+        assert.equal(d.allowed, oracle(states, zones, at), where);
+        if (d.allowed) continue;
+        assert.ok(d.nextAllowedAt, where);
+        const next = Date.parse(d.nextAllowedAt);
+        assert.ok(oracle(states, zones, next), `${where}: allowed at ${d.nextAllowedAt}`);
+        assert.ok(!oracle(states, zones, next - 1), `${where}: blocked just before ${d.nextAllowedAt}`);
+        for (let probe = at; probe < next; probe += 900_000) {
+          assert.ok(!oracle(states, zones, probe), `${where}: ${new Date(probe).toISOString()} allowed`);
+        }
+      }
+    });
+  }
+});

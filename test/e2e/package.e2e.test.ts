@@ -776,6 +776,50 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     }
   });
 
+  it('12 Nationwide campaign: federal + state rules and company hours stacked, a list checked for another instant', async () => {
+    const blockedId = idIn('12', 'b12c000000000012');
+    const allowedId = idIn('12', 'b12c000000000011');
+    // Saturday 9 January 2027, 20:30 EST (msg.at): worked out by hand from the rules cited.
+    // A list gives both outputs a list: the allowed one empty, the blocked one every contact.
+    const mark = node().debug.length;
+    await node().inject(idIn('12', 'b12c000000000007'));
+    const shown = await node().nextDebug(blockedId, mark);
+    const allowed = await node().nextDebug(allowedId, mark);
+    assert.deepEqual(allowed.value, [], 'nobody may be called then');
+    const msg = shown.value as {
+      payload: { item: unknown; decision: Decision }[];
+      dnc: { summary: { total: number; blocked: number } };
+    };
+    assert.deepEqual([msg.dnc.summary.total, msg.dnc.summary.blocked], [5, 5]);
+    const decisionOf = (item: string): Decision => {
+      const found = msg.payload.find((b) => b.item === item);
+      assert.ok(found, `${item} is in the blocked list`);
+      return found.decision;
+    };
+    // Boston: Massachusetts closed at 20:00 (201 CMR 12.02(2)), the company at 19:00; no Sunday for the
+    // company: Monday 11 January 09:00 EST.
+    const boston = decisionOf('+16175550123');
+    const rules = boston.reasons.map((r) => `${r.code} ${r.rule ?? ''}`);
+    assert.ok(
+      rules.some((r) => /^OUTSIDE_CALLING_HOURS .*201 CMR 12\.02/.test(r)),
+      rules.join('; '),
+    );
+    assert.ok(
+      rules.some((r) => /^OUTSIDE_CALLING_HOURS our own calling hours/.test(r)),
+      rules.join('; '),
+    );
+    assert.equal(boston.nextAllowedAt, '2027-01-11T14:00:00.000Z');
+    // New York: no state rule; only the company's hours block.
+    const ny = decisionOf('+12125550123');
+    assert.deepEqual(
+      ny.reasons.map((r) => r.code),
+      ['OUTSIDE_CALLING_HOURS'],
+    );
+    assert.equal(ny.nextAllowedAt, '2027-01-11T14:00:00.000Z');
+    // Jackson, Mississippi (Central): 19:30 CST; Mississippi and the company both ban Sunday: Mon 09:00 CST.
+    assert.equal(decisionOf('+16015550123').nextAllowedAt, '2027-01-11T15:00:00.000Z');
+  });
+
   it('keeps every label across a restart of Node-RED', async function () {
     this.timeout(60000);
     const before = journal().length;
