@@ -110,12 +110,24 @@ export class DncDecider {
     const tally = new BatchTally();
     // An item allowed earlier in the list counts towards the caps of the items after it.
     const counts = plan.policy?.needsAttempts === true ? this.attempts.beginList(plan, at) : undefined;
+    const perNumber = plan.policy?.needsAttemptsForNumber?.bind(plan.policy);
     try {
       for (const item of items) {
         const decision = this.decide(item, plan, at, checkedAt);
         if (decision.allowed) {
           tally.allow(item);
-          if (counts !== undefined) {
+          // A bare number whose rules have no cap or cooling-off (us-states outside Florida) needs no
+          // count; an object contact may name a state that has one, so it is always counted.
+          if (
+            counts !== undefined &&
+            !(
+              perNumber !== undefined &&
+              typeof item === 'string' &&
+              decision.keys.length === 1 &&
+              decision.keys[0].charCodeAt(0) === 43 &&
+              !perNumber(decision.keys[0])
+            )
+          ) {
             for (const key of decision.keys) counts.set(key, (counts.get(key) ?? 0) + 1);
           }
           continue;

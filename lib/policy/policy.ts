@@ -153,7 +153,19 @@ export class CallingPolicy {
     attempts: AttemptSource | undefined,
   ): PolicyVerdict | null {
     if (!this.appliesTo(scope.channel)) return null;
-    const set = resolveZones(hints, phone) ?? this.fallback;
+    return this.evaluateInZones(resolveZones(hints, phone), keys, scope, at, attempts);
+  }
+
+  /** evaluateFor with the callee's zones already resolved (null: none found); a stack resolves them once. */
+  evaluateInZones(
+    zones: ZoneSet | null,
+    keys: readonly string[],
+    scope: PolicyScope,
+    at: number,
+    attempts: AttemptSource | undefined,
+  ): PolicyVerdict | null {
+    if (!this.appliesTo(scope.channel)) return null;
+    const set = zones ?? this.fallback;
     const window = set === null ? null : this.windowVerdict(set, at);
     let timed: PolicyReason[] | null = null;
     let clearAt = at;
@@ -210,7 +222,19 @@ export class CallingPolicy {
     attempts: AttemptSource | undefined,
   ): number | null {
     if (!this.appliesTo(scope.channel)) return t;
-    const set = resolveZones(hints, phone) ?? this.fallback;
+    return this.firstAllowedInZones(resolveZones(hints, phone), keys, scope, t, attempts);
+  }
+
+  /** firstAllowedAt with the callee's zones already resolved (null: none found). */
+  firstAllowedInZones(
+    zones: ZoneSet | null,
+    keys: readonly string[],
+    scope: PolicyScope,
+    t: number,
+    attempts: AttemptSource | undefined,
+  ): number | null {
+    if (!this.appliesTo(scope.channel)) return t;
+    const set = zones ?? this.fallback;
     if (set === null) return null;
     let clearAt = t;
     if (this.needsAttempts) {

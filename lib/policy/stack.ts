@@ -13,8 +13,19 @@
 import type { ZoneHints } from '../contacts';
 import { isoTime } from '../time';
 import { HORIZON_DAYS } from './calendar';
-import type { AttemptSource, CallingPolicy, PolicyReason, PolicyScope, PolicyVerdict } from './policy';
+import {
+  CallingPolicy,
+  type AttemptSource,
+  type PolicyReason,
+  type PolicyScope,
+  type PolicyVerdict,
+} from './policy';
 import { DAY_MS } from './zone-clock';
+import { resolveZones, type ZoneSet } from './zones';
+
+/** The cache key of "no zone found". */
+const NO_ZONES = Symbol('no zones');
+const MAX_CACHED_SETS = 50_000;
 
 /** What a check needs of its policy: one CallingPolicy, or a stack of them. */
 export interface CheckPolicy {
@@ -42,6 +53,12 @@ export interface CheckPolicy {
     t: number,
     attempts: AttemptSource | undefined,
   ): number | null;
+  /**
+   * Whether attempts matter to a contact known only by this number (no state, zone or region given):
+   * a policy whose rules differ per callee (us-states: only Florida's have a cap) answers per number;
+   * absent: needsAttempts. A batch counts its allowed items only where they can matter.
+   */
+  needsAttemptsForNumber?(phone: string): boolean;
 }
 
 /** A search that has not settled after this many steps gives up (null: no instant found). */
@@ -68,6 +85,7 @@ export class PolicyStack implements CheckPolicy {
       else for (const channel of policy.channels) channels.add(channel);
     }
     this.channels = every ? null : [...channels];
+    this.leaves = parts.every((part) => part instanceof CallingPolicy) ? (parts as CallingPolicy[]) : null;
   }
 
   evaluateFor(
@@ -78,11 +96,50 @@ export class PolicyStack implements CheckPolicy {
     at: number,
     attempts: AttemptSource | undefined,
   ): PolicyVerdict | null {
+    if (this.leaves === null) return this.combine(hints, phone, keys, scope, at, attempts, null);
+    // Every part reads the callee's zones the same way: resolve them once for all.
+    const set = resolveZones(hints, phone);
+    if (this.needsAttempts) return this.combine(hints, phone, keys, scope, at, attempts, set);
+    // Windows and holidays only: the verdict depends on the zone set and the instant, and a batch
+    // asks for one instant: keep the verdicts of that instant (and channel) per zone set.
+    if (at !== this.cachedAt || scope.channel !== this.cachedChannel) {
+      this.cache.clear();
+      this.cachedAt = at;
+      this.cachedChannel = scope.channel;
+    }
+    const key = set ?? NO_ZONES;
+    let cached = this.cache.get(key);
+    if (cached === undefined) {
+      cached = { verdict: this.combine(hints, phone, keys, scope, at, attempts, set) };
+      if (this.cache.size >= MAX_CACHED_SETS) this.cache.clear();
+      this.cache.set(key, cached);
+    }
+    return cached.verdict;
+  }
+
+  /** The parts when every one is a CallingPolicy (zones resolved once), else null. */
+  private readonly leaves: readonly CallingPolicy[] | null;
+  private readonly cache = new Map<ZoneSet | typeof NO_ZONES, { verdict: PolicyVerdict | null }>();
+  private cachedAt = NaN;
+  private cachedChannel: string | null = null;
+
+  private combine(
+    hints: ZoneHints | undefined,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    at: number,
+    attempts: AttemptSource | undefined,
+    set: ZoneSet | null | undefined,
+  ): PolicyVerdict | null {
     let reasons: PolicyReason[] | null = null;
     let zones: readonly string[] | null = null;
     let never = false;
-    for (const policy of this.parts) {
-      const verdict = policy.evaluateFor(hints, phone, keys, scope, at, attempts);
+    for (let i = 0; i < this.parts.length; i++) {
+      const verdict =
+        this.leaves !== null && set !== undefined
+          ? this.leaves[i].evaluateInZones(set, keys, scope, at, attempts)
+          : this.parts[i].evaluateFor(hints, phone, keys, scope, at, attempts);
       if (verdict === null) continue;
       reasons ??= [];
       for (const reason of verdict.reasons) {
@@ -99,15 +156,15 @@ export class PolicyStack implements CheckPolicy {
       if (verdict.nextAllowedAt === null) never = true;
     }
     if (reasons === null) return null;
-    const next = never ? null : this.firstAllowedAt(hints, phone, keys, scope, at, attempts);
+    const next = never ? null : this.search(hints, phone, keys, scope, at, attempts, set);
     // Each reason keeps its own nextAllowedAt (when that rule stops blocking); the verdict's says when
-    // they all do.
-    return {
-      reasons,
+    // they all do. Frozen: a verdict may be shared by every contact of a batch in the same zones.
+    return Object.freeze({
+      reasons: Object.freeze(reasons),
       nextAllowedAt: next,
       nextAllowedText: next === null ? null : isoTime(next),
       zones,
-    };
+    });
   }
 
   firstAllowedAt(
@@ -118,12 +175,35 @@ export class PolicyStack implements CheckPolicy {
     t: number,
     attempts: AttemptSource | undefined,
   ): number | null {
+    return this.search(
+      hints,
+      phone,
+      keys,
+      scope,
+      t,
+      attempts,
+      this.leaves === null ? undefined : resolveZones(hints, phone),
+    );
+  }
+
+  private search(
+    hints: ZoneHints | undefined,
+    phone: string | undefined,
+    keys: readonly string[],
+    scope: PolicyScope,
+    t: number,
+    attempts: AttemptSource | undefined,
+    set: ZoneSet | null | undefined,
+  ): number | null {
     const limit = t + (HORIZON_DAYS + 1) * DAY_MS;
     let candidate = t;
     for (let step = 0; step < MAX_STEPS; step++) {
       let moved = false;
-      for (const policy of this.parts) {
-        const next = policy.firstAllowedAt(hints, phone, keys, scope, candidate, attempts);
+      for (let i = 0; i < this.parts.length; i++) {
+        const next =
+          this.leaves !== null && set !== undefined
+            ? this.leaves[i].firstAllowedInZones(set, keys, scope, candidate, attempts)
+            : this.parts[i].firstAllowedAt(hints, phone, keys, scope, candidate, attempts);
         if (next === null) return null;
         if (next > candidate) {
           candidate = next;

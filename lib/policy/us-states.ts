@@ -247,6 +247,26 @@ export class UsStatesPolicy implements CheckPolicy {
     return stack;
   }
 
+  /** The stack that binds a callee: per area code for a bare number (the common case, no allocation). */
+  private stackOf(hints: ZoneHints | undefined, phone: string | undefined): CheckPolicy {
+    if (hints === undefined && phone !== undefined && phone.length === 12 && phone.startsWith('+1')) {
+      const npa = phone.slice(2, 5);
+      let stack = this.byAreaCode.get(npa);
+      if (stack === undefined) {
+        stack = this.stackFor(placeCallee(undefined, phone));
+        this.byAreaCode.set(npa, stack);
+      }
+      return stack;
+    }
+    return this.stackFor(placeCallee(hints, phone));
+  }
+
+  private readonly byAreaCode = new Map<string, CheckPolicy>();
+
+  needsAttemptsForNumber(phone: string): boolean {
+    return this.stackOf(undefined, phone).needsAttempts;
+  }
+
   evaluateFor(
     hints: ZoneHints | undefined,
     phone: string | undefined,
@@ -255,7 +275,7 @@ export class UsStatesPolicy implements CheckPolicy {
     at: number,
     attempts: AttemptSource | undefined,
   ): PolicyVerdict | null {
-    return this.stackFor(placeCallee(hints, phone)).evaluateFor(hints, phone, keys, scope, at, attempts);
+    return this.stackOf(hints, phone).evaluateFor(hints, phone, keys, scope, at, attempts);
   }
 
   firstAllowedAt(
@@ -266,6 +286,6 @@ export class UsStatesPolicy implements CheckPolicy {
     t: number,
     attempts: AttemptSource | undefined,
   ): number | null {
-    return this.stackFor(placeCallee(hints, phone)).firstAllowedAt(hints, phone, keys, scope, t, attempts);
+    return this.stackOf(hints, phone).firstAllowedAt(hints, phone, keys, scope, t, attempts);
   }
 }
