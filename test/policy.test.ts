@@ -859,3 +859,97 @@ describe('calling policies against an independent oracle (luxon wall clock, date
     });
   }
 });
+
+describe('calling policies: holidays by the callee region (holidays.regions)', () => {
+  const base = { name: 'r', rule: 'test', windows: { 'mon-fri': ['09:00-18:00'] } };
+  const fri26Dec2025 = Date.parse('2025-12-26T10:00:00.000Z'); // 11:00 CET, a Friday
+  const probe = (policy: CheckPolicy, contact: unknown, at: number) =>
+    new DncService({ labels: LABELS, store: storeWith([]), now: () => at }).check(contact, {
+      policy,
+      channel: 'voice',
+      at,
+    });
+
+  it('refuses region codes it cannot place, of another country, or without a calendar (DNC_INVALID_INPUT)', () => {
+    const bad: Array<[unknown, string]> = [
+      [{ country: 'FR', regions: { 'FR-99': {} } }, 'policy.holidays.regions.FR-99'],
+      [{ country: 'FR', regions: { Moselle: {} } }, 'policy.holidays.regions.Moselle'],
+      [{ country: 'FR', regions: { 'DE-BY': {} } }, 'policy.holidays.regions.DE-BY'],
+      [{ country: 'FR', regions: { 'AU-QLD': {} } }, 'policy.holidays.regions.AU-QLD'],
+      [{ dates: ['12-25'], regions: { 'FR-57': {} } }, 'policy.holidays.regions.FR-57'],
+      [{ country: 'FR', regions: [] }, 'policy.holidays.regions'],
+      [{ country: 'FR', regions: { 'FR-57': { dayz: [] } } }, 'policy.holidays.regions.FR-57.dayz'],
+      [
+        { country: 'FR', regions: { 'FR-57': { dates: ['13-45'] } } },
+        'policy.holidays.regions.FR-57.dates[0]',
+      ],
+      [
+        { country: 'FR', regions: { 'FR-57': { types: ['publik'] } } },
+        'policy.holidays.regions.FR-57.types[0]',
+      ],
+      [{ country: 'FR', regions: { 'FR-75': {} } }, 'policy.holidays.regions.FR-75'],
+      [
+        { country: 'FR', regions: { 'FR-75': { types: ['public'], dates: ['12-26'] } } },
+        'policy.holidays.regions.FR-75.types',
+      ],
+    ];
+    for (const [holidays, field] of bad) {
+      for (const build of [createPolicy, (d: never) => new CallingPolicy(d)]) {
+        assert.throws(
+          () => build({ ...base, holidays } as never),
+          (err: unknown) =>
+            err instanceof DncError && err.code === 'DNC_INVALID_INPUT' && err.field === field,
+          JSON.stringify(holidays),
+        );
+      }
+    }
+  });
+
+  it('a region of its own dates binds only callees who may be there; codes match ignoring case', () => {
+    const policy = createPolicy({
+      ...base,
+      holidays: {
+        country: 'FR',
+        regions: { 'fr-75': { dates: ['12-26'], rule: 'test: Paris keeps 26 December' } },
+      },
+    });
+    const paris = probe(policy, '+33142345678', fri26Dec2025);
+    assert.equal(paris.allowed, false);
+    assert.deepEqual(
+      paris.reasons.map((r) => [r.code, r.rule]),
+      [['HOLIDAY', 'test: Paris keeps 26 December']],
+    );
+    // By the number, only Alsace-Moselle can be ruled out: a Marseille 04 number may be anywhere else.
+    assert.equal(
+      probe(policy, '+33491234567', fri26Dec2025).allowed,
+      false,
+      'a 04 number is not placed in a department',
+    );
+    assert.equal(probe(policy, { phone: '+33612345678', postalCode: '13001' }, fri26Dec2025).allowed, true);
+    assert.equal(probe(policy, { phone: '+33612345678', postalCode: '75001' }, fri26Dec2025).allowed, false);
+  });
+
+  it('the definition alone (a CallingPolicy, which cannot place the callee) binds every region: fail closed', () => {
+    const alone = new CallingPolicy(preset('france')!);
+    const placed = createPolicy(preset('france')!);
+    assert.equal(probe(alone, '+33142345678', fri26Dec2025).allowed, false, 'Paris, every region binding');
+    assert.equal(probe(placed, '+33142345678', fri26Dec2025).allowed, true, 'Paris, placed');
+  });
+
+  it('a preset named in the check options places the callee too', () => {
+    const dnc = new DncService({ labels: LABELS, store: storeWith([]), now: () => fri26Dec2025 });
+    const strasbourg = dnc.check(
+      { phone: '+33612345678', postalCode: '67000' },
+      { policy: 'france', channel: 'voice', at: fri26Dec2025 },
+    );
+    assert.deepEqual(
+      strasbourg.reasons.map((r) => r.code),
+      ['HOLIDAY'],
+    );
+    assert.match(strasbourg.reasons[0].rule ?? '', /L\. 3134-13/);
+    assert.equal(
+      dnc.check('+33142345678', { policy: 'france', channel: 'voice', at: fri26Dec2025 }).allowed,
+      true,
+    );
+  });
+});

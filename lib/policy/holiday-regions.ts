@@ -20,7 +20,8 @@
  * France, by the number: geographic numbers are 01 (Île-de-France), 02 (north-west), 03 (north-east,
  * which holds Moselle and Alsace), 04 (south-east) and 05 (south-west); 06 and 07 are mobiles and 09
  * is not tied to a place. Only 03 numbers, mobiles and 09 may be in the three departments; ARCEP's
- * finer allocation of 03 ranges is not read here, so every 03 number binds them.
+ * finer allocation of 03 ranges is not read here, so every 03 number binds them. The other zones are
+ * not mapped to their departments: a 01, 02, 04 or 05 number rules out 57, 67 and 68 only.
  */
 import type { ZoneHints } from '../contacts';
 import { regionsOfPostalCode } from './regions';
@@ -104,9 +105,14 @@ function auNumber(phone: string): RegionPlacement {
   return AU_AREA_STATES[phone.charAt(3)] ?? 'any';
 }
 
+/** The departments a geographic number outside the north-east zone (01, 02, 04, 05) may be in. */
+const OUTSIDE_NORTH_EAST = FR_DEPARTMENTS.filter((d) => d !== '57' && d !== '67' && d !== '68');
+
 function frNumber(phone: string): RegionPlacement {
   const digit = phone.charAt(3);
-  if (digit === '1' || digit === '2' || digit === '4' || digit === '5') return [];
+  // 01, 02, 04, 05 rule out Moselle and Alsace only: their zones are not mapped to departments here,
+  // so every other department stays possible.
+  if (digit === '1' || digit === '2' || digit === '4' || digit === '5') return OUTSIDE_NORTH_EAST;
   // 03: the north-east zone, which holds 57, 67 and 68; 06/07 mobiles, 09 and the rest: anywhere.
   return 'any';
 }

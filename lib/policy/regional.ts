@@ -64,7 +64,9 @@ export class RegionalPolicy implements CheckPolicy {
   private policyFor(hints: ZoneHints | undefined, phone: string | undefined): CallingPolicy {
     const placed = placeInRegions(this.country, hints, phone);
     if (placed === 'any') return this.every;
-    const codes = placed.map((s) => `${this.country}-${s}`).filter((code) => this.keys.has(code));
+    // The definition's regions the callee may be in (few: a country's states or departments listed).
+    const codes: string[] = [];
+    for (const code of this.keys.keys()) if (placed.includes(code.slice(3))) codes.push(code);
     const key = codes.join(',');
     let policy = this.bySet.get(key);
     if (policy === undefined) {
