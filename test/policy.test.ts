@@ -4,13 +4,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { ContactParser } from '../lib/contacts';
 import { DncError } from '../lib/errors';
-import { CallingPolicy, PRESETS, PRESET_NAMES, preset, resolveZones } from '../lib/policy';
+import {
+  CallingPolicy,
+  PRESETS,
+  PRESET_NAMES,
+  createPolicy,
+  preset,
+  resolveZones,
+  type CheckPolicy,
+} from '../lib/policy';
 import { REGION_ZONES } from '../lib/policy/regions';
 import { isValidZone } from '../lib/policy/zone-clock';
 import { DncService } from '../lib/service';
 import { EmbeddedStore } from '../lib/store/embedded';
 import type { AttemptRecord, DncStore } from '../lib/store/types';
 import { CUSTOM_POLICIES, POLICY_CASES, type PolicyCase } from './fixtures/policy-cases';
+import { REGIONAL_HOLIDAY_CASES } from './fixtures/regional-holiday-cases';
 import { STACK_CASES, STACK_POLICIES } from './fixtures/stack-cases';
 
 const LABELS = [{ name: 'DNC' }, { name: 'DNC_Temp', expiresAfterDays: 10 }];
@@ -27,13 +36,14 @@ function storeWith(records: readonly AttemptRecord[]): DncStore {
   return store as DncStore;
 }
 
-const compiled = new Map<string, CallingPolicy>();
-function policyOf(name: string): CallingPolicy {
+const compiled = new Map<string, CheckPolicy>();
+/** As a check builds it (createPolicy): a preset with regional holidays places the callee. */
+function policyOf(name: string): CheckPolicy {
   let policy = compiled.get(name);
   if (policy === undefined) {
     const definition = CUSTOM_POLICIES[name] ?? STACK_POLICIES[name] ?? preset(name);
     assert.ok(definition, `unknown policy ${name}`);
-    policy = new CallingPolicy(definition);
+    policy = createPolicy(definition);
     compiled.set(name, policy);
   }
   return policy;
@@ -74,7 +84,7 @@ describe('calling policies: the case table (derived by hand from the cited rules
     assert.equal(new Set(POLICY_CASES.map((c) => c.id)).size, POLICY_CASES.length);
   });
 
-  for (const c of [...POLICY_CASES, ...STACK_CASES]) {
+  for (const c of [...POLICY_CASES, ...STACK_CASES, ...REGIONAL_HOLIDAY_CASES]) {
     it(`${c.id} ${c.policy}: ${c.why}`, () => {
       const decision = runCase(c);
       const codes = decision.reasons.map((r) => r.code);
@@ -695,10 +705,10 @@ describe('calling policies against an independent oracle (luxon wall clock, date
   const { DateTime } = require('luxon') as typeof import('luxon');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Holidays = require('date-holidays') as typeof import('date-holidays').default;
-  const publicHolidays = (country: string) =>
+  const publicHolidays = (country: string, state?: string) =>
     new Set(
       [2026, 2027].flatMap((y) =>
-        new Holidays(country)
+        (state === undefined ? new Holidays(country) : new Holidays(country, state))
           .getHolidays(y)
           .filter((h) => h.type === 'public')
           .map((h) => h.date.slice(0, 10)),
@@ -708,26 +718,50 @@ describe('calling policies against an independent oracle (luxon wall clock, date
     france: publicHolidays('FR'),
     'australia-telemarketing': publicHolidays('AU'),
   };
+  // Holidays of the regions a callee may be in (holidays.regions of the presets): every Australian
+  // state's public holidays; Alsace-Moselle's departments (date-holidays' FR 57, 67, 68).
+  const AU_STATES = ['ACT', 'NSW', 'NT', 'QLD', 'SA', 'TAS', 'VIC', 'WA'];
+  const ALSACE_MOSELLE = ['57', '67', '68'];
+  const REGION_HOLIDAYS: Record<string, Record<string, Set<string>>> = {
+    france: Object.fromEntries(ALSACE_MOSELLE.map((d) => [d, publicHolidays('FR', d)])),
+    'australia-telemarketing': Object.fromEntries(AU_STATES.map((st) => [st, publicHolidays('AU', st)])),
+  };
 
-  function oracle(policy: string, zones: readonly string[], t: number): boolean {
+  /** `regions`: the subdivisions whose holidays bind the callee, per policy (by hand, per contact). */
+  function oracle(
+    policy: string,
+    zones: readonly string[],
+    t: number,
+    regions: Readonly<Record<string, readonly string[]>> = {},
+  ): boolean {
     return zones.every((zone) => {
       const local = DateTime.fromMillis(t, { zone });
-      if (HOLIDAYS[policy]?.has(local.toISODate()!)) return false;
+      const date = local.toISODate()!;
+      if (HOLIDAYS[policy]?.has(date)) return false;
+      if ((regions[policy] ?? []).some((r) => REGION_HOLIDAYS[policy][r].has(date))) return false;
       const minute = local.hour * 60 + local.minute + local.second / 60 + local.millisecond / 60000;
       return WINDOWS[policy][local.weekday % 7].some(([s, e]) => minute >= s && minute < e);
     });
   }
 
-  const contacts: Array<[unknown, readonly string[]]> = [
-    ['+12125550123', ['America/New_York']],
-    ['+16025550123', ['America/Denver', 'America/Phoenix']],
-    ['+17097221234', ['America/St_Johns']],
-    ['+919812345678', ['Asia/Kolkata']],
-    [{ id: 'a', timezone: 'Australia/Lord_Howe' }, ['Australia/Lord_Howe']],
-    [{ id: 'b', state: 'FL', country: 'US' }, ['America/Chicago', 'America/New_York']],
-    ['+61212345678', ['Australia/Sydney']],
-    [{ id: 'c', state: 'WA', country: 'AU' }, ['Australia/Eucla', 'Australia/Perth']],
-    ['+33612345678', ['Europe/Paris']],
+  // Zones, and the regions whose holidays bind: a callee in another country none; a callee the
+  // contact does not place (no country, no number) every one; an Australian number its area code's
+  // states (02: ACT, NSW, QLD, VIC); a French mobile every Alsace-Moselle department.
+  const EVERY = { france: ALSACE_MOSELLE, 'australia-telemarketing': AU_STATES };
+  const contacts: Array<[unknown, readonly string[], Readonly<Record<string, readonly string[]>>]> = [
+    ['+12125550123', ['America/New_York'], {}],
+    ['+16025550123', ['America/Denver', 'America/Phoenix'], {}],
+    ['+17097221234', ['America/St_Johns'], {}],
+    ['+919812345678', ['Asia/Kolkata'], {}],
+    [{ id: 'a', timezone: 'Australia/Lord_Howe' }, ['Australia/Lord_Howe'], EVERY],
+    [{ id: 'b', state: 'FL', country: 'US' }, ['America/Chicago', 'America/New_York'], {}],
+    ['+61212345678', ['Australia/Sydney'], { 'australia-telemarketing': ['ACT', 'NSW', 'QLD', 'VIC'] }],
+    [
+      { id: 'c', state: 'WA', country: 'AU' },
+      ['Australia/Eucla', 'Australia/Perth'],
+      { 'australia-telemarketing': ['WA'] },
+    ],
+    ['+33612345678', ['Europe/Paris'], { france: ALSACE_MOSELLE }],
   ];
   const instants: number[] = [];
   let seed = 7;
@@ -763,6 +797,7 @@ describe('calling policies against an independent oracle (luxon wall clock, date
     }
     return [...zones];
   };
+  // (Every Australian state binds an Australian number not tied to a state; no US state rule here.)
   const unplaced: Array<[string, string, readonly string[]]> = [
     ['us-federal', '+18005550123', planZones('1')],
     ['us-federal', '+14722345678', planZones('1')],
@@ -771,19 +806,26 @@ describe('calling policies against an independent oracle (luxon wall clock, date
   ];
   for (const [policyName, contact, zones] of unplaced) {
     it(`${policyName}: ${contact} (${zones.length} possible zones) agrees with the oracle; nextAllowedAt is the first instant every zone allows`, () => {
-      const policy = new CallingPolicy(preset(policyName)!);
+      const policy = createPolicy(preset(policyName)!);
+      const regions = policyName === 'australia-telemarketing' ? EVERY : {};
       const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
       for (const at of instants.filter((_, i) => i % 3 === 0)) {
         const d = dnc.check(contact, { policy, channel: 'voice', at });
         const where = `${contact} at ${new Date(at).toISOString()}`;
-        assert.equal(d.allowed, oracle(policyName, zones, at), where);
+        assert.equal(d.allowed, oracle(policyName, zones, at, regions), where);
         if (d.allowed) continue;
         assert.ok(d.nextAllowedAt, where);
         const next = Date.parse(d.nextAllowedAt);
-        assert.ok(oracle(policyName, zones, next), `${where}: allowed at ${d.nextAllowedAt}`);
-        assert.ok(!oracle(policyName, zones, next - 1), `${where}: blocked just before ${d.nextAllowedAt}`);
+        assert.ok(oracle(policyName, zones, next, regions), `${where}: allowed at ${d.nextAllowedAt}`);
+        assert.ok(
+          !oracle(policyName, zones, next - 1, regions),
+          `${where}: blocked just before ${d.nextAllowedAt}`,
+        );
         for (let probe = at; probe < next; probe += 1_800_000) {
-          assert.ok(!oracle(policyName, zones, probe), `${where}: ${new Date(probe).toISOString()} allowed`);
+          assert.ok(
+            !oracle(policyName, zones, probe, regions),
+            `${where}: ${new Date(probe).toISOString()} allowed`,
+          );
         }
       }
     });
@@ -791,21 +833,24 @@ describe('calling policies against an independent oracle (luxon wall clock, date
 
   for (const policyName of Object.keys(WINDOWS)) {
     it(`${policyName}: ${contacts.length} contacts x ${instants.length} instants agree with the oracle`, () => {
-      const policy = new CallingPolicy(preset(policyName)!);
+      const policy = createPolicy(preset(policyName)!);
       const dnc = new DncService({ labels: LABELS, store: storeWith([]) });
-      for (const [contact, zones] of contacts) {
+      for (const [contact, zones, regions] of contacts) {
         for (const at of instants) {
           const d = dnc.check(contact, { policy, channel: 'voice', at });
           const where = `${JSON.stringify(contact)} at ${new Date(at).toISOString()}`;
-          assert.equal(d.allowed, oracle(policyName, zones, at), where);
+          assert.equal(d.allowed, oracle(policyName, zones, at, regions), where);
           if (d.allowed) continue;
           assert.ok(d.nextAllowedAt, where);
           const next = Date.parse(d.nextAllowedAt);
-          assert.ok(oracle(policyName, zones, next), `${where}: allowed at ${d.nextAllowedAt}`);
-          assert.ok(!oracle(policyName, zones, next - 1), `${where}: blocked just before ${d.nextAllowedAt}`);
+          assert.ok(oracle(policyName, zones, next, regions), `${where}: allowed at ${d.nextAllowedAt}`);
+          assert.ok(
+            !oracle(policyName, zones, next - 1, regions),
+            `${where}: blocked just before ${d.nextAllowedAt}`,
+          );
           for (let probe = at; probe < next; probe += 900_000) {
             assert.ok(
-              !oracle(policyName, zones, probe),
+              !oracle(policyName, zones, probe, regions),
               `${where}: ${new Date(probe).toISOString()} allowed`,
             );
           }
@@ -813,4 +858,98 @@ describe('calling policies against an independent oracle (luxon wall clock, date
       }
     });
   }
+});
+
+describe('calling policies: holidays by the callee region (holidays.regions)', () => {
+  const base = { name: 'r', rule: 'test', windows: { 'mon-fri': ['09:00-18:00'] } };
+  const fri26Dec2025 = Date.parse('2025-12-26T10:00:00.000Z'); // 11:00 CET, a Friday
+  const probe = (policy: CheckPolicy, contact: unknown, at: number) =>
+    new DncService({ labels: LABELS, store: storeWith([]), now: () => at }).check(contact, {
+      policy,
+      channel: 'voice',
+      at,
+    });
+
+  it('refuses region codes it cannot place, of another country, or without a calendar (DNC_INVALID_INPUT)', () => {
+    const bad: Array<[unknown, string]> = [
+      [{ country: 'FR', regions: { 'FR-99': {} } }, 'policy.holidays.regions.FR-99'],
+      [{ country: 'FR', regions: { Moselle: {} } }, 'policy.holidays.regions.Moselle'],
+      [{ country: 'FR', regions: { 'DE-BY': {} } }, 'policy.holidays.regions.DE-BY'],
+      [{ country: 'FR', regions: { 'AU-QLD': {} } }, 'policy.holidays.regions.AU-QLD'],
+      [{ dates: ['12-25'], regions: { 'FR-57': {} } }, 'policy.holidays.regions.FR-57'],
+      [{ country: 'FR', regions: [] }, 'policy.holidays.regions'],
+      [{ country: 'FR', regions: { 'FR-57': { dayz: [] } } }, 'policy.holidays.regions.FR-57.dayz'],
+      [
+        { country: 'FR', regions: { 'FR-57': { dates: ['13-45'] } } },
+        'policy.holidays.regions.FR-57.dates[0]',
+      ],
+      [
+        { country: 'FR', regions: { 'FR-57': { types: ['publik'] } } },
+        'policy.holidays.regions.FR-57.types[0]',
+      ],
+      [{ country: 'FR', regions: { 'FR-75': {} } }, 'policy.holidays.regions.FR-75'],
+      [
+        { country: 'FR', regions: { 'FR-75': { types: ['public'], dates: ['12-26'] } } },
+        'policy.holidays.regions.FR-75.types',
+      ],
+    ];
+    for (const [holidays, field] of bad) {
+      for (const build of [createPolicy, (d: never) => new CallingPolicy(d)]) {
+        assert.throws(
+          () => build({ ...base, holidays } as never),
+          (err: unknown) =>
+            err instanceof DncError && err.code === 'DNC_INVALID_INPUT' && err.field === field,
+          JSON.stringify(holidays),
+        );
+      }
+    }
+  });
+
+  it('a region of its own dates binds only callees who may be there; codes match ignoring case', () => {
+    const policy = createPolicy({
+      ...base,
+      holidays: {
+        country: 'FR',
+        regions: { 'fr-75': { dates: ['12-26'], rule: 'test: Paris keeps 26 December' } },
+      },
+    });
+    const paris = probe(policy, '+33142345678', fri26Dec2025);
+    assert.equal(paris.allowed, false);
+    assert.deepEqual(
+      paris.reasons.map((r) => [r.code, r.rule]),
+      [['HOLIDAY', 'test: Paris keeps 26 December']],
+    );
+    // By the number, only Alsace-Moselle can be ruled out: a Marseille 04 number may be anywhere else.
+    assert.equal(
+      probe(policy, '+33491234567', fri26Dec2025).allowed,
+      false,
+      'a 04 number is not placed in a department',
+    );
+    assert.equal(probe(policy, { phone: '+33612345678', postalCode: '13001' }, fri26Dec2025).allowed, true);
+    assert.equal(probe(policy, { phone: '+33612345678', postalCode: '75001' }, fri26Dec2025).allowed, false);
+  });
+
+  it('the definition alone (a CallingPolicy, which cannot place the callee) binds every region: fail closed', () => {
+    const alone = new CallingPolicy(preset('france')!);
+    const placed = createPolicy(preset('france')!);
+    assert.equal(probe(alone, '+33142345678', fri26Dec2025).allowed, false, 'Paris, every region binding');
+    assert.equal(probe(placed, '+33142345678', fri26Dec2025).allowed, true, 'Paris, placed');
+  });
+
+  it('a preset named in the check options places the callee too', () => {
+    const dnc = new DncService({ labels: LABELS, store: storeWith([]), now: () => fri26Dec2025 });
+    const strasbourg = dnc.check(
+      { phone: '+33612345678', postalCode: '67000' },
+      { policy: 'france', channel: 'voice', at: fri26Dec2025 },
+    );
+    assert.deepEqual(
+      strasbourg.reasons.map((r) => r.code),
+      ['HOLIDAY'],
+    );
+    assert.match(strasbourg.reasons[0].rule ?? '', /L\. 3134-13/);
+    assert.equal(
+      dnc.check('+33142345678', { policy: 'france', channel: 'voice', at: fri26Dec2025 }).allowed,
+      true,
+    );
+  });
 });

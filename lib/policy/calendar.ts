@@ -88,6 +88,32 @@ export class HolidayCalendar {
   }
 }
 
+/** What a calendar of barred days answers (one HolidayCalendar, or several together). */
+export interface HolidaySet {
+  /** Is this local date (a day number) barred? */
+  has(day: number): boolean;
+  nameOf(day: number): string;
+}
+
+/**
+ * Several calendars barring their days together: the country's holidays and those of each region the
+ * callee may be in (Alsace-Moselle's 26 December beside France's public holidays). A day is named by
+ * the first calendar that bars it.
+ */
+export class HolidayUnion implements HolidaySet {
+  constructor(private readonly parts: readonly HolidaySet[]) {}
+
+  has(day: number): boolean {
+    for (const part of this.parts) if (part.has(day)) return true;
+    return false;
+  }
+
+  nameOf(day: number): string {
+    for (const part of this.parts) if (part.has(day)) return part.nameOf(day);
+    return 'holiday';
+  }
+}
+
 /** Windows per weekday (0 = Sunday): flat [start, end, start, end...] in milliseconds since local midnight. */
 export type WeekWindows = readonly (readonly number[])[];
 
@@ -96,7 +122,7 @@ export class ZoneCalendar {
 
   constructor(
     readonly windows: WeekWindows,
-    readonly holidays: HolidayCalendar | null,
+    readonly holidays: HolidaySet | null,
   ) {
     this.hasWindows = windows.some((day) => day.length > 0);
   }

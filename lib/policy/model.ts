@@ -20,7 +20,8 @@
 import Holidays from 'date-holidays';
 import { DncError } from '../errors';
 import { normaliseChannel } from '../labels';
-import { HolidayCalendar, ZoneCalendar } from './calendar';
+import { HolidayCalendar, HolidayUnion, ZoneCalendar, type HolidaySet } from './calendar';
+import { REGION_COUNTRIES, regionCode } from './holiday-regions';
 import { DAY_MS, MINUTE_MS, isValidZone } from './zone-clock';
 
 export type CapScope = 'campaign' | 'channel' | 'all';
@@ -49,6 +50,20 @@ export interface CoolingOffDefinition {
 export interface HolidayDefinition {
   readonly country?: string;
   readonly state?: string;
+  readonly types?: readonly string[];
+  readonly dates?: readonly string[];
+  readonly rule?: string;
+  /**
+   * Holidays kept only in some regions of `country`, by region code (`AU-QLD`, `FR-57`): they bind a
+   * callee who may be in that region (holiday-regions.ts). A plain CallingPolicy cannot place the
+   * callee and binds them all; createPolicy builds a RegionalPolicy, which binds only the callee's.
+   */
+  readonly regions?: Readonly<Record<string, RegionHolidayDefinition>>;
+}
+
+/** A region's own holidays: its date-holidays calendar (when it has one) and/or dates. */
+export interface RegionHolidayDefinition {
+  /** date-holidays types of the region's calendar (default ["public"]). */
   readonly types?: readonly string[];
   readonly dates?: readonly string[];
   readonly rule?: string;
@@ -215,7 +230,8 @@ const DEFINITION_KEYS = [
   'coolingOff',
   'timezoneFallback',
 ] as const;
-const HOLIDAY_KEYS = ['country', 'state', 'types', 'dates', 'rule'] as const;
+const HOLIDAY_KEYS = ['country', 'state', 'types', 'dates', 'rule', 'regions'] as const;
+const REGION_KEYS = ['types', 'dates', 'rule'] as const;
 const CAP_KEYS = ['limit', 'hours', 'days', 'scope', 'channels', 'rule'] as const;
 const COOLING_OFF_KEYS = ['after', 'days', 'scope', 'channels', 'rule'] as const;
 /** The holiday types date-holidays knows. */
@@ -295,6 +311,84 @@ function channelsOf(value: unknown, field: string): ReadonlySet<string> | null {
   return names.length === 0 ? null : new Set(names);
 }
 
+/** A list of date-holidays types (default ["public"]), else an error naming the entry. */
+function holidayTypes(value: unknown, field: string): string[] {
+  const types = list(value, field, 'a list such as ["public"]').map((t, i) => {
+    if (typeof t !== 'string' || !(HOLIDAY_TYPES as readonly string[]).includes(t))
+      throw invalid(`${field}[${i}] must be one of ${HOLIDAY_TYPES.join(', ')}`, `${field}[${i}]`);
+    return t;
+  });
+  return types.length === 0 ? ['public'] : types;
+}
+
+/** A calendar, its current year loaded now (a library fault is a definition error, not a check error). */
+function holidayCalendar(
+  source: { country?: string; state?: string; types: readonly string[]; dates: readonly string[] },
+  field: string,
+): HolidayCalendar {
+  try {
+    const calendar = new HolidayCalendar(source);
+    if (source.country !== undefined) calendar.has(Math.floor(Date.now() / DAY_MS));
+    return calendar;
+  } catch (err) {
+    throw invalid(`${field}: ${(err as Error).message}`, field);
+  }
+}
+
+/**
+ * `holidays.regions`: each key a region code of `holidays.country` that the callee's placement knows
+ * (an unknown one would never be placed, so its holidays would bind everyone or no one by accident),
+ * each value that region's date-holidays calendar (when date-holidays has the region) and/or dates.
+ */
+function regionsOf(
+  value: unknown,
+  country: string,
+): Array<{ code: string; calendar: HolidayCalendar; rule: string }> {
+  if (value === undefined || value === null) return [];
+  const regions = record(value, 'holidays.regions', 'an object such as { "FR-57": { "dates": ["12-26"] } }');
+  const out: Array<{ code: string; calendar: HolidayCalendar; rule: string }> = [];
+  for (const [key, raw] of Object.entries(regions)) {
+    const field = `holidays.regions.${key}`;
+    const code = regionCode(key);
+    if (code === null)
+      throw invalid(
+        `holidays.regions: "${key}" is not a region code the callee can be placed in (${REGION_COUNTRIES.map((c) => `${c}-...`).join(', ')}: an Australian state such as AU-QLD, a French department such as FR-57)`,
+        field,
+      );
+    const regionCountry = code.slice(0, 2);
+    if (regionCountry !== country)
+      throw invalid(
+        `${field}: a region of ${regionCountry} needs holidays.country "${regionCountry}"`,
+        field,
+      );
+    const entry = record(raw, field, 'an object such as { "types": ["public"] } or { "dates": ["12-26"] }');
+    onlyKeys(entry, REGION_KEYS, field);
+    const subdivision = code.slice(3);
+    const known = Object.keys(holidayData.getStates(country) ?? {}).find(
+      (s) => s.toUpperCase() === subdivision,
+    );
+    const dates = list(entry.dates, `${field}.dates`, 'a list of dates (YYYY-MM-DD or MM-DD)').map((d, i) =>
+      holidayDate(d, `${field}.dates[${i}]`),
+    );
+    if (known === undefined && entry.types !== undefined)
+      throw invalid(
+        `${field}.types: date-holidays has no calendar for ${code}; give its dates`,
+        `${field}.types`,
+      );
+    if (known === undefined && dates.length === 0)
+      throw invalid(`${field}: date-holidays has no calendar for ${code}; give its dates`, field);
+    const calendar =
+      known === undefined
+        ? holidayCalendar({ types: ['public'], dates }, field)
+        : holidayCalendar(
+            { country, state: known, types: holidayTypes(entry.types, `${field}.types`), dates },
+            field,
+          );
+    out.push({ code, calendar, rule: text(entry.rule, `${field}.rule`) });
+  }
+  return out;
+}
+
 export function compileDefinition(definition: PolicyDefinition): CompiledDefinition {
   const def = record(definition, 'policy', 'an object (a policy definition)');
   onlyKeys(def, DEFINITION_KEYS, '');
@@ -343,7 +437,7 @@ export function compileDefinition(definition: PolicyDefinition): CompiledDefinit
   );
 
   // ---- holidays: an unknown country, state or date would bar no day at all, so each is an error
-  let holidays: HolidayCalendar | null = null;
+  let holidays: HolidaySet | null = null;
   let holidayRule = '';
   if (def.holidays !== undefined && def.holidays !== null) {
     const h = record(def.holidays, 'holidays', 'an object such as { "country": "FR" }');
@@ -353,28 +447,19 @@ export function compileDefinition(definition: PolicyDefinition): CompiledDefinit
     const dates = list(h.dates, 'holidays.dates', 'a list of dates (YYYY-MM-DD or MM-DD)').map((d, i) =>
       holidayDate(d, `holidays.dates[${i}]`),
     );
-    const types = list(h.types, 'holidays.types', 'a list such as ["public"]').map((t, i) => {
-      if (typeof t !== 'string' || !(HOLIDAY_TYPES as readonly string[]).includes(t))
-        throw invalid(
-          `holidays.types[${i}] must be one of ${HOLIDAY_TYPES.join(', ')}`,
-          `holidays.types[${i}]`,
-        );
-      return t;
-    });
+    const types = holidayTypes(h.types, 'holidays.types');
     if (country === '' && dates.length === 0)
       throw invalid('holidays needs a country or dates (or leave holidays out)', 'holidays');
-    try {
-      holidays = new HolidayCalendar({
-        country: country || undefined,
-        state: state || undefined,
-        types: types.length === 0 ? ['public'] : types,
-        dates,
-      });
-      if (country !== '') holidays.has(Math.floor(Date.now() / DAY_MS)); // loads this year's calendar now
-    } catch (err) {
-      throw invalid(`holidays: ${(err as Error).message}`, 'holidays');
+    const calendars: HolidaySet[] = [
+      holidayCalendar({ country: country || undefined, state: state || undefined, types, dates }, 'holidays'),
+    ];
+    const rules = [text(h.rule, 'holidays.rule')];
+    for (const region of regionsOf(h.regions, country)) {
+      calendars.push(region.calendar);
+      if (region.rule !== '') rules.push(region.rule);
     }
-    holidayRule = text(h.rule, 'holidays.rule');
+    holidays = calendars.length === 1 ? calendars[0] : new HolidayUnion(calendars);
+    holidayRule = rules.filter((r) => r !== '').join('; ');
   }
 
   // ---- caps and cooling-off

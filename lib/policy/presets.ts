@@ -8,10 +8,28 @@
  * Australian, French and UK rules are about telephone calls. A check whose channel is unknown is always
  * governed (fail closed); email and other channels are not, unless the definition lists them.
  */
-import type { PolicyDefinition } from './model';
+import { AU_STATES } from './holiday-regions';
+import type { HolidayDefinition, PolicyDefinition } from './model';
 
 const TCPA =
   '47 CFR 64.1200(c)(1) (TCPA) and 16 CFR 310.4(c) (TSR): no calls before 8 a.m. or after 9 p.m. local time';
+
+/**
+ * The Standard bars calls on a "national public holiday" (ACMA's and the Do Not Call Register's pages
+ * on the Standard); its definition of the term was not read. The preset bars the national days (as
+ * date-holidays lists them for AU) and every public holiday of each state or territory the callee may
+ * be in: a superset under any reading of the term, by the callee's state (holiday-regions.ts: the
+ * contact's state or postcode, else the area code; a mobile binds every state's).
+ */
+const AU_HOLIDAYS = (calls: string): HolidayDefinition => ({
+  country: 'AU',
+  types: ['public'],
+  rule: `Telecommunications (Telemarketing and Research Calls) Industry Standard 2017: no ${calls} on a national public holiday; barred here: the national days and the public holidays of the callee's state or territory (the conservative reading: the Standard's definition of "national public holiday" is unconfirmed)`,
+  regions: Object.fromEntries(AU_STATES.map((state) => [`AU-${state}`, {}])),
+});
+
+const ALSACE_MOSELLE =
+  "Code du travail, art. L. 3134-13: in Moselle, Bas-Rhin and Haut-Rhin, Good Friday (in communes with a Protestant or mixed church: every commune is barred here, the callee's commune being unknown) and 26 December are public holidays";
 
 export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
   'us-federal': {
@@ -106,11 +124,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
     channels: ['voice'],
     rule: 'Telecommunications (Telemarketing and Research Calls) Industry Standard 2017, calling hours: weekdays 9 a.m.-8 p.m., Saturday 9 a.m.-5 p.m., no Sunday',
     windows: { 'mon-fri': ['09:00-20:00'], sat: ['09:00-17:00'] },
-    holidays: {
-      country: 'AU',
-      types: ['public'],
-      rule: 'Telemarketing and Research Calls Industry Standard 2017: no telemarketing calls on a national public holiday',
-    },
+    holidays: AU_HOLIDAYS('telemarketing calls'),
   },
   'australia-research': {
     name: 'Australia, research calls',
@@ -118,11 +132,7 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
     channels: ['voice'],
     rule: 'Telecommunications (Telemarketing and Research Calls) Industry Standard 2017, research calls: weekdays 9 a.m.-8:30 p.m., weekends 9 a.m.-5 p.m.',
     windows: { 'mon-fri': ['09:00-20:30'], 'sat-sun': ['09:00-17:00'] },
-    holidays: {
-      country: 'AU',
-      types: ['public'],
-      rule: 'Telemarketing and Research Calls Industry Standard 2017: no calls on a national public holiday',
-    },
+    holidays: AU_HOLIDAYS('research calls'),
   },
   'india-promotional': {
     name: 'India, promotional calls and messages (TRAI)',
@@ -135,12 +145,19 @@ export const PRESETS: Readonly<Record<string, PolicyDefinition>> = {
     name: 'France (Decree 2022-1313)',
     preset: 'france',
     channels: ['voice'],
-    rule: 'Décret n° 2022-1313 du 13 octobre 2022: Monday to Friday 10:00-13:00 and 14:00-20:00 only',
+    rule: "Décret n° 2022-1313 du 13 octobre 2022 (the opt-out regime's calling rules): Monday to Friday 10:00-13:00 and 14:00-20:00 only. Since 11 August 2026 consumer telemarketing needs prior consent (Code de la consommation L. 223-1 as rewritten in 2025); whether the decree's hours still bind consented calls is unconfirmed, and this preset keeps them",
     windows: { 'mon-fri': ['10:00-13:00', '14:00-20:00'] },
     holidays: {
       country: 'FR',
       types: ['public'],
       rule: 'Décret n° 2022-1313: no calls on public holidays (jours fériés)',
+      // Alsace-Moselle's own public holidays, for callees who may be in those departments
+      // (holiday-regions.ts: by postal code or department, else an 03 number, a mobile or a 09 number).
+      regions: {
+        'FR-57': { rule: ALSACE_MOSELLE },
+        'FR-67': { rule: ALSACE_MOSELLE },
+        'FR-68': { rule: ALSACE_MOSELLE },
+      },
     },
     caps: [
       {
