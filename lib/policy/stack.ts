@@ -85,7 +85,7 @@ export class PolicyStack implements CheckPolicy {
       else for (const channel of policy.channels) channels.add(channel);
     }
     this.channels = every ? null : [...channels];
-    this.leaves = parts.every((part) => part instanceof CallingPolicy) ? (parts as CallingPolicy[]) : null;
+    this.leaves = parts.every((part) => part instanceof CallingPolicy) ? parts : null;
   }
 
   evaluateFor(
