@@ -99,10 +99,20 @@ export class PolicyStack implements CheckPolicy {
     if (this.leaves === null) return this.combine(hints, phone, keys, scope, at, attempts, null);
     // Every part reads the callee's zones the same way: resolve them once for all.
     const set = resolveZones(hints, phone);
-    if (this.needsAttempts) return this.combine(hints, phone, keys, scope, at, attempts, set);
-    // Windows and holidays only: the verdict depends on the zone set and the instant, and a batch
+    // Caps and cooling-off make a verdict the contact's own only when the contact has attempt records;
+    // without any, it is the zone set's like every other (a batch is mostly such contacts).
+    if (this.needsAttempts && (attempts === undefined || this.hasRecords(keys, at, attempts)))
+      return this.combine(hints, phone, keys, scope, at, attempts, set);
+    // No attempt records in play: the verdict depends on the zone set and the instant, and a batch
     // asks for one instant: keep the verdicts of that instant (and channel) per zone set.
     if (at !== this.cachedAt || scope.channel !== this.cachedChannel) {
+      // A one-off instant (a label's expiry, asked between a batch's contacts) is computed without
+      // dropping the batch's verdicts; an instant asked twice in a row starts a new batch's cache.
+      if (at !== this.missedAt || scope.channel !== this.missedChannel) {
+        this.missedAt = at;
+        this.missedChannel = scope.channel;
+        return this.combine(hints, phone, keys, scope, at, attempts, set);
+      }
       this.cache.clear();
       this.cachedAt = at;
       this.cachedChannel = scope.channel;
@@ -117,11 +127,19 @@ export class PolicyStack implements CheckPolicy {
     return cached.verdict;
   }
 
+  private hasRecords(keys: readonly string[], at: number, attempts: AttemptSource): boolean {
+    const since = at - this.horizonMs;
+    for (const key of keys) if (attempts(key, since).length > 0) return true;
+    return false;
+  }
+
   /** The parts when every one is a CallingPolicy (zones resolved once), else null. */
   private readonly leaves: readonly CallingPolicy[] | null;
   private readonly cache = new Map<ZoneSet | typeof NO_ZONES, { verdict: PolicyVerdict | null }>();
   private cachedAt = NaN;
   private cachedChannel: string | null = null;
+  private missedAt = NaN;
+  private missedChannel: string | null = null;
 
   private combine(
     hints: ZoneHints | undefined,
