@@ -40,6 +40,12 @@ export interface ParsedContact {
   readonly id?: string;
   /** Where the contact is, when an object contact says so (absent otherwise: no allocation per number). */
   readonly hints?: ZoneHints;
+  /**
+   * The date consent was obtained (or the contact last confirmed the number), as an object contact gives it
+   * in `consentDate`: text as given (trimmed), a Date as its ISO form. Read by the Reassigned Numbers
+   * Database check, which judges whether it is a date (lib/registries/reassigned-numbers.ts).
+   */
+  readonly consentDate?: string;
 }
 
 /**
@@ -260,6 +266,23 @@ function hintText(input: object, names: readonly string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * An object contact's `consentDate` as text: a non-blank string trimmed (at most 64 characters kept), a valid
+ * Date in ISO form, epoch ms as its ISO form; anything else (a blank, null) is no date at all. The text is
+ * judged where it is used: a wrong one blocks the contact there with CONSENT_DATE_MISSING.
+ */
+function consentDateText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim().slice(0, 64);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && Math.abs(value) < 8.64e15
+      ? new Date(value).toISOString()
+      : String(value);
+  }
+  if (value === undefined || value === null) return undefined;
+  return `(${describe(value)})`;
+}
+
 /** The zone hints of an object contact whose country (if any) is already normalised; undefined when none. */
 function zoneHintsOf(input: object, country: CountryCode | undefined): ZoneHints | undefined {
   const timezone = hintText(input, ZONE_FIELDS);
@@ -433,7 +456,9 @@ export class ContactParser {
     if (Object.keys(fields).length === 0) {
       return invalidContact('the contact object has none of phone, whatsapp, email or id');
     }
-    return contactOf(fields, zoneHintsOf(input, ownCountry));
+    const contact = contactOf(fields, zoneHintsOf(input, ownCountry));
+    const consent = consentDateText(own('consentDate'));
+    return consent === undefined ? contact : { ...contact, consentDate: consent };
   }
 }
 

@@ -22,7 +22,14 @@ import {
   type CheckPolicy,
   type PolicyDefinition,
 } from './policy';
-import { completeAsync, completeSync, isNcprLabel, ncprCategoryOf, registryPlanOf } from './registries/check';
+import {
+  completeAsync,
+  completeSync,
+  isNcprLabel,
+  ncprCategoryOf,
+  registryPlanOf,
+  type CalleeContext,
+} from './registries/check';
 import type { AppliedLabel, AttemptRecord, ContactState, DncStore } from './store/types';
 import { checkInstantOf, isoOrNull, isoTime } from './time';
 
@@ -178,13 +185,13 @@ export class DncDecider {
     if (plan.registries?.async !== true || plan.channelUnknown === true) {
       return this.decide(input, plan, at, checkedAt);
     }
-    const regions: (string | undefined)[] = [];
-    const base = this.decideBase(input, plan, at, checkedAt, regions);
+    const callees: (CalleeContext | undefined)[] = [];
+    const base = this.decideBase(input, plan, at, checkedAt, callees);
     // A caller that records the attempt: it counts while the registries are asked.
     const release = plan.recordsAttempt === true ? this.attempts.holdFor(base, plan, at) : undefined;
     let decision: Decision | undefined;
     try {
-      [decision] = await completeAsync([base], plan, at, regions);
+      [decision] = await completeAsync([base], plan, at, callees);
       return decision;
     } finally {
       if (release !== undefined) releaseAfterCaller(release, decision?.allowed === true);
@@ -204,14 +211,14 @@ export class DncDecider {
     const held: Array<() => void> = [];
     let recorded = false;
     try {
-      const regions: (string | undefined)[] = [];
+      const callees: (CalleeContext | undefined)[] = [];
       const base = items.map((item) => {
-        const decision = this.decideBase(item, plan, at, checkedAt, regions);
+        const decision = this.decideBase(item, plan, at, checkedAt, callees);
         const release = this.attempts.holdFor(decision, plan, at);
         if (release !== undefined) held.push(release);
         return decision;
       });
-      const decisions = await completeAsync(base, plan, at, regions);
+      const decisions = await completeAsync(base, plan, at, callees);
       recorded = plan.recordsAttempt === true;
       return summarise(items, decisions, checkedAt);
     } finally {
@@ -228,15 +235,16 @@ export class DncDecider {
   }
 
   /**
-   * Labels and policy only (the async path adds NCPR and registries afterwards). The contact's own state
-   * (for the state lists) is pushed onto `regions`, one entry per call.
+   * Labels and policy only (the async path adds NCPR and registries afterwards). What the registries need
+   * of the contact (its own state for the state lists, its consent date for the Reassigned Numbers
+   * Database) is pushed onto `callees`, one entry per call.
    */
   private decideBase(
     input: unknown,
     plan: CheckPlan,
     at: number,
     checkedAt: string,
-    regions: (string | undefined)[],
+    callees: (CalleeContext | undefined)[],
   ): Decision {
     let contact: ParsedContact | Error;
     try {
@@ -244,7 +252,11 @@ export class DncDecider {
     } catch (err) {
       contact = failure(err);
     }
-    regions.push(contact instanceof Error ? undefined : contact.hints?.region);
+    callees.push(
+      contact instanceof Error || (contact.hints === undefined && contact.consentDate === undefined)
+        ? undefined
+        : { region: contact.hints?.region, consentDate: contact.consentDate },
+    );
     const decision = this.decideLabels(contact, plan, at, checkedAt);
     return plan.policy === undefined ? decision : this.withPolicy(decision, contact, plan, plan.policy, at);
   }

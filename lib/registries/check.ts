@@ -28,7 +28,7 @@
 import { DncError } from '../errors';
 import { decideNcpr, isNcprCategory, type NcprCategory, type NcprPreference } from './ncpr';
 import type { RegistryId } from './known-registries';
-import type { RegistryLookupResult, SourceLookupResult } from './lookup-result';
+import type { RegistryLookupResult, RndRecord, SourceLookupResult } from './lookup-result';
 import { defaultStateOfNumber, normaliseUsState, type StateOfNumber } from './number-state';
 
 /** A registry answering from memory (FileRegistry). */
@@ -51,6 +51,20 @@ export interface AsyncRegistrySource {
   readonly async: true;
   covers(e164: string): boolean;
   lookupMany(numbers: readonly string[]): Promise<SourceLookupResult[]>;
+  /**
+   * Set by a source whose answer depends on the contact's consent date (the Reassigned Numbers Database):
+   * it is asked per number and consent date through lookupConsented, not per number.
+   */
+  readonly needsConsentDate?: true;
+  lookupConsented?(
+    queries: readonly { readonly number: string; readonly consentDate?: string }[],
+  ): Promise<SourceLookupResult[]>;
+}
+
+/** What the async path knows of each contact beyond its keys: its own state and its consent date. */
+export interface CalleeContext {
+  readonly region?: string;
+  readonly consentDate?: string;
 }
 
 export type RegistrySource = SyncRegistrySource | AsyncRegistrySource;
@@ -185,8 +199,45 @@ function day(asOf: string | null): string {
 export function registryReason(
   result: ContactRegistryResult,
   allowFailure: boolean,
-): (ReasonView & { registry: string; asOf: string | null; number: string; stale?: true }) | null {
+):
+  | (ReasonView & {
+      registry: string;
+      asOf: string | null;
+      number: string;
+      stale?: true;
+      rnd?: RndRecord;
+    })
+  | null {
   const base = { registry: result.registry, asOf: result.asOf, number: result.number };
+  // The Reassigned Numbers Database: its answers are its own reasons, and neither "no data" nor a missing
+  // consent date is a registry failure that "allow when a registry cannot answer" relaxes: the query was
+  // answered, or could not be made, and either way there is no safe harbour.
+  switch (result.reason) {
+    case 'REASSIGNED':
+      if (result.result !== 'listed') break;
+      return {
+        code: 'REASSIGNED',
+        message: `${result.number} was permanently disconnected on or after the consent date ${result.rnd?.consentDate ?? '?'}: the consent given for it is no longer the callee's (${result.name}, asked ${result.rnd?.queriedAt ?? result.asOf ?? '?'})`,
+        ...base,
+        ...(result.rnd === undefined ? {} : { rnd: result.rnd }),
+      };
+    case 'RND_NO_DATA':
+      if (result.result === 'not-listed') return null;
+      return {
+        code: 'REASSIGNED_NO_DATA',
+        message: `${result.name} has no data for ${result.number} since ${result.rnd?.consentDate ?? '?'}, so the contact is blocked: ${result.detail ?? 'no safe harbour'}`,
+        ...base,
+        ...(result.rnd === undefined ? {} : { rnd: result.rnd }),
+      };
+    case 'CONSENT_DATE_MISSING':
+      return {
+        code: 'CONSENT_DATE_MISSING',
+        message: `${result.name} cannot be asked about ${result.number}, so the contact is blocked: ${result.detail ?? 'no consent date'}`,
+        ...base,
+      };
+    default:
+      break;
+  }
   switch (result.result) {
     case 'listed':
       // Listed on data past its validity still blocks, whatever the failure policy: only the absence of
@@ -401,12 +452,26 @@ export async function completeAsync<D extends DecisionView>(
   decisions: readonly D[],
   plan: PlanView,
   at: number,
-  regions?: readonly (string | undefined)[],
+  callees?: readonly (CalleeContext | undefined)[],
 ): Promise<D[]> {
   const registries = plan.registries;
-  if (registries === undefined) return decisions.map((d, i) => completeSync(d, plan, at, regions?.[i]));
+  if (registries === undefined) {
+    return decisions.map((d, i) => completeSync(d, plan, at, callees?.[i]?.region));
+  }
   const phonesPer = decisions.map(phonesOf);
-  const answers = await lookupNumbers(registries.sources, [...new Set(phonesPer.flat())], at);
+  // A source asked per consent date: one query per contact's number and date (the same pair once), at the
+  // same time as the others.
+  const [answers, consented] = await Promise.all([
+    lookupNumbers(registries.sources, [...new Set(phonesPer.flat())], at, true),
+    Promise.all(
+      registries.sources.map((source) =>
+        source.async === true && source.needsConsentDate === true
+          ? lookupConsented(source, phonesPer, callees)
+          : Promise.resolve(undefined),
+      ),
+    ),
+  ]);
+  const regions = callees?.map((c) => c?.region);
   return decisions.map((decision, i) => {
     const reasons: ReasonView[] = [];
     if (plan.ncprCategory !== undefined) {
@@ -417,9 +482,10 @@ export async function completeAsync<D extends DecisionView>(
     answers.forEach((map, sourceIndex) => {
       for (const number of phonesPer[i]) {
         const source = registries.sources[sourceIndex];
+        const answer = consented[sourceIndex]?.[i].get(number) ?? map.get(number);
         const result = scoped(
           source,
-          map.get(number) ?? unavailable(source, number, 'the registry gave no answer for this number'),
+          answer ?? unavailable(source, number, 'the registry gave no answer for this number'),
           regions?.[i],
         );
         results.push(result);
@@ -431,19 +497,56 @@ export async function completeAsync<D extends DecisionView>(
   });
 }
 
+/** A consent-dated source's answers, per decision: number -> answer; never rejects. */
+async function lookupConsented(
+  source: AsyncRegistrySource,
+  phonesPer: readonly (readonly string[])[],
+  callees: readonly (CalleeContext | undefined)[] | undefined,
+): Promise<Map<string, ContactRegistryResult>[]> {
+  const queries: { number: string; consentDate?: string }[] = [];
+  phonesPer.forEach((phones, i) => {
+    const consentDate = callees?.[i]?.consentDate;
+    for (const number of phones)
+      queries.push(consentDate === undefined ? { number } : { number, consentDate });
+  });
+  let list: ContactRegistryResult[];
+  try {
+    const raw = queries.length === 0 ? [] : await source.lookupConsented!(queries);
+    list = queries.map((q, k) =>
+      raw[k] !== null && typeof raw[k] === 'object'
+        ? { ...raw[k], number: q.number, name: source.name }
+        : unavailable(source, q.number, 'the registry gave no answer for this number'),
+    );
+  } catch (err) {
+    list = queries.map((q) => unavailable(source, q.number, err));
+  }
+  let k = 0;
+  return phonesPer.map((phones) => {
+    const map = new Map<string, ContactRegistryResult>();
+    for (const number of phones) map.set(number, list[k++]);
+    return map;
+  });
+}
+
 /**
  * Looks distinct E.164 numbers up in every source (services once each, for the whole list); never rejects.
- * One map per source, number -> its answer.
+ * One map per source, number -> its answer. A consent-dated source (the Reassigned Numbers Database) is asked
+ * about its default consent date, or, with `perContact`, left out (empty map: completeAsync asks it per
+ * contact).
  */
 export function lookupNumbers(
   sources: readonly RegistrySource[],
   numbers: readonly string[],
   at: number,
+  perContact = false,
 ): Promise<Map<string, ContactRegistryResult>[]> {
   return Promise.all(
     sources.map(async (source): Promise<Map<string, ContactRegistryResult>> => {
       const map = new Map<string, ContactRegistryResult>();
-      if (numbers.length === 0) return map;
+      // completeAsync asks a consent-dated source per contact (lookupConsented) instead.
+      if (numbers.length === 0 || (perContact && source.async === true && source.needsConsentDate === true)) {
+        return map;
+      }
       let list: ContactRegistryResult[];
       if (source.async === true) {
         try {

@@ -36,10 +36,35 @@ export interface RegistryLookupResult {
   stale?: true;
   /** Human-readable detail (why it is unavailable, how stale). */
   detail?: string;
+  /** The FCC Reassigned Numbers Database's answer (the safe-harbour record), on that source's results. */
+  rnd?: RndRecord;
 }
 
-/** The file registry's codes plus REGISTRY_UNAVAILABLE: the service could not answer for this number. */
-export type SourceReasonCode = RegistryReasonCode | 'REGISTRY_UNAVAILABLE';
+/**
+ * What a Reassigned Numbers Database query asked and answered: the record that shows the caller checked the
+ * database before the call (47 CFR 64.1200(m)).
+ */
+export interface RndRecord {
+  /** "yes": permanently disconnected on or after the consent date; "no": not since; "no data". */
+  readonly answer: 'yes' | 'no' | 'no data';
+  /** The date asked about (YYYY-MM-DD). */
+  readonly consentDate: string;
+  /** When the database answered (ISO 8601). */
+  readonly queriedAt: string;
+}
+
+/**
+ * The file registry's codes plus REGISTRY_UNAVAILABLE (the service could not answer for this number) and the
+ * Reassigned Numbers Database's (lib/registries/reassigned-numbers.ts): REASSIGNED ("yes"), NOT_REASSIGNED
+ * ("no"), RND_NO_DATA ("no data") and CONSENT_DATE_MISSING (no usable consent date to ask about).
+ */
+export type SourceReasonCode =
+  | RegistryReasonCode
+  | 'REGISTRY_UNAVAILABLE'
+  | 'REASSIGNED'
+  | 'NOT_REASSIGNED'
+  | 'RND_NO_DATA'
+  | 'CONSENT_DATE_MISSING';
 
 /** A lookup result from any registry source (file or service). */
 export interface SourceLookupResult extends Omit<RegistryLookupResult, 'reason'> {
