@@ -8,7 +8,14 @@ import { DncError } from './errors';
 import type { LabelCatalog } from './labels';
 import { channelOf, principalText, sourceOf, type Principal } from './request-fields';
 import type { CheckPlan, Reason } from './decision';
-import type { AttemptGuard, AttemptRecord, DncStore } from './store/types';
+import {
+  isAttemptRndList,
+  MAX_ATTEMPT_RND_RECORDS,
+  type AttemptGuard,
+  type AttemptRecord,
+  type AttemptRndRecord,
+  type DncStore,
+} from './store/types';
 import { instantOf } from './time';
 import { HINTS, RULES, assertValue, textValue } from './values';
 
@@ -26,6 +33,11 @@ export interface AttemptRequest {
   /** `conversation`, `refusal`, `optout` (these start cooling-off periods), or another short word. */
   readonly outcome?: unknown;
   readonly source?: unknown;
+  /**
+   * The Reassigned Numbers Database answers the check that allowed the attempt relied on (Check DNC passes
+   * them; the HTTP API does not take them): kept with the record as the safe-harbour evidence.
+   */
+  readonly rnd?: unknown;
 }
 
 /**
@@ -128,6 +140,7 @@ export class AttemptRecorder {
       campaign: textValue(RULES.campaign, request.campaign, 'campaign'),
       source: sourceOf(request.source, 'api'),
       principal: principalText(principal),
+      ...(request.rnd === undefined ? {} : { rnd: rndList(request.rnd) }),
     };
     if (typeof store.recordAttempt !== 'function') {
       throw new DncError('DNC_STORE_ERROR', 'this store keeps no attempt records');
@@ -180,4 +193,21 @@ function guardFor(
     const refusing = verdict?.reasons.filter((reason) => RECORDING_CODES.has(reason.code)) ?? [];
     return refusing.length === 0 ? undefined : new AttemptRefused(refusing, verdict!.nextAllowedText);
   };
+}
+
+/** The RND answers an attempt keeps, checked (at most MAX_ATTEMPT_RND_RECORDS, each complete). */
+function rndList(value: unknown): readonly AttemptRndRecord[] {
+  if (!isAttemptRndList(value)) {
+    throw new DncError(
+      'DNC_INVALID_INPUT',
+      `rnd must be a list of 1-${MAX_ATTEMPT_RND_RECORDS} Reassigned Numbers Database answers`,
+      { field: 'rnd' },
+    );
+  }
+  return value.map(({ number, answer, consentDate, queriedAt }) => ({
+    number,
+    answer,
+    consentDate,
+    queriedAt,
+  }));
 }

@@ -4,6 +4,7 @@
  * path adds them once the registries have answered.
  */
 import type { BatchDecision, BlockedItem, Decision, ReasonCode } from './decision';
+import type { AttemptRndRecord } from './store/types';
 
 export class BatchTally {
   private readonly allowed: unknown[] = [];
@@ -14,6 +15,10 @@ export class BatchTally {
 
   allow(item: unknown): void {
     this.allowed.push(item);
+  }
+
+  get allowedCount(): number {
+    return this.allowed.length;
   }
 
   /**
@@ -56,9 +61,29 @@ export function summarise(
   checkedAt: string,
 ): BatchDecision {
   const tally = new BatchTally();
+  let rnd: (readonly AttemptRndRecord[] | undefined)[] | undefined;
   decisions.forEach((decision, i) => {
-    if (decision.allowed) tally.allow(items[i]);
-    else tally.block(items[i], decision);
+    if (decision.allowed) {
+      tally.allow(items[i]);
+      const records = rndRecordsOf(decision);
+      if (records !== undefined) {
+        rnd ??= [];
+        rnd[tally.allowedCount - 1] = records;
+      }
+    } else tally.block(items[i], decision);
   });
-  return tally.result(items.length, checkedAt);
+  const result = tally.result(items.length, checkedAt);
+  if (rnd === undefined) return result;
+  rnd.length = result.allowed.length;
+  return { ...result, allowedRnd: rnd };
+}
+
+/** The Reassigned Numbers Database answers a decision relied on, as an attempt keeps them; undefined: none. */
+export function rndRecordsOf(decision: Decision): AttemptRndRecord[] | undefined {
+  let out: AttemptRndRecord[] | undefined;
+  for (const r of decision.registries ?? []) {
+    if (r.rnd === undefined) continue;
+    (out ??= []).push({ number: r.number, ...r.rnd });
+  }
+  return out;
 }

@@ -11,6 +11,8 @@ import type {
   RegistrySource,
 } from './registries/check';
 import type { NcprCategory } from './registries/ncpr';
+import type { RndRecord } from './registries/lookup-result';
+import type { AttemptRndRecord } from './store/types';
 
 /**
  * Stable reason codes, documented in the README. A calling policy (lib/policy) adds
@@ -35,6 +37,15 @@ export type ReasonCode =
   /** India NCPR: the contact's recorded preference refuses the campaign's category. */
   | 'NCPR_PREFERENCE'
   /**
+   * The FCC Reassigned Numbers Database says the number was permanently disconnected on or after the
+   * contact's consent date (lib/registries/reassigned-numbers.ts): the consent is no longer the callee's.
+   */
+  | 'REASSIGNED'
+  /** That database has no data for the number and date (default: blocked, no safe harbour). */
+  | 'REASSIGNED_NO_DATA'
+  /** That database cannot be asked: the contact has no consent date (or not a date), nor the source. */
+  | 'CONSENT_DATE_MISSING'
+  /**
    * The check's channel is neither built in nor declared in the label configuration (a typo such as
    * `smss`, or a synonym such as `text`): no label scope can be shown not to apply, so it blocks.
    */
@@ -56,6 +67,8 @@ export interface Reason {
   /** For FREQUENCY_CAP: attempts counted and the limit. */
   readonly count?: number;
   readonly limit?: number;
+  /** For REASSIGNED and REASSIGNED_NO_DATA: the database's answer, the date asked about, when. */
+  readonly rnd?: RndRecord;
   /** For registry reasons: the registry's id, the as-of date of its data and the number looked up. */
   readonly registry?: string;
   readonly asOf?: string | null;
@@ -152,6 +165,11 @@ export interface BatchDecision {
   readonly blocked: BlockedItem[];
   readonly summary: BatchSummary;
   readonly checkedAt: string;
+  /**
+   * Per allowed item (same order), the Reassigned Numbers Database answers its check relied on; present only
+   * when the check asked that database. Check DNC keeps them with the attempts it records.
+   */
+  readonly allowedRnd?: readonly (readonly AttemptRndRecord[] | undefined)[];
 }
 
 /** Check options validated once: a node compiles its configuration into a plan at deploy time. */

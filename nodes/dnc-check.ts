@@ -15,7 +15,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { BatchDecision, BlockedItem, CheckOptions, CheckPlan, Decision } from '../lib/decision';
 import { AttemptRefused } from '../lib/attempt-recorder';
-import { BatchTally } from '../lib/batch-summary';
+import { BatchTally, rndRecordsOf } from '../lib/batch-summary';
+import type { AttemptRndRecord } from '../lib/store/types';
 import { checkInstantOf } from '../lib/time';
 import { linkConfig } from './shared/config';
 import { type CodedError } from './shared/errors';
@@ -236,9 +237,10 @@ export = function (RED: NodeAPI) {
       contacts: readonly unknown[],
       plan: CheckPlan,
       at: number | undefined,
+      rnd?: readonly (readonly AttemptRndRecord[] | undefined)[],
     ): Promise<(AttemptRefused | null)[]> {
       return Promise.all(
-        contacts.map((contact) =>
+        contacts.map((contact, i) =>
           service!
             .recordAttempt(
               {
@@ -248,6 +250,8 @@ export = function (RED: NodeAPI) {
                 source: 'dnc-check',
                 // A check for another instant (msg.at) records the attempt at that instant.
                 ...(at === undefined ? {} : { at }),
+                // The Reassigned Numbers Database answers it relied on: the safe-harbour record.
+                ...(rnd?.[i] === undefined ? {} : { rnd: rnd[i] }),
               },
               `node:${node.id}`,
               plan,
@@ -301,6 +305,11 @@ export = function (RED: NodeAPI) {
         else if (reason?.code === 'REGISTRY_STALE')
           shown = STATUS.error(t('runtime.status.registryStale', { registry: reason.registry ?? '' }));
         else if (reason?.code === 'NCPR_PREFERENCE') shown = STATUS.blocked(t('status.blockedNcpr'));
+        else if (reason?.code === 'REASSIGNED') shown = STATUS.blocked(t('status.blockedReassigned'));
+        else if (reason?.code === 'REASSIGNED_NO_DATA')
+          shown = STATUS.blocked(t('status.blockedReassignedNoData'));
+        else if (reason?.code === 'CONSENT_DATE_MISSING')
+          shown = STATUS.blocked(t('status.blockedNoConsentDate'));
         else if (reason?.code === 'UNKNOWN_CHANNEL')
           shown = STATUS.error(t('status.unknownChannel', { channel: decision.channel ?? '' }));
         else if (reason !== undefined && reason.code in POLICY_STATUS)
@@ -346,7 +355,7 @@ export = function (RED: NodeAPI) {
       send: Send,
     ): Promise<void> | void {
       if (recordAttempts && result.allowed.length > 0) {
-        return record(result.allowed, plan, at).then((refusals) => {
+        return record(result.allowed, plan, at, result.allowedRnd).then((refusals) => {
           const refused = refusals.some((refusal) => refusal !== null);
           deliverList(msg, refused ? withRefusals(result, refusals, plan, at) : result, plan, send);
         });
@@ -401,7 +410,7 @@ export = function (RED: NodeAPI) {
       putResult(msg, OWNED, ownReasons(decision));
       if (decision.allowed) {
         if (recordAttempts) {
-          return record([contact], plan, at).then(([refused]) => {
+          return record([contact], plan, at, [rndRecordsOf(decision)]).then(([refused]) => {
             if (refused !== null) {
               const blocked = refusedDecision(contact, plan, refused, at);
               putResult(msg, OWNED, ownReasons(blocked));

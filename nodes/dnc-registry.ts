@@ -4,6 +4,8 @@
  *   layout, a binary index beside it, reloads when the files change and on an optional schedule;
  * - kind `service`: a ServiceRegistrySource (a wash or lookup service) whose answer a JSONata expression
  *   maps to listed / not listed per number. The API key is a credential (`{apiKey}` in the URL or headers).
+ * - registry `US_RND` (whatever the kind): a ReassignedNumbersSource, the FCC Reassigned Numbers Database
+ *   through a Lookup service; the account SID and the auth token (`apiKey`) are credentials.
  * It owns the source: started here, closed on close. It never throws: an invalid configuration is reported
  * with node.error, and every node using it fails closed with the error's code. The configuration's rules
  * are lib/registries/options.ts; the status texts are this node's catalog (`status.*`).
@@ -14,13 +16,17 @@ import type { RegistrySource } from '../lib/registries/check';
 import {
   commonRegistryOptions,
   fileRegistryOptions,
+  reassignedNumbersOptions,
   registryIdOf,
+  RND_REGISTRY,
   serviceMappingOf,
   serviceRegistryOptions,
   type RegistryDefinition,
 } from '../lib/registries/options';
 import { FileRegistry, type RegistryStatus } from '../lib/registries/registry';
 import type { RegistryLoadProgress } from '../lib/registries/registry-loader';
+import { ReassignedNumbersSource } from '../lib/registries/reassigned-numbers';
+import type { ServiceRequestEvent } from '../lib/registries/service-options';
 import { ServiceRegistrySource } from '../lib/registries/service-source';
 import { toCodedError } from './shared/errors';
 import { translator, type Translate } from './shared/i18n';
@@ -65,9 +71,42 @@ export = function (RED: NodeAPI) {
       node.status(STATUS.waiting(t('status.loadingPercent', { percent })));
     };
 
+    /** A service's state after each request: unavailable while its circuit is open. */
+    const serviceEvent = (event: ServiceRequestEvent, circuit: string) => {
+      if (circuit === 'open') {
+        binding.set({ state: 'unavailable', detail: event.error });
+        node.status(STATUS.error(t('status.serviceUnavailable')));
+      } else {
+        binding.set({ state: 'ready' });
+        node.status(STATUS.ok(t('status.ready')));
+      }
+      if (!event.ok) node.warn(`registry ${id}: ${event.error ?? 'request failed'}`);
+    };
+
+    /** A service-backed source: ready at once, and ready again once its circuit closes. */
+    const watchCircuit = (circuit: () => string): NodeJS.Timeout => {
+      binding.set({ state: 'ready' });
+      node.status(STATUS.ok(t('status.ready')));
+      return setInterval(() => {
+        if (circuit() !== 'open' && binding.info.state === 'unavailable') binding.set({ state: 'ready' });
+      }, 5000);
+    };
+
     try {
-      const common = commonRegistryOptions(def);
-      if (def.kind === 'service') {
+      if (id === RND_REGISTRY) {
+        const credentials = (node.credentials ?? {}) as { accountSid?: string; apiKey?: string };
+        const rnd: ReassignedNumbersSource = new ReassignedNumbersSource({
+          ...reassignedNumbersOptions(def),
+          name: def.name || 'FCC Reassigned Numbers Database',
+          accountSid: credentials.accountSid ?? '',
+          authToken: credentials.apiKey ?? '',
+          onRequest: (event) => serviceEvent(event, rnd.status().circuit),
+        });
+        source = rnd;
+        binding = new RegistryBinding(rnd, null, id, label);
+        poll = watchCircuit(() => rnd.status().circuit);
+      } else if (def.kind === 'service') {
+        const common = commonRegistryOptions(def);
         const expr = RED.util.prepareJSONataExpression(serviceMappingOf(def), node);
         const options = serviceRegistryOptions(def, common);
         const credentials = (node.credentials ?? {}) as { apiKey?: string };
@@ -82,29 +121,13 @@ export = function (RED: NodeAPI) {
               sent: [...context.sent],
               statusCode: context.status,
             }) as Promise<Record<string, unknown>>,
-          onRequest: (event) => {
-            const status = service.status();
-            if (status.circuit === 'open') {
-              binding.set({ state: 'unavailable', detail: event.error });
-              node.status(STATUS.error(t('status.serviceUnavailable')));
-            } else {
-              binding.set({ state: 'ready' });
-              node.status(STATUS.ok(t('status.ready')));
-            }
-            if (!event.ok) node.warn(`registry ${id}: ${event.error ?? 'request failed'}`);
-          },
+          onRequest: (event) => serviceEvent(event, service.status().circuit),
         });
         source = service;
         binding = new RegistryBinding(service, null, id, label);
-        binding.set({ state: 'ready' });
-        node.status(STATUS.ok(t('status.ready')));
-        poll = setInterval(() => {
-          if (service.status().circuit !== 'open' && binding.info.state === 'unavailable') {
-            binding.set({ state: 'ready' });
-          }
-        }, 5000);
+        poll = watchCircuit(() => service.status().circuit);
       } else {
-        const options = fileRegistryOptions(def, common);
+        const options = fileRegistryOptions(def, commonRegistryOptions(def));
         const file: FileRegistry = new FileRegistry({
           ...options,
           name: label,
@@ -182,6 +205,6 @@ export = function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType('dnc-registry', DncRegistry, {
-    credentials: { apiKey: { type: 'password' } },
+    credentials: { apiKey: { type: 'password' }, accountSid: { type: 'text' } },
   });
 };

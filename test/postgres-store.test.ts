@@ -325,6 +325,14 @@ describe('PostgreSQL store', function () {
 
     it('shares attempt records: an attempt recorded on A counts on B', async function () {
       const at = Date.now();
+      const rnd = [
+        {
+          number: '+14155550104',
+          answer: 'no' as const,
+          consentDate: '2025-01-05',
+          queriedAt: new Date(at).toISOString(),
+        },
+      ];
       await a.recordAttempt({
         keys: ['+14155550104'],
         at,
@@ -333,8 +341,10 @@ describe('PostgreSQL store', function () {
         channel: 'voice',
         campaign: 'spring',
         source: 'dialer',
+        rnd,
       });
       await until(() => b.attempts('+14155550104', at - 1).length === 1);
+      assert.deepEqual(b.attempts('+14155550104', at - 1)[0].rnd, rnd);
       await b.recordAttempt({
         keys: ['+14155550104'],
         at: at + 1,

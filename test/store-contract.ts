@@ -292,6 +292,42 @@ export function describeStoreContract(
       });
     }
 
+    it('keeps attempt records, with the Reassigned Numbers Database answers they relied on, across a restart', async function () {
+      const rnd = [
+        {
+          number: '+14155550120',
+          answer: 'no' as const,
+          consentDate: '2025-01-05',
+          queriedAt: '2026-03-01T15:00:00.000Z',
+        },
+      ];
+      await store.recordAttempt!({
+        keys: ['+14155550120'],
+        at: T0,
+        attempt: true,
+        outcome: null,
+        channel: 'voice',
+        campaign: 'spring',
+        source: 'dnc-check',
+        principal: 'node:n1',
+        rnd,
+      });
+      await store.recordAttempt!({
+        keys: ['+14155550120'],
+        at: T0 + 1,
+        attempt: true,
+        outcome: null,
+        channel: 'sms',
+        campaign: null,
+        source: 'dialer',
+      });
+      const before = store.attempts!('+14155550120', 0);
+      assert.deepEqual(before[0].rnd, rnd);
+      assert.equal(before[1].rnd, undefined);
+      const reopened = await subject.reopen();
+      assert.deepEqual(reopened.attempts!('+14155550120', 0), before);
+    });
+
     it('makes hundreds of concurrent writes durable with unique gapless seqs', async function () {
       const count = 400;
       const results = await Promise.all(

@@ -10,6 +10,7 @@ import { DncError } from '../errors';
 import { isKnownRegistry, type RegistryId } from './known-registries';
 import type { LayoutOptions, RegistryLayout } from './parsers';
 import type { FileRegistryOptions } from './registry';
+import type { ReassignedNumbersOptions } from './reassigned-numbers';
 import type { NumberFormat, ServiceSourceOptions } from './service-options';
 
 /** The fields of a registry definition (every one optional: blank means the default). */
@@ -41,7 +42,15 @@ export interface RegistryDefinition {
   timeout?: string | number;
   retries?: string | number;
   concurrency?: string | number;
+  // the Reassigned Numbers Database (registry US_RND)
+  /** The consent date (YYYY-MM-DD) of contacts that carry none; blank: such contacts are blocked. */
+  rndConsentDate?: string;
+  /** What the database's "no data" does: `block` (default) or `allow`. */
+  rndNoData?: string;
 }
+
+/** The registry id of the FCC Reassigned Numbers Database (not a DNC list: asked per consent date). */
+export const RND_REGISTRY = 'US_RND';
 
 /** Default mapping: `{"results":[{"number":"+61...","registered":true}]}`. */
 export const DEFAULT_MAPPING = 'payload.results{ number: registered }';
@@ -164,6 +173,30 @@ export function serviceRegistryOptions(
     numberFormat: (def.numberFormat || 'e164') as NumberFormat,
     maxAgeDays: common.maxAgeDays,
     callingCodes: common.callingCodes,
+    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    retries: optionalNumber(def.retries, 'retries', 0),
+    concurrency: optionalNumber(def.concurrency, 'concurrency', 1),
+  };
+}
+
+/** Reassigned Numbers Database options, without what the host supplies (credentials, callbacks). */
+export type ReassignedDefinitionOptions = Omit<
+  ReassignedNumbersOptions,
+  'name' | 'accountSid' | 'authToken' | 'onRequest'
+>;
+
+export function reassignedNumbersOptions(def: RegistryDefinition): ReassignedDefinitionOptions {
+  const noData = (def.rndNoData ?? '').trim() || 'block';
+  if (noData !== 'block' && noData !== 'allow') throw invalid('"no data" must be block or allow');
+  const url = (def.url ?? '').trim();
+  const timeout = optionalNumber(def.timeout, 'timeout', 0.1);
+  const consentDate = (def.rndConsentDate ?? '').trim();
+  return {
+    id: RND_REGISTRY,
+    url: url === '' ? undefined : url,
+    consentDate: consentDate === '' ? undefined : consentDate,
+    noData,
+    maxAgeDays: optionalNumber(def.maxAgeDays, 'maxAgeDays', 0.001),
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     retries: optionalNumber(def.retries, 'retries', 0),
     concurrency: optionalNumber(def.concurrency, 'concurrency', 1),

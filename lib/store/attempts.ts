@@ -14,7 +14,7 @@ import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { DncError } from '../errors';
 import { openPrivate } from '../private-files';
 import { fsyncDirectory, readTextIfExists } from './files';
-import type { AttemptRecord } from './types';
+import { isAttemptRndList, type AttemptRecord } from './types';
 
 /** `dnc-store.json` -> `dnc-store.attempts.ndjson`. */
 export function attemptsPathFor(snapshotPath: string): string {
@@ -46,7 +46,8 @@ function checkRecord(value: unknown): AttemptRecord {
     !text(r.channel) ||
     !text(r.campaign) ||
     typeof r.source !== 'string' ||
-    (r.principal !== undefined && typeof r.principal !== 'string')
+    (r.principal !== undefined && typeof r.principal !== 'string') ||
+    (r.rnd !== undefined && !isAttemptRndList(r.rnd))
   ) {
     throw new DncError('DNC_INVALID_INPUT', 'not a valid attempt record', { field: 'attempt' });
   }
@@ -60,6 +61,7 @@ function checkRecord(value: unknown): AttemptRecord {
     source: r.source,
     // Records of 0.1.0 have none.
     ...(r.principal === undefined ? {} : { principal: r.principal }),
+    ...(r.rnd === undefined ? {} : { rnd: r.rnd }),
   };
 }
 

@@ -177,6 +177,45 @@ export interface AttemptRecord {
   readonly source: string;
   /** Who recorded it (ChangeMeta.principal); absent on records written by 0.1.0. */
   readonly principal?: string;
+  /**
+   * The Reassigned Numbers Database answers the check that allowed the attempt relied on: the record that
+   * the database was checked before the call (47 CFR 64.1200(m)). Absent when none was asked.
+   */
+  readonly rnd?: readonly AttemptRndRecord[];
+}
+
+/** One Reassigned Numbers Database answer, as an attempt record keeps it. */
+export interface AttemptRndRecord {
+  readonly number: string;
+  readonly answer: 'yes' | 'no' | 'no data';
+  readonly consentDate: string;
+  readonly queriedAt: string;
+}
+
+/** At most this many answers per attempt (a contact's numbers). */
+export const MAX_ATTEMPT_RND_RECORDS = 10;
+
+/** Whether a value is a list of RND records as an attempt keeps them. */
+export function isAttemptRndList(value: unknown): value is readonly AttemptRndRecord[] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.length <= MAX_ATTEMPT_RND_RECORDS &&
+    value.every((r: unknown) => {
+      if (r === null || typeof r !== 'object') return false;
+      const { number, answer, consentDate, queriedAt } = r as Record<string, unknown>;
+      return (
+        typeof number === 'string' &&
+        number.length <= 20 &&
+        (answer === 'yes' || answer === 'no' || answer === 'no data') &&
+        typeof consentDate === 'string' &&
+        /^\d{4}-\d{2}-\d{2}$/.test(consentDate) &&
+        typeof queriedAt === 'string' &&
+        queriedAt.length <= 30 &&
+        !Number.isNaN(Date.parse(queriedAt))
+      );
+    })
+  );
 }
 
 /**

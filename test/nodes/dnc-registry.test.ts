@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LookupServer } from '../support/lookup-server';
 import { WashServer } from '../support/wash-server';
 import {
   ANA,
@@ -388,6 +389,75 @@ describe('dnc-registry and dnc-registry-lookup nodes', function () {
       const down = nextMessage(helper.getNode('blocked'));
       n1.receive({ payload: '+61412345683' });
       assert.equal((await down).dnc.reasons[0].code, 'REGISTRY_UNAVAILABLE');
+    });
+
+    it('the Reassigned Numbers Database: REASSIGNED blocks, "no" allows and its answer is kept with the attempt recorded', async function () {
+      const lookup = await new LookupServer().start();
+      try {
+        lookup.disconnected.set('+12025550143', '2025-06-10');
+        const rnd = {
+          id: 'r3',
+          type: 'dnc-registry',
+          name: '',
+          kind: 'file',
+          registry: 'US_RND',
+          url: lookup.url,
+          rndConsentDate: '',
+          rndNoData: 'block',
+          timeout: 2,
+          retries: 0,
+        };
+        await helper.load(modules, checkFlow({ registries: ['r3'], recordAttempt: true }, [rnd]), {
+          r3: { accountSid: lookup.accountSid, apiKey: lookup.authToken },
+        });
+        await storeReady();
+        const n1 = helper.getNode('n1');
+        const status = statusMatching(n1, (s) => s.fill === 'blue');
+        const blocked = nextMessage(helper.getNode('blocked'));
+        n1.receive({ payload: { phone: '+12025550143', consentDate: '2025-01-05' } });
+        const b = await blocked;
+        assert.equal(b.dnc.reasons[0].code, 'REASSIGNED');
+        assert.equal(b.dnc.reasons[0].rnd.answer, 'yes');
+        assert.deepEqual(await status, { fill: 'blue', shape: 'dot', text: 'blocked: reassigned' });
+
+        const allowed = nextMessage(helper.getNode('allowed'));
+        n1.receive({ payload: { phone: '+13125550187', consentDate: '2025-01-05' } });
+        const a = await allowed;
+        assert.equal(a.dnc.registries[0].rnd.answer, 'no');
+        const service = helper.getNode('c1').dnc.service;
+        const [attempt] = service.store.attempts('+13125550187', 0);
+        assert.deepEqual(attempt.rnd, [
+          {
+            number: '+13125550187',
+            answer: 'no',
+            consentDate: '2025-01-05',
+            queriedAt: a.dnc.registries[0].rnd.queriedAt,
+          },
+        ]);
+        // The credentials went as HTTP Basic; a contact without a consent date is not asked about.
+        assert.equal(
+          lookup.requests[0].authorization,
+          `Basic ${Buffer.from(`${lookup.accountSid}:${lookup.authToken}`).toString('base64')}`,
+        );
+        const noDate = nextMessage(helper.getNode('blocked'));
+        n1.receive({ payload: '+13125550188' });
+        assert.equal((await noDate).dnc.reasons[0].code, 'CONSENT_DATE_MISSING');
+        assert.equal(lookup.requests.length, 2);
+
+        // A list: each allowed contact's attempt keeps its own answer.
+        const list = nextMessage(helper.getNode('allowed'));
+        n1.receive({
+          payload: [
+            { phone: '+13125550190', consentDate: '2025-03-01' },
+            { phone: '+12025550143', consentDate: '2025-07-01' },
+          ],
+        });
+        assert.equal((await list).payload.length, 2);
+        assert.equal(service.store.attempts('+12025550143', 0)[0].rnd[0].consentDate, '2025-07-01');
+        assert.equal(service.store.attempts('+13125550190', 0)[0].rnd[0].answer, 'no');
+      } finally {
+        await lookup.stop();
+      }
     });
 
     it('registryFailure allow lets a contact through when the registry cannot answer', async function () {

@@ -61,10 +61,14 @@ export function insertAuditRowsSql(
   return insertAuditText(s, literal(JSON.stringify(rows)), literal(instance));
 }
 
-/** An attempt as its INSERT takes it, numbered `seq` (attempt_head: commit order); principal null when none. */
-export type AttemptRowIn = Omit<AttemptRecord, 'principal'> & {
+/**
+ * An attempt as its INSERT takes it, numbered `seq` (attempt_head: commit order); principal and rnd null when
+ * none.
+ */
+export type AttemptRowIn = Omit<AttemptRecord, 'principal' | 'rnd'> & {
   readonly seq: number;
   readonly principal: string | null;
+  readonly rnd: AttemptRecord['rnd'] | null;
 };
 
 export function attemptRow(record: AttemptRecord, seq: number): AttemptRowIn {
@@ -79,23 +83,24 @@ export function attemptRow(record: AttemptRecord, seq: number): AttemptRowIn {
     campaign: record.campaign ?? null,
     source: record.source,
     principal: record.principal ?? null,
+    rnd: record.rnd ?? null,
   };
 }
 
 /** One INSERT for a batch of attempt rows (`s`: the quoted schema). */
 export function insertAttemptRows(s: string, rows: readonly AttemptRowIn[], instance: string): QueryConfig {
   return {
-    text: `INSERT INTO ${s}.attempts (seq, keys, at, attempt, outcome, channel, campaign, source, principal, instance)
+    text: `INSERT INTO ${s}.attempts (seq, keys, at, attempt, outcome, channel, campaign, source, principal, instance, rnd)
      SELECT (r->>'seq')::bigint, ARRAY(SELECT jsonb_array_elements_text(r->'keys')), (r->>'at')::bigint,
             (r->>'attempt')::boolean, r->>'outcome', r->>'channel', r->>'campaign', r->>'source',
-            r->>'principal', $2
+            r->>'principal', $2, NULLIF(r->'rnd', 'null'::jsonb)
        FROM jsonb_array_elements($1::jsonb) AS r`,
     values: [JSON.stringify(rows), instance],
   };
 }
 
 /** The columns an attempt is read back from, for a SELECT. */
-export const ATTEMPT_COLUMNS = 'seq, keys, at, attempt, outcome, channel, campaign, source, principal';
+export const ATTEMPT_COLUMNS = 'seq, keys, at, attempt, outcome, channel, campaign, source, principal, rnd';
 
 /** A row of `<schema>.attempts` as the driver returns it (bigint as text). */
 export interface AttemptRowOut {
@@ -108,6 +113,8 @@ export interface AttemptRowOut {
   campaign: string | null;
   source: string;
   principal: string | null;
+  /** jsonb: the driver parses it. */
+  rnd: AttemptRecord['rnd'] | null;
 }
 
 /** The record a row holds, members in the embedded attempts file's order (lib/store/attempts.ts). */
@@ -121,5 +128,6 @@ export function attemptFromRow(row: AttemptRowOut): AttemptRecord {
     campaign: row.campaign,
     source: row.source,
     ...(row.principal === null ? {} : { principal: row.principal }),
+    ...(row.rnd === null || row.rnd === undefined ? {} : { rnd: row.rnd }),
   };
 }

@@ -154,6 +154,15 @@ CREATE TABLE ${s}.idempotency_keys (
 CREATE INDEX idempotency_keys_expires ON ${s}.idempotency_keys (expires_at);
 `,
   },
+  {
+    version: 4,
+    name: 'reassigned numbers answers on attempts',
+    // The Reassigned Numbers Database answers a check relied on, kept with the attempt it allowed
+    // (AttemptRecord.rnd): NULL on every earlier row and whenever none was asked.
+    sql: (s) => `
+ALTER TABLE ${s}.attempts ADD COLUMN rnd jsonb;
+`,
+  },
 ];
 
 /** The newest schema version this package knows. */
