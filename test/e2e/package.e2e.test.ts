@@ -24,6 +24,7 @@ import {
   type DebugMessage,
   type FlowNode,
 } from '../support/node-red-process';
+import { LookupServer } from '../support/lookup-server';
 import type { BatchSummary, BlockedItem, Decision } from '../../lib/decision';
 import type { LabelChangeOutcome } from '../../lib/service';
 
@@ -206,6 +207,8 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
   let version: string;
   /** Example 08 posts every change to CRM_WEBHOOK_URL: this server, standing in for the CRM. */
   let crmServer: http.Server | undefined;
+  /** Example 12's Reassigned Numbers Database registry asks this stand-in for Twilio Lookup. */
+  let lookup: LookupServer | undefined;
   const crm: CrmRequest[] = [];
   const webhookEnv = process.env.CRM_WEBHOOK_URL;
   const examples = loadExamples();
@@ -333,6 +336,16 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     const crmPort = (crmServer.address() as { port: number }).port;
     // Node-RED inherits the environment: example 08's change node reads it with $env().
     process.env.CRM_WEBHOOK_URL = `http://127.0.0.1:${crmPort}/crm/dnc-webhook`;
+    // Example 12 ships its RND registry without credentials (the user adds theirs): the deployed copy
+    // points at the stand-in, with the stand-in's credentials, as a user's filled-in node would.
+    lookup = await new LookupServer().start();
+    lookup.disconnected.set('+12025550143', '2025-06-10');
+    const rnd = deployed.flows.find((n) => n.id === idIn('12', 'b12c0000000000c5'));
+    if (rnd === undefined) throw new Error('example 12 has no RND registry');
+    Object.assign(rnd, {
+      url: lookup.url,
+      credentials: { accountSid: lookup.accountSid, apiKey: lookup.authToken },
+    });
     red = await NodeRedProcess.start({ userDir });
   });
 
@@ -340,6 +353,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     this.timeout(30000);
     await red?.stop();
     await new Promise((resolve) => (crmServer ? crmServer.close(resolve) : resolve(undefined)));
+    await lookup?.stop();
     if (webhookEnv === undefined) delete process.env.CRM_WEBHOOK_URL;
     else process.env.CRM_WEBHOOK_URL = webhookEnv;
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -818,6 +832,24 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     assert.equal(ny.nextAllowedAt, '2027-01-11T14:00:00.000Z');
     // Jackson, Mississippi (Central): 19:30 CST; Mississippi and the company both ban Sunday: Mon 09:00 CST.
     assert.equal(decisionOf('+16015550123').nextAllowedAt, '2027-01-11T15:00:00.000Z');
+  });
+
+  it('12 Nationwide campaign: the Reassigned Numbers Database blocks a lead whose number changed hands since its consent', async () => {
+    type Shown = { reasons: { code: string; rnd?: { answer: string; consentDate: string } }[] };
+    const blockedId = idIn('12', 'b12c000000000024');
+    const reassigned = await pressAndWait<Shown>(idIn('12', 'b12c000000000021'), blockedId);
+    assert.equal(reassigned.reasons[0].code, 'REASSIGNED');
+    assert.deepEqual(
+      { ...reassigned.reasons[0].rnd, queriedAt: undefined },
+      { answer: 'yes', consentDate: '2025-01-05', queriedAt: undefined },
+    );
+    assert.deepEqual(
+      lookup!.requests.map((r) => [r.number, r.lastVerifiedDate]),
+      [['+12025550143', '20250105']],
+    );
+    const noDate = await pressAndWait<Shown>(idIn('12', 'b12c000000000027'), blockedId);
+    assert.equal(noDate.reasons[0].code, 'CONSENT_DATE_MISSING');
+    assert.equal(lookup!.requests.length, 1, 'a lead without a consent date is not asked about');
   });
 
   it('keeps every label across a restart of Node-RED', async function () {
