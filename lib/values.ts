@@ -107,6 +107,18 @@ export const RULES = {
           email: { type: ['string', 'null'], maxLength: 320 },
           id: { type: ['string', 'number', 'null'], maxLength: 320 },
           country: { type: ['string', 'null'], maxLength: 320 },
+          // Where the callee is, for calling policies (ZoneHints in lib/contacts.ts: the first of each
+          // group's names that holds text), and when consent was given (the Reassigned Numbers Database).
+          timezone: { type: ['string', 'null'], maxLength: 64 },
+          timeZone: { type: ['string', 'null'], maxLength: 64 },
+          tz: { type: ['string', 'null'], maxLength: 64 },
+          region: { type: ['string', 'null'], maxLength: 64 },
+          state: { type: ['string', 'null'], maxLength: 64 },
+          province: { type: ['string', 'null'], maxLength: 64 },
+          postalCode: { type: ['string', 'null'], maxLength: 32 },
+          postcode: { type: ['string', 'null'], maxLength: 32 },
+          zip: { type: ['string', 'null'], maxLength: 32 },
+          consentDate: { type: ['string', 'null'], maxLength: 64 },
         },
       },
     ],

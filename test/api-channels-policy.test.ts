@@ -43,6 +43,30 @@ describe('DNC API: channels and calling policies', function () {
     assert.deepEqual(sms.body.matched, ['DNC_Marketing'], 'a built-in channel still works, any case');
   });
 
+  it("takes where the callee is with one contact, as with a list: the contact's state binds under us-states", async () => {
+    await deploy();
+    // Thu 15 Jan 2026 20:30 EST: a New York number with a Massachusetts address (201 CMR 12.02(2): 20:00).
+    const at = '2026-01-16T01:30:00.000Z';
+    const contact = { phone: '+12125550123', state: 'MA', consentDate: '2025-01-05' };
+    const one = await post('/dnc/check', { contact, policy: 'us-states', channel: 'voice', at });
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.body.allowed, false, one.text);
+    assert.equal(one.body.nextAllowedAt, '2026-01-16T13:00:00.000Z');
+    const list = await post('/dnc/check', { contacts: [contact], policy: 'us-states', channel: 'voice', at });
+    assert.equal(list.body.summary.blocked, 1, list.text);
+    const byZip = await post('/dnc/check', {
+      contact: { phone: '+12125550123', zip: '02108' },
+      policy: 'us-states',
+      channel: 'voice',
+      at,
+    });
+    assert.equal(byZip.body.allowed, false, byZip.text);
+    // A misspelt field is still refused, naming nothing it would silently ignore.
+    const typo = await post('/dnc/check', { contact: { phone: '+12125550123', stat: 'MA' }, at });
+    assert.equal(typo.status, 400, typo.text);
+    assert.equal(typo.body.code, 'DNC_INVALID_CONTACT');
+  });
+
   it('takes the custom channels the configuration declares', async () => {
     await deploy([config('c1', { channels: ['fax'] })]);
     const fax = await post('/dnc/check', { contact: ANA, channel: 'fax' });
