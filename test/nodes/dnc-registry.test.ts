@@ -460,6 +460,39 @@ describe('dnc-registry and dnc-registry-lookup nodes', function () {
       }
     });
 
+    it("a registry lookup asks the Reassigned Numbers Database about the registry node's consent date", async function () {
+      const lookup = await new LookupServer().start();
+      try {
+        lookup.disconnected.set('+12025550143', '2025-06-10');
+        const rnd = {
+          id: 'r3',
+          type: 'dnc-registry',
+          name: '',
+          registry: 'US_RND',
+          url: lookup.url,
+          rndConsentDate: '2025-01-05',
+          timeout: 2,
+          retries: 0,
+        };
+        await helper.load(modules, lookupFlow(['r3'], [rnd]), {
+          r3: { accountSid: lookup.accountSid, apiKey: lookup.authToken },
+        });
+        const n1 = helper.getNode('n1');
+        const listed = nextMessage(helper.getNode('listed'));
+        n1.receive({ payload: '+12025550143' });
+        assert.equal((await listed).dnc.registries[0].reason, 'REASSIGNED');
+        const notListed = nextMessage(helper.getNode('notListed'));
+        n1.receive({ payload: '+13125550187' });
+        assert.equal((await notListed).dnc.registries[0].rnd.consentDate, '2025-01-05');
+        assert.deepEqual(
+          lookup.requests.map((r) => r.lastVerifiedDate),
+          ['20250105', '20250105'],
+        );
+      } finally {
+        await lookup.stop();
+      }
+    });
+
     it('registryFailure allow lets a contact through when the registry cannot answer', async function () {
       server.fallback = 500;
       await helper.load(
