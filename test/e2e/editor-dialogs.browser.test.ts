@@ -670,6 +670,30 @@ describe('editor dialogs of every node in a real browser', function () {
     await dialog.locator('#node-config-input-kind').selectOption('file');
     await fileRow.waitFor({ state: 'visible' });
     assert.ok(await serviceRow.isHidden());
+
+    // The Reassigned Numbers Database has one interface: no source kind, file or mapping to choose.
+    await dialog.locator('#node-config-input-registry').selectOption('US_RND');
+    await dialog.locator('#node-config-input-accountSid').waitFor({ state: 'visible' });
+    for (const selector of [
+      '#node-config-input-url',
+      '#node-config-input-apiKey',
+      '#node-config-input-rndConsentDate',
+      '#node-config-input-rndNoData',
+      '#node-config-input-timeout',
+    ])
+      await assertShown(dialog, selector, 'dnc-registry (US_RND)');
+    for (const selector of [
+      '#node-config-input-kind',
+      '#node-config-input-path',
+      '#node-config-input-mapping',
+      '#node-config-input-callingCodes',
+    ])
+      assert.ok(await dialog.locator(selector).isHidden(), `${selector} hidden for US_RND`);
+    assert.equal(await dialog.locator('#node-config-input-apiKey-label').textContent(), 'Auth token');
+    assert.equal(
+      await dialog.locator('#node-config-input-url').getAttribute('placeholder'),
+      'https://lookups.twilio.com',
+    );
     await cancel();
     assert.deepEqual(errors.slice(mark), []);
   });
