@@ -405,6 +405,8 @@ describe('editor dialogs of every node in a real browser', function () {
   /** The element, or (for a typed input, whose own input is hidden) its typed input container, is visible. */
   async function assertShown(scope: Locator, selector: string, type: string): Promise<void> {
     const element = scope.locator(selector).first();
+    // A busy machine renders the form after the tray's buttons: wait for it (a missing field still fails).
+    await element.waitFor({ state: 'attached', timeout: 15000 }).catch(() => undefined);
     assert.equal(await element.count(), 1, `${type}: the dialog has ${selector}`);
     const shown = await element.evaluate((el) => {
       // A typed input hides its own input and shows a container right after it.
