@@ -56,7 +56,15 @@ export default tseslint.config(
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', RED: 'readonly', $: 'readonly' },
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        RED: 'readonly',
+        $: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        Promise: 'readonly',
+      },
     },
   },
   {

@@ -60,7 +60,8 @@ export function contactDetail(
   const expired = profiles
     .flatMap((p) => p.labels)
     .filter((l) => l.expiresAt !== null && l.expiresAt <= now)
-    .map((l) => ({ label: l.label, expiredAt: isoTime(l.expiresAt!) }));
+    // Who applied it and why, as for an active label (kept until removed: evidence of the opt-out).
+    .map((l) => ({ ...labelView(l), expiredAt: isoTime(l.expiresAt!) }));
   return {
     contact: keys[0],
     keys,

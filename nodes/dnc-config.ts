@@ -15,6 +15,7 @@ import { POSTGRES_URL_ENV, postgresSettings } from '../lib/store/postgres/settin
 import { DncBinding, type DncConfigDef, type DncConfigNode } from './shared/config';
 import { TokenSet, parseTokens } from '../lib/api/auth';
 import { mountDncApi, publicPathOf, rateLimitOf, registerApiConfig } from './shared/api-mount';
+import { publishChanges } from './shared/change-publisher';
 import { toCodedError } from './shared/errors';
 import { userDir } from './shared/user-dir';
 
@@ -178,6 +179,15 @@ export = function (RED: NodeAPI) {
       this.error(`invalid DNC labels configuration: ${error.message}`);
     }
     this.dnc = binding;
+    // The editor's DNC sidebar hears about changes through comms (no personal data in the notice).
+    const stopPublishing =
+      binding.service === null
+        ? () => undefined
+        : publishChanges(RED, this.id, binding.service, (err) =>
+            this.warn(
+              `the editor could not be told of a change: ${err instanceof Error ? err.message : String(err)}`,
+            ),
+          );
     const unregisterApi = registerApiConfig(
       { id: this.id, name: this.name ?? '', binding, api: apiSettings(this, def) },
       (message) => this.warn(message),
@@ -185,6 +195,7 @@ export = function (RED: NodeAPI) {
 
     this.on('close', (_removed: boolean, done: () => void) => {
       stopWatching?.();
+      stopPublishing();
       unregisterApi();
       const r = release;
       release = null;

@@ -31,7 +31,7 @@ import { ServiceRegistrySource } from '../lib/registries/service-source';
 import { toCodedError } from './shared/errors';
 import { translator, type Translate } from './shared/i18n';
 import { evaluateJsonata } from './shared/inputs';
-import { RegistryBinding, type DncRegistryNode } from './shared/registry';
+import { RegistryBinding, registerLiveRegistry, type DncRegistryNode } from './shared/registry';
 import { STATUS } from './shared/status';
 import { userDir } from './shared/user-dir';
 
@@ -62,7 +62,7 @@ export = function (RED: NodeAPI) {
     const label = def.name || id;
     const t = translator(RED, 'dnc-registry');
     let binding: RegistryBinding;
-    let source: (RegistrySource & { close(): Promise<void> }) | null = null;
+    let source: (RegistrySource & { close(): Promise<void>; status(): object }) | null = null;
     let poll: NodeJS.Timeout | null = null;
 
     const showProgress = (progress: RegistryLoadProgress) => {
@@ -186,8 +186,21 @@ export = function (RED: NodeAPI) {
       node.error(`invalid DNC registry configuration: ${error.message}`);
     }
     node.dncRegistry = binding;
+    const live = source;
+    const unregisterLive = registerLiveRegistry(
+      node.id,
+      binding,
+      live === null
+        ? null
+        : () => ({
+            kind: 'file',
+            maxAgeDays: (live as { maxAgeDays?: number }).maxAgeDays,
+            ...live.status(),
+          }),
+    );
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      unregisterLive();
       if (poll !== null) clearInterval(poll);
       binding.close();
       node.status({});

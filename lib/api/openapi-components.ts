@@ -5,6 +5,19 @@
 import { RULES } from '../values';
 import { errorResponse, isoTimeSchema, nullableText, queryText, ref, type Json } from './openapi-parts';
 
+/** A label's definition (GET /labels), and the first fields of a list (GET /lists). */
+const labelDefinition = {
+  type: 'object',
+  required: ['name', 'channels', 'global'],
+  properties: {
+    name: { type: 'string' },
+    description: { type: 'string' },
+    channels: { type: 'array', items: { type: 'string' } },
+    global: { type: 'boolean' },
+    expiresAfterDays: { type: ['number', 'null'] },
+  },
+};
+
 export function components(configParam: boolean): Json {
   return {
     securitySchemes: {
@@ -56,17 +69,7 @@ export function components(configParam: boolean): Json {
       },
       Contact: RULES.contact,
       LabelNames: RULES.labels,
-      LabelDefinition: {
-        type: 'object',
-        required: ['name', 'channels', 'global'],
-        properties: {
-          name: { type: 'string' },
-          description: { type: 'string' },
-          channels: { type: 'array', items: { type: 'string' } },
-          global: { type: 'boolean' },
-          expiresAfterDays: { type: ['number', 'null'] },
-        },
-      },
+      LabelDefinition: labelDefinition,
       ActiveLabel: {
         type: 'object',
         required: ['label', 'appliedAt', 'expiresAt', 'source'],
@@ -210,7 +213,20 @@ export function components(configParam: boolean): Json {
             type: 'array',
             items: {
               type: 'object',
-              properties: { label: { type: 'string' }, expiredAt: isoTimeSchema },
+              description:
+                'A label past its expiry, still stored: the ActiveLabel fields and when it expired.',
+              properties: {
+                label: { type: 'string' },
+                expiredAt: isoTimeSchema,
+                appliedAt: isoTimeSchema,
+                expiresAt: { type: ['string', 'null'], format: 'date-time' },
+                source: { type: 'string' },
+                actor: nullableText,
+                principal: nullableText,
+                reason: nullableText,
+                campaign: nullableText,
+                channel: nullableText,
+              },
             },
           },
           history: { type: 'array', items: ref('AuditRecord') },
@@ -339,6 +355,41 @@ export function components(configParam: boolean): Json {
           contact: { type: 'string' },
           keys: { type: 'array', items: { type: 'string' } },
           labels: { type: 'array', items: ref('ActiveLabel') },
+        },
+      },
+      LabelList: {
+        type: 'object',
+        required: [...labelDefinition.required, 'active', 'expired'],
+        properties: {
+          ...labelDefinition.properties,
+          active: { type: 'integer', minimum: 0, description: 'Contacts the label blocks now.' },
+          expired: {
+            type: 'integer',
+            minimum: 0,
+            description: 'Contacts still holding the label past its expiry (no longer blocked).',
+          },
+        },
+      },
+      ListPage: {
+        type: 'object',
+        required: ['label', 'total', 'offset', 'limit', 'contacts'],
+        properties: {
+          label: { type: 'string' },
+          total: { type: 'integer', minimum: 0 },
+          offset: { type: 'integer', minimum: 0 },
+          limit: { type: 'integer', minimum: 1 },
+          contacts: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['contact', 'keys', 'label'],
+              properties: {
+                contact: { type: 'string' },
+                keys: { type: 'array', items: { type: 'string' } },
+                label: ref('ActiveLabel'),
+              },
+            },
+          },
         },
       },
     },

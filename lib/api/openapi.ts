@@ -13,6 +13,7 @@ import { bulkPaths } from './routes/bulk';
 import { checkPaths } from './routes/checks';
 import { contactPaths } from './routes/contacts';
 import { labelPaths } from './routes/labels';
+import { listPaths } from './routes/lists';
 import { systemPaths } from './routes/system';
 
 export function openApiDocument(serverUrl: string, configParam: boolean): Json {
@@ -50,6 +51,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
     tags: [
       { name: 'labels', description: 'Label definitions and label changes' },
       { name: 'contacts', description: 'Contacts and checks' },
+      { name: 'lists', description: 'Each label as a list of the contacts carrying it' },
       { name: 'audit', description: 'The hash-chained audit trail' },
       { name: 'bulk', description: 'Import and export' },
       { name: 'system', description: 'Health and this document' },
@@ -59,6 +61,7 @@ export function openApiDocument(serverUrl: string, configParam: boolean): Json {
       ...labelPaths(doc),
       ...contactPaths(doc),
       ...checkPaths(doc),
+      ...listPaths(doc),
       ...auditPaths(doc),
       ...bulkPaths(doc),
     },

@@ -29,6 +29,7 @@ import { bulkRoutes } from './routes/bulk';
 import { checkRoutes } from './routes/checks';
 import { contactRoutes } from './routes/contacts';
 import { labelRoutes } from './routes/labels';
+import { listRoutes } from './routes/lists';
 import { systemRoutes } from './routes/system';
 
 /** Everything the API needs about one configuration. Create with `createApiContext`. */
@@ -188,6 +189,7 @@ export function createDncApi(options: DncApiOptions) {
     ...labelRoutes(kit),
     ...contactRoutes(kit),
     ...checkRoutes(kit),
+    ...listRoutes(kit),
     ...auditRoutes(kit),
     ...bulkRoutes(kit),
   ];

@@ -22,6 +22,7 @@ import { IdempotencyCache } from '../../lib/api/idempotency';
 import { sweepStaleUploads } from '../../lib/api/upload-spool';
 import { createApiContext, createDncApi, type ApiContext } from '../../lib/api/router';
 import { liveConfigs, type ApiSettings, type DncBinding, type LiveConfig } from './config';
+import { describeRegistries } from './registry';
 
 type Middleware = (req: ApiRequest, res: ApiResponse, next: Next) => void;
 type ErrorMiddleware = (err: unknown, req: ApiRequest, res: ApiResponse, next: Next) => void;
@@ -83,6 +84,7 @@ function contextOf(entry: LiveConfig): ApiContext {
       name: entry.name,
       service: binding.service,
       track: (work) => binding.track(work),
+      registries: describeRegistries,
     });
     contexts.set(binding, context);
   }

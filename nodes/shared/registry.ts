@@ -78,6 +78,57 @@ export interface DncRegistryNode extends Node {
   dncRegistry?: RegistryBinding;
 }
 
+/** A deployed registry as the API's health route and the editor's sidebar describe it. */
+interface LiveRegistry {
+  readonly node: string;
+  readonly binding: RegistryBinding;
+  /** The source's own status (FileRegistry, ServiceRegistrySource, ReassignedNumbersSource), if any. */
+  readonly status: (() => object) | null;
+}
+
+/** Every deployed `dnc-registry` config node, by node id. */
+const liveRegistries = new Map<string, LiveRegistry>();
+
+/** Registers a deployed registry; returns the function that forgets it (on close). */
+export function registerLiveRegistry(
+  node: string,
+  binding: RegistryBinding,
+  status: (() => object) | null,
+): () => void {
+  const entry: LiveRegistry = { node, binding, status };
+  liveRegistries.set(node, entry);
+  return () => {
+    if (liveRegistries.get(node) === entry) liveRegistries.delete(node);
+  };
+}
+
+/**
+ * The deployed registries: the node, the registry's id and name, the state the using nodes see, and the
+ * source's status (as-of date, validity, numbers loaded, last load or request, circuit) without its
+ * load progress details. Never throws: a source whose status fails reports only its state.
+ */
+export function describeRegistries(): Record<string, unknown>[] {
+  return [...liveRegistries.values()].map(({ node, binding, status }) => {
+    let own: Record<string, unknown>;
+    try {
+      own = { ...((status?.() ?? {}) as Record<string, unknown>) };
+      delete own.progress;
+    } catch {
+      own = {};
+    }
+    const info = binding.info;
+    return {
+      ...own,
+      node,
+      registry: binding.id,
+      name: binding.label,
+      state: info.state,
+      ...(info.detail === undefined ? {} : { detail: info.detail }),
+      ...(info.refused === undefined ? {} : { refused: info.refused }),
+    };
+  });
+}
+
 /** Registry ids as the editor saves them: a list, or a comma-separated string. */
 export function registryIds(value: unknown, fallback?: unknown): string[] {
   let ids: string[] = [];

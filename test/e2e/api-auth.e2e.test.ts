@@ -9,10 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NodeRedProcess, PACKAGE_ROOT, waitFor } from '../support/node-red-process';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
+import { adminAuthSettings, NodeRedProcess, PACKAGE_ROOT, waitFor } from '../support/node-red-process';
 
 const ANA = '+447911123456';
 const WRITE_TOKEN = 'e2e-write-token-0123456789abcdef';
@@ -50,41 +47,17 @@ describe('DNC API authorization in a real Node-RED with adminAuth', function () 
 
   before(async () => {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnc-api-e2e-'));
-    const hash = bcrypt.hashSync(PASSWORD, 8);
     red = await NodeRedProcess.start({
       userDir,
       nodesDir: [PACKAGE_ROOT],
-      settings: {
-        adminAuth: {
-          type: 'credentials',
-          users: [
-            { username: 'admin', password: hash, permissions: '*' },
-            { username: 'reader', password: hash, permissions: 'read' },
-            { username: 'flows-only', password: hash, permissions: ['flows.read'] },
-          ],
-          // Anonymous requests may only read the settings (the process helper waits for GET /settings).
-          default: { permissions: 'settings.read' },
-        },
-      },
+      settings: adminAuthSettings(PASSWORD, { admin: '*', reader: 'read', 'flows-only': ['flows.read'] }),
     });
     for (const [user, scope] of [
       ['admin', '*'],
       ['reader', 'read'],
       ['flows-only', 'flows.read'],
     ] as const) {
-      const res = await fetch(`${red.baseUrl}/auth/token`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({
-          client_id: 'node-red-admin',
-          grant_type: 'password',
-          scope,
-          username: user,
-          password: PASSWORD,
-        }),
-      });
-      assert.equal(res.status, 200, await res.clone().text());
-      tokens[user] = ((await res.json()) as { access_token: string }).access_token;
+      tokens[user] = await red.adminToken(user, PASSWORD, scope);
     }
     const flows = [
       {
@@ -99,17 +72,7 @@ describe('DNC API authorization in a real Node-RED with adminAuth', function () 
         credentials: { writeTokens: WRITE_TOKEN, readTokens: READ_TOKEN },
       },
     ];
-    const deployed = await fetch(`${red.baseUrl}/flows`, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        Authorization: `Bearer ${tokens.admin}`,
-        'Node-RED-Deployment-Type': 'full',
-        'Node-RED-API-Version': 'v2',
-      },
-      body: JSON.stringify({ flows }),
-    });
-    assert.equal(deployed.status, 200, await deployed.clone().text());
+    await red.deploy(flows, tokens.admin);
     await waitFor('the DNC store to open', async () => {
       const res = await call('GET', '/dnc/health', tokens.admin);
       return res.status === 200 ? true : undefined;

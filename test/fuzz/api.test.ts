@@ -188,6 +188,17 @@ const TARGETS: readonly Target[] = [
     },
   },
   { method: 'GET', path: '/audit/verify' },
+  { method: 'GET', path: '/lists' },
+  {
+    method: 'GET',
+    path: '/lists/{label}/contacts',
+    query: {
+      offset: fc.constantFrom('0', '10', '100000'),
+      limit: fc.constantFrom('1', '50', '500'),
+      q: fc.constantFrom('555', 'ANA@', 'id:', '(020) 7946'),
+      includeExpired: flag,
+    },
+  },
   {
     method: 'POST',
     path: '/imports',
@@ -243,7 +254,10 @@ function encode(text: string): string {
 const BROKEN_ENCODINGS = ['%', '%E0%A4', '%ZZ', '%C0%AF', '%ED%A0%80', '%FF', '%00', '%2F', '..', '.'];
 
 const pathValue: fc.Arbitrary<string> = fc.oneof(
-  { arbitrary: fc.constantFrom(ANA, BEN, '07911 123456', 'someone@example.com', 'x').map(encode), weight: 2 },
+  {
+    arbitrary: fc.constantFrom(ANA, BEN, '07911 123456', 'someone@example.com', 'x', 'DNC_Sales').map(encode),
+    weight: 2,
+  },
   { arbitrary: hostileString.filter((s) => s.length > 0 && s.length < 2000).map(encode), weight: 4 },
   { arbitrary: fc.constantFrom(...BROKEN_ENCODINGS), weight: 1 },
 );

@@ -145,6 +145,30 @@ function loadWs(): WsConstructor {
   return editorApi('ws') as WsConstructor;
 }
 
+/**
+ * Settings for `adminAuth` with these users (name -> Node-RED permissions), all with `password`; anonymous
+ * requests may only read the settings (NodeRedProcess.start waits for GET /settings).
+ */
+export function adminAuthSettings(
+  password: string,
+  users: Readonly<Record<string, string | readonly string[]>>,
+): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
+  const hash = bcrypt.hashSync(password, 8);
+  return {
+    adminAuth: {
+      type: 'credentials',
+      users: Object.entries(users).map(([username, permissions]) => ({
+        username,
+        password: hash,
+        permissions,
+      })),
+      default: { permissions: 'settings.read' },
+    },
+  };
+}
+
 export class NodeRedProcess {
   readonly baseUrl: string;
   /** Everything the process printed (for failure messages). */
@@ -322,11 +346,26 @@ export class NodeRedProcess {
     return { status: res.status, text, json: json as T, headers: res.headers };
   }
 
+  /** An admin API token for a user of the settings' `adminAuth` (password grant, as the editor's login). */
+  async adminToken(username: string, password: string, scope: string): Promise<string> {
+    const res = await this.request<{ access_token?: string }>('POST', '/auth/token', {
+      client_id: 'node-red-admin',
+      grant_type: 'password',
+      scope,
+      username,
+      password,
+    });
+    if (res.status !== 200 || typeof res.json?.access_token !== 'string') {
+      throw new Error(`no token for ${username}: HTTP ${res.status} ${res.text}`);
+    }
+    return res.json.access_token;
+  }
+
   /**
    * Full deploy through the admin API. The API answers before the new flows have started; this waits
    * for the runtime's deploy notification of the new revision, so the flows are running on return.
    */
-  async deploy(flows: readonly FlowNode[]): Promise<void> {
+  async deploy(flows: readonly FlowNode[], token?: string): Promise<void> {
     const res = await this.request<{ rev?: string }>(
       'POST',
       '/flows',
@@ -334,11 +373,15 @@ export class NodeRedProcess {
       {
         'Node-RED-Deployment-Type': 'full',
         'Node-RED-API-Version': 'v2',
+        ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
       },
     );
     if (res.status !== 200 || typeof res.json?.rev !== 'string') {
       throw new Error(`deploy failed: HTTP ${res.status} ${res.text}\n${this.log.slice(-4000)}`);
     }
+    // With adminAuth (a token) this helper's comms connection is not logged in and hears no deploy
+    // notification: the caller waits for what it needs (the DNC health route) instead.
+    if (token !== undefined) return;
     const rev = res.json.rev;
     await waitFor(`flows revision ${rev} to start`, () => (this.revision === rev ? true : undefined), 30000);
   }

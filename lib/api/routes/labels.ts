@@ -2,6 +2,7 @@
  * Label routes: the definitions, and adding or removing labels (idempotent writes).
  */
 import { changeView } from '../../contact-view';
+import type { CompiledLabel } from '../../labels';
 import type { LabelChangeRequest } from '../../service';
 import { assertContactShape } from '../../values';
 import { invalid } from '../errors';
@@ -21,6 +22,17 @@ import {
 
 const CHANGE_FIELDS = ['contact', 'labels', 'source', 'actor', 'reason', 'campaign', 'channel'];
 const REMOVE_FIELDS = ['contact', 'labels', 'all', 'source', 'actor', 'reason'];
+
+/** A label's definition as the API shows it (OpenAPI `LabelDefinition`). */
+export function labelDefinitionView(l: CompiledLabel): Record<string, unknown> {
+  return {
+    name: l.name,
+    description: l.description,
+    channels: l.channels,
+    global: l.global,
+    expiresAfterDays: l.expiresAfterDays,
+  };
+}
 
 export function labelRoutes(kit: RouteKit): Route[] {
   const { limits, withConfig, idempotent } = kit;
@@ -64,18 +76,7 @@ export function labelRoutes(kit: RouteKit): Route[] {
   return [
     route('GET', '/labels', 'read', withConfig([]), (r) => {
       const catalog = r.ctx().service.catalog;
-      return ok({
-        labels: catalog.names.map((name) => {
-          const l = catalog.find(name)!;
-          return {
-            name: l.name,
-            description: l.description,
-            channels: l.channels,
-            global: l.global,
-            expiresAfterDays: l.expiresAfterDays,
-          };
-        }),
-      });
+      return ok({ labels: catalog.names.map((name) => labelDefinitionView(catalog.find(name)!)) });
     }),
     route('POST', '/labels/add', 'write', withConfig([]), (r) => change('add', r), true),
     route('POST', '/labels/remove', 'write', withConfig([]), (r) => change('remove', r), true),
