@@ -297,45 +297,39 @@
       });
       if (keys.length === 0) el('p', { text: t('message.unknownContact') }).appendTo(head);
 
+      // One card per label: a sidebar is too narrow for a seven-column table.
       var labelBox = section(profile, t('label.labels'));
-      var rows = [];
+      var cards = el('div', { cls: 'dnc-sidebar-labels' }).appendTo(labelBox);
+      function card(l, active) {
+        var c = el('div', { cls: 'dnc-sidebar-card' + (active ? '' : ' dnc-sidebar-card-expired') }).appendTo(
+          cards,
+        );
+        var title = el('div', { cls: 'dnc-sidebar-card-title' }).appendTo(c);
+        el('strong', { text: l.label }).appendTo(title);
+        el('span', { cls: 'dnc-sidebar-badge', text: t(active ? 'state.active' : 'state.expired') }).appendTo(
+          title,
+        );
+        el('div', {
+          text: t('message.appliedBy', {
+            at: when(l.appliedAt),
+            by: l.principal || t('state.unknown'),
+            source: l.source,
+          }),
+        }).appendTo(c);
+        if (l.reason) el('div', { text: t('message.because', { reason: l.reason }) }).appendTo(c);
+        el('div', {
+          text: l.expiresAt
+            ? t(active ? 'message.expires' : 'message.expired', { at: when(l.expiresAt) })
+            : t('message.neverExpires'),
+        }).appendTo(c);
+      }
       (detail.labels || []).forEach(function (l) {
-        rows.push([
-          l.label,
-          t('state.active'),
-          when(l.appliedAt),
-          l.principal || '',
-          l.source,
-          l.reason || '',
-          l.expiresAt ? when(l.expiresAt) : t('state.never'),
-        ]);
+        card(l, true);
       });
       (detail.expired || []).forEach(function (l) {
-        rows.push([
-          l.label,
-          t('state.expired'),
-          when(l.appliedAt),
-          l.principal || '',
-          l.source,
-          l.reason || '',
-          when(l.expiresAt),
-        ]);
+        card(l, false);
       });
-      if (rows.length === 0) el('p', { text: t('message.noLabels') }).appendTo(labelBox);
-      else
-        table(
-          [
-            t('column.label'),
-            t('column.state'),
-            t('column.applied'),
-            t('column.by'),
-            t('column.source'),
-            t('column.reason'),
-            t('column.expires'),
-          ],
-          rows,
-          'dnc-sidebar-labels',
-        ).appendTo(labelBox);
+      if (cards.children().length === 0) el('p', { text: t('message.noLabels') }).appendTo(labelBox);
 
       renderChangeForm(section(profile, t('label.change')), detail);
       renderPreview(section(profile, t('label.preview')));
@@ -353,17 +347,15 @@
       if (records.length === 0) el('p', { text: t('message.noHistory') }).appendTo(history);
       else
         table(
-          [t('column.when'), t('column.change'), t('column.by'), t('column.source'), t('column.reason')],
+          [t('column.when'), t('column.change'), t('column.by')],
           records
             .slice()
             .reverse()
             .map(function (r) {
               return [
                 when(r.at),
-                r.op + ' ' + (r.labels || []).join(', '),
-                r.principal || '',
-                r.source,
-                r.reason || '',
+                r.op + ' ' + (r.labels || []).join(', ') + (r.reason ? ' (' + r.reason + ')' : ''),
+                (r.principal || '') + (r.source ? ' · ' + r.source : ''),
               ];
             }),
           'dnc-sidebar-history',

@@ -126,6 +126,60 @@ describe('the DNC sidebar in a real browser', function () {
         apiPath: '/dnc-api',
         apiRateLimit: 0,
       },
+      // A small pre-dial flow, for the screenshot of the editor with the tab open.
+      {
+        id: 'e2esidebarinj01',
+        type: 'inject',
+        z: 'e2esidebartab001',
+        name: 'next lead',
+        props: [{ p: 'payload' }],
+        repeat: '',
+        crontab: '',
+        once: false,
+        onceDelay: 0.1,
+        topic: '',
+        payload: ANA,
+        payloadType: 'str',
+        x: 140,
+        y: 100,
+        wires: [['e2esidebarchk01']],
+      },
+      {
+        id: 'e2esidebarchk01',
+        type: 'dnc-check',
+        z: 'e2esidebartab001',
+        name: 'pre-dial check',
+        config: CONFIG,
+        labels: [],
+        channel: 'voice',
+        contact: 'payload',
+        contactType: 'msg',
+        registries: [REGISTRY],
+        registryFailure: 'block',
+        x: 340,
+        y: 100,
+        wires: [['e2esidebardbg01'], ['e2esidebardbg02']],
+      },
+      {
+        id: 'e2esidebardbg01',
+        type: 'debug',
+        z: 'e2esidebartab001',
+        name: 'dial',
+        complete: 'dnc',
+        x: 550,
+        y: 80,
+        wires: [],
+      },
+      {
+        id: 'e2esidebardbg02',
+        type: 'debug',
+        z: 'e2esidebartab001',
+        name: 'do not dial',
+        complete: 'dnc',
+        x: 570,
+        y: 120,
+        wires: [],
+      },
       {
         id: REGISTRY,
         type: 'dnc-registry',
@@ -174,15 +228,23 @@ describe('the DNC sidebar in a real browser', function () {
     const page = await editorAs('admin');
     await find(page, '020 7183 8750', ANA);
     const labels = sidebar(page).locator('.dnc-sidebar-labels');
-    await labels.locator('td', { hasText: 'DNC_Sales' }).waitFor();
-    const row = await labels.locator('tbody tr').first().innerText();
-    assert.match(row, /active/);
-    assert.match(row, /asked on the phone/);
-    assert.match(row, /user:admin/);
-    assert.match(row, /ivr/);
+    await labels.locator('.dnc-sidebar-card', { hasText: 'DNC_Sales' }).waitFor();
+    const card = await labels.locator('.dnc-sidebar-card').first().innerText();
+    assert.match(card, /active/);
+    assert.match(card, /Reason: asked on the phone/);
+    assert.match(card, /by user:admin \(ivr\)/);
+    assert.match(card, /Never expires/);
     await sidebar(page).locator('p.dnc-ok', { hasText: 'The audit chain verifies' }).first().waitFor();
     assert.match(await sidebar(page).locator('.dnc-sidebar-history').innerText(), /add DNC_Sales/);
     assert.deepEqual(errors, []);
+    // `DNC_SCREENSHOTS=1` refreshes the pictures in docs/images (the README shows them).
+    if (process.env.DNC_SCREENSHOTS === '1') {
+      const images = path.join(PACKAGE_ROOT, 'docs', 'images');
+      fs.mkdirSync(images, { recursive: true });
+      await sidebar(page).screenshot({ path: path.join(images, 'dnc-sidebar.png') });
+      await page.locator(`#red-ui-tab-e2esidebartab001 a`).first().click();
+      await page.screenshot({ path: path.join(images, 'editor-flow-and-sidebar.png') });
+    }
   });
 
   it('applies and removes a label with a required reason, and previews the decision', async () => {
@@ -194,7 +256,7 @@ describe('the DNC sidebar in a real browser', function () {
     await s.locator('.dnc-sidebar-result.dnc-error', { hasText: 'Give a reason' }).waitFor();
     await s.locator('#dnc-sidebar-change-reason').fill('complaint by email');
     await s.locator('#dnc-sidebar-apply').click();
-    await s.locator('.dnc-sidebar-labels td', { hasText: 'DNC_Global' }).waitFor();
+    await s.locator('.dnc-sidebar-labels .dnc-sidebar-card', { hasText: 'DNC_Global' }).waitFor();
     const stored = (await dnc('GET', `contacts/${encodeURIComponent(BEN)}`)) as {
       labels: { label: string; reason: string; principal: string; source: string }[];
     };
@@ -230,7 +292,7 @@ describe('the DNC sidebar in a real browser', function () {
     });
     // Through comms: no click, no reload.
     await sidebar(page)
-      .locator('.dnc-sidebar-labels td', { hasText: 'via the CRM' })
+      .locator('.dnc-sidebar-labels .dnc-sidebar-card', { hasText: 'via the CRM' })
       .waitFor({ timeout: 10000 });
     assert.deepEqual(errors, []);
   });
@@ -319,7 +381,7 @@ describe('the DNC sidebar in a real browser', function () {
     const page = await editorAs('reader');
     await find(page, ANA);
     const s = sidebar(page);
-    await s.locator('.dnc-sidebar-labels td', { hasText: 'DNC_Sales' }).waitFor();
+    await s.locator('.dnc-sidebar-labels .dnc-sidebar-card', { hasText: 'DNC_Sales' }).waitFor();
     assert.ok(await s.locator('#dnc-sidebar-apply').isDisabled());
     assert.ok(await s.locator('#dnc-sidebar-remove').isDisabled());
     assert.match(await s.locator('.dnc-sidebar-result').innerText(), /Read-only/);
