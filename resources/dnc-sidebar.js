@@ -55,7 +55,7 @@
       job: null,
       // What the person chose in the contact's forms: a refresh (after a change, or one made elsewhere)
       // redraws the profile and keeps these.
-      form: { label: null, channel: null, policy: '', at: '', result: null },
+      form: { label: null, labels: [], channel: null, policy: '', at: '', result: null },
     };
 
     /** A request to the admin mount: resolves with the JSON answer, rejects with { status, message }. */
@@ -491,6 +491,18 @@
         el('option', { text: c, attr: { value: c } }).appendTo(channel);
       });
       if (state.form.channel) channel.val(state.form.channel);
+      var rowLabels = el('div', { cls: 'dnc-sidebar-row' }).appendTo(form);
+      el('label', { text: t('label.checkLabels'), attr: { for: 'dnc-sidebar-preview-labels' } }).appendTo(
+        rowLabels,
+      );
+      var labels = labelSelect('dnc-sidebar-preview-labels')
+        .attr({
+          multiple: 'multiple',
+          size: Math.min(4, Math.max(2, state.labels.length)),
+          title: t('label.checkLabelsTip'),
+        })
+        .appendTo(rowLabels);
+      labels.val(state.form.labels || []);
       var row2 = el('div', { cls: 'dnc-sidebar-row' }).appendTo(form);
       el('label', { text: t('label.policy'), attr: { for: 'dnc-sidebar-preview-policy' } }).appendTo(row2);
       var policy = el('select', { attr: { id: 'dnc-sidebar-preview-policy' } }).appendTo(row2);
@@ -513,6 +525,7 @@
         attr: { role: 'status', 'aria-live': 'polite' },
       }).appendTo(form);
       form.on('change', function () {
+        state.form.labels = labels.val() || [];
         state.form.channel = channel.val();
         state.form.policy = policy.val();
         state.form.at = at.val();
@@ -520,6 +533,8 @@
       form.on('submit', function (e) {
         e.preventDefault();
         var body = { contact: state.contact, channel: channel.val() };
+        var chosenLabels = labels.val() || [];
+        if (chosenLabels.length > 0) body.labels = chosenLabels;
         var chosen = policyOf(policy.val());
         if (policy.val() && chosen === undefined) {
           verdict.empty().append(el('p', { cls: 'dnc-error', text: t('message.policyUnreadable') }));
@@ -947,7 +962,16 @@
                     : t('message.chainBroken', { seq: v.badSeq, problem: v.problem || '' })
                   : '',
               ],
-            ].concat(store.lag !== undefined ? [[t('label.lag'), store.lag]] : []),
+            ].concat(
+              store.type === 'postgres'
+                ? [
+                    [
+                      t('label.lag'),
+                      store.lagMs === null ? t('state.none') : t('message.lagMs', { ms: store.lagMs }),
+                    ],
+                  ]
+                : [],
+            ),
             'dnc-sidebar-store',
           ).appendTo(storeBody);
           registriesBody.empty();

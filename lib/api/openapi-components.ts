@@ -280,6 +280,12 @@ export function components(configParam: boolean): Json {
               contacts: { type: 'integer' },
               keys: { type: 'integer' },
               seq: { type: 'integer' },
+              type: { type: 'string', enum: ['embedded', 'postgres'] },
+              lagMs: {
+                type: ['integer', 'null'],
+                description:
+                  'PostgreSQL: milliseconds since this instance last confirmed its view current (null while not ready).',
+              },
               lastChangeAt: { type: ['string', 'null'], format: 'date-time' },
               lastChangeAgeSeconds: { type: ['integer', 'null'] },
               watchedSince: isoTimeSchema,

@@ -197,9 +197,20 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
     return (await checkAll(name, [contact])).verdicts.get(contact)!;
   }
 
-  async function health(name: Name): Promise<{ status: number; seq: number; state: string }> {
-    const res = await node(name).request<{ store: { seq: number; state: string } }>('GET', '/dnc/health');
-    return { status: res.status, seq: res.json?.store?.seq ?? -1, state: res.json?.store?.state ?? '' };
+  async function health(
+    name: Name,
+  ): Promise<{ status: number; seq: number; state: string; type: string; lagMs: unknown }> {
+    const res = await node(name).request<{
+      store: { seq: number; state: string; type: string; lagMs: unknown };
+    }>('GET', '/dnc/health');
+    const store = res.json?.store;
+    return {
+      status: res.status,
+      seq: store?.seq ?? -1,
+      state: store?.state ?? '',
+      type: store?.type ?? '',
+      lagMs: store?.lagMs,
+    };
   }
 
   async function waitReady(name: Name, timeoutMs = 30_000): Promise<void> {
@@ -306,6 +317,10 @@ describe('PostgreSQL store end to end: two real Node-RED processes on one databa
   }
 
   it('an opt-out acknowledged on A blocks a check on B within 1 s, and one on B blocks on A', async function () {
+    // The health route says which store this is and how far behind the database the view may be.
+    const h = await health('B');
+    assert.equal(h.type, 'postgres');
+    assert.ok(typeof h.lagMs === 'number' && h.lagMs >= 0, `lagMs ${String(h.lagMs)}`);
     this.timeout(60_000);
     const latency: Record<string, number[]> = { 'A->B': [], 'B->A': [] };
     for (let i = 0; i < 20; i++) {

@@ -236,6 +236,15 @@ describe('the DNC sidebar in a real browser', function () {
     assert.match(card, /Never expires/);
     await sidebar(page).locator('p.dnc-ok', { hasText: 'The audit chain verifies' }).first().waitFor();
     assert.match(await sidebar(page).locator('.dnc-sidebar-history').innerText(), /add DNC_Sales/);
+    // A decision preview for chosen labels: DNC_Global alone allows, DNC_Sales blocks.
+    const s = sidebar(page);
+    await s.locator('#dnc-sidebar-preview-labels').selectOption(['DNC_Global']);
+    await s.locator('#dnc-sidebar-preview-check').click();
+    await s.locator('.dnc-verdict-allowed').waitFor();
+    await s.locator('#dnc-sidebar-preview-labels').selectOption(['DNC_Sales']);
+    await s.locator('#dnc-sidebar-preview-check').click();
+    await s.locator('.dnc-verdict-blocked').waitFor();
+    assert.match(await s.locator('.dnc-sidebar-verdict').innerText(), /LABEL: .*DNC_Sales/);
     assert.deepEqual(errors, []);
     // `DNC_SCREENSHOTS=1` refreshes the pictures in docs/images (the README shows them).
     if (process.env.DNC_SCREENSHOTS === '1') {

@@ -7,6 +7,13 @@ import { openApiDocument } from '../openapi';
 import { ref, json, ERRORS, type DocKit, type Json } from '../openapi-parts';
 import { ok, route, type Route, type RouteKit } from '../route';
 
+/** The store's kind, and for PostgreSQL its lag (PostgresStore.status() adds `lag`). */
+function storeKind(status: object): { type: 'embedded' } | { type: 'postgres'; lagMs: number | null } {
+  const lag = (status as { lag?: unknown }).lag;
+  if (lag === undefined) return { type: 'embedded' };
+  return { type: 'postgres', lagMs: typeof lag === 'number' ? Math.round(lag) : null };
+}
+
 export function systemRoutes(kit: RouteKit): Route[] {
   const { options, withConfig, exposeDetails } = kit;
 
@@ -43,6 +50,8 @@ export function systemRoutes(kit: RouteKit): Route[] {
             contacts: status.contacts,
             keys: status.keys,
             seq: status.seq,
+            // A store shared through PostgreSQL: how long ago this instance's view was confirmed current.
+            ...storeKind(status),
             lastChangeAt: ctx.lastChangeAt === null ? null : isoTime(ctx.lastChangeAt),
             lastChangeAgeSeconds: ageSeconds(ctx.lastChangeAt),
             watchedSince: isoTime(ctx.since),
