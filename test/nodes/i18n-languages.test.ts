@@ -44,23 +44,23 @@ describe('node message catalogs: the runtime in other languages', function () {
     const t = translator(nodeApi('dnc-check', 'es-ES'), 'dnc-check');
     assert.equal(t('status.allowed'), 'permitido');
     assert.equal(t('status.blockedLabel', { label: 'DNC_Sales' }), 'bloqueado: DNC_Sales');
-    assert.equal(t('status.batchBlocked', { blocked: 2, total: 5 }), '2/5 bloqueados');
+    assert.equal(t('status.batchBlocked', { blocked: 2, total: 5 }), 'bloq. 2/5');
     const added = translator(nodeApi('dnc-add-label', 'es-ES'), 'dnc-add-label');
     assert.equal(added('status.added', { count: 1 }), '1 añadidas');
   });
 
   it('resolves the shared runtime strings (error statuses, the store) from any node in es-ES', function () {
     const t = translator(nodeApi('dnc-check', 'es-ES'), 'dnc-check');
-    assert.equal(t('runtime.status.storeUnavailable'), 'almacén no disponible');
+    assert.equal(t('runtime.status.storeUnavailable'), 'almacén no disp.');
     assert.equal(t('runtime.status.invalidContact'), 'contacto no válido');
     assert.equal(t('runtime.status.registryStale', { registry: 'US_NDNC' }), 'caducado US_NDNC');
   });
 
   it('resolves in the other shipped languages too', function () {
     const expected: Record<string, [string, string]> = {
-      'pt-BR': ['bloqueado: DNC_Sales', 'armazenam. indisponível'],
-      de: ['gesperrt: DNC_Sales', 'Speicher nicht verfügbar'],
-      fr: ['bloqué : DNC_Sales', 'stockage indisponible'],
+      'pt-BR': ['bloqueado: DNC_Sales', 'armaz. indisponível'],
+      de: ['gesperrt: DNC_Sales', 'Speicher fehlt'],
+      fr: ['bloqué : DNC_Sales', 'stockage indispo.'],
       ja: ['ブロック: DNC_Sales', 'ストア利用不可'],
     };
     for (const [lng, [blocked, store]] of Object.entries(expected)) {
@@ -69,7 +69,7 @@ describe('node message catalogs: the runtime in other languages', function () {
       assert.equal(t('runtime.status.storeUnavailable'), store, lng);
     }
     const registry = translator(nodeApi('dnc-registry', 'pt-BR'), 'dnc-registry');
-    assert.equal(registry('status.refused.shrunk'), 'recusado: muito menos');
+    assert.equal(registry('status.refused.shrunk'), 'recusado: poucos');
   });
 
   it('falls back to en-US in a language the package does not ship', function () {
