@@ -228,6 +228,35 @@ describe(`the editor and the runtime in another language (${LANG}) in a real bro
     assert.equal((await label.textContent())?.trim(), 'comprobar DNC_Sales (voice)');
   });
 
+  it('labels ports and nodes in Spanish where the label is computed (opt-out outputs, policy, registry)', async () => {
+    const labels = await page().evaluate(() => {
+      type Def = Record<string, unknown> & {
+        _: unknown;
+        label: (this: object) => string;
+        outputLabels: (this: object, i: number) => string;
+      };
+      const red = (window as unknown as { RED: { nodes: { getType(t: string): Def } } }).RED;
+      const optOut = red.nodes.getType('dnc-opt-out');
+      const policy = red.nodes.getType('dnc-policy');
+      const registry = red.nodes.getType('dnc-registry');
+      const lookup = red.nodes.getType('dnc-registry-lookup');
+      return {
+        outputs: [0, 1, 2, 3].map((i) => optOut.outputLabels.call(optOut, i)),
+        policy: policy.label.call({ _: policy._, preset: 'florida', policy: '' }),
+        file: registry.label.call({ _: registry._, registry: 'US_NDNC', kind: 'file' }),
+        rnd: registry.label.call({ _: registry._, registry: 'US_RND' }),
+        lookup: lookup.label.call({ _: lookup._, registries: [] }),
+      };
+    });
+    assert.deepEqual(labels, {
+      outputs: ['baja', 'alta', 'ayuda', 'nada'],
+      policy: 'política de llamadas: florida',
+      file: 'US_NDNC (archivo)',
+      rnd: 'US_RND (números reasignados)',
+      lookup: 'consultar registro',
+    });
+  });
+
   it('opens the Check DNC dialog with its field labels in Spanish, no key and no English left', async () => {
     const mark = errors.length;
     await workspaceNode(IDS.check).locator('.red-ui-flow-node').dblclick();
