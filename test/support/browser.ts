@@ -37,12 +37,22 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(executablePath: string): Promise<Browser> {
+export interface LaunchOptions {
+  /**
+   * The browser's language (`navigator.language` and the Accept-Language header), e.g. `es-ES`: the
+   * Node-RED editor shows itself, and asks for the nodes' catalogs and help, in this language (unless the
+   * user picked another in the editor's settings). Default: Chromium's own (en-US here).
+   */
+  readonly locale?: string;
+}
+
+export async function launchBrowser(executablePath: string, options: LaunchOptions = {}): Promise<Browser> {
   const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnc-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath,
     headless: true,
     viewport: { width: 1600, height: 1000 },
+    ...(options.locale ? { locale: options.locale } : {}),
     args: [
       '--no-sandbox',
       '--disable-gpu',

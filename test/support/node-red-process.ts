@@ -97,6 +97,30 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * The log line with which the runtime reports its flows started, in its language (settings `lang`): Node-RED
+ * logs in that language, so "Started flows" is "Flujos iniciados" under `lang: 'es-ES'`.
+ */
+function startedFlowsText(lang: unknown): string {
+  const english = 'Started flows';
+  if (typeof lang !== 'string' || lang === '' || lang === 'en-US') return english;
+  try {
+    const fromNodeRed = createRequire(require.resolve('node-red/package.json'));
+    const runtime = path.dirname(fromNodeRed.resolve('@node-red/runtime/package.json'));
+    for (const dir of [lang, lang.split('-')[0]]) {
+      const file = path.join(runtime, 'locales', dir, 'runtime.json');
+      if (!fs.existsSync(file)) continue;
+      const catalog = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+        nodes?: { flows?: Record<string, string> };
+      };
+      return catalog.nodes?.flows?.['started-flows'] ?? english;
+    }
+  } catch {
+    // the runtime's catalogs moved: English
+  }
+  return english;
+}
+
 const running = new Set<ChildProcess>();
 // A crashed or interrupted test run must not leave Node-RED processes behind.
 process.once('exit', () => {
@@ -250,9 +274,10 @@ export class NodeRedProcess {
       throw new Error(`${err.message}\n--- node-red output ---\n${this.log}`);
     });
     // The flows file (if any) is loaded and started after the admin API comes up.
+    const started = `] ${startedFlowsText(this.options.settings?.lang)}`;
     await waitFor(
       'Node-RED to start its flows',
-      () => (/\] Started flows/.test(this.log) ? true : undefined),
+      () => (this.log.includes(started) ? true : undefined),
       30000,
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- node-red output ---\n${this.log}`);
