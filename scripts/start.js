@@ -110,6 +110,9 @@ const settings = {
   uiPort: port,
   userDir,
   flowFile: 'flows.json',
+  // Node-RED runs from the repository (cwd): the file nodes of examples 10 and 12 write their sample
+  // registry files relative to the user directory, where the registries read them.
+  fileWorkingDirectory: userDir,
   nodesDir: [root],
   // Development only: credentials in .node-red/ are not secret.
   credentialSecret: 'dnc-flow-development-only',

@@ -82,6 +82,9 @@ interface CrmRequest {
   };
 }
 
+/** The examples whose stores the test-only check endpoints read (each through a second configuration). */
+const CHECKED_STORES = ['01', '02', '03', '04'];
+
 /** The policy reasons Check DNC gives under the Florida preset (example 11). */
 const POLICY_CODES = ['OUTSIDE_CALLING_HOURS', 'HOLIDAY', 'FREQUENCY_CAP', 'COOLING_OFF'];
 
@@ -92,15 +95,19 @@ interface NotNow {
   nextAllowedAt: string | null;
 }
 
-/** A test-only flow: POST /e2e/check { contact, channel } answers { route, dnc } from a check DNC node. */
-function checkEndpointFlow(): FlowNode[] {
-  const z = 'e2e0000000000tab';
+/**
+ * A test-only flow: POST /e2e/check/<key> { contact, channel } answers { route, dnc } from a check DNC node
+ * whose own labels configuration names `storePath`: an example's store file, shared by two configurations.
+ */
+function checkEndpointFlow(key: string, storePath: string): FlowNode[] {
+  const id = (n: string): string => `e2e${key}${n}`.padEnd(16, '0');
+  const z = id('tab');
   return [
-    { id: z, type: 'tab', label: 'e2e check endpoint', disabled: false, info: '' },
+    { id: z, type: 'tab', label: `e2e check endpoint ${key}`, disabled: false, info: '' },
     {
-      id: 'e2e00000000000c1',
+      id: id('c1'),
       type: 'dnc-config',
-      name: 'e2e labels',
+      name: `e2e labels on the store of example ${key}`,
       labels: [
         { name: 'DNC_Global', description: '', channels: [], global: true, expiresAfterDays: 0 },
         { name: 'DNC_Sales', description: '', channels: [], global: false, expiresAfterDays: 0 },
@@ -108,47 +115,47 @@ function checkEndpointFlow(): FlowNode[] {
         { name: 'DNC_WhatsApp', description: '', channels: ['whatsapp'], global: false, expiresAfterDays: 0 },
       ],
       defaultCountry: 'US',
-      storePath: '',
+      storePath,
     },
     {
-      id: 'e2e0000000000001',
+      id: id('n01'),
       type: 'http in',
       z,
       name: '',
-      url: '/e2e/check',
+      url: `/e2e/check/${key}`,
       method: 'post',
       upload: false,
       swaggerDoc: '',
       x: 120,
       y: 80,
-      wires: [['e2e0000000000002']],
+      wires: [[id('n02')]],
     },
     {
-      id: 'e2e0000000000002',
+      id: id('n02'),
       type: 'change',
       z,
       name: 'channel from body',
       rules: [{ t: 'set', p: 'channel', pt: 'msg', to: 'payload.channel', tot: 'msg' }],
       x: 300,
       y: 80,
-      wires: [['e2e0000000000003']],
+      wires: [[id('n03')]],
     },
     {
-      id: 'e2e0000000000003',
+      id: id('n03'),
       type: 'dnc-check',
       z,
       name: 'e2e check',
-      config: 'e2e00000000000c1',
+      config: id('c1'),
       labels: [],
       channel: '',
       contact: 'payload.contact',
       contactType: 'msg',
       x: 480,
       y: 80,
-      wires: [['e2e0000000000004'], ['e2e0000000000005']],
+      wires: [[id('n04')], [id('n05')]],
     },
     ...(['allowed', 'blocked'] as const).map((route, i) => ({
-      id: `e2e000000000000${4 + i}`,
+      id: id(`n0${4 + i}`),
       type: 'change',
       z,
       name: route,
@@ -157,10 +164,10 @@ function checkEndpointFlow(): FlowNode[] {
       ],
       x: 660,
       y: 60 + 40 * i,
-      wires: [['e2e0000000000006']],
+      wires: [[id('n06')]],
     })),
     {
-      id: 'e2e0000000000006',
+      id: id('n06'),
       type: 'http response',
       z,
       name: '',
@@ -171,7 +178,7 @@ function checkEndpointFlow(): FlowNode[] {
       wires: [],
     },
     {
-      id: 'e2e0000000000007',
+      id: id('n07'),
       type: 'catch',
       z,
       name: '',
@@ -179,10 +186,10 @@ function checkEndpointFlow(): FlowNode[] {
       uncaught: false,
       x: 480,
       y: 160,
-      wires: [['e2e0000000000008']],
+      wires: [[id('n08')]],
     },
     {
-      id: 'e2e0000000000008',
+      id: id('n08'),
       type: 'change',
       z,
       name: '500',
@@ -192,7 +199,7 @@ function checkEndpointFlow(): FlowNode[] {
       ],
       x: 660,
       y: 160,
-      wires: [['e2e0000000000006']],
+      wires: [[id('n06')]],
     },
   ];
 }
@@ -231,8 +238,23 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     return red;
   }
 
-  function journal(): JournalRecord[] {
-    const file = path.join(userDir, 'dnc-store.events.ndjson');
+  /** The store file of the example whose title starts with `prefix` (its own, in the user directory). */
+  function storeOf(prefix: string): string {
+    const example = examples.find((e) => e.title.startsWith(prefix));
+    const config = example?.flows.find((n) => n.type === 'dnc-config');
+    if (!config || typeof config.storePath !== 'string' || config.storePath === '')
+      throw new Error(`example ${prefix} has no store file of its own`);
+    return path.join(userDir, config.storePath);
+  }
+
+  /** A file beside the example's store: `events.ndjson` (the audit journal) or `attempts.ndjson`. */
+  function besideStore(prefix: string, suffix: string): string {
+    return storeOf(prefix).replace(/\.json$/, `.${suffix}`);
+  }
+
+  /** The audit journal of example `prefix`'s store. */
+  function journal(prefix: string): JournalRecord[] {
+    const file = besideStore(prefix, 'events.ndjson');
     if (!fs.existsSync(file)) return [];
     return fs
       .readFileSync(file, 'utf8')
@@ -266,10 +288,11 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     return found;
   }
 
-  async function check(contact: string, channel?: string): Promise<Routed> {
+  /** Checks `contact` against the store of example `prefix` (a second configuration naming its file). */
+  async function check(prefix: string, contact: string, channel?: string): Promise<Routed> {
     const res = await node().request(
       'POST',
-      '/e2e/check',
+      `/e2e/check/${prefix}`,
       channel === undefined ? { contact } : { contact, channel },
     );
     assert.equal(res.status, 200, res.text);
@@ -401,7 +424,12 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
   });
 
   it('deploys every example, each on its own tab, through the admin API', async () => {
-    await node().deploy([...deployed.flows, ...checkEndpointFlow()]);
+    await node().deploy([
+      ...deployed.flows,
+      ...CHECKED_STORES.flatMap((prefix) =>
+        checkEndpointFlow(prefix, path.relative(userDir, storeOf(prefix))),
+      ),
+    ]);
     const res = await node().request('GET', '/flows');
     assert.equal(res.status, 200);
     const running = res.json as FlowNode[];
@@ -428,14 +456,14 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     const spoken = await pressAndWait(idIn('01', 'a10c000000000002'), idIn('01', 'a10c000000000006'));
     assert.equal(typeof spoken, 'string');
     assert.match(spoken as string, /\+12015550111/);
-    const record = journal().find((r) => r.keys.includes('+12015550111'));
+    const record = journal('01').find((r) => r.keys.includes('+12015550111'));
     assert.ok(record, 'the opt-out is in the audit journal');
     assert.equal(record.op, 'add');
     assert.deepEqual(record.changed, ['DNC_Global']);
     assert.equal(record.source, 'ivr');
     assert.equal(record.reason, 'Please stop calling me and take me off your list');
     // Global: blocked on every channel, whatever labels a check enforces.
-    const onSms = await check('+1 201 555 0111', 'sms');
+    const onSms = await check('01', '+1 201 555 0111', 'sms');
     assert.equal(onSms.route, 'blocked');
     assert.deepEqual(onSms.dnc.matched, ['DNC_Global']);
   });
@@ -509,7 +537,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     assert.deepEqual(ok.json.added, ['DNC_Sales']);
     assert.equal(ok.json.source, 'agent');
     assert.equal(ok.json.actor, 'agent-042');
-    const record = journal().find((r) => r.keys.includes('+12015550144'));
+    const record = journal('04').find((r) => r.keys.includes('+12015550144'));
     assert.ok(record);
     assert.equal(record.actor, 'agent-042');
     assert.equal(record.reason, 'Asked during the call');
@@ -577,7 +605,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     }
     const sent = await pressAndWait(idIn('06', 'a60c000000000002'), idIn('06', 'a60c000000000020'));
     // The confirmation is sent once the label is on disk.
-    const record = journal().find((r) => r.keys.includes('+12015550123') && r.source === 'sms');
+    const record = journal('06').find((r) => r.keys.includes('+12015550123') && r.source === 'sms');
     assert.ok(record, 'the opt-out is in the audit journal');
     assert.equal(record.op, 'add');
     assert.deepEqual(record.changed, ['DNC_SMS']);
@@ -587,7 +615,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
 
     // An opt-out about offers (in Spanish) applies DNC_Marketing.
     await pressAndWait(idIn('06', 'a60c000000000003'), idIn('06', 'a60c000000000020'));
-    const marketing = journal().find((r) => r.keys.includes('+12015550124'));
+    const marketing = journal('06').find((r) => r.keys.includes('+12015550124'));
     assert.ok(marketing);
     assert.deepEqual(marketing.changed, ['DNC_Marketing']);
 
@@ -596,7 +624,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       idIn('06', 'a60c000000000015'),
     );
     assert.deepEqual(lifted.removed, ['DNC_SMS']);
-    assert.equal(journal().filter((r) => r.keys.includes('+12015550123') && r.op === 'remove').length, 1);
+    assert.equal(journal('06').filter((r) => r.keys.includes('+12015550123') && r.op === 'remove').length, 1);
   });
 
   it('07 IVR speech opt-out: a transcript about offers applies DNC_Sales and speaks; "stop payment" is not an opt-out', async () => {
@@ -608,8 +636,21 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
         `07's debug node "${String(shown.name)}" shows msg[${JSON.stringify(shown.complete)}]: nothing (its complete, x and y look shifted)`,
       );
     }
+    // Example 01 labelled this caller before (its test ran first): in its own store, not in 07's.
+    const first = await pressAndWait(idIn('07', 'a70c000000000002'), idIn('07', 'a70c000000000014'));
+    assert.equal(first, 'Thank you. Your request is recorded and we will not contact you again.');
+    const added = await waitFor("the status of 07's add contact label", () => {
+      const text = node().status.get(idIn('07', 'a70c000000000012'))?.text;
+      return text === undefined ? undefined : text;
+    });
+    assert.match(added, /added/);
+    assert.doesNotMatch(added, /already/, '07\'s first run is not "already labelled" because of example 01');
+    const own = journal('07').find((r) => r.keys.includes('+12015550111'));
+    assert.ok(own, "the caller example 01 labelled is labelled again, in 07's own store");
+    assert.deepEqual(own.changed, ['DNC_Global']);
+
     const said = await pressAndWait(idIn('07', 'a70c000000000003'), idIn('07', 'a70c000000000014'));
-    const record = journal().find((r) => r.keys.includes('+12015550112'));
+    const record = journal('07').find((r) => r.keys.includes('+12015550112'));
     assert.ok(record, 'the opt-out is in the audit journal');
     assert.deepEqual(record.changed, ['DNC_Sales']);
     assert.equal(record.source, 'ivr');
@@ -621,7 +662,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       idIn('07', 'a70c000000000018'),
     );
     assert.equal(menu.intent.kind, 'none');
-    assert.ok(!journal().some((r) => r.keys.includes('+12015550113')), 'no label for "stop payment"');
+    assert.ok(!journal('07').some((r) => r.keys.includes('+12015550113')), 'no label for "stop payment"');
   });
 
   it('08 CRM webhook sync: a label change is posted to the CRM with an idempotency key; its answer shows', async () => {
@@ -650,11 +691,20 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       reason: 'asked by email',
       activeLabels: ['DNC_Sales'],
     });
-    const record = journal().find((r) => r.keys.includes('+12015550188')) as JournalRecord & { hash: string };
+    const record = journal('08').find((r) => r.keys.includes('+12015550188')) as JournalRecord & {
+      hash: string;
+    };
     assert.ok(record);
     assert.equal(posted.headers['idempotency-key'], record.hash, 'the audit record hash as idempotency key');
     const answer = await node().nextDebug(idIn('08', 'a80c000000000005'), debugMark);
     assert.equal(answer.value, 204);
+    // Only its own configuration's changes: the opt-outs examples 01 to 07 made in their stores never
+    // reached the CRM.
+    assert.deepEqual(
+      crm.map((r) => r.body?.contact),
+      ['+12015550188'],
+      "the CRM heard of example 08's change only",
+    );
     assert.equal(
       node()
         .debug.slice(debugMark)
@@ -677,12 +727,15 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       '<button id="optout">',
     ])
       assert.ok(page.includes(part), `the page has ${part}`);
-    assert.ok(page.includes("var API = '/dnc-api';"), 'the API path rendered into the script');
+    // Relative to the page: the public API under the same httpNodeRoot, whatever it is.
+    assert.ok(page.includes("var API = '../dnc-api';"), 'the API path rendered into the script');
   });
 
   it('10 Registry lookup: writes the sample file; a listed number routes to "listed", Check DNC blocks it', async function () {
     this.timeout(60000);
-    const file = '/tmp/dnc-example/us-ndnc.txt';
+    // Under the user directory (the test's Node-RED runs in it, so the file node's relative path and the
+    // registry's, relative to the user directory, name the same file).
+    const file = path.join(userDir, 'dnc-examples', 'us-ndnc.txt');
     await node().inject(idIn('10', 'a10e000000000002'));
     await waitFor('the sample registry file', () =>
       fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('415,5550199') ? true : undefined,
@@ -765,7 +818,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       );
       assert.ok(Date.parse(capped.nextAllowedAt!) >= start + 24 * 3_600_000 - 60_000, 'after 24 h');
       const attempts = fs
-        .readFileSync(path.join(userDir, 'dnc-store.attempts.ndjson'), 'utf8')
+        .readFileSync(besideStore('11', 'attempts.ndjson'), 'utf8')
         .split('\n')
         .filter((line) => line.includes('roof-repair'));
       assert.equal(attempts.length, 3, 'three attempts recorded on the campaign');
@@ -774,7 +827,7 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
       const first = results[0].value as NotNow;
       assert.ok(first.reasons.some((r) => r.code === 'OUTSIDE_CALLING_HOURS'));
       assert.ok(Date.parse(first.nextAllowedAt!) <= start + 24 * 3_600_000);
-      const file = path.join(userDir, 'dnc-store.attempts.ndjson');
+      const file = besideStore('11', 'attempts.ndjson');
       assert.ok(!fs.existsSync(file) || !fs.readFileSync(file, 'utf8').includes('roof-repair'));
     }
 
@@ -854,23 +907,33 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
 
   it('keeps every label across a restart of Node-RED', async function () {
     this.timeout(60000);
-    const before = journal().length;
+    const before = CHECKED_STORES.map((prefix) => journal(prefix).length);
     await node().restart();
     // The flows file is reloaded; the store is rebuilt from disk.
     const ivr = await waitFor('the check endpoint after restart', async () => {
-      const res = await node().request('POST', '/e2e/check', { contact: '+12015550111', channel: 'voice' });
+      const res = await node().request('POST', '/e2e/check/01', {
+        contact: '+12015550111',
+        channel: 'voice',
+      });
       return res.status === 200 ? (res.json as Routed) : undefined;
     });
     assert.equal(ivr.route, 'blocked');
     assert.deepEqual(ivr.dnc.matched, ['DNC_Global']);
-    const sales = await check('+12015550122', 'voice');
+    const sales = await check('02', '+12015550122', 'voice');
     assert.equal(sales.route, 'blocked');
     assert.deepEqual(sales.dnc.matched, ['DNC_Sales']);
-    const agent = await check('+12015550144');
+    const agent = await check('04', '+12015550144');
     assert.deepEqual(agent.dnc.matched, ['DNC_Sales']);
     // DNC_SMS was removed again in example 03: allowed on sms.
-    const sms = await check('+12015550133', 'sms');
+    const sms = await check('03', '+12015550133', 'sms');
     assert.equal(sms.route, 'allowed');
-    assert.equal(journal().length, before, 'a restart writes nothing');
+    // Each example keeps to its own store: example 01's caller is not on example 02's.
+    const elsewhere = await check('02', '+12015550111', 'voice');
+    assert.equal(elsewhere.route, 'allowed');
+    assert.deepEqual(
+      CHECKED_STORES.map((prefix) => journal(prefix).length),
+      before,
+      'a restart writes nothing',
+    );
   });
 });
