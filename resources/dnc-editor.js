@@ -227,6 +227,28 @@
 
     // Dialog helpers: call them from oneditprepare / oneditsave.
 
+    /**
+     * First thing in oneditprepare: a property the node lacks (saved before it existed) takes its
+     * default, the value the runtime applies, and its field shows it. Node-RED loads deployed flows
+     * without filling defaults and marks a node changed when Done finds a field differing from the node,
+     * so without this an older node showed a blank select and was changed by Done without an edit. A
+     * node that already has the property keeps it; config node pickers and lists are left to the editor
+     * and to the dialog's own code, which start from the filled value.
+     */
+    fillDefaults: function (node) {
+      var defaults = (node._def && node._def.defaults) || {};
+      var prefix = node._def && node._def.category === 'config' ? '#node-config-input-' : '#node-input-';
+      Object.keys(defaults).forEach(function (property) {
+        if (node[property] !== undefined || defaults[property].value === undefined) return;
+        var value = JSON.parse(JSON.stringify(defaults[property].value));
+        node[property] = value;
+        if (defaults[property].type || typeof value === 'object') return;
+        var input = $(prefix + property);
+        if (input.attr('type') === 'checkbox') input.prop('checked', !!value);
+        else if (input.length) input.val(value);
+      });
+    },
+
     /** Makes #node-input-<field> a typedInput over the usual types, its type in #node-input-<field>Type. */
     typedInput: function (field, defaultType) {
       $('#node-input-' + field).typedInput({
@@ -301,9 +323,10 @@
     },
     /**
      * A list of config node ids (`ids`, edited in place) shown in `list` (rows with a remove button),
-     * added with the `add` button from the config picker `picker`; `nameOf` names a row.
+     * added with the `add` button from the config picker `picker`; `nameOf` names a row. `tip` is the
+     * button's tooltip: it sits beside the picker's own "+" (add a new config node), and says how it differs.
      */
-    prepareIdList: function (ids, list, add, picker, nameOf) {
+    prepareIdList: function (ids, list, add, picker, nameOf, tip) {
       function draw() {
         var box = $(list).empty();
         ids.forEach(function (id, i) {
@@ -319,6 +342,10 @@
         });
         box.data('ids', ids);
       }
+      if (tip) {
+        RED.popover.tooltip($(add), tip);
+        $(add).attr('aria-label', tip);
+      }
       $(add).on('click', function (e) {
         e.preventDefault();
         var id = $(picker).val();
@@ -331,13 +358,17 @@
      * The registries a node consults: the ids in `list` (a box of rows with a remove button), added with
      * the `add` button from the #node-input-registry picker.
      */
-    prepareRegistries: function (node, list, add) {
+    prepareRegistries: function (node, list, add, tip) {
+      // The runtime consults the registry picked when none is listed (nodes/shared/registry.ts
+      // registryIds): list it, as readRegistries saves it, so that Done without an edit changes nothing.
+      if ((node.registries || []).length === 0 && node.registry) node.registries = [node.registry];
       DncEditor.prepareIdList(
         (node.registries || []).slice(),
         list,
         add,
         '#node-input-registry',
         DncEditor.registryName,
+        tip,
       );
     },
     /** On save: the registries listed, or the one picked when none is. */
@@ -356,13 +387,14 @@
      * Check DNC's further policies (after the first, `policy`): the ids in `list`, added from the
      * #node-input-policyPick picker; on save, one picked but not added is added.
      */
-    preparePolicies: function (node, list, add) {
+    preparePolicies: function (node, list, add, tip) {
       DncEditor.prepareIdList(
         (node.policies || []).slice(),
         list,
         add,
         '#node-input-policyPick',
         DncEditor.policyName,
+        tip,
       );
     },
     readPolicies: function (list) {

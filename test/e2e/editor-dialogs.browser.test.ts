@@ -323,6 +323,57 @@ const FIXTURES: Record<string, { node: (registryPath: string) => FlowNode; field
   },
 };
 
+/**
+ * Flow nodes as an older version saved them: only the properties they had then (check DNC without
+ * registries, registryFailure, policies, ncprCategory; add contact label without labelsFromMsg).
+ */
+const LEGACY: FlowNode[] = [
+  {
+    id: 'd1a1090000000013',
+    type: 'dnc-check',
+    z: TAB,
+    config: 'd1a1090000000c01',
+    labels: ['DNC_Sales'],
+    contact: 'payload',
+    contactType: 'msg',
+    registry: 'd1a1090000000c03',
+    x: 500,
+    y: 200,
+    wires: [[], []],
+  },
+  ...[
+    'dnc-add-label',
+    'dnc-remove-label',
+    'dnc-events',
+    'dnc-opt-out',
+    'dnc-record-attempt',
+    'dnc-registry-lookup',
+  ].map((type, i) => ({
+    id: `d1a10900000001${i}0`,
+    type,
+    z: TAB,
+    config: 'd1a1090000000c01',
+    registry: type === 'dnc-registry-lookup' ? 'd1a1090000000c03' : undefined,
+    labels: ['DNC_Sales'],
+    x: 500,
+    y: 260 + 60 * i,
+    wires: type === 'dnc-events' ? [[]] : [],
+  })),
+  // No label and no msg.labels chosen: every message would fail with "no labels given".
+  {
+    id: 'd1a1090000000020',
+    type: 'dnc-add-label',
+    z: TAB,
+    config: 'd1a1090000000c01',
+    labels: [],
+    contact: 'payload',
+    contactType: 'msg',
+    x: 800,
+    y: 80,
+    wires: [[]],
+  },
+];
+
 /** Console messages with which the editor reports an exception in a node's edit callbacks. */
 const EDITOR_CALLBACK_ERROR = /^(onedit[a-z]+ |An error occured in )/;
 
@@ -438,6 +489,7 @@ describe('editor dialogs of every node in a real browser', function () {
     await red.deploy([
       { id: TAB, type: 'tab', label: 'dialogs', disabled: false, info: '' },
       ...Object.values(FIXTURES).map((f) => f.node(registryPath)),
+      ...LEGACY,
     ]);
     browser = await launchBrowser(executable);
     page().setDefaultTimeout(10000);
@@ -698,6 +750,215 @@ describe('editor dialogs of every node in a real browser', function () {
     );
     await cancel();
     assert.deepEqual(errors.slice(mark), []);
+  });
+
+  /** Presses Done and waits until the tray has gone. */
+  async function done(): Promise<void> {
+    await tray().locator('#node-config-dialog-ok, #node-dialog-ok').first().click();
+    await page().waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0);
+  }
+
+  function nodeState(id: string): Promise<{ changed: boolean; dirty: boolean; valid: boolean }> {
+    return page().evaluate((nodeId) => {
+      const RED = (window as unknown as { RED: EditorRed & { nodes: { dirty(): boolean } } }).RED;
+      const node = RED.nodes.node(nodeId)!;
+      return { changed: node.changed === true, dirty: RED.nodes.dirty(), valid: node.valid !== false };
+    }, id);
+  }
+
+  it('check DNC saved before "If a registry cannot answer" existed shows "block"; Done without edits changes nothing', async () => {
+    const mark = errors.length;
+    const dialog = await openOnWorkspace('d1a1090000000013');
+    const failure = dialog.locator('#node-input-registryFailure');
+    assert.equal(await failure.inputValue(), 'block', 'the default the runtime applies');
+    assert.equal(
+      await failure.evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.textContent),
+      'block the contact (fail closed)',
+    );
+    assert.equal(await dialog.locator('#node-input-ncprCategory').inputValue(), '');
+    // The one registry picked is the one the runtime consults: the list shows it.
+    assert.equal(await dialog.locator('#dnc-check-registries .dnc-registry-row').count(), 1);
+    await done();
+    assert.deepEqual(await nodeState('d1a1090000000013'), { changed: false, dirty: false, valid: true });
+    assert.deepEqual(errors.slice(mark), []);
+  });
+
+  it('every flow node saved by an older version: Done without edits leaves it unchanged', async () => {
+    const mark = errors.length;
+    for (const node of LEGACY.filter((n) => n.id !== 'd1a1090000000020')) {
+      await openOnWorkspace(node.id);
+      await done();
+      const state = await nodeState(node.id);
+      assert.deepEqual(state, { changed: false, dirty: false, valid: true }, node.type);
+    }
+    assert.deepEqual(errors.slice(mark), []);
+  });
+
+  for (const [name, id, pickers] of [
+    [
+      'check DNC',
+      'd1a1090000000003',
+      [
+        ['registry', '#dnc-check-add-registry'],
+        ['policyPick', '#dnc-check-add-policy'],
+      ],
+    ],
+    ['registry lookup', 'd1a1090000000006', [['registry', '#dnc-registry-lookup-add']]],
+  ] as const) {
+    it(`${name}: the buttons beside a config picker have distinct tooltips, do not overlap, and selects are not cut off`, async () => {
+      const mark = errors.length;
+      const dialog = await openOnWorkspace(id);
+      const tips: string[] = [];
+      for (const [property, add] of pickers) {
+        const row = [
+          `#node-input-${property}`,
+          `#node-input-btn-${property}-edit`,
+          `#node-input-btn-${property}-add`,
+          add,
+        ];
+        // The tray slides in and lays its form out as it goes: measure once the row has settled.
+        const rowBoxes = () =>
+          Promise.all(
+            row.map(async (selector) => JSON.stringify(await dialog.locator(selector).boundingBox())),
+          );
+        let before = '';
+        for (let i = 0; i < 20; i++) {
+          const now = (await rowBoxes()).join();
+          if (now === before) break;
+          before = now;
+          await page().waitForTimeout(150);
+        }
+        const boxes = [];
+        for (const selector of row) {
+          const box = await dialog.locator(selector).boundingBox();
+          assert.ok(box && box.width > 0, `${selector} is shown`);
+          boxes.push({ selector, ...box });
+        }
+        // The form's own width: Node-RED's narrowest tray (500 px, the least a user can drag it to).
+        const form = (await dialog.locator('#dialog-form').boundingBox())!;
+        for (let i = 0; i < boxes.length; i++) {
+          const a = boxes[i];
+          assert.ok(a.x + a.width <= form.x + form.width + 0.5, `${a.selector} inside the form`);
+          for (let j = i + 1; j < boxes.length; j++) {
+            const b = boxes[j];
+            const apart =
+              a.x + a.width <= b.x + 0.5 ||
+              b.x + b.width <= a.x + 0.5 ||
+              a.y + a.height <= b.y + 0.5 ||
+              b.y + b.height <= a.y + 0.5;
+            assert.ok(apart, `${a.selector} and ${b.selector} do not overlap`);
+          }
+        }
+        for (const selector of [`#node-input-btn-${property}-add`, add]) {
+          await dialog.locator(selector).hover();
+          const popover = page().locator('.red-ui-popover:visible').last();
+          await popover.waitFor({ state: 'visible' });
+          tips.push(((await popover.textContent()) ?? '').trim());
+          await page().mouse.move(0, 0);
+          await popover.waitFor({ state: 'hidden' });
+        }
+        assert.equal(
+          await dialog.locator(add).getAttribute('aria-label'),
+          tips[tips.length - 1],
+          'the button is named for screen readers',
+        );
+      }
+      assert.ok(
+        tips.every((t) => t.length > 0),
+        `tooltips: ${tips.join(' | ')}`,
+      );
+      assert.equal(new Set(tips).size, tips.length, `distinct tooltips: ${tips.join(' | ')}`);
+      // Every option of the dialog's selects fits in its box (the arrow takes about 20 px).
+      const cut = await dialog.evaluate((el) => {
+        const context = document.createElement('canvas').getContext('2d')!;
+        const out: string[] = [];
+        el.querySelectorAll('select').forEach((select) => {
+          if (select.offsetParent === null || select.closest('.dnc-pick')) return;
+          const style = getComputedStyle(select);
+          context.font = style.font;
+          const room =
+            select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+          for (const option of select.options) {
+            const width = context.measureText(option.textContent ?? '').width;
+            if (width > room) out.push(`${select.id}: "${option.textContent}" ${width} > ${room}`);
+          }
+        });
+        el.querySelectorAll('input[placeholder]').forEach((input) => {
+          const field = input as HTMLInputElement;
+          if (field.offsetParent === null) return;
+          const style = getComputedStyle(field);
+          context.font = style.font;
+          const room = field.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          const width = context.measureText(field.placeholder).width;
+          if (width > room) out.push(`${field.id}: "${field.placeholder}" ${width} > ${room}`);
+        });
+        return out;
+      });
+      assert.deepEqual(cut, [], 'texts cut off');
+      await cancel();
+      assert.deepEqual(errors.slice(mark), []);
+    });
+  }
+
+  it('add contact label with no label and msg.labels not chosen is invalid, and valid once chosen', async () => {
+    const mark = errors.length;
+    assert.equal((await nodeState('d1a1090000000020')).valid, false, 'marked invalid on the workspace');
+    await page()
+      .locator('#red-ui-workspace-chart g[id="d1a1090000000020"] .red-ui-flow-node-error')
+      .waitFor({ state: 'visible' });
+    // A node with labels (the fixture) is valid.
+    assert.equal((await nodeState('d1a1090000000001')).valid, true);
+    const dialog = await openOnWorkspace('d1a1090000000020');
+    const labels = dialog.locator('#node-input-labels-text');
+    assert.ok(await labels.evaluate((el) => el.classList.contains('input-error')), 'the field is marked');
+    assert.match((await labels.getAttribute('title')) ?? '', /msg\.labels/);
+    await dialog.locator('#node-input-labelsFromMsg').check();
+    assert.ok(!(await labels.evaluate((el) => el.classList.contains('input-error'))));
+    await done();
+    assert.equal((await nodeState('d1a1090000000020')).valid, true, 'valid with msg.labels chosen');
+    const dialog2 = await openOnWorkspace('d1a1090000000020');
+    await dialog2.locator('#node-input-labelsFromMsg').uncheck();
+    await dialog2.locator('#node-input-labels-text').fill('DNC_Sales');
+    await dialog2.locator('#node-input-labels-text').dispatchEvent('change');
+    assert.ok(!(await labels.evaluate((el) => el.classList.contains('input-error'))));
+    await done();
+    assert.equal((await nodeState('d1a1090000000020')).valid, true, 'valid with a label named');
+    assert.deepEqual(errors.slice(mark), []);
+  });
+
+  it('palette names read as written, without stray spaces ("detect opt-out")', async () => {
+    const labels = await page().evaluate(() =>
+      [...document.querySelectorAll('.red-ui-palette-node[data-palette-type^="dnc-"]')].map((el) => {
+        const html = el.querySelector('.red-ui-palette-label')?.innerHTML ?? '';
+        const text = html
+          .replace(/<br\s*\/?>/g, ' ')
+          .replace(/&nbsp;/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim();
+        return `${el.getAttribute('data-palette-type')}: ${text}`;
+      }),
+    );
+    const expected: Record<string, string> = {
+      'dnc-config': 'DNC labels',
+      'dnc-add-label': 'add contact label',
+      'dnc-remove-label': 'remove label',
+      'dnc-check': 'check DNC',
+      'dnc-policy': 'calling policy',
+      'dnc-events': 'DNC changes',
+      'dnc-opt-out': 'detect opt\u2011out',
+      'dnc-registry': 'DNC registry',
+      'dnc-registry-lookup': 'registry lookup',
+      'dnc-record-attempt': 'record attempt',
+    };
+    const shown = labels.filter(
+      (l) => !l.startsWith('dnc-config') && !l.startsWith('dnc-policy:') && !l.startsWith('dnc-registry:'),
+    );
+    assert.ok(shown.length >= 7, labels.join('; '));
+    for (const line of shown) {
+      const [type, text] = line.split(': ');
+      assert.equal(text, expected[type], type);
+      assert.doesNotMatch(text, / [-\u2011]|[-\u2011] /, `${type}: no space around a hyphen`);
+    }
   });
 
   it('check DNC and detect opt-out: a channel typed in capitals is saved in lower case', async () => {
