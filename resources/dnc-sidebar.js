@@ -125,7 +125,13 @@
       el('button', {
         cls: 'red-ui-button red-ui-button-small dnc-sidebar-tab',
         text: t('tab.' + name),
-        attr: { type: 'button', role: 'tab', 'data-pane': name, id: 'dnc-sidebar-tab-' + name },
+        attr: {
+          type: 'button',
+          role: 'tab',
+          'data-pane': name,
+          id: 'dnc-sidebar-tab-' + name,
+          'aria-controls': 'dnc-sidebar-pane-' + name,
+        },
       }).appendTo(tabs);
       panes[name] = el('div', {
         cls: 'dnc-sidebar-pane',
@@ -152,9 +158,11 @@
       state.pane = name;
       tabs.find('.dnc-sidebar-tab').each(function () {
         var on = $(this).attr('data-pane') === name;
+        // Roving tabindex (WAI-ARIA tabs): Tab reaches the selected tab only, the arrows move between them.
         $(this)
           .toggleClass('selected', on)
-          .attr('aria-selected', on ? 'true' : 'false');
+          .attr('aria-selected', on ? 'true' : 'false')
+          .attr('tabindex', on ? '0' : '-1');
       });
       Object.keys(panes).forEach(function (p) {
         panes[p].toggle(p === name);
@@ -163,6 +171,20 @@
     }
     tabs.on('click', '.dnc-sidebar-tab', function () {
       showPane($(this).attr('data-pane'));
+    });
+    tabs.on('keydown', '.dnc-sidebar-tab', function (e) {
+      var all = tabs.find('.dnc-sidebar-tab');
+      var at = all.index(this);
+      var to = -1;
+      if (e.key === 'ArrowRight' || e.key === 'ArrowDown') to = (at + 1) % all.length;
+      else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') to = (at - 1 + all.length) % all.length;
+      else if (e.key === 'Home') to = 0;
+      else if (e.key === 'End') to = all.length - 1;
+      if (to === -1) return;
+      e.preventDefault();
+      var target = all.eq(to);
+      showPane(target.attr('data-pane'));
+      target.trigger('focus');
     });
 
     // ---------------------------------------------------------------- configurations

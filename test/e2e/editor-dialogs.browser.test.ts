@@ -557,6 +557,34 @@ describe('editor dialogs of every node in a real browser', function () {
         ),
       );
       assert.deepEqual(invalid, [], `${type}: fields marked invalid`);
+      // Every tip wraps inside the form, in Node-RED's narrowest tray: none runs past its box or the form.
+      const overflowing = await dialog.evaluate((el) => {
+        const form = el.querySelector('#dialog-form, #node-config-dialog-edit-form')!.getBoundingClientRect();
+        return [...el.querySelectorAll('.form-tips')]
+          .filter((tip) => (tip as HTMLElement).offsetParent !== null)
+          .flatMap((tip) => {
+            const box = tip.getBoundingClientRect();
+            // One box (an inline tip that wraps is several, its text outside its background), inside the
+            // form, with its content inside it.
+            const inside =
+              tip.getClientRects().length === 1 &&
+              box.left >= form.left - 0.5 &&
+              box.right <= form.right + 0.5 &&
+              tip.scrollWidth <= tip.clientWidth + 1;
+            const nested = [...tip.querySelectorAll('*')].filter((child) => {
+              const r = child.getBoundingClientRect();
+              return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+            });
+            return inside && nested.length === 0
+              ? []
+              : [
+                  `${tip.id || (tip.textContent ?? '').slice(0, 40)}: ${getComputedStyle(tip).display}, ` +
+                    `${tip.getClientRects().length} boxes, ${box.left}-${box.right} in ${form.left}-${form.right}` +
+                    `, content ${tip.scrollWidth} in ${tip.clientWidth}, ${nested.length} outside`,
+                ];
+          });
+      });
+      assert.deepEqual(overflowing, [], `${type}: tips running out of the form`);
       await cancel();
       assert.deepEqual(errors.slice(mark), [], `${type}: errors in the page`);
     });

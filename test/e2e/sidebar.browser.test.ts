@@ -407,3 +407,152 @@ describe('the DNC sidebar in a real browser', function () {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('the DNC sidebar under httpAdminRoot, used with the keyboard alone', function () {
+  this.timeout(120000);
+  const ROOT = '/red-admin';
+  let red: NodeRedProcess;
+  let userDir: string;
+  let browser: Browser | undefined;
+  let errors: string[] = [];
+
+  before(async function () {
+    this.timeout(180000);
+    if (findChromium() === undefined) {
+      if (onCi()) throw new Error('Chromium not found (.ci/run installs it)');
+      this.skip();
+    }
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnc-sidebar-root-'));
+    red = await NodeRedProcess.start({
+      userDir,
+      nodesDir: [PACKAGE_ROOT],
+      settings: { httpAdminRoot: ROOT },
+    });
+    assert.ok(red.baseUrl.endsWith(ROOT));
+    await red.deploy([
+      { id: 'e2erootsidetab01', type: 'tab', label: 'root', disabled: false, info: '' },
+      {
+        id: 'e2erootsideconf1',
+        type: 'dnc-config',
+        name: 'Labels under a root',
+        labels: LABELS,
+        defaultCountry: 'GB',
+        storePath: '',
+        apiPath: '',
+        apiRateLimit: 0,
+      },
+    ]);
+    await waitFor('the DNC store to open', async () => {
+      const res = await fetch(`${red.baseUrl}/dnc/health`);
+      return res.status === 200 ? true : undefined;
+    });
+    const res = await fetch(`${red.baseUrl}/dnc/labels/add`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ contact: BEN, labels: ['DNC_Global'], reason: 'wrote in', source: 'email' }),
+    });
+    assert.equal(res.status, 200, await res.text());
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && browser) {
+      const file = await screenshot(browser.page, this.currentTest.fullTitle());
+      if (file) console.log(`      screenshot: ${file}`);
+      if (errors.length > 0) console.log(`      page errors:\n${errors.join('\n')}`);
+      console.log(`--- node-red output (tail) ---\n${red?.log.slice(-3000) ?? ''}`);
+    }
+    await browser?.close();
+    browser = undefined;
+    errors = [];
+  });
+
+  after(async function () {
+    this.timeout(30000);
+    await red?.stop();
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  /** The focused element's id (or its tag when it has none). */
+  function focused(page: Page): Promise<string> {
+    return page.evaluate(() => {
+      const active = document.activeElement;
+      return active === null ? '' : active.id || active.tagName.toLowerCase();
+    });
+  }
+
+  it('reaches every pane and applies a label by keyboard, its admin URLs under the root', async () => {
+    browser = await launchBrowser(findChromium()!);
+    const page = browser.page;
+    page.setDefaultTimeout(15000);
+    page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
+    });
+    const requested: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (/\/dnc\//.test(url.pathname)) requested.push(url.pathname);
+    });
+    await page.goto(red.baseUrl + '/');
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="dnc-check"]', { timeout: 30000 });
+    await page.evaluate(() =>
+      (window as unknown as { RED: { actions: { invoke(a: string): void } } }).RED.actions.invoke(
+        'dnc:show-dnc-tab',
+      ),
+    );
+    const s = page.locator('.dnc-sidebar');
+    await s.locator('#dnc-sidebar-search').waitFor({ state: 'visible' });
+
+    // The tab list: only the selected tab is in the Tab order; the arrows, Home and End move between panes.
+    assert.equal(await s.locator('[role="tab"][tabindex="0"]').count(), 1);
+    await s.locator('#dnc-sidebar-tab-contacts').focus();
+    for (const [key, pane] of [
+      ['ArrowRight', 'lists'],
+      ['ArrowRight', 'import'],
+      ['End', 'status'],
+      ['ArrowRight', 'contacts'],
+      ['ArrowLeft', 'status'],
+      ['Home', 'contacts'],
+    ]) {
+      await page.keyboard.press(key);
+      assert.equal(await focused(page), `dnc-sidebar-tab-${pane}`, `${key} focuses ${pane}`);
+      assert.ok(await s.locator(`#dnc-sidebar-pane-${pane}`).isVisible(), `${key} shows ${pane}`);
+      assert.equal(await s.locator(`#dnc-sidebar-tab-${pane}`).getAttribute('aria-selected'), 'true');
+    }
+
+    // Tab goes from the tab list into the contacts pane's search field; Enter finds the contact.
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(page), 'dnc-sidebar-search');
+    await page.keyboard.type('020 7183 8751');
+    await page.keyboard.press('Enter');
+    await s.locator('.dnc-sidebar-keys code', { hasText: BEN }).waitFor();
+    await s.locator('.dnc-sidebar-labels .dnc-sidebar-card', { hasText: 'DNC_Global' }).waitFor();
+
+    // On to the change form by Tab alone, then a label and a reason, applied with Enter.
+    let steps = 0;
+    while ((await focused(page)) !== 'dnc-sidebar-change-label') {
+      await page.keyboard.press('Tab');
+      steps += 1;
+      assert.ok(steps < 60, `the change form is reachable by Tab (at ${await focused(page)})`);
+    }
+    await s.locator('#dnc-sidebar-change-label').selectOption('DNC_Sales');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(page), 'dnc-sidebar-change-reason');
+    await page.keyboard.type('asked by keyboard');
+    await page.keyboard.press('Enter');
+    await s.locator('.dnc-sidebar-labels .dnc-sidebar-card', { hasText: 'DNC_Sales' }).waitFor();
+    assert.match(await s.locator('.dnc-sidebar-result').innerText(), /DNC_Sales/);
+
+    // Every request of the tab went under the admin root, none to the server's root.
+    assert.ok(requested.length > 0);
+    for (const url of requested) assert.ok(url.startsWith(`${ROOT}/dnc/`), url);
+    const contact = (await (
+      await fetch(`${red.baseUrl}/dnc/contacts/${encodeURIComponent(BEN)}`)
+    ).json()) as {
+      labels: Array<{ label: string; reason?: string }>;
+    };
+    const sales = contact.labels.find((l) => l.label === 'DNC_Sales');
+    assert.equal(sales?.reason, 'asked by keyboard');
+    assert.deepEqual(errors, []);
+  });
+});

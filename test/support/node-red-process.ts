@@ -211,7 +211,13 @@ export class NodeRedProcess {
     readonly port: number,
     readonly settingsFile: string,
   ) {
-    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.baseUrl = `http://127.0.0.1:${port}${NodeRedProcess.adminRoot(options)}`;
+  }
+
+  /** The editor's and admin API's path (settings `httpAdminRoot`), without a trailing slash: '' at the root. */
+  private static adminRoot(options: NodeRedOptions): string {
+    const root = options.settings?.httpAdminRoot;
+    return typeof root === 'string' ? root.replace(/\/+$/, '') : '';
   }
 
   /** Writes the settings file, starts Node-RED and waits until the admin API and /comms answer. */
@@ -288,7 +294,7 @@ export class NodeRedProcess {
   /** Subscribes to debug messages and node status over the editor's websocket. */
   private async connectComms(): Promise<void> {
     const Ws = loadWs();
-    const socket = new Ws(`ws://127.0.0.1:${this.port}/comms`);
+    const socket = new Ws(`ws://127.0.0.1:${this.port}${NodeRedProcess.adminRoot(this.options)}/comms`);
     this.socket = socket;
     await new Promise<void>((resolve, reject) => {
       socket.on('open', () => resolve());
