@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ServiceSourceOptions } from '../lib/registries/service-options';
-import { parseRetryAfter } from '../lib/registries/service-request';
+import { parseRetryAfter } from '../lib/registries/service-calls';
 import { ServiceRegistrySource } from '../lib/registries/service-source';
 import { mapResults, WashServer } from './support/wash-server';
 

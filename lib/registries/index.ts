@@ -74,7 +74,7 @@ export type {
   ResponseMapping,
   NumberFormat,
 } from './service-options';
-export { parseRetryAfter } from './service-request';
+export { parseRetryAfter } from './service-calls';
 export type { CircuitState } from './circuit-breaker';
 export {
   isNcprLabel,

@@ -37,12 +37,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AsyncRegistrySource } from './check';
-import { CircuitBreaker, type CircuitState } from './circuit-breaker';
+import type { CircuitState } from './circuit-breaker';
 import { checkRegistryId } from './known-registries';
 import type { RndRecord, SourceLookupResult, SourceReasonCode } from './lookup-result';
 import { e164ToKey } from './number-keys';
 import { defaultStateOfNumber } from './number-state';
-import { AttemptError, ClosedError, parseRetryAfter } from './service-request';
+import { AttemptError, ServiceCalls, statusFailure } from './service-calls';
 import type { ServiceRequestEvent } from './service-options';
 
 const DAY_MS = 86_400_000;
@@ -155,24 +155,12 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
   readonly defaultConsentDate: string | undefined;
   private readonly url: string;
   private readonly authorization: string;
-  private readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly backoffMs: number;
-  private readonly concurrency: number;
   private readonly cacheMaxEntries: number;
   private readonly now: () => number;
-  private readonly fetchFn: typeof fetch;
   private readonly onRequest: ((event: ServiceRequestEvent) => void) | undefined;
-  private readonly breaker: CircuitBreaker;
+  private readonly calls: ServiceCalls;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly pending = new Map<string, Promise<SourceLookupResult>>();
-  private readonly controllers = new Set<AbortController>();
-  private readonly waiting: (() => void)[] = [];
-  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; reject: (err: Error) => void }>();
-  private active = 0;
-  private lastError: string | null = null;
-  private lastSuccessAt: number | null = null;
-  private closed = false;
 
   constructor(options: ReassignedNumbersOptions) {
     this.id = options.id ?? 'US_RND';
@@ -202,18 +190,20 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
     }
     this.noData = noData;
     this.maxAgeDays = positive(options.maxAgeDays, 1, 'maxAgeDays', 0.001);
-    this.timeoutMs = positive(options.timeoutMs, 10_000, 'timeoutMs');
-    this.retries = Math.floor(positive(options.retries, 2, 'retries', 0));
-    this.backoffMs = positive(options.backoffMs, 500, 'backoffMs', 0);
-    this.concurrency = Math.floor(positive(options.concurrency, 4, 'concurrency'));
     this.cacheMaxEntries = positive(options.cacheMaxEntries, 1_000_000, 'cacheMaxEntries');
-    this.fetchFn = options.fetch ?? globalThis.fetch;
     this.onRequest = options.onRequest;
-    this.breaker = new CircuitBreaker(
-      Math.floor(positive(options.breakerThreshold, 5, 'breakerThreshold')),
-      options.breakerCooldownMs ?? 30_000,
-      this.now,
-    );
+    this.calls = new ServiceCalls({
+      timeoutMs: positive(options.timeoutMs, 10_000, 'timeoutMs'),
+      retries: Math.floor(positive(options.retries, 2, 'retries', 0)),
+      backoffMs: positive(options.backoffMs, 500, 'backoffMs', 0),
+      maxBackoffMs: 30_000,
+      maxRetryAfterMs: 60_000,
+      concurrency: Math.floor(positive(options.concurrency, 4, 'concurrency')),
+      breakerThreshold: Math.floor(positive(options.breakerThreshold, 5, 'breakerThreshold')),
+      breakerCooldownMs: options.breakerCooldownMs ?? 30_000,
+      now: this.now,
+      fetch: options.fetch ?? globalThis.fetch,
+    });
   }
 
   start(): Promise<void> {
@@ -221,14 +211,7 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const controller of this.controllers) controller.abort(new ClosedError());
-    for (const entry of this.sleeping) {
-      clearTimeout(entry.timer);
-      entry.reject(new ClosedError());
-    }
-    this.sleeping.clear();
-    for (const wake of this.waiting.splice(0)) wake();
+    this.calls.close();
     await Promise.allSettled([...this.pending.values()]);
     this.cache.clear();
   }
@@ -239,18 +222,18 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
   }
 
   status(): ReassignedNumbersStatus {
-    const circuit = this.breaker.state;
+    const calls = this.calls;
     return {
       registry: this.id,
       name: this.name,
       kind: 'reassigned',
-      state: this.closed ? 'closed' : circuit === 'open' ? 'unavailable' : 'ready',
-      circuit,
-      consecutiveFailures: this.breaker.consecutiveFailures,
-      inFlight: this.active,
+      state: calls.state,
+      circuit: calls.circuit,
+      consecutiveFailures: calls.consecutiveFailures,
+      inFlight: calls.inFlight,
       cached: this.cache.size,
-      lastError: this.lastError,
-      lastSuccessAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
+      lastError: calls.lastError,
+      lastSuccessAt: calls.lastSuccessAt === null ? null : new Date(calls.lastSuccessAt).toISOString(),
       maxAgeDays: this.maxAgeDays,
       noData: this.noData,
       consentDate: this.defaultConsentDate ?? null,
@@ -338,19 +321,14 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
     let attempts = 0;
     let status: number | null = null;
     try {
-      if (this.closed) throw new ClosedError();
-      await this.acquire();
-      let answer: RndAnswer;
-      try {
-        answer = await this.withRetries(e164, consentDate, (n, s) => {
+      const answer = await this.calls.call(
+        (onStatus) => this.query(e164, consentDate, onStatus),
+        (n, s) => {
           attempts = n;
           status = s;
-        });
-      } finally {
-        this.release();
-      }
+        },
+      );
       const at = this.now();
-      this.lastSuccessAt = at;
       this.remember(key, { answer, at });
       this.onRequest?.({
         registry: this.id,
@@ -363,7 +341,6 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
       return this.answered(answer, consentDate, at);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      if (!(err instanceof ClosedError)) this.lastError = why;
       this.onRequest?.({
         registry: this.id,
         ok: false,
@@ -387,55 +364,23 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
   }
 
   /** One query: the RND's answer, or AttemptError / ClosedError. */
-  private async query(e164: string, consentDate: string, onStatus: (s: number) => void): Promise<RndAnswer> {
+  private async query(
+    e164: string,
+    consentDate: string,
+    onStatus: (s: number | null) => void,
+  ): Promise<RndAnswer> {
     const url =
       `${this.url}/v2/PhoneNumbers/${encodeURIComponent(e164)}` +
       `?Fields=reassigned_number&LastVerifiedDate=${consentDate.replace(/-/g, '')}`;
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    const timer = setTimeout(() => controller.abort(new Error('timeout')), this.timeoutMs);
-    let response: Response;
-    let text: string;
-    try {
-      try {
-        response = await this.fetchFn(url, {
-          method: 'GET',
-          headers: { authorization: this.authorization, accept: 'application/json' },
-          signal: controller.signal,
-        });
-        onStatus(response.status);
-        text = await response.text();
-      } catch (err) {
-        if (this.closed) throw new ClosedError();
-        const reason = controller.signal.aborted ? (controller.signal.reason as unknown) : err;
-        const timedOut = reason instanceof Error && reason.message === 'timeout';
-        throw new AttemptError(
-          timedOut
-            ? `no answer within ${this.timeoutMs} ms`
-            : `request failed: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
-          true,
-          null,
-        );
-      }
-    } finally {
-      clearTimeout(timer);
-      this.controllers.delete(controller);
-    }
+    const { response, text } = await this.calls.fetchText(
+      url,
+      { method: 'GET', headers: { authorization: this.authorization, accept: 'application/json' } },
+      onStatus,
+    );
     const status = response.status;
-    if (status === 429) {
-      throw new AttemptError(
-        'HTTP 429 Too Many Requests',
-        true,
-        status,
-        parseRetryAfter(response.headers.get('retry-after'), this.now()),
-        false,
-      );
-    }
-    if (status === 408 || status >= 500) throw new AttemptError(`HTTP ${status}`, true, status);
-    if (status < 200 || status >= 300) {
-      // 401 (wrong credentials), 403 (the package not enabled on the account), 404: asking again won't help.
-      throw new AttemptError(`HTTP ${status}: ${serviceMessage(text)}`, false, status);
-    }
+    // 401 (wrong credentials), 403 (the package not enabled on the account), 404: asking again won't help.
+    const failure = statusFailure(response, this.now(), () => serviceMessage(text));
+    if (failure !== null) throw failure;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -443,74 +388,6 @@ export class ReassignedNumbersSource implements AsyncRegistrySource {
       throw new AttemptError('the answer is not JSON', false, status);
     }
     return readAnswer(body, e164, consentDate);
-  }
-
-  private async withRetries(
-    e164: string,
-    consentDate: string,
-    progress: (attempts: number, status: number | null) => void,
-  ): Promise<RndAnswer> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.closed) throw new ClosedError();
-      const admission = this.breaker.admit();
-      if (admission === 'refused') {
-        throw new AttemptError(
-          `circuit open after ${this.breaker.consecutiveFailures} consecutive failures (last: ${this.lastError ?? 'unknown'})`,
-          false,
-          null,
-          null,
-          false,
-        );
-      }
-      const probe = admission === 'probe';
-      let error: AttemptError;
-      try {
-        const answer = await this.query(e164, consentDate, (s) => progress(attempt + 1, s));
-        this.breaker.succeeded(probe);
-        return answer;
-      } catch (err) {
-        if (err instanceof ClosedError) throw err;
-        error =
-          err instanceof AttemptError
-            ? err
-            : new AttemptError(err instanceof Error ? err.message : String(err), false, null);
-        this.breaker.failed(probe, error.breaker);
-        this.lastError = error.message;
-      }
-      if (!error.retryable || attempt >= this.retries) throw error;
-      let wait = Math.min(30_000, this.backoffMs * 2 ** attempt);
-      if (error.retryAfterMs !== null) {
-        if (error.retryAfterMs > 60_000) throw error;
-        wait = Math.max(error.retryAfterMs, 0);
-      }
-      await this.sleep(wait);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const entry = {
-        timer: setTimeout(() => {
-          this.sleeping.delete(entry);
-          resolve();
-        }, ms),
-        reject,
-      };
-      this.sleeping.add(entry);
-    });
-  }
-
-  private async acquire(): Promise<void> {
-    while (this.active >= this.concurrency) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-      if (this.closed) throw new ClosedError();
-    }
-    this.active += 1;
-  }
-
-  private release(): void {
-    this.active -= 1;
-    this.waiting.shift()?.();
   }
 }
 

@@ -1,43 +1,13 @@
 /**
  * One request to a wash or lookup service: the numbers written in the service's format, the URL, headers
- * and body from their templates (secrets substituted, never logged), a timeout per attempt
- * (AbortController), and the answer read into listed / not listed per E.164 number by the response mapper.
+ * and body from their templates (secrets substituted, never logged), and the answer read into listed / not listed per E.164 number by the response mapper.
  * Every way an attempt can fail becomes an AttemptError that says whether another attempt may help; the
- * retries, the circuit breaker and the cache are the source's (service-source.ts).
+ * exchange itself, the retries and the circuit breaker are service-calls.ts's; the cache is the source's
+ * (service-source.ts).
  */
 import { nationalPrefixOf } from './national';
+import { AttemptError, statusFailure, type ServiceCalls } from './service-calls';
 import type { ResolvedServiceOptions, ResponseMapping } from './service-options';
-
-/** Why one attempt failed, and whether another attempt may help. */
-export class AttemptError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly status: number | null,
-    /** ms to wait before retrying, from Retry-After. */
-    readonly retryAfterMs: number | null = null,
-    /** Counts toward the circuit breaker (429 does not: the service is alive and asking us to slow down). */
-    readonly breaker = true,
-  ) {
-    super(message);
-  }
-}
-
-export class ClosedError extends Error {
-  constructor() {
-    super('the registry source is closed');
-  }
-}
-
-/** `Retry-After` as milliseconds from now: delay-seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, date - now);
-}
 
 function substitute(template: string, values: Readonly<Record<string, string>>, encode: boolean): string {
   return template.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (whole, name: string) =>
@@ -49,18 +19,12 @@ function substitute(template: string, values: Readonly<Record<string, string>>, 
   );
 }
 
-/** Sends a service source's requests; close() aborts those in flight. */
+/** Writes a service source's requests and reads their answers; `calls` sends them. */
 export class ServiceClient {
-  private readonly controllers = new Set<AbortController>();
-  private closed = false;
-
-  constructor(private readonly options: ResolvedServiceOptions) {}
-
-  /** Aborts the requests in flight: they reject with ClosedError, and so does every later one. */
-  close(): void {
-    this.closed = true;
-    for (const controller of this.controllers) controller.abort(new ClosedError());
-  }
+  constructor(
+    private readonly options: ResolvedServiceOptions,
+    private readonly calls: ServiceCalls,
+  ) {}
 
   /**
    * One attempt for a batch of E.164 numbers: listed / not listed per number the service answered for.
@@ -92,55 +56,10 @@ export class ServiceClient {
     }
     if (!headers.has('accept')) headers.set('accept', 'application/json');
 
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    const timeoutMs = this.options.timeoutMs;
-    const timer = setTimeout(() => controller.abort(new Error('timeout')), timeoutMs);
-    let response: Response;
-    let text: string;
-    try {
-      try {
-        response = await this.options.fetch(url, { method, headers, body, signal: controller.signal });
-        onStatus(response.status);
-        text = await response.text();
-      } catch (err) {
-        if (this.closed) throw new ClosedError();
-        const reason = controller.signal.aborted ? (controller.signal.reason as unknown) : err;
-        const timedOut = reason instanceof Error && reason.message === 'timeout';
-        throw new AttemptError(
-          timedOut
-            ? `no answer within ${timeoutMs} ms`
-            : `request failed: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
-          true,
-          null,
-        );
-      }
-    } finally {
-      clearTimeout(timer);
-      this.controllers.delete(controller);
-    }
+    const { response, text } = await this.calls.fetchText(url, { method, headers, body }, onStatus);
     const status = response.status;
-    if (status === 429) {
-      throw new AttemptError(
-        'HTTP 429 Too Many Requests',
-        true,
-        status,
-        parseRetryAfter(response.headers.get('retry-after'), this.options.now()),
-        false,
-      );
-    }
-    if (status === 408 || status >= 500) {
-      throw new AttemptError(
-        `HTTP ${status}`,
-        true,
-        status,
-        status === 503 ? parseRetryAfter(response.headers.get('retry-after'), this.options.now()) : null,
-      );
-    }
-    if (status < 200 || status >= 300) {
-      // 400, 401, 403, 404...: asking again will not help (a wrong key, a wrong URL).
-      throw new AttemptError(`HTTP ${status}: ${text.slice(0, 200)}`, false, status);
-    }
+    const failure = statusFailure(response, this.options.now(), () => text.slice(0, 200));
+    if (failure !== null) throw failure;
     let parsed: unknown;
     try {
       parsed = text.trim() === '' ? null : JSON.parse(text);

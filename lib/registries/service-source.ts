@@ -25,7 +25,7 @@
  * No Node-RED and no JSONata here: lib stays framework-free.
  */
 import { performance } from 'node:perf_hooks';
-import { CircuitBreaker, type CircuitState } from './circuit-breaker';
+import type { CircuitState } from './circuit-breaker';
 import type { RegistryId } from './known-registries';
 import type { SourceLookupResult, SourceReasonCode } from './lookup-result';
 import { e164ToKey } from './number-keys';
@@ -34,7 +34,8 @@ import {
   type ResolvedServiceOptions,
   type ServiceSourceOptions,
 } from './service-options';
-import { AttemptError, ClosedError, ServiceClient } from './service-request';
+import { AttemptError, ServiceCalls } from './service-calls';
+import { ServiceClient } from './service-request';
 
 const DAY_MS = 86_400_000;
 
@@ -72,16 +73,10 @@ export class ServiceRegistrySource {
   private readonly options: ResolvedServiceOptions;
   private readonly now: () => number;
   private readonly client: ServiceClient;
-  private readonly breaker: CircuitBreaker;
+  private readonly calls: ServiceCalls;
   private readonly cache = new Map<string, CacheEntry>();
   /** Numbers being washed now: a second asker waits for the same answer. */
   private readonly pending = new Map<string, Promise<SourceLookupResult>>();
-  private readonly timers = new Set<{ timer: NodeJS.Timeout; reject: (err: Error) => void }>();
-  private readonly waiting: (() => void)[] = [];
-  private active = 0;
-  private lastError: string | null = null;
-  private lastSuccessAt: number | null = null;
-  private closed = false;
 
   constructor(options: ServiceSourceOptions) {
     const resolved = resolveServiceOptions(options);
@@ -93,8 +88,8 @@ export class ServiceRegistrySource {
     this.batchSize = resolved.batchSize;
     this.options = resolved;
     this.now = resolved.now;
-    this.client = new ServiceClient(resolved);
-    this.breaker = new CircuitBreaker(resolved.breakerThreshold, resolved.breakerCooldownMs, resolved.now);
+    this.calls = new ServiceCalls(resolved);
+    this.client = new ServiceClient(resolved, this.calls);
   }
 
   /** Nothing to load: resolves at once (the same life cycle as a file registry). */
@@ -104,14 +99,7 @@ export class ServiceRegistrySource {
 
   /** Aborts requests in flight; every pending lookup answers `unavailable`. The cache is dropped. */
   async close(): Promise<void> {
-    this.closed = true;
-    this.client.close();
-    for (const entry of this.timers) {
-      clearTimeout(entry.timer);
-      entry.reject(new ClosedError());
-    }
-    this.timers.clear();
-    for (const wake of this.waiting.splice(0)) wake();
+    this.calls.close();
     await Promise.allSettled([...this.pending.values()]);
     this.cache.clear();
   }
@@ -125,19 +113,19 @@ export class ServiceRegistrySource {
   }
 
   status(): ServiceSourceStatus {
-    const circuit = this.breaker.state;
+    const calls = this.calls;
     return {
       registry: this.id,
       name: this.name,
       kind: 'service',
-      state: this.closed ? 'closed' : circuit === 'open' ? 'unavailable' : 'ready',
-      circuit,
-      consecutiveFailures: this.breaker.consecutiveFailures,
-      inFlight: this.active,
-      queued: this.waiting.length,
+      state: calls.state,
+      circuit: calls.circuit,
+      consecutiveFailures: calls.consecutiveFailures,
+      inFlight: calls.inFlight,
+      queued: calls.queued,
       cached: this.cache.size,
-      lastError: this.lastError,
-      lastSuccessAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
+      lastError: calls.lastError,
+      lastSuccessAt: calls.lastSuccessAt === null ? null : new Date(calls.lastSuccessAt).toISOString(),
       maxAgeDays: this.maxAgeDays,
     };
   }
@@ -257,41 +245,34 @@ export class ServiceRegistrySource {
     let attempts = 0;
     let status: number | null = null;
     try {
-      if (this.closed) throw new ClosedError();
-      await this.acquire();
-      try {
-        const answer = await this.withRetries(numbers, (n, s) => {
+      const answer = await this.calls.call(
+        (onStatus) => this.client.send(numbers, onStatus),
+        (n, s) => {
           attempts = n;
           status = s;
-        });
-        const washedAt = this.now();
-        this.lastSuccessAt = washedAt;
-        const asOf = new Date(washedAt).toISOString();
-        const out = numbers.map((e164) => {
-          const listed = answer.get(e164);
-          if (listed === undefined) {
-            return this.failed(e164, 'the service did not answer for this number (partial answer)');
-          }
-          this.remember(e164, { listed, at: washedAt });
-          return listed
-            ? this.result('listed', 'LISTED', asOf)
-            : this.result('not-listed', 'NOT_LISTED', asOf);
-        });
-        this.options.onRequest?.({
-          registry: this.id,
-          ok: true,
-          numbers: numbers.length,
-          attempts,
-          status,
-          durationMs: performance.now() - started,
-        });
-        return out;
-      } finally {
-        this.release();
-      }
+        },
+      );
+      const washedAt = this.now();
+      const asOf = new Date(washedAt).toISOString();
+      const out = numbers.map((e164) => {
+        const listed = answer.get(e164);
+        if (listed === undefined) {
+          return this.failed(e164, 'the service did not answer for this number (partial answer)');
+        }
+        this.remember(e164, { listed, at: washedAt });
+        return listed ? this.result('listed', 'LISTED', asOf) : this.result('not-listed', 'NOT_LISTED', asOf);
+      });
+      this.options.onRequest?.({
+        registry: this.id,
+        ok: true,
+        numbers: numbers.length,
+        attempts,
+        status,
+        durationMs: performance.now() - started,
+      });
+      return out;
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      if (!(err instanceof ClosedError)) this.lastError = why;
       this.options.onRequest?.({
         registry: this.id,
         ok: false,
@@ -313,88 +294,5 @@ export class ServiceRegistrySource {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-  }
-
-  // --- concurrency ------------------------------------------------------------------------------
-
-  private async acquire(): Promise<void> {
-    const limit = this.options.concurrency;
-    while (this.active >= limit) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-      if (this.closed) throw new ClosedError();
-    }
-    this.active += 1;
-  }
-
-  private release(): void {
-    this.active -= 1;
-    const next = this.waiting.shift();
-    if (next !== undefined) next();
-  }
-
-  // --- retries ----------------------------------------------------------------------------------
-
-  private async withRetries(
-    numbers: readonly string[],
-    progress: (attempts: number, status: number | null) => void,
-  ): Promise<Map<string, boolean>> {
-    const retries = this.options.retries;
-    const base = this.options.backoffMs;
-    const maxBackoff = this.options.maxBackoffMs;
-    const maxRetryAfter = this.options.maxRetryAfterMs;
-    for (let attempt = 0; ; attempt++) {
-      if (this.closed) throw new ClosedError();
-      const admission = this.breaker.admit();
-      if (admission === 'refused') {
-        throw new AttemptError(
-          `circuit open after ${this.breaker.consecutiveFailures} consecutive failures (last: ${this.lastError ?? 'unknown'})`,
-          false,
-          null,
-          null,
-          false,
-        );
-      }
-      const probe = admission === 'probe';
-      let error: AttemptError;
-      try {
-        const answer = await this.client.send(numbers, (s) => progress(attempt + 1, s));
-        this.breaker.succeeded(probe);
-        return answer;
-      } catch (err) {
-        if (err instanceof ClosedError) throw err;
-        error =
-          err instanceof AttemptError
-            ? err
-            : new AttemptError(err instanceof Error ? err.message : String(err), false, null);
-        this.breaker.failed(probe, error.breaker);
-        this.lastError = error.message;
-      }
-      if (!error.retryable || attempt >= retries) throw error;
-      let wait = Math.min(maxBackoff, base * 2 ** attempt);
-      if (error.retryAfterMs !== null) {
-        if (error.retryAfterMs > maxRetryAfter) {
-          throw new AttemptError(
-            `${error.message}; Retry-After asks for ${Math.round(error.retryAfterMs / 1000)} s, more than ${Math.round(maxRetryAfter / 1000)} s`,
-            false,
-            error.status,
-          );
-        }
-        wait = Math.max(error.retryAfterMs, 0);
-      }
-      await this.sleep(wait);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const entry = {
-        timer: setTimeout(() => {
-          this.timers.delete(entry);
-          resolve();
-        }, ms),
-        reject,
-      };
-      this.timers.add(entry);
-    });
   }
 }
