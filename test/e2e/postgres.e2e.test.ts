@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { NodeRedProcess, PACKAGE_ROOT, sleep, waitFor, type FlowNode } from '../support/node-red-process';
 import { freshDatabase, requirePostgres, testPostgres } from '../support/postgres';
+import { percentile, seeded } from '../support/reliability';
 import type { BatchDecision, Decision } from '../../lib/decision';
 
 const LABEL = 'DNC_Global';
@@ -45,23 +46,6 @@ type Name = 'A' | 'B';
 /** A US number no other test uses: offsets 0-9999 test 1, 10000-19999 test 2, 20000-49999 test 3. */
 function phone(offset: number): string {
   return `+1415${2_000_000 + offset}`;
-}
-
-/** A small seeded generator (mulberry32): the kill moment can be replayed from the printed seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** Whether the process still runs (signal 0 only checks). */

@@ -28,6 +28,8 @@ export interface NodeRedOptions {
   readonly port?: number;
   /** Extra settings merged over the defaults (must be JSON-serialisable). */
   readonly settings?: Record<string, unknown>;
+  /** Options for the Node.js running Node-RED (`--expose-gc`, `--max-old-space-size=...`). */
+  readonly execArgv?: readonly string[];
 }
 
 export interface HttpResult<T = unknown> {
@@ -243,7 +245,14 @@ export class NodeRedProcess {
     this.log = '';
     const child = spawn(
       process.execPath,
-      [RED_JS, '--settings', this.settingsFile, '--userDir', this.options.userDir],
+      [
+        ...(this.options.execArgv ?? []),
+        RED_JS,
+        '--settings',
+        this.settingsFile,
+        '--userDir',
+        this.options.userDir,
+      ],
       {
         cwd: this.options.userDir,
         env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', NODE_OPTIONS: '' },
@@ -433,6 +442,24 @@ export class NodeRedProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
     await this.exited;
     clearTimeout(timer);
+  }
+
+  /** Kills the process with SIGKILL (a crash: nothing is flushed or closed) and waits until it is gone. */
+  async kill(): Promise<void> {
+    this.socket?.terminate();
+    this.socket = undefined;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Starts again after stop() or kill(), with the same settings, user directory and port. */
+  async start(): Promise<void> {
+    this.debug.length = 0;
+    this.status.clear();
+    this.revision = undefined;
+    await this.launch();
   }
 
   /** Stops and starts again with the same settings, user directory and port. */

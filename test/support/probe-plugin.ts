@@ -1,0 +1,113 @@
+/**
+ * A Node-RED plugin for the reliability suite only (test/reliability): it reads the runtime from inside,
+ * where a test outside the process cannot look, and answers GET <admin root>/test-probe with:
+ * - the heap after a full collection (`?gc=1`; the process runs with --expose-gc), and the RSS;
+ * - live handles and requests by type (process.getActiveResourcesInfo: timers, sockets, file requests);
+ * - listeners per event on `process` and on the runtime's event bus;
+ * - the routes of the admin and the HTTP-in apps (express 4 router stacks);
+ * - the event loop's delay (perf_hooks.monitorEventLoopDelay: p50, p99, max) and every stall over 100 ms
+ *   (a 20 ms timer that fired late), with the store snapshots written meanwhile (the files the embedded
+ *   store renames into place, watched in the user directory), so a stall can be put down to a snapshot.
+ * `?reset=1` starts the delay figures and the lists of stalls and snapshots afresh.
+ *
+ * It is loaded from a folder that test/support/reliability.ts writes (a package.json naming this file).
+ */
+import * as fs from 'node:fs';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
+interface ProbeRed {
+  settings: { userDir?: string };
+  events: NodeJS.EventEmitter;
+  httpAdmin: RouterApp;
+  httpNode: RouterApp;
+  plugins: { registerPlugin(id: string, definition: { type: string }): void };
+}
+
+interface RouterApp {
+  get(
+    path: string,
+    handler: (req: { query: Record<string, unknown> }, res: { json(v: unknown): void }) => void,
+  ): void;
+  _router?: { stack: unknown[] };
+}
+
+/** What the probe answers (test/support/reliability.ts reads it as ProbeReading). */
+interface Reading {
+  readonly heapUsed: number;
+  readonly rss: number;
+  readonly resources: Record<string, number>;
+  readonly listeners: Record<string, number>;
+  readonly adminRoutes: number;
+  readonly nodeRoutes: number;
+  readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly stalls: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
+  readonly snapshots: readonly number[];
+}
+
+const TICK_MS = 20;
+const STALL_MS = 100;
+
+export = function (RED: ProbeRed): void {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  let stalls: Array<{ at: number; ms: number }> = [];
+  let snapshots: number[] = [];
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const late = now - last - TICK_MS;
+    if (late > STALL_MS) stalls.push({ at: Date.now(), ms: Math.round(late) });
+    last = now;
+  }, TICK_MS);
+  ticker.unref();
+  const userDir = RED.settings.userDir;
+  if (userDir !== undefined) {
+    try {
+      const watcher = fs.watch(userDir, (_event, file) => {
+        // The embedded store writes its snapshot beside the journal and renames it into place.
+        if (typeof file === 'string' && /^dnc-store\.json$/.test(file)) snapshots.push(Date.now());
+      });
+      watcher.unref();
+    } catch {
+      // no watching: snapshots are not reported
+    }
+  }
+
+  RED.plugins.registerPlugin('dnc-test-probe', { type: 'dnc-test-probe' });
+  RED.httpAdmin.get('/test-probe', (req, res) => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (req.query.gc === '1' && gc !== undefined) {
+      gc();
+      gc();
+    }
+    const resources: Record<string, number> = {};
+    for (const name of process.getActiveResourcesInfo()) resources[name] = (resources[name] ?? 0) + 1;
+    const listeners: Record<string, number> = {};
+    for (const name of process.eventNames())
+      listeners[`process:${String(name)}`] = process.listenerCount(name);
+    for (const name of RED.events.eventNames())
+      listeners[`RED:${String(name)}`] = RED.events.listenerCount(name);
+    const memory = process.memoryUsage();
+    const reading: Reading = {
+      heapUsed: memory.heapUsed,
+      rss: memory.rss,
+      resources,
+      listeners,
+      adminRoutes: RED.httpAdmin._router?.stack.length ?? -1,
+      nodeRoutes: RED.httpNode._router?.stack.length ?? -1,
+      loop: {
+        p50: histogram.percentile(50) / 1e6,
+        p99: histogram.percentile(99) / 1e6,
+        max: histogram.max / 1e6,
+      },
+      stalls,
+      snapshots,
+    };
+    if (req.query.reset === '1') {
+      histogram.reset();
+      stalls = [];
+      snapshots = [];
+    }
+    res.json(reading);
+  });
+};
