@@ -76,7 +76,7 @@ function problems(node: Record<string, unknown>, def: NodeDef, nodesById: Map<st
   return found;
 }
 
-describe('flows saved by 0.1.0 in today\'s editor', () => {
+describe("flows saved by 0.1.0 in today's editor", () => {
   const files = fs.readdirSync(FLOWS).filter((f) => f.endsWith('.json'));
 
   it('has the 11 examples 0.1.0 shipped', () => {
@@ -92,7 +92,8 @@ describe('flows saved by 0.1.0 in today\'s editor', () => {
       for (const node of flow) {
         const def = defs.get(String(node.type));
         if (!def) continue; // a core node
-        for (const problem of problems(node, def, nodesById)) invalid.push(`${node.type} ${node.id}: ${problem}`);
+        for (const problem of problems(node, def, nodesById))
+          invalid.push(`${String(node.type)} ${String(node.id)}: ${problem}`);
       }
       assert.deepEqual(invalid, []);
     });

@@ -84,11 +84,20 @@ describe('upgrade: a store written by 0.1.0 opens with the same state', function
   it('the fixture holds what the issue asks: snapshot, journal after it, attempts, removed, expired, linked', () => {
     assert.equal(expected.audit.length, 11);
     assert.ok(expected.audit.some((r) => r.op === 'remove'));
-    assert.ok(expected.contacts.some((c) => c.keys.length > 1), 'a linked profile');
+    assert.ok(
+      expected.contacts.some((c) => c.keys.length > 1),
+      'a linked profile',
+    );
     const now = Date.parse(expected.now);
     const expiries = expected.contacts.flatMap((c) => c.labels.map((l) => l.expiresAt));
-    assert.ok(expiries.some((e) => e !== null && e <= now), 'an expired label');
-    assert.ok(expiries.some((e) => e !== null && e > now), 'a label that expires later');
+    assert.ok(
+      expiries.some((e) => e !== null && e <= now),
+      'an expired label',
+    );
+    assert.ok(
+      expiries.some((e) => e !== null && e > now),
+      'a label that expires later',
+    );
     assert.ok(Object.values(expected.attempts).flat().length >= 4, 'attempts and outcomes');
   });
 
@@ -187,7 +196,11 @@ describe('upgrade: a store written by 0.1.0 opens with the same state', function
     assert.equal(next.record.seq, 13);
     assert.equal(next.record.keyId, undefined);
     await store.close();
-    assert.deepEqual((await readFile(journal)).subarray(0, before.length), before, 'history is never rewritten');
+    assert.deepEqual(
+      (await readFile(journal)).subarray(0, before.length),
+      before,
+      'history is never rewritten',
+    );
 
     // Reopened (the snapshot is today's now): the same state, no second switch-over record.
     const again = new EmbeddedStore({ path, logger });
