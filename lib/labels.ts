@@ -301,3 +301,24 @@ export class LabelCatalog {
     return days === null ? null : appliedAt + days * DAY_MS;
   }
 }
+
+/**
+ * The channels label definitions are scoped to that are not built in (well-formed names only): what a
+ * configuration saved by 0.1.0 (no channel list) declares, so that its flows keep working after the
+ * upgrade (nodes/dnc-config.ts).
+ */
+export function channelsOfScopes(labels: readonly unknown[]): string[] {
+  const found = new Set<string>();
+  for (const label of labels) {
+    const scope = (label as { channels?: unknown } | null)?.channels;
+    if (!Array.isArray(scope)) continue;
+    for (const name of scope) {
+      if (typeof name !== 'string') continue;
+      const channel = name.trim().toLowerCase();
+      if (CHANNEL_PATTERN.test(channel) && !(KNOWN_CHANNELS as readonly string[]).includes(channel)) {
+        found.add(channel);
+      }
+    }
+  }
+  return [...found];
+}

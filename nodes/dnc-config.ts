@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { NodeAPI } from 'node-red';
 import { DncError } from '../lib/errors';
 import { mkdirPrivateSync } from '../lib/private-files';
-import { CHANNEL_PATTERN, KNOWN_CHANNELS, LabelCatalog } from '../lib/labels';
+import { LabelCatalog, channelsOfScopes } from '../lib/labels';
 import { DncService } from '../lib/service';
 import { acquireEmbeddedStore, acquirePostgresStore, type StoreHandle } from '../lib/store/registry';
 import { POSTGRES_URL_ENV, postgresSettings } from '../lib/store/postgres/settings';
@@ -60,23 +60,6 @@ export = function (RED: NodeAPI) {
       }
     }
     return value as unknown[];
-  }
-
-  /** The channels label definitions are scoped to that are not built in (well-formed names only). */
-  function channelsOfScopes(labels: readonly unknown[]): string[] {
-    const found = new Set<string>();
-    for (const label of labels) {
-      const scope = (label as { channels?: unknown } | null)?.channels;
-      if (!Array.isArray(scope)) continue;
-      for (const name of scope) {
-        if (typeof name !== 'string') continue;
-        const channel = name.trim().toLowerCase();
-        if (CHANNEL_PATTERN.test(channel) && !(KNOWN_CHANNELS as readonly string[]).includes(channel)) {
-          found.add(channel);
-        }
-      }
-    }
-    return [...found];
   }
 
   function DncConfig(this: DncConfigNode, def: DncConfigDef) {

@@ -943,7 +943,8 @@ describe('EmbeddedStore', function () {
       }
       const history = await readFile(journalPath);
       const store = await openStore();
-      assert.equal(store.status().seq, 6);
+      // The 6 records of 0.1.0, then the upgrade's switch-over record (by the package, changing nothing).
+      assert.equal(store.status().seq, 7);
       assert.deepEqual(
         store.lookup('+14155550101')?.labels.map((label) => label.label),
         ['DNC_Sales'],
@@ -954,13 +955,20 @@ describe('EmbeddedStore', function () {
         store.lookup('+14155550104')?.labels.map((label) => label.label),
         ['DNC_Sales'],
       );
-      assert.deepEqual(await store.verify(), { ok: true, records: 6, legacy: 6 });
-      const next = await store.apply(addChange(['+14155550105'], ['DNC_Sales']));
-      assert.equal(next.record.seq, 7);
-      assert.equal(next.record.prev, JSON.parse(history.toString().trim().split('\n')[5]).hash);
       const key = AuditKey.parse(await readFile(keyPath(), 'utf8'));
-      assert.equal(next.record.keyId, key?.id);
+      const [switchOver] = await store.audit({ limit: 1 });
+      assert.equal(switchOver.seq, 7);
+      assert.equal(switchOver.prev, JSON.parse(history.toString().trim().split('\n')[5]).hash);
+      assert.equal(switchOver.keyId, key?.id);
+      assert.equal(switchOver.principal, 'system');
+      assert.match(switchOver.reason ?? '', /^upgrade: /);
+      assert.deepEqual([switchOver.keys, switchOver.labels, switchOver.changed], [[], [], []]);
       assert.deepEqual(await store.verify(), { ok: true, records: 7, legacy: 6 });
+      const next = await store.apply(addChange(['+14155550105'], ['DNC_Sales']));
+      assert.equal(next.record.seq, 8);
+      assert.equal(next.record.prev, switchOver.hash);
+      assert.equal(next.record.keyId, undefined, 'the key was named by the switch-over record');
+      assert.deepEqual(await store.verify(), { ok: true, records: 8, legacy: 6 });
       await store.close();
       assert.deepEqual(
         (await readFile(journalPath)).subarray(0, history.length),
@@ -969,7 +977,7 @@ describe('EmbeddedStore', function () {
       );
 
       const reopened = await openStore();
-      assert.deepEqual(await reopened.verify(), { ok: true, records: 7, legacy: 6 });
+      assert.deepEqual(await reopened.verify(), { ok: true, records: 8, legacy: 6 });
       await reopened.close();
 
       // The unkeyed part is still checked: an edit there is refused like any other.

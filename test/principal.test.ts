@@ -150,9 +150,11 @@ describe('principal: who acted, in the store', function () {
 
     const store = new EmbeddedStore({ path, logger: quiet });
     await store.open();
-    // Both records were written by 0.1.0: unkeyed (legacy), still checked.
-    assert.deepEqual(await store.verify(), { ok: true, records: 2, legacy: 2 });
+    // Both records were written by 0.1.0: unkeyed (legacy), still checked; the third is the upgrade's
+    // switch-over record, by the package itself.
+    assert.deepEqual(await store.verify(), { ok: true, records: 3, legacy: 2 });
     const old = await store.audit();
+    assert.equal(old[2].principal, 'system');
     assert.equal('principal' in old[0], false, '0.1.0 records read without a principal');
     assert.equal(old[0].hash, firstHash);
     assert.equal(store.lookup(ANA)!.labels[0].principal, null);
@@ -170,7 +172,7 @@ describe('principal: who acted, in the store', function () {
     await reopened.open();
     assert.equal((await reopened.verify()).ok, true);
     assert.equal(reopened.lookup(CARL)!.labels[0].principal, null, 'not in that snapshot: none');
-    assert.equal((await reopened.audit())[2].principal, 'user:alice');
+    assert.equal((await reopened.audit())[3].principal, 'user:alice');
     await reopened.close();
   });
 

@@ -82,6 +82,13 @@ export interface EmbeddedStoreOptions {
    * in between it checks only the records written since the last walk.
    */
   readonly fullVerifyEvery?: number;
+  /**
+   * At the first open of a journal whose records are all unkeyed (written by 0.1.0), append the
+   * switch-over record that starts the keyed chain and says so in the audit trail (principal `system`,
+   * reason `upgrade: ...`). Default true; false only for a throwaway copy (the migration's source copy,
+   * whose generated key is discarded).
+   */
+  readonly recordUpgrade?: boolean;
 }
 
 export const DEFAULT_FULL_VERIFY_EVERY = 60_000;
@@ -97,6 +104,7 @@ export class EmbeddedStore implements DncStore {
   readonly checkpointPath: string;
   readonly keyPath: string;
   private readonly configuredKey: string | undefined;
+  private readonly recordUpgrade: boolean;
   private readonly fullVerifyEvery: number;
   private readonly acceptKeyChange: string | undefined;
   /** verify() of the current open (lib/store/verifier.ts). */
@@ -143,6 +151,7 @@ export class EmbeddedStore implements DncStore {
     this.keyPath = keyPathFor(options.path);
     this.configuredKey =
       typeof options.auditKey === 'string' && options.auditKey.trim() !== '' ? options.auditKey : undefined;
+    this.recordUpgrade = options.recordUpgrade !== false;
     this.acceptKeyChange =
       typeof options.acceptAuditKeyChange === 'string' && options.acceptAuditKeyChange.trim() !== ''
         ? options.acceptAuditKeyChange.trim()
@@ -189,6 +198,7 @@ export class EmbeddedStore implements DncStore {
         configuredKey: this.configuredKey,
         acceptKeyChange: this.acceptKeyChange,
         interner: this.interner,
+        recordUpgrade: this.recordUpgrade,
       }).open();
       this.index = opened.index;
       this.durable.profileCount = opened.profileCount;

@@ -231,9 +231,16 @@ function describeShapeProblem(value: unknown): string | undefined {
   if (!Number.isSafeInteger(record.seq)) return 'seq';
   if (typeof record.at !== 'string' || Number.isNaN(Date.parse(record.at))) return 'at';
   if (record.op !== 'add' && record.op !== 'remove') return 'op';
-  if (!isStringArray(record.keys) || record.keys.length === 0) return 'keys';
+  if (!isStringArray(record.keys)) return 'keys';
   if (!isStringArray(record.labels)) return 'labels';
   if (!isStringArray(record.changed)) return 'changed';
+  // No key: only the switch-over record of an upgrade (recovery.ts), a remove that changes nothing.
+  if (
+    record.keys.length === 0 &&
+    (record.op !== 'remove' || record.labels.length > 0 || record.changed.length > 0)
+  ) {
+    return 'keys';
+  }
   if (record.op === 'add') {
     const expiries = record.expiresAt;
     if (

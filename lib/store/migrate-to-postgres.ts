@@ -241,6 +241,8 @@ async function readEmbeddedSource(
   const store = new EmbeddedStore({
     path: copyPath,
     logger: { warn: () => undefined },
+    // The copy's key may be generated here and discarded: no record may be keyed with it.
+    recordUpgrade: false,
     ...(givenKey === undefined ? {} : { auditKey: givenKey.export() }),
   });
   try {

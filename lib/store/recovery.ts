@@ -12,7 +12,8 @@ import { DncError } from '../errors';
 import { PRIVATE_FILE_MODE, openPrivate, tightenFiles } from '../private-files';
 import type { AuditRecord } from './types';
 import { KeyIndex } from './key-index';
-import { AuditKey, GENESIS_HASH } from './audit-hash';
+import { AuditKey, GENESIS_HASH, sealRecord } from './audit-hash';
+import { SYSTEM_PRINCIPAL } from '../request-fields';
 import {
   GENESIS_STATE,
   journalPathFor,
@@ -53,7 +54,14 @@ export interface RecoveryOptions {
   /** The key id whose loss the operator accepted (EmbeddedStoreOptions.acceptAuditKeyChange). */
   readonly acceptKeyChange: string | undefined;
   readonly interner: StringInterner;
+  /** Append the switch-over record to a journal that is still all 0.1.0 records (EmbeddedStoreOptions.recordUpgrade). */
+  readonly recordUpgrade?: boolean;
 }
+
+/** The principal of the switch-over record: the package itself, not a person or a flow. */
+export const UPGRADE_PRINCIPAL = SYSTEM_PRINCIPAL;
+/** How the switch-over record's reason starts. */
+export const UPGRADE_REASON_PREFIX = 'upgrade:';
 
 /** The store as recovered: what the running store continues from. */
 export interface RecoveredStore {
@@ -96,6 +104,7 @@ export class StoreRecovery {
   private readonly configuredKey: string | undefined;
   private readonly acceptKeyChange: string | undefined;
   private readonly interner: StringInterner;
+  private readonly recordUpgrade: boolean;
 
   private key: AuditKey | undefined;
   /** A key generated at this open: its file is written once the open succeeds. */
@@ -127,6 +136,7 @@ export class StoreRecovery {
     this.configuredKey = options.configuredKey;
     this.acceptKeyChange = options.acceptKeyChange;
     this.interner = options.interner;
+    this.recordUpgrade = options.recordUpgrade === true;
   }
 
   /** Reads, checks and replays the files; on failure releases what it opened and rejects. */
@@ -264,6 +274,7 @@ export class StoreRecovery {
       }
       this.checkpoint = await CheckpointWriter.open(this.checkpointPath, key);
       await this.checkpoint.flush(this.seq, this.head, this.chainKey);
+      if (this.recordUpgrade && this.chainKey === null && this.seq > 0) await this.appendSwitchOver(key);
       return {
         key,
         index: this.index,
@@ -284,6 +295,50 @@ export class StoreRecovery {
       await this.checkpoint?.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * The upgrade itself, in the audit trail: a journal still made only of 0.1.0's unkeyed records gets
+   * the switch-over record that starts the keyed chain (it names the key with `keyId`), written by the
+   * package (principal `system`, source `system`) with the reason `upgrade: ...`. It changes no
+   * contact: a remove naming no key and no label (`keys`, `labels` and `changed` empty), so every
+   * version that reads the journal folds it to nothing. Written after the checkpoint of the unkeyed
+   * head: a crash before it is durable leaves the store as a first open after the upgrade finds it (the
+   * record is written at the next open); a crash after it leaves a keyed record past the checkpoint,
+   * MACed with the store's key, as any unacknowledged write does.
+   */
+  private async appendSwitchOver(key: AuditKey): Promise<void> {
+    const legacy = this.seq;
+    const sealed = sealRecord(
+      {
+        seq: legacy + 1,
+        at: new Date().toISOString(),
+        op: 'remove',
+        keys: [],
+        labels: [],
+        changed: [],
+        source: 'system',
+        actor: null,
+        principal: UPGRADE_PRINCIPAL,
+        reason:
+          `${UPGRADE_REASON_PREFIX} records 1..${legacy} were written by version 0.1.0 (sha256 chain, kept as they are);` +
+          ` from this record on the audit trail is keyed (HMAC-SHA256, audit key ${key.id})`,
+        keyId: key.id,
+        prev: this.head,
+      },
+      key,
+    );
+    const bytes = Buffer.from(sealed.line, 'utf8');
+    await this.journal!.write(bytes);
+    await this.journal!.datasync();
+    this.seq = sealed.record.seq;
+    this.head = sealed.record.hash;
+    this.chainKey = key.id;
+    this.journalSize += bytes.length;
+    await this.checkpoint!.flush(this.seq, this.head, this.chainKey);
+    this.logger.warn(
+      `DNC store ${this.path}: upgraded: record ${this.seq} of the audit trail records the switch to the keyed chain (audit key ${key.id})`,
+    );
   }
 
   /**

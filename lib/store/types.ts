@@ -75,6 +75,10 @@ export interface AuditRecord {
   /** ISO 8601 time of the change. */
   readonly at: string;
   readonly op: 'add' | 'remove';
+  /**
+   * The contact's keys. Empty only in the switch-over record an upgrade from 0.1.0 writes (principal
+   * `system`, reason `upgrade: ...`): a remove that names no label and changes nothing.
+   */
   readonly keys: readonly string[];
   /** The labels asked for ('*' when a remove asked for all). */
   readonly labels: readonly string[];

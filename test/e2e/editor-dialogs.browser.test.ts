@@ -359,13 +359,16 @@ const LEGACY: FlowNode[] = [
     y: 260 + 60 * i,
     wires: type === 'dnc-events' ? [[]] : [],
   })),
-  // No label and no msg.labels chosen: every message would fail with "no labels given".
+  // No label and msg.labels not chosen (saved so by this version: a node saved by 0.1.0 has
+  // labelsFromMsg unset, which with no label means msg.labels, test/flows-0.1.0-editor.test.ts): every
+  // message would fail with "no labels given".
   {
     id: 'd1a1090000000020',
     type: 'dnc-add-label',
     z: TAB,
     config: 'd1a1090000000c01',
     labels: [],
+    labelsFromMsg: false,
     contact: 'payload',
     contactType: 'msg',
     x: 800,
