@@ -102,17 +102,8 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** A small seeded generator (mulberry32): a random run can be replayed from its printed seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (mulberry32, bench/harness.ts): a random run can be replayed from its printed seed. */
+export { seededRandom as seeded } from '../../bench/harness';
 
 /** Prints the figures, and in the long version writes them to bench/results/reliability-<name>.json. */
 export function report(name: string, figures: Record<string, unknown>): void {
