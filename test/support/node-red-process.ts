@@ -402,16 +402,22 @@ export class NodeRedProcess {
   }
 
   /**
-   * Full deploy through the admin API. The API answers before the new flows have started; this waits
-   * for the runtime's deploy notification of the new revision, so the flows are running on return.
+   * Deploy through the admin API: `full` (the default) restarts every node; `nodes` only the changed
+   * nodes, `flows` the changed flows (the editor's other two deploy types). The API answers before the
+   * new flows have started; this waits for the runtime's deploy notification of the new revision, so
+   * the flows are running on return.
    */
-  async deploy(flows: readonly FlowNode[], token?: string): Promise<void> {
+  async deploy(
+    flows: readonly FlowNode[],
+    token?: string,
+    type: 'full' | 'nodes' | 'flows' = 'full',
+  ): Promise<void> {
     const res = await this.request<{ rev?: string }>(
       'POST',
       '/flows',
       { flows },
       {
-        'Node-RED-Deployment-Type': 'full',
+        'Node-RED-Deployment-Type': type,
         'Node-RED-API-Version': 'v2',
         ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
       },
