@@ -24,24 +24,32 @@
  * Short version (npm test): 24 deploys. Long version (npm run soak): 200.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { BatchDecision } from '../../lib/decision';
 import { sleep, type FlowNode, type NodeRedProcess } from '../support/node-red-process';
 import {
   LONG,
+  SOAK_LABEL,
+  addLabelNode,
+  chainVerifies,
+  checkNode,
+  httpIn,
+  httpResponse,
+  nodeRedForSuite,
   numbers,
+  optOutsNotBlocking,
+  payloadFrom,
+  postToFlow,
   probe,
   report,
   sized,
   slope,
-  startProbed,
+  soakConfig,
   storeOpen,
+  type FlowAnswer,
   type ProbeReading,
 } from '../support/reliability';
 
-const LABEL = 'DNC_Global';
+const LABEL = SOAK_LABEL;
+const CONFIG = 'soakredeploycfg';
 const WORKERS = 4;
 /** A request unanswered this long is lost (a deploy must not leave one hanging). */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -62,86 +70,12 @@ function soakFlows(generation: number, kind: DeployKind): FlowNode[] {
   const z = 'soakredeploytab';
   return [
     { id: z, type: 'tab', label: tabLabel },
-    {
-      id: 'soakredeploycfg',
-      type: 'dnc-config',
-      name: 'redeploy soak',
-      labels: [{ name: LABEL, description: '', channels: [], global: true, expiresAfterDays: null }],
-      defaultCountry: 'US',
-      storePath: '',
-      apiPath: '',
-      apiRateLimit: 0,
-    },
-    {
-      id: 'soakoptoutin',
-      type: 'http in',
-      z,
-      url: '/soak/optout',
-      method: 'post',
-      x: 120,
-      y: 60,
-      wires: [['soakadd']],
-    },
-    {
-      id: 'soakadd',
-      type: 'dnc-add-label',
-      z,
-      name: addName,
-      config: 'soakredeploycfg',
-      labels: [LABEL],
-      labelsFromMsg: false,
-      contact: 'payload.contact',
-      contactType: 'msg',
-      source: 'api',
-      reason: 'redeploy soak',
-      reasonType: 'str',
-      actor: '',
-      actorType: 'str',
-      x: 320,
-      y: 60,
-      wires: [['soakreply']],
-    },
-    {
-      id: 'soakcheckin',
-      type: 'http in',
-      z,
-      url: '/soak/check',
-      method: 'post',
-      x: 120,
-      y: 140,
-      wires: [['soakcheck']],
-    },
-    {
-      id: 'soakcheck',
-      type: 'dnc-check',
-      z,
-      name: checkName,
-      config: 'soakredeploycfg',
-      labels: [],
-      channel: '',
-      contact: 'payload.contact',
-      contactType: 'msg',
-      policy: '',
-      policies: [],
-      campaign: '',
-      recordAttempt: false,
-      registry: '',
-      registries: [],
-      registryFailure: 'block',
-      ncprCategory: '',
-      x: 320,
-      y: 140,
-      wires: [['soakreply'], ['soakreply']],
-    },
-    {
-      id: 'soakreply',
-      type: 'change',
-      z,
-      rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'dnc', tot: 'msg' }],
-      x: 520,
-      y: 100,
-      wires: [['soakresponse']],
-    },
+    soakConfig(CONFIG, 'redeploy soak'),
+    httpIn('soakoptoutin', z, '/soak/optout', 60, 'soakadd'),
+    addLabelNode('soakadd', z, CONFIG, 'payload.contact', 60, 'soakreply', addName),
+    httpIn('soakcheckin', z, '/soak/check', 140, 'soakcheck'),
+    checkNode('soakcheck', z, CONFIG, 'payload.contact', 140, [['soakreply'], ['soakreply']], checkName),
+    payloadFrom('soakreply', z, 'dnc', 100, 'soakresponse'),
     {
       id: 'soakcatch',
       type: 'catch',
@@ -164,35 +98,14 @@ function soakFlows(generation: number, kind: DeployKind): FlowNode[] {
       y: 220,
       wires: [['soakresponse']],
     },
-    { id: 'soakresponse', type: 'http response', z, statusCode: '', headers: {}, x: 720, y: 100, wires: [] },
+    httpResponse('soakresponse', z, 100),
   ];
 }
 
-interface Answer {
-  /** HTTP status, 0 when the connection failed, -1 when no answer came in time. */
-  readonly status: number;
-  readonly dnc?: { allowed?: boolean; reasons?: Array<{ code: string; label?: string }> };
-}
+type Answer = FlowAnswer<{ allowed?: boolean; reasons?: Array<{ code: string; label?: string }> }>;
 
-async function post(red: NodeRedProcess, url: string, contact: string): Promise<Answer> {
-  try {
-    const res = await fetch(`${red.baseUrl}${url}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ contact }),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-    const text = await res.text();
-    let dnc: Answer['dnc'];
-    try {
-      dnc = res.status === 200 ? (JSON.parse(text) as Answer['dnc']) : undefined;
-    } catch {
-      dnc = undefined;
-    }
-    return { status: res.status, dnc };
-  } catch (err) {
-    return { status: (err as Error).name === 'TimeoutError' ? -1 : 0 };
-  }
+function post(red: NodeRedProcess, url: string, contact: string): Promise<Answer> {
+  return postToFlow(red, url, { contact }, REQUEST_TIMEOUT_MS);
 }
 
 /** What must not grow with deploys: listeners, routes, timers and file handles (not sockets: clients come and go). */
@@ -211,25 +124,11 @@ function fixedCounts(reading: ProbeReading): Record<string, number> {
 describe('reliability: redeploys under traffic through Check DNC and add contact label', function () {
   const deploys = sized(24, 200);
   this.timeout(deploys * 15_000 + 120_000);
-  let red: NodeRedProcess | undefined;
-  let userDir: string;
-
-  before(async function () {
-    this.timeout(90_000);
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dnc-redeploy-'));
-    red = await startProbed(userDir);
-    await red.deploy(soakFlows(0, 'full'));
-    await storeOpen(red);
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await red?.stop();
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
-  });
+  // The first deploy is the one the suite starts with.
+  const nodeRed = nodeRedForSuite('dnc-redeploy-', () => soakFlows(0, 'full'), true);
 
   it(`keeps listeners, routes, timers and the heap flat over ${deploys} deploys, and loses no opt-out`, async () => {
-    const r = red!;
+    const r = nodeRed();
     // Opt-outs take new numbers from 0; numbers from 5,000,000 are never labelled.
     let nextOptOut = 0;
     let nextControl = 0;
@@ -285,12 +184,12 @@ describe('reliability: redeploys under traffic through Check DNC and add contact
         count('check', check.status);
         if (check.status !== 200) continue;
         const blockedByLabel =
-          check.dnc?.allowed === false &&
-          (check.dnc.reasons ?? []).some((reason) => reason.code === 'LABEL' && reason.label === LABEL);
-        if (control && check.dnc?.allowed !== true)
-          violations.push(`${target} (never labelled) answered ${JSON.stringify(check.dnc)}`);
+          check.body?.allowed === false &&
+          (check.body.reasons ?? []).some((reason) => reason.code === 'LABEL' && reason.label === LABEL);
+        if (control && check.body?.allowed !== true)
+          violations.push(`${target} (never labelled) answered ${JSON.stringify(check.body)}`);
         if (!control && !blockedByLabel)
-          violations.push(`${target} (opt-out acknowledged) answered ${JSON.stringify(check.dnc)}`);
+          violations.push(`${target} (opt-out acknowledged) answered ${JSON.stringify(check.body)}`);
       }
     }
 
@@ -353,24 +252,16 @@ describe('reliability: redeploys under traffic through Check DNC and add contact
       acked.push(...slice);
       const checks = await Promise.all(slice.map((contact) => post(r, '/soak/check', contact)));
       assert.deepEqual(
-        checks.map((a) => a.dnc?.allowed),
+        checks.map((a) => a.body?.allowed),
         slice.map(() => false),
         'checks after the last deploy',
       );
     }
 
     // Every acknowledged opt-out is in the store, blocking its contact.
-    const missing: string[] = [];
-    for (let i = 0; i < acked.length; i += 5000) {
-      const res = await r.request<BatchDecision>('POST', '/dnc/check', {
-        contacts: acked.slice(i, i + 5000),
-      });
-      assert.equal(res.status, 200, res.text);
-      for (const item of res.json.allowed) missing.push(String(item));
-    }
-    assert.deepEqual(missing, [], 'acknowledged opt-outs missing after the deploys');
-    const verified = await r.request<{ ok: boolean; problem?: string }>('GET', '/dnc/audit/verify');
-    assert.equal(verified.json.ok, true, verified.json.problem);
+    const missing = await optOutsNotBlocking(r, acked);
+    assert.deepEqual(missing.slice(0, 10), [], `${missing.length} acknowledged opt-outs missing`);
+    await chainVerifies(r, 'at the end');
 
     // Counts that must not grow: equal at every checkpoint to the first.
     const [first, ...rest] = readings;

@@ -45,10 +45,11 @@ interface Reading {
 }
 
 const TICK_MS = 20;
+const RESOLUTION_MS = 10;
 const STALL_MS = 100;
 
 export = function (RED: ProbeRed): void {
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   histogram.enable();
   let stalls: Array<{ at: number; ms: number }> = [];
   let snapshots: number[] = [];
@@ -75,10 +76,34 @@ export = function (RED: ProbeRed): void {
 
   RED.plugins.registerPlugin('dnc-test-probe', { type: 'dnc-test-probe' });
   RED.httpAdmin.get('/test-probe', (req, res) => {
+    const reset = req.query.reset === '1';
+    // The delay figures are read before a forced collection, and the collection's own pause is not a
+    // stall: the reading describes the traffic, not the probe.
+    // The histogram's samples are the time between its timer's runs: the delay is what exceeds the
+    // sampling interval.
+    const delay = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+    const loop = {
+      p50: delay(histogram.percentile(50)),
+      p99: delay(histogram.percentile(99)),
+      max: delay(histogram.max),
+    };
+    const stallsSoFar = stalls;
+    const snapshotsSoFar = snapshots;
+    if (reset) {
+      stalls = [];
+      snapshots = [];
+    }
     const gc = (globalThis as { gc?: () => void }).gc;
-    if (req.query.gc === '1' && gc !== undefined) {
+    const collect = req.query.gc === '1' && gc !== undefined;
+    if (collect) {
       gc();
       gc();
+      last = performance.now();
+    }
+    if (reset) {
+      // After a collection the histogram records its pause at the next sample: reset after that one.
+      if (collect) setTimeout(() => histogram.reset(), 100).unref();
+      else histogram.reset();
     }
     const resources: Record<string, number> = {};
     for (const name of process.getActiveResourcesInfo()) resources[name] = (resources[name] ?? 0) + 1;
@@ -95,19 +120,10 @@ export = function (RED: ProbeRed): void {
       listeners,
       adminRoutes: RED.httpAdmin._router?.stack.length ?? -1,
       nodeRoutes: RED.httpNode._router?.stack.length ?? -1,
-      loop: {
-        p50: histogram.percentile(50) / 1e6,
-        p99: histogram.percentile(99) / 1e6,
-        max: histogram.max / 1e6,
-      },
-      stalls,
-      snapshots,
+      loop,
+      stalls: stallsSoFar,
+      snapshots: snapshotsSoFar,
     };
-    if (req.query.reset === '1') {
-      histogram.reset();
-      stalls = [];
-      snapshots = [];
-    }
     res.json(reading);
   });
 };

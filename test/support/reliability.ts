@@ -9,8 +9,10 @@
  * (every acknowledged opt-out present, the chain verifying).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { NodeRedProcess, PACKAGE_ROOT, waitFor } from './node-red-process';
+import type { BatchDecision } from '../../lib/decision';
+import { NodeRedProcess, PACKAGE_ROOT, waitFor, type FlowNode } from './node-red-process';
 
 /** `npm run soak` sets DNC_SOAK=long; otherwise (npm test, CI) the short version runs. */
 export const LONG = process.env.DNC_SOAK === 'long';
@@ -133,4 +135,218 @@ export function numbers(start: number, count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push(`+1415${String(2_000_000 + start + i).padStart(7, '0')}`);
   return out;
+}
+
+/** The label every reliability flow applies and checks. */
+export const SOAK_LABEL = 'DNC_Global';
+
+/** The DNC configuration node of a reliability flow: one global label, the store in the user directory. */
+export function soakConfig(id: string, name: string): FlowNode {
+  return {
+    id,
+    type: 'dnc-config',
+    name,
+    labels: [{ name: SOAK_LABEL, description: '', channels: [], global: true, expiresAfterDays: null }],
+    defaultCountry: 'US',
+    storePath: '',
+    apiPath: '',
+    apiRateLimit: 0,
+  };
+}
+
+/** An answer of a flow's http in endpoint. */
+export interface FlowAnswer<T> {
+  /** HTTP status, 0 when the connection failed, -1 when no answer came within the timeout. */
+  readonly status: number;
+  /** The body parsed as JSON when the status is 200. */
+  readonly body?: T;
+}
+
+/** POSTs `body` as JSON to a flow's http in endpoint; never throws. */
+export async function postToFlow<T>(
+  red: NodeRedProcess,
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<FlowAnswer<T>> {
+  try {
+    const res = await fetch(`${red.baseUrl}${url}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let parsed: T | undefined;
+    try {
+      parsed = res.status === 200 ? (JSON.parse(text) as T) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed };
+  } catch (err) {
+    return { status: (err as Error).name === 'TimeoutError' ? -1 : 0 };
+  }
+}
+
+/** An http in node (POST `url`) wired to `next`. */
+export function httpIn(id: string, z: string, url: string, y: number, next: string): FlowNode {
+  return { id, type: 'http in', z, url, method: 'post', x: 120, y, wires: [[next]] };
+}
+
+/** An http response node answering with msg.payload (and msg.statusCode when set). */
+export function httpResponse(id: string, z: string, y: number): FlowNode {
+  return { id, type: 'http response', z, statusCode: '', headers: {}, x: 720, y, wires: [] };
+}
+
+/** A change node setting msg.payload to msg.<from> (what the http response answers). */
+export function payloadFrom(id: string, z: string, from: string, y: number, next: string): FlowNode {
+  return {
+    id,
+    type: 'change',
+    z,
+    rules: [{ t: 'set', p: 'payload', pt: 'msg', to: from, tot: 'msg' }],
+    x: 520,
+    y,
+    wires: [[next]],
+  };
+}
+
+/** A Check DNC node with no labels named (every enforced label), no policy and no registry. */
+export function checkNode(
+  id: string,
+  z: string,
+  config: string,
+  contact: string,
+  y: number,
+  wires: string[][],
+  name = '',
+): FlowNode {
+  return {
+    id,
+    type: 'dnc-check',
+    z,
+    name,
+    config,
+    labels: [],
+    channel: '',
+    contact,
+    contactType: 'msg',
+    policy: '',
+    policies: [],
+    campaign: '',
+    recordAttempt: false,
+    registry: '',
+    registries: [],
+    registryFailure: 'block',
+    ncprCategory: '',
+    x: 320,
+    y,
+    wires,
+  };
+}
+
+/** An add contact label node applying SOAK_LABEL to msg.<contact>. */
+export function addLabelNode(
+  id: string,
+  z: string,
+  config: string,
+  contact: string,
+  y: number,
+  next: string,
+  name = '',
+): FlowNode {
+  return {
+    id,
+    type: 'dnc-add-label',
+    z,
+    name,
+    config,
+    labels: [SOAK_LABEL],
+    labelsFromMsg: false,
+    contact,
+    contactType: 'msg',
+    source: 'api',
+    reason: 'reliability suite',
+    reasonType: 'str',
+    actor: '',
+    actorType: 'str',
+    x: 320,
+    y,
+    wires: [[next]],
+  };
+}
+
+/**
+ * Mocha hooks for a suite on one Node-RED: `before` starts it in a new user directory (with the probe
+ * when `probed`), deploys `flows` and waits for the store; `after` stops it and removes the directory.
+ * Returns the running process (valid inside tests).
+ */
+export function nodeRedForSuite(
+  prefix: string,
+  flows: () => FlowNode[],
+  probed: boolean,
+): () => NodeRedProcess {
+  let red: NodeRedProcess | undefined;
+  let userDir = '';
+  before(async function () {
+    this.timeout(90_000);
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    red = probed
+      ? await startProbed(userDir)
+      : await NodeRedProcess.start({ userDir, nodesDir: [PACKAGE_ROOT] });
+    await red.deploy(flows());
+    await storeOpen(red);
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await red?.stop();
+    if (userDir !== '') fs.rmSync(userDir, { recursive: true, force: true });
+  });
+  return () => {
+    if (red === undefined) throw new Error('Node-RED is not running');
+    return red;
+  };
+}
+
+/** The run's seed: DNC_SOAK_SEED replays one; printed so that a failure can be replayed. */
+export function soakSeed(): number {
+  const seed = Number(process.env.DNC_SOAK_SEED ?? Date.now() % 1_000_000);
+  console.log(`      seed ${seed} (DNC_SOAK_SEED)${LONG ? ' (long version)' : ''}`);
+  return seed;
+}
+
+/**
+ * The contacts of `acknowledged` that the store does not block by SOAK_LABEL (asked through the API's
+ * check route, 10,000 at a time), each with what it answered: empty when no acknowledged opt-out is lost.
+ */
+export async function optOutsNotBlocking(
+  red: NodeRedProcess,
+  acknowledged: readonly string[],
+): Promise<string[]> {
+  const lost: string[] = [];
+  for (let i = 0; i < acknowledged.length; i += 10_000) {
+    const contacts = acknowledged.slice(i, i + 10_000);
+    const res = await red.request<BatchDecision>('POST', '/dnc/check', { contacts });
+    if (res.status !== 200) throw new Error(`check: HTTP ${res.status} ${res.text}`);
+    for (const item of res.json.allowed) lost.push(`${String(item)} allowed`);
+    for (const blocked of res.json.blocked) {
+      const byLabel = blocked.decision.reasons.some(
+        (reason) => reason.code === 'LABEL' && reason.label === SOAK_LABEL,
+      );
+      if (!byLabel) lost.push(`${String(blocked.item)} ${JSON.stringify(blocked.decision.reasons)}`);
+    }
+  }
+  return lost;
+}
+
+/** The audit chain's verification through the API; throws unless it verifies. */
+export async function chainVerifies(red: NodeRedProcess, when: string): Promise<number> {
+  const res = await red.request<{ ok: boolean; records: number; problem?: string }>(
+    'GET',
+    '/dnc/audit/verify',
+  );
+  if (res.status !== 200 || res.json.ok !== true)
+    throw new Error(`${when}: the audit chain does not verify: HTTP ${res.status} ${res.text}`);
+  return res.json.records;
 }
