@@ -88,21 +88,21 @@ describe('dnc-policy admin routes (check and holidays)', function () {
     }
   });
 
-  it("check: a definition the engine refuses is 400 with the engine's code, message and field", async function () {
+  it("check: a definition the engine refuses is answered with the engine's code, message and field", async function () {
     const response = await request()
       .post('/dnc-policy/check')
       .send({ policy: { windows: { 'mon-fri': ['21:00-08:00'] } } });
-    assert.equal(response.status, 400);
+    assert.equal(response.status, 200);
     assert.deepEqual(response.body, {
-      code: 'DNC_INVALID_INPUT',
-      message: 'policy: "21:00-08:00" ends before it starts (split a window past midnight in two)',
-      field: 'policy.windows.mon-fri',
+      ok: false,
+      error: {
+        code: 'DNC_INVALID_INPUT',
+        message: 'policy: "21:00-08:00" ends before it starts (split a window past midnight in two)',
+        field: 'policy.windows.mon-fri',
+      },
     });
-    const badJson = await request().post('/dnc-policy/check').send({ policy: '{"windows":' });
-    assert.equal(badJson.status, 400);
-    assert.equal(badJson.body.field, 'policy');
-    assert.match(badJson.body.message, /not valid JSON/);
-    assertClean(badJson);
+    const noPreset = await request().post('/dnc-policy/check').send({ preset: 'atlantis' });
+    assert.deepEqual(noPreset.body.error.field, 'preset');
   });
 
   it('check: a malformed or mistyped request is 400 with a stable code, no stack or path', async function () {
@@ -121,6 +121,18 @@ describe('dnc-policy admin routes (check and holidays)', function () {
     const unknown = await request().post('/dnc-policy/check').send({ preset: 'us-federal', polcy: {} });
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.field, 'polcy');
+
+    const badJson = await request().post('/dnc-policy/check').send({ policy: '{"windows":' });
+    assert.equal(badJson.status, 400);
+    assert.equal(badJson.body.field, 'policy');
+    assert.match(badJson.body.message, /not valid JSON/);
+    assertClean(badJson);
+
+    const badChannel = await request()
+      .post('/dnc-policy/check')
+      .send({ preset: 'us-federal', contact: '+14155550199', channel: 'no such channel!' });
+    assert.equal(badChannel.status, 400);
+    assert.equal(badChannel.body.field, 'channel');
 
     const preset = await request().post('/dnc-policy/check').send({ preset: 7 });
     assert.equal(preset.status, 400);

@@ -3,9 +3,13 @@
  * behind the permission dnc-policy.read and registered once per admin app by nodes/dnc-policy.ts:
  *
  * - POST dnc-policy/check `{ policy?, preset?, contact?, channel?, at?, defaultCountry? }`: the definition
- *   compiled and, with a contact, previewed (lib/policy-preview.ts): 200 `{ ok: true, ... }`; else 400
- *   `{ code, message, field }`: the engine's error for a definition it refuses (the dialog shows it
- *   beside the form), or the request's own problem (not a JSON object, an unknown field, a bad type).
+ *   (an object or JSON text; blank: the preset) compiled and, with a contact, previewed
+ *   (lib/policy-preview.ts). 200 answers whether the definition compiles: `{ ok: true, ... }`, or
+ *   `{ ok: false, error: { code, message, field } }` with the engine's error, which the dialog shows
+ *   beside the form (a 4xx would also put a network error in the browser's console on every invalid
+ *   keystroke). 400 `{ code, message, field }` when the request itself is bad: not a JSON object
+ *   (malformed JSON included), an unknown field, a field of the wrong type, policy text that is not
+ *   JSON, a channel or instant that cannot be read.
  * - GET dnc-policy/holidays[?country=XX[&state=YY]]: the countries date-holidays knows; with a country,
  *   its states or regions and this year's holidays (with a state: the state's).
  *
@@ -71,8 +75,17 @@ export function mountPolicyRoutes(RED: NodeAPI): void {
         return;
       }
     }
+    let policy = fields.policy;
+    if (typeof policy === 'string' && policy.trim() !== '') {
+      try {
+        policy = JSON.parse(policy) as unknown;
+      } catch (err) {
+        badRequest(res, `the policy is not valid JSON: ${(err as Error).message}`, 'policy');
+        return;
+      }
+    }
     const result = previewPolicy({
-      policy: fields.policy,
+      policy,
       preset: fields.preset,
       contact: fields.contact,
       channel: fields.channel,
@@ -82,8 +95,9 @@ export function mountPolicyRoutes(RED: NodeAPI): void {
           ? fields.defaultCountry
           : undefined,
     });
-    if (result.ok) res.json(result);
-    else res.status(400).json(result.error);
+    if (!result.ok && (result.error.field === 'channel' || result.error.field === 'at'))
+      res.status(400).json(result.error);
+    else res.json(result);
   });
   // A body that is not JSON fails in the admin app's body parser: answer it here, without a stack.
   RED.httpAdmin.use('/dnc-policy/check', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
