@@ -145,14 +145,16 @@
     this.base = {};
     this.dirty = {};
     this.countries = null;
-    var self = this;
-    root.on('input change', function (e) {
-      var section = $(e.target).closest('[data-section]').attr('data-section');
-      if (section) {
-        self.dirty[section] = true;
-        self.changed();
-      }
-    });
+    root.on(
+      'input change',
+      function (e) {
+        var section = $(e.target).closest('[data-section]').attr('data-section');
+        if (section) {
+          this.dirty[section] = true;
+          this.changed();
+        }
+      }.bind(this),
+    );
   }
 
   Form.prototype.setDefinition = function (definition) {
@@ -226,7 +228,6 @@
 
   Form.prototype.renderHolidays = function (box) {
     var t = this.t;
-    var self = this;
     heading(box, t('form.holidays'));
     var h = this.base.holidays && typeof this.base.holidays === 'object' ? this.base.holidays : {};
     var row = $('<div class="dnc-policy-line"></div>').appendTo(box);
@@ -237,9 +238,8 @@
     var state = $('<select id="dnc-policy-holiday-state"></select>').appendTo(stateRow);
     var current = typeof h.country === 'string' ? h.country.toUpperCase() : '';
     var currentState = typeof h.state === 'string' ? h.state : '';
-    function fillCountries() {
+    function fillCountries(list) {
       country.empty().append($('<option value=""></option>').text(t('form.noHolidays')));
-      var list = self.countries || [];
       var known = false;
       list.forEach(function (c) {
         if (c.code === current) known = true;
@@ -280,16 +280,19 @@
         stateRow.toggle((data.states || []).length > 0 || !!keep);
       });
     }
-    fillCountries();
+    fillCountries(this.countries || []);
     fillStates(current, currentState);
     if (this.countries === null) {
-      $.getJSON('dnc-policy/holidays', function (data) {
-        self.countries = data.countries || [];
-        if (!box.closest('body').length) return;
-        var chosen = country.val();
-        current = chosen;
-        fillCountries();
-      });
+      // The country list, loaded once per dialog (every later render reuses it).
+      $.getJSON(
+        'dnc-policy/holidays',
+        function (data) {
+          this.countries = data.countries || [];
+          if (!box.closest('body').length) return;
+          current = country.val();
+          fillCountries(this.countries);
+        }.bind(this),
+      );
     }
     country.on('change', function () {
       current = country.val();
@@ -644,8 +647,8 @@
     }
 
     function schedule() {
-      clearTimeout(state.timer);
-      state.timer = setTimeout(check, DELAY_MS);
+      window.clearTimeout(state.timer);
+      state.timer = window.setTimeout(check, DELAY_MS);
     }
 
     function setEditorText(text) {
@@ -779,7 +782,7 @@
         return state.edited ? state.text.trim() : node.policy;
       },
       close: function () {
-        clearTimeout(state.timer);
+        window.clearTimeout(state.timer);
         state.seq++;
       },
     };

@@ -242,7 +242,7 @@ describe('calling policy dialog: the form, the JSON view and the preview in a re
     assert.deepEqual(errors.slice(mark), []);
   });
 
-  it("an invalid edit shows the engine's error beside the form; Cancel keeps the node", async () => {
+  it("an invalid edit shows the engine's error beside the form; the holiday pickers; Cancel keeps the node", async () => {
     const mark = errors.length;
     const before = await nodeOf(CUSTOM_ID);
     const dialog = await open('form custom');
@@ -253,6 +253,23 @@ describe('calling policy dialog: the form, the JSON view and the preview in a re
     // Fixed: the error goes away.
     await dialog.locator('.dnc-policy-day[data-day="tue"] .dnc-policy-window').fill('08:00-21:00');
     await problem.waitFor({ state: 'hidden' });
+    // Holidays: the country and state pickers come from date-holidays (GET dnc-policy/holidays).
+    const country = dialog.locator('#dnc-policy-holiday-country');
+    await dialog.locator('#dnc-policy-holiday-country option[value="DE"]').waitFor({ state: 'attached' });
+    assert.equal(await country.inputValue(), 'FR');
+    await country.selectOption('DE');
+    await dialog.locator('#dnc-policy-holiday-state option[value="BY"]').waitFor({ state: 'attached' });
+    await dialog.locator('#dnc-policy-holiday-state').selectOption('BY');
+    await dialog.locator('.dnc-policy-add-date').click();
+    await dialog.locator('.dnc-policy-date').fill('12-24');
+    await dialog.locator('#dnc-policy-mode-json').click();
+    assert.deepEqual((JSON.parse(await jsonText(CUSTOM_ID)) as { holidays: unknown }).holidays, {
+      country: 'DE',
+      types: ['public'],
+      rule: 'French public holidays',
+      state: 'BY',
+      dates: ['12-24'],
+    });
     await close('cancel');
     assert.deepEqual(await nodeOf(CUSTOM_ID), before);
     assert.deepEqual(errors.slice(mark), []);
