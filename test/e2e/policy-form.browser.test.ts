@@ -94,10 +94,16 @@ describe('calling policy dialog: the form, the JSON view and the preview in a re
     );
   }
 
-  /** Elements of the dialog wider than its form (the tray is Node-RED's default 500 px). */
-  function overflowing(dialog: Locator): Promise<string[]> {
+  /** Elements of the dialog running out of its form, in a 500 px tray. */
+  async function overflowing(dialog: Locator): Promise<string[]> {
+    // The form as wide as in a 500 px tray (its padding off: 460 px); the viewport here opens it wider.
+    await dialog.evaluate((el) => {
+      el.querySelector<HTMLElement>('#node-config-dialog-edit-form')!.style.width = '460px';
+    });
+    await page().waitForTimeout(300);
     return dialog.evaluate((el) => {
       const form = el.querySelector('#node-config-dialog-edit-form')!.getBoundingClientRect();
+      if (form.width > 460.5) return [`the form is ${form.width} px wide: it was not narrowed`];
       return [...el.querySelectorAll('#node-config-dialog-edit-form *')]
         .filter((e) => (e as HTMLElement).offsetParent !== null && !e.closest('.node-text-editor'))
         .filter((e) => {
