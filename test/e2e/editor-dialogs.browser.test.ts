@@ -83,9 +83,11 @@ const FIXTURES: Record<string, { node: (registryPath: string) => FlowNode; field
     fields: [
       '#node-config-input-name',
       '#node-config-input-preset',
-      '#dnc-policy-load',
-      '#dnc-policy-clear',
-      '#node-config-input-policy-editor',
+      '#dnc-policy-mode-form',
+      '#dnc-policy-mode-json',
+      '#dnc-policy-reset',
+      '#dnc-policy-form .dnc-policy-week',
+      '#dnc-policy-test-contact',
       '#dnc-policy-hint',
     ],
   },
@@ -697,10 +699,15 @@ describe('editor dialogs of every node in a real browser', function () {
     await select.selectOption('');
     await rule.waitFor({ state: 'hidden' });
     await select.selectOption('florida');
-    // "Copy the preset here" puts the definition, windows included, into the editor.
+    // The form shows the preset as shipped; an edit makes it the node's own, "Reset to preset" undoes it.
     const hint = dialog.locator('#dnc-policy-hint');
     assert.match((await hint.textContent()) ?? '', /as shipped/);
-    await dialog.locator('#dnc-policy-load').click();
+    const monday = dialog.locator('.dnc-policy-day[data-day="mon"] .dnc-policy-window');
+    await dialog.locator('.dnc-policy-week').waitFor({ state: 'visible' });
+    assert.equal(await monday.inputValue(), '08:00-20:00');
+    await monday.fill('09:00-20:00');
+    await hint.filter({ hasText: /Edited/ }).waitFor({ state: 'visible' });
+    await dialog.locator('#dnc-policy-mode-json').click();
     // The code editor (Monaco or Ace) the dialog created, as the node holds it while the dialog is open.
     const text = await page().evaluate(() => {
       const policy = (window as unknown as { RED: EditorRed }).RED.nodes.node('d1a1090000000c02') as {
@@ -710,9 +717,8 @@ describe('editor dialogs of every node in a real browser', function () {
     });
     const definition = JSON.parse(text) as { preset: string; windows: Record<string, string[]> };
     assert.equal(definition.preset, 'florida');
-    assert.deepEqual(definition.windows, { daily: ['08:00-20:00'] });
-    await hint.filter({ hasText: /Edited/ }).waitFor({ state: 'visible' });
-    await dialog.locator('#dnc-policy-clear').click();
+    assert.deepEqual(definition.windows, { mon: ['09:00-20:00'], 'tue-sun': ['08:00-20:00'] });
+    await dialog.locator('#dnc-policy-reset').click();
     await hint.filter({ hasText: /as shipped/ }).waitFor({ state: 'visible' });
     await cancel();
     const stored = await page().evaluate(
