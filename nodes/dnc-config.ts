@@ -21,8 +21,8 @@ import { userDir } from './shared/user-dir';
 
 const DEFAULT_STORE_FILE = 'dnc-store.json';
 const COUNTRY_PATTERN = /^[A-Za-z]{2}$/;
-/** How often the nodes' status follows a PostgreSQL store's state and lag. */
-const SHARED_STATUS_EVERY_MS = 2_000;
+/** How often the nodes' status follows the store's state (and a PostgreSQL store's lag). */
+const STORE_STATUS_EVERY_MS = 2_000;
 
 export = function (RED: NodeAPI) {
   // The HTTP API (admin /dnc/ and the public token mount): registered once per module load.
@@ -140,7 +140,7 @@ export = function (RED: NodeAPI) {
         });
         binding = new DncBinding(service, null, storePath);
         const b = binding;
-        if (storeType === 'postgres') stopWatching = watchSharedStore(handle, b);
+        stopWatching = watchStoreState(handle, b);
         storeReady.then(
           () => b.setState('ready'),
           (err: unknown) => {
@@ -205,10 +205,12 @@ export = function (RED: NodeAPI) {
   }
 
   /**
-   * A PostgreSQL store's state changes without any change of ours: the database goes away (after
-   * maxStaleness the store fails closed) and comes back. The nodes' status follows it, with the lag.
+   * A store's state changes without any change of ours: a PostgreSQL database goes away (after
+   * maxStaleness the store fails closed) and comes back; an embedded store's disk refuses a write (full,
+   * failing) and the store reopens once it accepts writes again. The nodes' status follows it, with a
+   * PostgreSQL store's lag.
    */
-  function watchSharedStore(handle: StoreHandle, binding: DncBinding): () => void {
+  function watchStoreState(handle: StoreHandle, binding: DncBinding): () => void {
     const timer = setInterval(() => {
       if (binding.state !== 'ready' && binding.state !== 'unavailable') return;
       const status = handle.store.status() as ReturnType<typeof handle.store.status> & {
@@ -223,7 +225,7 @@ export = function (RED: NodeAPI) {
       } else if (status.state === 'unavailable') {
         binding.setState('unavailable');
       }
-    }, SHARED_STATUS_EVERY_MS);
+    }, STORE_STATUS_EVERY_MS);
     timer.unref();
     return () => clearInterval(timer);
   }

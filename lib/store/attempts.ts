@@ -8,12 +8,21 @@
  * rename over, fsync the directory), so a crash leaves either the old file or the new one.
  *
  * Its state is its own: an unreadable attempts file makes `attempts()` throw DNC_STORE_UNAVAILABLE (a
- * policy with caps then blocks, failing closed) without taking the DNC labels down with it.
+ * policy with caps then blocks, failing closed) without taking the DNC labels down with it. So does a
+ * failed append (ENOSPC, EIO), until the file is cut back to its last acknowledged record and accepts
+ * writes again: attempts made meanwhile may go uncounted, so no cap can be trusted. The cut is retried
+ * on its own, with a growing pause, and at the next record.
  */
 import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { DncError } from '../errors';
 import { openPrivate } from '../private-files';
-import { fsyncDirectory, readTextIfExists } from './files';
+import {
+  WRITE_RETRY_FIRST_MS,
+  WRITE_RETRY_MAX_MS,
+  fsyncDirectory,
+  readTextIfExists,
+  truncateTo,
+} from './files';
 import { isAttemptRndList, type AttemptRecord } from './types';
 
 /** `dnc-store.json` -> `dnc-store.attempts.ndjson`. */
@@ -75,6 +84,12 @@ export class AttemptLog {
   private writer: Promise<void> | undefined;
   private jobs: Promise<unknown> = Promise.resolve();
   private count = 0;
+  /** Bytes of the acknowledged records: a failed append is cut back to here. */
+  private end = 0;
+  /** A failed append not yet cut back: attempts() cannot be trusted, appends wait for the cut. */
+  private failure: DncError | undefined;
+  private repairTimer: NodeJS.Timeout | undefined;
+  private repairDelay = WRITE_RETRY_FIRST_MS;
 
   constructor(
     readonly path: string,
@@ -96,6 +111,7 @@ export class AttemptLog {
       await this.openAfter?.catch(() => undefined);
       const text = (await readTextIfExists(this.path)) ?? '';
       const complete = text.lastIndexOf('\n') + 1;
+      this.end = Buffer.byteLength(text.slice(0, complete));
       let lineNo = 0;
       for (const line of text.slice(0, complete).split('\n')) {
         lineNo++;
@@ -113,7 +129,7 @@ export class AttemptLog {
       if (text !== '') {
         this.handle = await openPrivate(this.path, 'a+');
         if (complete < text.length) {
-          await this.handle.truncate(Buffer.byteLength(text.slice(0, complete)));
+          await this.handle.truncate(this.end);
           await this.handle.sync(); // the cut must be durable before records are appended after it
         }
       }
@@ -154,6 +170,7 @@ export class AttemptLog {
 
   attempts(key: string, since: number): readonly AttemptRecord[] {
     this.assertReady();
+    if (this.failure !== undefined) throw this.failure;
     const list = this.byKey.get(key);
     if (list === undefined) return EMPTY;
     if (list.length === 0 || list[0].at >= since) return list;
@@ -200,21 +217,62 @@ export class AttemptLog {
       await this.exclusive(async () => {
         try {
           if (this.state !== 'ready') throw new Error(`the attempts file is ${this.state}`);
+          if (this.failure !== undefined) await this.repair();
           const handle = this.handle ?? (await this.create());
-          await handle.appendFile(batch.map((p) => `${JSON.stringify(p.record)}\n`).join(''), 'utf8');
+          const bytes = Buffer.from(batch.map((p) => `${JSON.stringify(p.record)}\n`).join(''), 'utf8');
+          await handle.appendFile(bytes);
           await handle.datasync();
+          this.end += bytes.length;
           for (const pending of batch) this.index(pending.record);
           for (const pending of batch) pending.resolve();
         } catch (err) {
-          const error = new DncError(
-            'DNC_STORE_ERROR',
-            `recording the attempt failed: ${(err as Error).message}`,
-            { cause: err },
-          );
+          const message = (err as Error).message;
+          const error = new DncError('DNC_STORE_ERROR', `recording the attempt failed: ${message}`, {
+            cause: err,
+          });
+          // Part of the batch may be in the file: cut back to the acknowledged records before the next append.
+          if (this.failure === undefined) {
+            this.failure = new DncError(
+              'DNC_STORE_UNAVAILABLE',
+              `attempt records cannot be written (${message}): caps and cooling-off cannot be counted` +
+                ` until the file accepts writes again (retried on its own)`,
+              { cause: err },
+            );
+            await this.handle?.close().catch(() => undefined);
+            this.handle = undefined;
+            this.scheduleRepair();
+          }
           for (const pending of batch) pending.reject(error);
         }
       });
     }
+  }
+
+  /** Cuts the file back to its acknowledged records after a failed append; throws while the disk refuses. */
+  private async repair(): Promise<void> {
+    try {
+      await truncateTo(this.path, this.end);
+    } catch (err) {
+      // No file: the failed append was the first record's, nothing to cut.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.failure = undefined;
+    this.repairDelay = WRITE_RETRY_FIRST_MS;
+    clearTimeout(this.repairTimer);
+    this.repairTimer = undefined;
+  }
+
+  private scheduleRepair(): void {
+    if (this.repairTimer !== undefined || this.state !== 'ready') return;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = undefined;
+      if (this.failure === undefined || this.state !== 'ready') return;
+      this.exclusive(() => (this.failure === undefined ? Promise.resolve() : this.repair())).catch(() => {
+        this.repairDelay = Math.min(this.repairDelay * 2, WRITE_RETRY_MAX_MS);
+        this.scheduleRepair();
+      });
+    }, this.repairDelay);
+    this.repairTimer.unref();
   }
 
   /**
@@ -258,10 +316,11 @@ export class AttemptLog {
       const dropped = this.count - kept.size;
       if (dropped === 0) return 0;
       const ordered = [...kept].sort((a, b) => a.at - b.at);
+      const text = ordered.map((r) => `${JSON.stringify(r)}\n`).join('');
       const temporary = `${this.path}.tmp`;
       const out = await openPrivate(temporary, 'w');
       try {
-        await out.writeFile(ordered.map((r) => `${JSON.stringify(r)}\n`).join(''), 'utf8');
+        await out.writeFile(text, 'utf8');
         await out.sync();
       } finally {
         await out.close();
@@ -270,6 +329,9 @@ export class AttemptLog {
       this.handle = undefined;
       try {
         await rename(temporary, this.path);
+        // The file is now these records only, whole: a failed append before is gone with the old file.
+        this.end = Buffer.byteLength(text);
+        this.failure = undefined;
         await fsyncDirectory(this.path);
       } catch (err) {
         await rm(temporary, { force: true });
@@ -283,6 +345,8 @@ export class AttemptLog {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.repairTimer);
+    this.repairTimer = undefined;
     await this.openPromise?.catch(() => undefined);
     while (this.writer) await this.writer;
     await this.jobs;
@@ -293,5 +357,7 @@ export class AttemptLog {
     this.state = 'closed';
     this.openPromise = undefined;
     this.error = undefined;
+    this.failure = undefined;
+    this.end = 0;
   }
 }

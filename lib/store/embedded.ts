@@ -51,6 +51,7 @@ import { GroupCommitWriter, type DurableHead, type WriterHost } from './group-co
 import { StoreRecovery, emptySnapshot } from './recovery';
 import { StoreLock, lockPathFor } from './lock';
 import { AuditVerifier } from './verifier';
+import { WRITE_RETRY_FIRST_MS, WRITE_RETRY_MAX_MS, truncateTo } from './files';
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -118,6 +119,10 @@ export class EmbeddedStore implements DncStore {
   private openPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
   private closing = false;
+  /** A reopen after a failed write: scheduled, or under way. */
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private recovering: Promise<void> | undefined;
+  private recoveryDelay = WRITE_RETRY_FIRST_MS;
 
   /** Every key to the immutable profile holding it. Only durable changes are here. */
   private index = new KeyIndex();
@@ -421,6 +426,7 @@ export class EmbeddedStore implements DncStore {
     failClosed: (error) => {
       this.state = 'unavailable';
       this.error = error;
+      this.scheduleRecovery();
     },
     recordsCommitted: (results, lineOffsets, start) => {
       const auditIndex = this.auditIndex;
@@ -434,6 +440,51 @@ export class EmbeddedStore implements DncStore {
         void this.startSnapshot();
     },
   };
+
+  // ---------------------------------------------------------------- recovery after a failed write
+
+  private scheduleRecovery(): void {
+    if (this.recoveryTimer !== undefined || this.recovering !== undefined || this.closing) return;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined;
+      this.recovering = this.recover().finally(() => {
+        this.recovering = undefined;
+      });
+    }, this.recoveryDelay);
+    this.recoveryTimer.unref();
+  }
+
+  /**
+   * Reopens the store after a failed journal write (ENOSPC, EIO), without a restart: once the writer is
+   * idle, the journal is cut back to the last acknowledged record (what follows was reported as not
+   * saved), and the store opens again from its files as at start, verifying them. Until then it stays
+   * unavailable (checks fail closed, writes are refused with DNC_STORE_UNAVAILABLE); a failed attempt
+   * is retried after a pause that doubles up to WRITE_RETRY_MAX_MS.
+   */
+  private async recover(): Promise<void> {
+    if (this.closing || this.state !== 'unavailable' || this.writer === undefined) return;
+    const failure = this.error;
+    try {
+      await this.writer.idle();
+      await this.writer.close(false).catch(() => undefined);
+      await truncateTo(this.journalPath, this.durable.journalSize);
+      await this.snapshotRunning;
+      await this.lock?.release();
+      this.lock = undefined;
+      this.auditIndex = undefined;
+      this.auditIndexBuilding = undefined;
+      this.openPromise = this.load();
+      await this.openPromise;
+      this.recoveryDelay = WRITE_RETRY_FIRST_MS;
+      this.logger.warn(`DNC store ${this.path}: writable again after a failed write; reopened`);
+    } catch (error) {
+      this.state = 'unavailable';
+      // The write's failure explains more than a retry's (the same disk problem, met again).
+      this.error = failure ?? (error as Error);
+      this.recoveryDelay = Math.min(this.recoveryDelay * 2, WRITE_RETRY_MAX_MS);
+      if (!this.closing) this.scheduleRecovery();
+    }
+  }
 
   // ---------------------------------------------------------------- snapshots
 
@@ -494,7 +545,10 @@ export class EmbeddedStore implements DncStore {
 
   private async shutDown(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.recoveryTimer);
+    this.recoveryTimer = undefined;
     try {
+      await this.recovering;
       await this.openPromise?.catch(() => undefined);
       await this.writer?.idle();
       await this.snapshotRunning;

@@ -1,9 +1,11 @@
 /**
  * Small file helpers the store's modules share: reading a file that may not exist yet (a first open, a
- * store written by an older version) and fsyncing a folder after a file was created or renamed in it.
+ * store written by an older version), fsyncing a folder after a file was created or renamed in it, and
+ * cutting an append-only file back to its last acknowledged byte after a failed write.
  */
 import { open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { openPrivate } from '../private-files';
 
 /** The file's text (UTF-8); undefined when there is no such file. Any other error is thrown. */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
@@ -23,6 +25,33 @@ export async function fsyncDirectory(path: string): Promise<void> {
   const handle = await open(dirname(path), 'r');
   try {
     await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * After a failed write the store's files are retried on their own, without a restart: first after
+ * this pause, doubling up to WRITE_RETRY_MAX_MS while the disk still refuses (a full disk is usually
+ * freed by hand, within minutes).
+ */
+export const WRITE_RETRY_FIRST_MS = 500;
+export const WRITE_RETRY_MAX_MS = 30_000;
+
+/**
+ * Cuts the file back to `end` bytes and fsyncs it, through a handle of its own (the writer's may be the
+ * one that failed). Never extends: a file already shorter is left as it is (its reader reports it).
+ * After a failed append, what follows `end` is a record, whole or in part, whose writer was told it was
+ * not saved: it must not be read back.
+ */
+export async function truncateTo(path: string, end: number): Promise<void> {
+  const handle = await openPrivate(path, 'r+');
+  try {
+    const { size } = await handle.stat();
+    if (size > end) {
+      await handle.truncate(end);
+      await handle.sync();
+    }
   } finally {
     await handle.close();
   }

@@ -7,7 +7,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { DncError } from '../errors';
-import { openPrivate } from '../private-files';
+import { truncateTo } from './files';
 import type { ChangeListener, ChangeResult, ContactState } from './types';
 import type { KeyIndex } from './key-index';
 import { sealRecord, type AuditKey } from './audit-hash';
@@ -77,7 +77,7 @@ export interface WriterHost {
   writable(): boolean;
   /** Why not, to reject what is queued. */
   notWritable(): Error;
-  /** A write failed: the store is unavailable with this error until reopened. */
+  /** A write failed: the store is unavailable with this error until it has reopened (it retries on its own). */
   failClosed(error: DncError): void;
   /** A batch's records are durable, at `start` + `lineOffsets[i]` in the journal (before they are acknowledged). */
   recordsCommitted(results: readonly ChangeResult[], lineOffsets: readonly number[], start: number): void;
@@ -336,7 +336,7 @@ export class GroupCommitWriter {
 
   /**
    * A write or fdatasync failed: disk and memory may now disagree (part of a batch may be on disk), so
-   * the store fails closed until reopened. Batches written before the failing one whose fdatasync still
+   * the store fails closed until it has reopened (EmbeddedStore retries: see its recovery). Batches written before the failing one whose fdatasync still
    * completes are durable and are acknowledged; the failing batch and everything after it is rejected,
    * once the journal is cut back to the end of the last acknowledged batch.
    */
@@ -349,7 +349,7 @@ export class GroupCommitWriter {
     let unavailable = new DncError(
       'DNC_STORE_UNAVAILABLE',
       `DNC store unavailable: writing ${file} failed (${(error as Error).message}).` +
-        ` Fix the disk problem and reopen the store (redeploy or restart).`,
+        ` It reopens on its own once the disk accepts writes again (retried with a growing pause).`,
       { cause: error },
     );
     this.host.failClosed(unavailable);
@@ -379,15 +379,15 @@ export class GroupCommitWriter {
     // lines, saving changes their callers were told were not saved. Cut the journal back to the end of
     // the last acknowledged batch, and make the cut durable, before telling anyone.
     try {
-      await this.truncateJournal(this.durable.journalSize);
+      await truncateTo(this.journalPath, this.durable.journalSize);
     } catch (truncateError) {
       unavailable = new DncError(
         'DNC_STORE_UNAVAILABLE',
         `DNC store unavailable: writing the journal ${this.journalPath} failed (${(error as Error).message}),` +
           ` and cutting it back to the last acknowledged record (${this.durable.journalSize} bytes) failed too` +
           ` (${(truncateError as Error).message}): the journal may hold records of changes that were reported` +
-          ` as not saved, and reopening will apply them. Fix the disk problem, truncate the journal to` +
-          ` ${this.durable.journalSize} bytes, and reopen the store (redeploy or restart).`,
+          ` as not saved. The store cuts it back before it reopens, retried with a growing pause until` +
+          ` the disk accepts it.`,
         { cause: error },
       );
       this.host.failClosed(unavailable);
@@ -395,22 +395,5 @@ export class GroupCommitWriter {
     for (const batch of rejected) for (const pending of batch.items) pending.reject(failure);
     for (const pending of this.queue.splice(0)) pending.reject(unavailable);
     this.unsynced.clear();
-  }
-
-  /**
-   * Cuts the journal back to `end` bytes and fsyncs it, through a handle of its own (the writer's may be
-   * the one that failed). Never extends: a journal already shorter is left as it is (reopen reports it).
-   */
-  private async truncateJournal(end: number): Promise<void> {
-    const handle = await openPrivate(this.journalPath, 'r+');
-    try {
-      const { size } = await handle.stat();
-      if (size > end) {
-        await handle.truncate(end);
-        await handle.sync();
-      }
-    } finally {
-      await handle.close();
-    }
   }
 }

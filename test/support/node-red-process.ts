@@ -30,6 +30,8 @@ export interface NodeRedOptions {
   readonly settings?: Record<string, unknown>;
   /** Options for the Node.js running Node-RED (`--expose-gc`, `--max-old-space-size=...`). */
   readonly execArgv?: readonly string[];
+  /** Environment variables added for the process (LD_PRELOAD of the disk-fault shim). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface HttpResult<T = unknown> {
@@ -255,7 +257,7 @@ export class NodeRedProcess {
       ],
       {
         cwd: this.options.userDir,
-        env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', NODE_OPTIONS: '' },
+        env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', NODE_OPTIONS: '', ...this.options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

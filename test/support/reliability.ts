@@ -158,7 +158,7 @@ export function soakConfig(id: string, name: string): FlowNode {
 export interface FlowAnswer<T> {
   /** HTTP status, 0 when the connection failed, -1 when no answer came within the timeout. */
   readonly status: number;
-  /** The body parsed as JSON when the status is 200. */
+  /** The body parsed as JSON, when it is JSON. */
   readonly body?: T;
 }
 
@@ -179,7 +179,7 @@ export async function postToFlow<T>(
     const text = await res.text();
     let parsed: T | undefined;
     try {
-      parsed = res.status === 200 ? (JSON.parse(text) as T) : undefined;
+      parsed = JSON.parse(text) as T;
     } catch {
       parsed = undefined;
     }
