@@ -25,6 +25,7 @@ import {
   addLabelNode,
   chainVerifies,
   checkNode,
+  failuresAnswer503,
   httpIn,
   httpResponse,
   numbers,
@@ -50,28 +51,7 @@ const flows = (): FlowNode[] => [
   httpIn('faultcheckin', z, '/fault/check', 140, 'faultcheck'),
   checkNode('faultcheck', z, CONFIG, 'payload.contact', 140, [['faultreply'], ['faultreply']]),
   payloadFrom('faultreply', z, 'dnc', 100, 'faultresponse'),
-  {
-    id: 'faultcatch',
-    type: 'catch',
-    z,
-    scope: null,
-    uncaught: false,
-    x: 120,
-    y: 220,
-    wires: [['faultfailed']],
-  },
-  {
-    id: 'faultfailed',
-    type: 'change',
-    z,
-    rules: [
-      { t: 'set', p: 'statusCode', pt: 'msg', to: '503', tot: 'num' },
-      { t: 'set', p: 'payload', pt: 'msg', to: 'error', tot: 'msg' },
-    ],
-    x: 320,
-    y: 220,
-    wires: [['faultresponse']],
-  },
+  ...failuresAnswer503('fault', z, 'faultresponse'),
   httpResponse('faultresponse', z, 100),
 ];
 

@@ -31,6 +31,7 @@ import {
   addLabelNode,
   chainVerifies,
   checkNode,
+  failuresAnswer503,
   httpIn,
   httpResponse,
   nodeRedForSuite,
@@ -76,28 +77,7 @@ function soakFlows(generation: number, kind: DeployKind): FlowNode[] {
     httpIn('soakcheckin', z, '/soak/check', 140, 'soakcheck'),
     checkNode('soakcheck', z, CONFIG, 'payload.contact', 140, [['soakreply'], ['soakreply']], checkName),
     payloadFrom('soakreply', z, 'dnc', 100, 'soakresponse'),
-    {
-      id: 'soakcatch',
-      type: 'catch',
-      z,
-      scope: null,
-      uncaught: false,
-      x: 120,
-      y: 220,
-      wires: [['soakfailed']],
-    },
-    {
-      id: 'soakfailed',
-      type: 'change',
-      z,
-      rules: [
-        { t: 'set', p: 'statusCode', pt: 'msg', to: '503', tot: 'num' },
-        { t: 'set', p: 'payload', pt: 'msg', to: 'error.message', tot: 'msg' },
-      ],
-      x: 320,
-      y: 220,
-      wires: [['soakresponse']],
-    },
+    ...failuresAnswer503('soak', z, 'soakresponse'),
     httpResponse('soakresponse', z, 100),
   ];
 }

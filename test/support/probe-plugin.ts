@@ -100,11 +100,6 @@ export = function (RED: ProbeRed): void {
       gc();
       last = performance.now();
     }
-    if (reset) {
-      // After a collection the histogram records its pause at the next sample: reset after that one.
-      if (collect) setTimeout(() => histogram.reset(), 100).unref();
-      else histogram.reset();
-    }
     const resources: Record<string, number> = {};
     for (const name of process.getActiveResourcesInfo()) resources[name] = (resources[name] ?? 0) + 1;
     const listeners: Record<string, number> = {};
@@ -124,6 +119,23 @@ export = function (RED: ProbeRed): void {
       stalls: stallsSoFar,
       snapshots: snapshotsSoFar,
     };
-    res.json(reading);
+    if (!reset) {
+      res.json(reading);
+      return;
+    }
+    if (!collect) {
+      histogram.reset();
+      res.json(reading);
+      return;
+    }
+    // After a collection the histogram and the stall ticker record its pause at their next run: start
+    // afresh after those, so that the next reading holds the traffic's delays, not the probe's.
+    setTimeout(() => {
+      histogram.reset();
+      stalls = [];
+      snapshots = [];
+      last = performance.now();
+      res.json(reading);
+    }, 50);
   });
 };

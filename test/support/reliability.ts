@@ -212,6 +212,37 @@ export function payloadFrom(id: string, z: string, from: string, y: number, next
   };
 }
 
+/**
+ * A Catch node (every node of the tab) and a change node answering the caught message's HTTP request
+ * with 503 and msg.error (its message and code): `<prefix>catch` and `<prefix>failed`, wired to `next`.
+ */
+export function failuresAnswer503(prefix: string, z: string, next: string): FlowNode[] {
+  return [
+    {
+      id: `${prefix}catch`,
+      type: 'catch',
+      z,
+      scope: null,
+      uncaught: false,
+      x: 120,
+      y: 220,
+      wires: [[`${prefix}failed`]],
+    },
+    {
+      id: `${prefix}failed`,
+      type: 'change',
+      z,
+      rules: [
+        { t: 'set', p: 'statusCode', pt: 'msg', to: '503', tot: 'num' },
+        { t: 'set', p: 'payload', pt: 'msg', to: 'error', tot: 'msg' },
+      ],
+      x: 320,
+      y: 220,
+      wires: [[next]],
+    },
+  ];
+}
+
 /** A Check DNC node with no labels named (every enforced label), no policy and no registry. */
 export function checkNode(
   id: string,
