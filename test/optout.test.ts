@@ -145,7 +145,7 @@ describe('opt-out classifier', function () {
     for (const text of ['HELP', 'info', 'Help!']) assert.equal(kind(text), 'help', text);
   });
 
-  it('reads free phrasing in six languages and both Hindi scripts', function () {
+  it('reads free phrasing in ten languages and both Hindi scripts', function () {
     const cases: [string, string][] = [
       ['take me off your list', 'en'],
       ["don't call me again", 'en'],
@@ -157,6 +157,15 @@ describe('opt-out classifier', function () {
       ['não quero mais receber mensagens', 'pt'],
       ['मुझे कॉल मत करो', 'hi'],
       ['msg band karo', 'hi-Latn'],
+      ['non chiamatemi più', 'it'],
+      ['cancellatemi dalla vostra lista', 'it'],
+      ['bel me niet meer', 'nl'],
+      ['ik wil me afmelden', 'nl'],
+      ['jangan hubungi saya lagi', 'id'],
+      ['UNREG', 'id'],
+      ['beni aramayın', 'tr'],
+      ['RET', 'tr'],
+      ['numaramı listenizden çıkarın', 'tr'],
     ];
     for (const [text, language] of cases) {
       const r = classifier.classify(text);
@@ -178,8 +187,50 @@ describe('opt-out classifier', function () {
       "please don't call me before noon",
       'no quiero darme de baja',
       'message band mat karo',
+      'non voglio disiscrivermi',
+      'ik wil me niet afmelden',
+      'saya tidak mau berhenti berlangganan',
+      'aboneliğimi iptal etmek istemiyorum',
+      "Mesaj almamak için RET yazıp 3838'e gönderin",
+      'Rispondi STOP per non ricevere più messaggi',
     ])
       assert.equal(kind(text), 'none', text);
+    assert.equal(kind('RET yazarsam ne olur?'), 'help');
+  });
+
+  it('reads stretched letters, Turkish dotless i and Cyrillic look-alikes inside Latin words', function () {
+    for (const text of [
+      'stoooop',
+      'STOOOOOP!!',
+      'paraaaa',
+      'par\u0430\u0430\u0430',
+      'st\u043ep',
+      'Basssta',
+      'İPTAL',
+      'beni cikarin',
+    ])
+      assert.equal(kind(text), 'opt-out', text);
+    // A run cut to two letters when only that spelling is a word the rules know.
+    assert.equal(kind('pleeease dont calllll me again'), 'opt-out');
+    // Real Cyrillic words are left alone.
+    assert.equal(kind('стоп'), 'none');
+  });
+
+  it('classifies a message in any language when the fallback language is "auto"', function () {
+    const auto = new OptOutClassifier({ fallbackLanguage: 'auto' });
+    for (const [text, language] of [
+      ['STOP', 'en'],
+      ['non chiamatemi più', 'it'],
+      ['geen berichten meer', 'nl'],
+      ['berhenti kirim pesan', 'id'],
+      ['beni aramayın', 'tr'],
+      ['no me llamen más', 'es'],
+    ] as const) {
+      const r = auto.classify(text);
+      assert.equal(r.kind, 'opt-out', text);
+      assert.equal(r.language, language, text);
+    }
+    assert.equal(auto.classify('thanks').language, 'en');
   });
 
   it('says which phrase decided and which look-alikes it set aside', function () {
@@ -235,11 +286,14 @@ describe('opt-out classifier', function () {
   });
 
   it('gives one confirmation per language, spoken for voice, with no marketing', function () {
-    for (const language of ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn']) {
+    for (const language of ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn', 'it', 'nl', 'id', 'tr']) {
       const text = confirmationFor(language, { channel: 'sms', sender: 'Acme' });
       assert.match(text, /^Acme: /);
       assert.match(text, /START/);
-      assert.doesNotMatch(text, /offer|sale|discount|promo|oferta|angebot|desconto/i);
+      assert.doesNotMatch(
+        text,
+        /offer|sale|discount|promo|oferta|angebot|desconto|offert|aanbieding|diskon|kampanya|indirim/i,
+      );
       assert.doesNotMatch(confirmationFor(language, { channel: 'voice' }), /START/);
     }
     assert.equal(confirmationFor('xx'), confirmationFor('en'));
@@ -262,7 +316,11 @@ describe('opt-out classifier', function () {
 
     it('has at least 400 utterances across the languages and the four kinds', function () {
       assert.ok(rows.length >= 400, `${rows.length} utterances`);
-      for (const language of ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn']) {
+      for (const language of ['it', 'nl', 'id', 'tr']) {
+        const count = rows.filter((r) => r.language === language).length;
+        assert.ok(count >= 40, `${language}: ${count} utterances`);
+      }
+      for (const language of ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn', 'it', 'nl', 'id', 'tr']) {
         for (const k of KINDS) {
           assert.ok(
             rows.some((r) => r.language === language && r.kind === k),

@@ -30,6 +30,9 @@ import {
 } from './gates';
 import { fr } from './fr';
 import { hi } from './hi';
+import { id } from './id';
+import { it } from './it';
+import { nl } from './nl';
 import { phraseTokens, tokenise, type Tokens } from './normalise';
 import {
   compilePattern,
@@ -40,13 +43,14 @@ import {
   type MatchContext,
 } from './patterns';
 import { pt } from './pt';
+import { tr } from './tr';
 import { universal } from './universal';
 
 export type { IntentKind } from './patterns';
 
-export const LEXICONS: readonly Lexicon[] = [en, es, fr, de, pt, hi];
+export const LEXICONS: readonly Lexicon[] = [en, es, fr, de, pt, hi, it, nl, id, tr];
 /** The languages the classifier reads (`hi` covers romanised Hindi, reported as `hi-Latn`). */
-export const LANGUAGES = ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn'] as const;
+export const LANGUAGES = ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn', 'it', 'nl', 'id', 'tr'] as const;
 export const TOPICS = ['marketing', 'sales', 'surveys'] as const;
 
 export type IgnoredWhy = 'negated' | 'hypothetical' | 'instruction' | 'restriction';
@@ -70,7 +74,10 @@ export interface Classification {
 }
 
 export interface ClassifierOptions {
-  /** Language of a message that gives no clue (a bare "STOP"): default `en`. */
+  /**
+   * Language of a message that gives no clue (a bare "STOP"): default `en`. `auto` guesses it from the
+   * message alone and falls back to `en`, like the default.
+   */
   readonly fallbackLanguage?: string;
 }
 
@@ -103,21 +110,30 @@ export class OptOutClassifier {
   private readonly index = new PatternIndex();
   private readonly gates = new Map<string, Gates>();
   private readonly instructions: Set<string>;
+  /** Verbs that follow the keyword they quote (Turkish "RET yazıp gönderin"). */
+  private readonly instructionsAfter: Set<string>;
+  /** Every word the rules know, for reading a stretched word back ("callll" = "call"). */
+  private readonly vocabulary = new Set<string>();
   /** Single-token keywords (any kind), for spotting "reply STOP" instructions. */
   private readonly keywordTokens = new Set<string>();
   /** Single-token opt-out keywords: "if I text stop..." is a question about opting out. */
   private readonly optOutTokens = new Set<string>();
   private readonly functionWords = new Map<string, string[]>();
   private readonly topicWords = new Map<string, string[]>();
-  private readonly topicPhrases: { words: string; topic: string }[] = [];
   private readonly channelWords = new Map<string, string[]>();
-  private readonly channelPhrases: { words: string; channel: string }[] = [];
+  /** Several-word topic and channel names, by their first word. */
+  private readonly namePhrases = new Map<
+    string,
+    { words: readonly string[]; name: string; topic: boolean }[]
+  >();
 
   constructor(options: ClassifierOptions = {}) {
-    this.fallback = options.fallbackLanguage ?? 'en';
+    const fallback = options.fallbackLanguage ?? 'en';
+    this.fallback = fallback === 'auto' || fallback === '' ? 'en' : fallback;
     const all = [universal, ...LEXICONS];
     this.politeness = tokenSet(...all.map((l) => l.politeness));
     this.instructions = tokenSet(...all.map((l) => l.instructions));
+    this.instructionsAfter = tokenSet(...all.map((l) => l.instructionsAfter ?? []));
     for (const lexicon of LEXICONS) {
       this.gates.set(lexicon.language, languageGates(lexicon, universal));
     }
@@ -133,6 +149,15 @@ export class OptOutClassifier {
 
   private addLexicon(lexicon: Lexicon): void {
     const language = lexicon.language;
+    for (const word of tokenSet(
+      ...Object.values(lexicon.classes),
+      ...Object.values(lexicon.keywords),
+      lexicon.strong,
+      lexicon.capitals,
+      lexicon.politeness,
+      lexicon.patterns.map((p) => p[1]),
+    ))
+      this.vocabulary.add(word);
     for (const kind of ['opt-out', 'help', 'opt-in'] as const) {
       for (const phrase of lexicon.keywords[kind] ?? []) {
         const tokens = phraseTokens(phrase);
@@ -170,19 +195,13 @@ export class OptOutClassifier {
         this.functionWords.set(word, list);
       }
     }
-    for (const [topic, words] of Object.entries(lexicon.topics))
-      this.addVocabulary(words, topic, this.topicWords, this.topicPhrases, 'topic');
+    for (const [topic, words] of Object.entries(lexicon.topics)) this.addVocabulary(words, topic, true);
     for (const [channel, words] of Object.entries(lexicon.channels))
-      this.addVocabulary(words, channel, this.channelWords, this.channelPhrases, 'channel');
+      this.addVocabulary(words, channel, false);
   }
 
-  private addVocabulary<K extends 'topic' | 'channel'>(
-    words: readonly string[],
-    name: string,
-    single: Map<string, string[]>,
-    multi: (K extends 'topic' ? { words: string; topic: string } : { words: string; channel: string })[],
-    key: K,
-  ): void {
+  private addVocabulary(words: readonly string[], name: string, topic: boolean): void {
+    const single = topic ? this.topicWords : this.channelWords;
     for (const word of words) {
       const tokens = phraseTokens(word);
       if (tokens.length === 1) {
@@ -190,10 +209,9 @@ export class OptOutClassifier {
         if (!list.includes(name)) list.push(name);
         single.set(tokens[0], list);
       } else if (tokens.length > 1) {
-        (multi as { words: string; [k: string]: string }[]).push({
-          words: ` ${tokens.join(' ')} `,
-          [key]: name,
-        });
+        const list = this.namePhrases.get(tokens[0]) ?? [];
+        list.push({ words: tokens, name, topic });
+        this.namePhrases.set(tokens[0], list);
       }
     }
   }
@@ -204,7 +222,7 @@ export class OptOutClassifier {
   }
 
   classify(text: string): Classification {
-    const tk = tokenise(text);
+    const tk = tokenise(text, this.vocabulary);
     const norm = tk.norm;
     const words = norm.join(' ');
     if (norm.length === 0) return this.none(tk, words, []);
@@ -269,6 +287,24 @@ export class OptOutClassifier {
         }
       }
     }
+    // "RET yazıp gönderin", "iptal yazarsam": the keyword before a verb that sends it (verb-final languages).
+    for (let i = 1; i < norm.length; i++) {
+      if (!this.instructionsAfter.has(norm[i])) continue;
+      for (let k = i - 1; k >= i - 3 && k >= 0 && tk.clause[k] === tk.clause[i]; k--) {
+        if (this.optOutTokens.has(norm[k])) {
+          candidates.push({
+            kind: 'opt-out',
+            start: k,
+            end: i + 1,
+            confidence: 0.6,
+            language: '*',
+            rule: `keyword before an instruction: ${norm[k]}`,
+            restrictable: false,
+          });
+          break;
+        }
+      }
+    }
     const lastSegment = tk.segment[norm.length - 1];
     if (lastSegment > 0) this.strongSegments(tk, candidates);
     if (tk.mixedCase) {
@@ -304,7 +340,13 @@ export class OptOutClassifier {
         const clauseNo = tk.clause[c.start];
         let instruction = instructionClauses.get(clauseNo);
         if (instruction === undefined) {
-          instruction = hasInstruction(tk, clauseNo, this.instructions, this.keywordTokens);
+          instruction = hasInstruction(
+            tk,
+            clauseNo,
+            this.instructions,
+            this.keywordTokens,
+            this.instructionsAfter,
+          );
           instructionClauses.set(clauseNo, instruction);
         }
         if (instruction) why = 'instruction';
@@ -416,20 +458,24 @@ export class OptOutClassifier {
     return tk.text.slice(tk.start[start], tk.end[end - 1]);
   }
 
-  private mentions(tk: Tokens, words: string): { topics: string[]; channels: string[] } {
+  private mentions(tk: Tokens): { topics: string[]; channels: string[] } {
     const topics: string[] = [];
     const channels: string[] = [];
-    for (const word of tk.norm) {
+    const norm = tk.norm;
+    for (let i = 0; i < norm.length; i++) {
+      const word = norm[i];
       for (const topic of this.topicWords.get(word) ?? []) if (!topics.includes(topic)) topics.push(topic);
       for (const channel of this.channelWords.get(word) ?? [])
         if (!channels.includes(channel)) channels.push(channel);
-    }
-    if (tk.norm.length > 1) {
-      const padded = ` ${words} `;
-      for (const { words: phrase, topic } of this.topicPhrases)
-        if (!topics.includes(topic) && padded.includes(phrase)) topics.push(topic);
-      for (const { words: phrase, channel } of this.channelPhrases)
-        if (!channels.includes(channel) && padded.includes(phrase)) channels.push(channel);
+      const phrases = this.namePhrases.get(word);
+      if (phrases === undefined) continue;
+      for (const { words, name, topic } of phrases) {
+        const into = topic ? topics : channels;
+        if (into.includes(name) || i + words.length > norm.length) continue;
+        let k = 1;
+        while (k < words.length && norm[i + k] === words[k]) k += 1;
+        if (k === words.length) into.push(name);
+      }
     }
     return { topics, channels };
   }
@@ -440,7 +486,7 @@ export class OptOutClassifier {
     r: Omit<Classification, 'topics' | 'channels' | 'words'>,
   ): Classification {
     const { topics, channels } =
-      r.kind === 'opt-out' || r.kind === 'opt-in' ? this.mentions(tk, words) : { topics: [], channels: [] };
+      r.kind === 'opt-out' || r.kind === 'opt-in' ? this.mentions(tk) : { topics: [], channels: [] };
     return {
       kind: r.kind,
       matched: r.matched,

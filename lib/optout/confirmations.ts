@@ -39,6 +39,22 @@ export const CONFIRMATIONS: Readonly<Record<string, Confirmation>> = {
     text: '__sender__Aapka unsubscribe ho gaya hai, ab aapko hamari taraf se koi message nahi milega. Dobara judne ke liye START bhejein.',
     voice: 'Dhanyavaad. Aapka anurodh darj ho gaya hai, hum aapse dobara sampark nahi karenge.',
   },
+  it: {
+    text: '__sender__La tua iscrizione è stata annullata e non riceverai più messaggi da noi. Rispondi START per iscriverti di nuovo.',
+    voice: 'Grazie. La sua richiesta è stata registrata e non la contatteremo più.',
+  },
+  nl: {
+    text: '__sender__U bent afgemeld en ontvangt geen berichten meer van ons. Antwoord START om u opnieuw aan te melden.',
+    voice: 'Dank u. Uw verzoek is vastgelegd, wij nemen geen contact meer met u op.',
+  },
+  id: {
+    text: '__sender__Anda telah berhenti berlangganan dan tidak akan menerima pesan lagi dari kami. Balas START untuk berlangganan kembali.',
+    voice: 'Terima kasih. Permintaan Anda telah dicatat dan kami tidak akan menghubungi Anda lagi.',
+  },
+  tr: {
+    text: '__sender__Aboneliğiniz iptal edildi, bizden başka mesaj almayacaksınız. Yeniden abone olmak için START yazın.',
+    voice: 'Teşekkürler. Talebiniz kaydedildi, sizinle bir daha iletişime geçmeyeceğiz.',
+  },
 };
 
 export const CONFIRMATION_LANGUAGES = Object.keys(CONFIRMATIONS);

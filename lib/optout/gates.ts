@@ -13,6 +13,8 @@ export interface Gates {
   readonly postNegators: ReadonlySet<string>;
   readonly licensed: ReadonlySet<string>;
   readonly hypothetical: readonly (readonly string[])[];
+  /** Cues in or after the match that make it hypothetical (Turkish conditionals). */
+  readonly hypotheticalAfter: readonly (readonly string[])[];
   readonly restrict: readonly (readonly string[])[];
 }
 
@@ -48,6 +50,7 @@ export function languageGates(lexicon: Lexicon, universal: Lexicon): Gates {
     postNegators: tokenSet(lexicon.postNegators),
     licensed: tokenSet(lexicon.licensed),
     hypothetical: tokenPhrases(lexicon.hypothetical),
+    hypotheticalAfter: tokenPhrases(lexicon.hypotheticalAfter ?? []),
     restrict: tokenPhrases(lexicon.restrict),
   };
 }
@@ -57,18 +60,35 @@ export function languageGates(lexicon: Lexicon, universal: Lexicon): Gates {
  * elsewhere ("no" is a negation in Spanish but an interjection in English: "no, stop texting me").
  */
 export function universalGates(universal: Lexicon, lexicons: readonly Lexicon[]): Gates {
-  const ambiguous = new Set(['no', 'na', 'se', 'si', 'ni', 'cuando', 'caso', 'ob']);
+  const ambiguous = new Set([
+    'no',
+    'na',
+    'se',
+    'si',
+    'ni',
+    'cuando',
+    'caso',
+    'ob',
+    'non',
+    'als',
+    'tak',
+    'ga',
+  ]);
   const keep = (words: Iterable<string>) => [...words].filter((w) => !ambiguous.has(w));
   return {
     negators: new Set(keep(tokenSet(universal.negators, ...lexicons.map((l) => l.negators)))),
     postNegators: tokenSet(universal.postNegators),
     licensed: tokenSet(universal.licensed, ...lexicons.map((l) => l.licensed)),
     hypothetical: tokenPhrases([...universal.hypothetical, ...lexicons.flatMap((l) => keep(l.hypothetical))]),
+    hypotheticalAfter: tokenPhrases(lexicons.flatMap((l) => l.hypotheticalAfter ?? [])),
     restrict: [],
   };
 }
 
-/** A hypothetical or question cue before the span in its clause ("what happens if I reply STOP"). */
+/**
+ * A hypothetical or question cue before the span in its clause ("what happens if I reply STOP"), or a
+ * conditional in the span or after it (Turkish "RET yazarsam ne olur?").
+ */
 export function isHypothetical(tk: Tokens, c: Span, gates: Gates): boolean {
   const clauseNo = tk.clause[c.start];
   let i = c.start - 1;
@@ -81,21 +101,36 @@ export function isHypothetical(tk: Tokens, c: Span, gates: Gates): boolean {
       if (startsWithAt(tk.norm, k, phrase)) return true;
     }
   }
+  if (gates.hypotheticalAfter.length === 0) return false;
+  for (let k = c.start; k < tk.norm.length && tk.clause[k] === clauseNo; k++) {
+    for (const phrase of gates.hypotheticalAfter) if (startsWithAt(tk.norm, k, phrase)) return true;
+  }
   return false;
 }
 
-/** The clause tells the reader to send a keyword ("Text STOP to 12345"). */
+/**
+ * The clause tells the reader to send a keyword ("Text STOP to 12345"; Turkish "RET yazıp gönderin",
+ * where the verb follows the keyword).
+ */
 export function hasInstruction(
   tk: Tokens,
   clauseNo: number,
   instructions: ReadonlySet<string>,
   keywordTokens: ReadonlySet<string>,
+  instructionsAfter: ReadonlySet<string>,
 ): boolean {
   const norm = tk.norm;
   for (let i = 0; i < norm.length; i++) {
-    if (tk.clause[i] !== clauseNo || !instructions.has(norm[i])) continue;
-    for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
-      if (keywordTokens.has(norm[k])) return true;
+    if (tk.clause[i] !== clauseNo) continue;
+    if (instructions.has(norm[i])) {
+      for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
+        if (keywordTokens.has(norm[k])) return true;
+      }
+    }
+    if (instructionsAfter.has(norm[i])) {
+      for (let k = i - 1; k >= i - 3 && k >= 0 && tk.clause[k] === clauseNo; k--) {
+        if (keywordTokens.has(norm[k])) return true;
+      }
     }
   }
   return false;

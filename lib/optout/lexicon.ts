@@ -32,10 +32,20 @@ export interface Lexicon {
   readonly licensed: readonly string[];
   /** Phrases that make what follows in the clause hypothetical or a question about it ("if", "what happens"). */
   readonly hypothetical: readonly string[];
+  /**
+   * Words in the match or after it in its clause that make it hypothetical, for languages that put the
+   * condition on the verb after the keyword (Turkish "RET yazarsam ne olur?"). Optional.
+   */
+  readonly hypotheticalAfter?: readonly string[];
   /** Words right after a restrictable match that make it a time restriction ("before", "tomorrow"). */
   readonly restrict: readonly string[];
   /** Verbs that introduce a keyword as an instruction to quote ("reply STOP to..."). */
   readonly instructions: readonly string[];
+  /**
+   * Verbs that follow the keyword they quote, for verb-final languages (Turkish "RET yazıp 3838'e
+   * gönderin"). Optional.
+   */
+  readonly instructionsAfter?: readonly string[];
   /** Frequent words, for guessing the language of a bare keyword's message. */
   readonly functionWords: readonly string[];
   /** Words that name what an opt-out is about: marketing, sales, surveys. */

@@ -3,8 +3,11 @@
  * to a token list the rules can match, keeping each token's place in the original text (so `matched` can
  * quote the words that decided).
  *
- * - Unicode NFKC; lower case; Latin accents folded (`arrêt` = `arret`, `não` = `nao`, `ß` = `ss`);
- *   Devanagari nukta dropped and candrabindu read as anusvara (`फ़ोन` = `फोन`, `हाँ` = `हां`).
+ * - Unicode NFKC; lower case; Latin accents folded (`arrêt` = `arret`, `não` = `nao`, `ß` = `ss`,
+ *   Turkish `ı` = `i`); Devanagari nukta dropped and candrabindu read as anusvara (`फ़ोन` = `फोन`,
+ *   `हाँ` = `हां`); Cyrillic look-alikes inside a Latin word read as Latin (`parа` with a Cyrillic `а`).
+ * - Letters stretched for emphasis (`stoooop`, `paraaaa`, `pleeease`): a run of three or more of one
+ *   letter is read once, or twice when only that spelling is a word the rules know (`callll` = `call`).
  * - English contractions expanded (`don't`, `dont` -> `do not`); other apostrophes split words
  *   (`m'appeler` -> `m appeler`); hyphens split words (`opt-out` -> `opt out`).
  * - Quoted text ("...", “...”, «...», '...') is cut out and becomes a clause break, unless the quote is
@@ -111,6 +114,30 @@ const NON_ASCII = /[^\u0020-\u007e]/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 const APOSTROPHES = /['’`´]/;
 const COMBINING = /[\u0300-\u036f\u093c\u200c\u200d]/g;
+const CYRILLIC = /[\u0400-\u04ff]/;
+const LATIN = /[a-z]/;
+/** Cyrillic letters drawn like Latin ones, as spoofed into "STOP"-like words. */
+const CONFUSABLES = new Map<string, string>(
+  Object.entries({
+    а: 'a',
+    е: 'e',
+    ё: 'e',
+    о: 'o',
+    р: 'p',
+    с: 'c',
+    у: 'y',
+    х: 'x',
+    і: 'i',
+    ј: 'j',
+    ѕ: 's',
+    ԁ: 'd',
+    һ: 'h',
+    ӏ: 'l',
+    к: 'k',
+    м: 'm',
+    т: 't',
+  }),
+);
 
 /** Digits only (any script's digits). */
 function isNumber(word: string): boolean {
@@ -125,11 +152,15 @@ function isNumber(word: string): boolean {
   return /^\p{N}+$/u.test(word);
 }
 
-/** Folds one lower-case word (accents, ß, nukta, candrabindu). */
+/** Folds one lower-case word (accents, ß, dotless ı, nukta, candrabindu, Cyrillic look-alikes). */
 export function foldWord(lower: string): string {
   if (!NON_ASCII.test(lower)) return lower;
+  if (CYRILLIC.test(lower) && LATIN.test(lower)) {
+    lower = lower.replace(/[\u0400-\u04ff]/g, (ch) => CONFUSABLES.get(ch) ?? ch);
+  }
   return lower
     .replace(/ß/g, 'ss')
+    .replace(/ı/g, 'i')
     .normalize('NFD')
     .replace(COMBINING, '')
     .replace(/\u0901/g, '\u0902')
@@ -171,7 +202,41 @@ function splitWord(lower: string, out: string[]): void {
   for (const part of plain.split("'")) if (part !== '') out.push(part);
 }
 
-export function tokenise(input: string): Tokens {
+/** The word with each run of three or more of one character cut to `keep` characters. */
+function cutRuns(word: string, keep: number): string {
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < word.length; i++) {
+    run = i > 0 && word[i] === word[i - 1] ? run + 1 : 1;
+    if (run <= keep) out += word[i];
+  }
+  return out;
+}
+
+/**
+ * A word stretched for emphasis read as meant: each run of three or more of one letter once ("stoooop"),
+ * or twice when only that spelling is in `vocabulary` ("callll"). Other words are returned as they are.
+ */
+export function unstretch(word: string, vocabulary?: ReadonlySet<string>): string {
+  let stretched = false;
+  for (let i = 2; i < word.length; i++) {
+    if (word.charCodeAt(i) === word.charCodeAt(i - 1) && word.charCodeAt(i) === word.charCodeAt(i - 2)) {
+      stretched = true;
+      break;
+    }
+  }
+  if (!stretched) return word;
+  const once = cutRuns(word, 1);
+  if (vocabulary === undefined || vocabulary.has(once)) return once;
+  const twice = cutRuns(word, 2);
+  return vocabulary.has(twice) ? twice : once;
+}
+
+/**
+ * The message as tokens. `vocabulary` (the words the rules know) decides how a stretched word is read
+ * back ("callll" = "call", "stooop" = "stop").
+ */
+export function tokenise(input: string, vocabulary?: ReadonlySet<string>): Tokens {
   const text = dropQuotes(PRINTABLE_ASCII.test(input) ? input : input.normalize('NFKC'));
   const norm: string[] = [];
   const raw: string[] = [];
@@ -203,7 +268,7 @@ export function tokenise(input: string): Tokens {
     splitWord(lower, parts);
     for (const part of parts) {
       if (FILLERS.has(part)) continue;
-      const folded = foldWord(part);
+      const folded = unstretch(foldWord(part), vocabulary);
       const n = norm.length;
       // A stutter ("stop stop stop", "i i want"): read once.
       if (n > 0 && norm[n - 1] === folded && segment[n - 1] === segmentNo) {

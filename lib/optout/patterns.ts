@@ -14,7 +14,13 @@ import { phraseTokens } from './normalise';
 export type IntentKind = 'opt-out' | 'opt-in' | 'help' | 'none';
 
 type Element =
-  | { readonly t: 'alt'; readonly alts: readonly (readonly string[])[]; readonly optional: boolean }
+  | {
+      readonly t: 'alt';
+      readonly alts: readonly (readonly string[])[];
+      readonly optional: boolean;
+      /** The alternatives by their first word (longest first), when none starts with a prefix word. */
+      readonly byFirst: ReadonlyMap<string, readonly (readonly string[])[]> | null;
+    }
   | { readonly t: 'gap'; readonly max: number }
   | { readonly t: 'end' };
 
@@ -87,15 +93,33 @@ function parts(source: string): string[] {
   return out;
 }
 
+/**
+ * An alternatives element; its alternatives are indexed by first word unless one starts with a prefix or
+ * is empty (a word the normaliser drops, such as a filler).
+ */
+function altElement(alts: string[][], optional: boolean): Element {
+  let byFirst: Map<string, string[][]> | null = new Map();
+  for (const alt of alts) {
+    if (alt.length === 0 || alt[0].endsWith('*')) {
+      byFirst = null;
+      break;
+    }
+    const list = byFirst.get(alt[0]);
+    if (list === undefined) byFirst.set(alt[0], [alt]);
+    else list.push(alt);
+  }
+  return { t: 'alt', alts, optional, byFirst };
+}
+
 function compileElements(source: string, classes: Readonly<Record<string, readonly string[]>>): Element[] {
   return parts(source).map((part): Element => {
     if (part === '$') return { t: 'end' };
     if (/^~\d$/.test(part)) return { t: 'gap', max: Number(part.slice(1)) };
     if (part.startsWith('(') && part.endsWith(')'))
-      return { t: 'alt', alts: expandAlt(part.slice(1, -1), classes), optional: false };
+      return altElement(expandAlt(part.slice(1, -1), classes), false);
     if (part.startsWith('[') && part.endsWith(']'))
-      return { t: 'alt', alts: expandAlt(part.slice(1, -1), classes), optional: true };
-    return { t: 'alt', alts: expandAlt(part, classes), optional: false };
+      return altElement(expandAlt(part.slice(1, -1), classes), true);
+    return altElement(expandAlt(part, classes), false);
   });
 }
 
@@ -165,19 +189,22 @@ function step(
     }
     return -1;
   }
-  for (const alt of element.alts) {
-    if (pos + alt.length > limit) continue;
-    let ok = true;
-    for (let k = 0; k < alt.length; k++) {
-      if (!wordMatches(alt[k], ctx.norm[pos + k])) {
-        ok = false;
-        break;
+  const alts =
+    element.byFirst === null ? element.alts : pos < limit ? element.byFirst.get(ctx.norm[pos]) : undefined;
+  if (alts !== undefined)
+    for (const alt of alts) {
+      if (pos + alt.length > limit) continue;
+      let ok = true;
+      for (let k = 0; k < alt.length; k++) {
+        if (!wordMatches(alt[k], ctx.norm[pos + k])) {
+          ok = false;
+          break;
+        }
       }
+      if (!ok) continue;
+      const end = step(elements, index + 1, pos + alt.length, ctx, limit);
+      if (end >= 0) return end;
     }
-    if (!ok) continue;
-    const end = step(elements, index + 1, pos + alt.length, ctx, limit);
-    if (end >= 0) return end;
-  }
   return element.optional ? step(elements, index + 1, pos, ctx, limit) : -1;
 }
 
