@@ -198,6 +198,30 @@ describe('opt-out classifier', function () {
     assert.equal(kind('RET yazarsam ne olur?'), 'help');
   });
 
+  it('reads Spanish and Portuguese subscription phrasing, and sets its negations aside', function () {
+    for (const text of [
+      'quiero darme de baja',
+      'cancelar la suscripción',
+      'Cancelen mi suscripcion por favor',
+      'desuscribirme',
+      'no quiero más',
+      'ya no quiero',
+      'não quero mais',
+      'cancelar inscricao',
+      'quero me descadastrar',
+      'me tira da lista',
+      'cancelar assinatura',
+    ])
+      assert.equal(kind(text), 'opt-out', text);
+    for (const text of [
+      'no quiero cancelar mi suscripción',
+      'ya no quiero el pedido de ayer, ¿me devuelven el dinero?',
+      'não quero cancelar minha inscrição',
+      'não quero mais esse pedido, podem estornar?',
+    ])
+      assert.equal(kind(text), 'none', text);
+  });
+
   it('reads stretched letters, Turkish dotless i and Cyrillic look-alikes inside Latin words', function () {
     for (const text of [
       'stoooop',

@@ -144,6 +144,12 @@ export const pt: Lexicon = {
       'nao quero mais',
       'cancela',
       'para',
+      'nao quero mais nada',
+      'cancela tudo',
+      'cancelar tudo',
+      'cancelar assinatura',
+      'quero sair',
+      'quero cancelar',
     ],
     'opt-in': ['sim', 'voltar', 'volta', 'cadastrar', 'assinar', 'inscrever', 'comecar'],
     help: [
@@ -168,6 +174,21 @@ export const pt: Lexicon = {
       0.9,
     ],
     ['opt-out', '(sair|me tirar|me remover) (da|dessa|desta|de|do) [sua|vossa|essa] @list', 0.9],
+    [
+      'opt-out',
+      'nao (quero|queremos|desejo) (mais nada|nada mais|mais|receber mais nada|receber nada|receber mais) $',
+      0.85,
+    ],
+    [
+      'opt-out',
+      'nao (quero|queremos|desejo) [mais] que [voces|vcs|vc|voce|ninguem] (me|nos) (liguem|ligue|mandem|mande|enviem|envie|contatem|contactem|chamem|incomodem|perturbem|escrevam) [mais]',
+      0.9,
+    ],
+    [
+      'opt-out',
+      '(cancelar|cancela|cancelem|cancele|cancelo) [a|minha|sua|essa|esta|o|meu] (assinatura|inscricao|cadastro|assinaturas)',
+      0.9,
+    ],
     ['opt-out', '(me|nos) @remove @from [@list]', 0.9],
     ['opt-out', '@remove @mine', 0.9],
     [
