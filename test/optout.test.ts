@@ -222,6 +222,24 @@ describe('opt-out classifier', function () {
       assert.equal(kind(text), 'none', text);
   });
 
+  it('classifies a mixed-language message by its opt-out phrase wherever it appears', function () {
+    for (const [text, language] of [
+      ['please stop, no me llamen más', 'es'],
+      ['bas karo, don’t call me', 'en'],
+      ['dejen de texting me, en serio', 'es'],
+      ['yaar stop sending these messages', 'en'],
+      ['stop na po, don’t text me again', 'en'],
+      ['sorry maar stop met bellen please', 'nl'],
+      ['lütfen beni aramayın, thanks', 'tr'],
+    ] as const) {
+      const r = classifier.classify(text);
+      assert.equal(r.kind, 'opt-out', text);
+      assert.equal(r.language, language, text);
+    }
+    for (const text of ['please no dejen de mandarme ofertas', 'yaar message band mat karo, I like them'])
+      assert.equal(kind(text), 'none', text);
+  });
+
   it('reads stretched letters, Turkish dotless i and Cyrillic look-alikes inside Latin words', function () {
     for (const text of [
       'stoooop',

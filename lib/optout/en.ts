@@ -91,6 +91,8 @@ export const en: Lexicon = {
       'robocalls',
       'voicemails',
       'whatsapps',
+      'whatsapp',
+      'whatsapp messages',
       'reminders',
       'deals',
       'surveys',

@@ -29,6 +29,14 @@ export const es: Lexicon = {
       'me envien',
       'me escriban',
       'me manden',
+      // Spanglish: "dejen de texting me".
+      'texting',
+      'texting me',
+      'calling',
+      'calling me',
+      'sending',
+      'messaging',
+      'spamming',
     ],
     subj: [
       'llames',
@@ -240,7 +248,7 @@ export const es: Lexicon = {
     ],
     [
       'opt-out',
-      '(no mas|basta de|basta con|ya basta de|ya no mas|suficiente de|ya no quiero mas) [@det] @noun',
+      '(no mas|basta de|basta con|ya basta de|ya no mas|suficiente de|ya no quiero mas|no more|stop|stop con|stop de|para con) [@det] @noun',
       0.9,
     ],
     ['opt-out', '(dejenme|dejame|dejeme|dejennos) (en paz|tranquilo|tranquila)', 0.85],

@@ -196,7 +196,11 @@ export const pt: Lexicon = {
       '(descadastrar|descadastre|descadastra|descadastrem|descadastro|descadastrar me|desinscrever|desinscreva|cancelar inscricao|cancelar minha inscricao|cancelar o cadastro|cancelar cadastro)',
       0.9,
     ],
-    ['opt-out', '(chega de|basta de|chega dessas|chega desses|nada de|sem mais) [@det] @noun', 0.9],
+    [
+      'opt-out',
+      '(chega de|basta de|chega dessas|chega desses|nada de|sem mais|no more|stop|stop com|para com) [@det] @noun',
+      0.9,
+    ],
     ['opt-out', '(me|nos) (deixem|deixe|deixa|deixe me) em paz', 0.85],
     ['opt-out', '(deixem|deixe|deixa) (me|nos) em paz', 0.85],
     [
