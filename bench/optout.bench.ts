@@ -1,14 +1,14 @@
 /**
  * Opt-out classifier benchmark: classifications per second on one core, on a realistic mix of inbound
- * texts (the labelled set, so keyword replies, free phrasing in seven language variants, hard negatives
- * and speech transcripts), against a same-run baseline: the single-keyword exact-match classifier the
+ * texts (the labelled set, so keyword replies, free phrasing in eleven language variants, mixed-language
+ * messages, hard negatives and speech transcripts), against a same-run baseline: the single-keyword exact-match classifier the
  * best-known SMS platform uses (trim, upper-case, look the whole message up in a keyword table).
  *
  *   node dist/bench/optout.bench.js
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OptOutClassifier, OptOutDetector } from '../lib/optout';
+import { LANGUAGES, OptOutClassifier, OptOutDetector } from '../lib/optout';
 import { opsPerSecond, record } from './harness';
 
 const SUITE = 'opt-out';
@@ -87,7 +87,7 @@ function main(): void {
   const found = sample.filter((t) => classifier.classify(t).kind === 'opt-out').length;
   record({
     suite: SUITE,
-    case: `classify (${sample.length} labelled texts, 7 language variants, ${classifier.patternCount} patterns)`,
+    case: `classify (${sample.length} labelled texts, ${LANGUAGES.length} language variants, ${classifier.patternCount} patterns)`,
     value: Math.round(rate),
     unit: 'classifications/s',
     baseline: {

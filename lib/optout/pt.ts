@@ -163,7 +163,7 @@ export const pt: Lexicon = {
       'quem e voce',
     ],
   },
-  strong: ['sair', 'descadastrar', 'chega'],
+  strong: ['sair', 'descadastrar', 'chega', 'quero sair', 'quero cancelar'],
   capitals: ['sair', 'parar'],
   patterns: [
     ['opt-out', '(pare|parem|para|parar|paren|parai) de @inf', 0.95],

@@ -173,6 +173,8 @@ export const tr: Lexicon = {
       'iptal et',
       'iptal edin',
       'iptal ediyorum',
+      'iptal etmek istiyorum',
+      'abonelik iptali',
       'dur',
       'durdur',
       'durdurun',

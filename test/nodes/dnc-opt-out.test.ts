@@ -166,6 +166,23 @@ describe('dnc-opt-out node', function () {
     assert.equal(none.dnc.confirmation, undefined);
   });
 
+  it('with language "auto", classifies a message in any language and confirms in it (bare keyword: English)', async function () {
+    await helper.load(modules, flow({ language: 'auto', sender: 'Acme' }));
+    const it = await route({ payload: 'non chiamatemi più', channel: 'sms' });
+    assert.equal(it[0], 'optout');
+    assert.equal(it[1].dnc.intent.language, 'it');
+    assert.match(it[1].dnc.confirmation, /^Acme: La tua iscrizione è stata annullata/);
+    const tr = (await route({ payload: 'beni aramayın', channel: 'voice' }))[1];
+    assert.equal(tr.dnc.intent.language, 'tr');
+    assert.match(tr.dnc.confirmation, /^Teşekkürler\. /, 'spoken: no sender prefix');
+    const nl = (await route({ payload: 'geen berichten meer', channel: 'sms' }))[1];
+    assert.match(nl.dnc.confirmation, /afgemeld/);
+    const id = (await route({ payload: 'UNREG', channel: 'sms' }))[1];
+    assert.match(id.dnc.confirmation, /berhenti berlangganan/);
+    const bare = (await route({ payload: 'STOP', channel: 'sms' }))[1];
+    assert.equal(bare.dnc.intent.language, 'en');
+  });
+
   it('takes a custom confirmation template', async function () {
     await helper.load(
       modules,
