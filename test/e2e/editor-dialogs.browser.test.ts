@@ -998,6 +998,28 @@ describe('editor dialogs of every node in a real browser', function () {
     }
   });
 
+  it('detect opt-out offers every language and Automatic, and saves the choice', async () => {
+    const mark = errors.length;
+    const dialog = await openOnWorkspace('d1a1090000000005');
+    const options = await dialog
+      .locator('#node-input-language option')
+      .evaluateAll((list) => list.map((o) => [(o as HTMLOptionElement).value, o.textContent?.trim() ?? '']));
+    assert.deepEqual(
+      options.map(([value]) => value),
+      ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn', 'it', 'nl', 'id', 'tr', 'auto'],
+    );
+    assert.match(options[options.length - 1][1], /^Automatic \(/, 'the Automatic entry is translated');
+    await dialog.locator('#node-input-language').selectOption('tr');
+    await dialog.locator('#node-dialog-ok').click();
+    await page().waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0);
+    const language = await page().evaluate(
+      (nodeId) => (window as unknown as { RED: EditorRed }).RED.nodes.node(nodeId)?.language,
+      'd1a1090000000005',
+    );
+    assert.equal(language, 'tr');
+    assert.deepEqual(errors.slice(mark), []);
+  });
+
   it('check DNC and detect opt-out: a channel typed in capitals is saved in lower case', async () => {
     const mark = errors.length;
     for (const id of ['d1a1090000000003', 'd1a1090000000005']) {
