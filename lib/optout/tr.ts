@@ -196,7 +196,7 @@ export const tr: Lexicon = {
     help: ['yardım', 'bilgi', 'kimsiniz', 'siz kimsiniz', 'kim bu', 'bu kim', 'bu numara kimin', 'bu ne'],
   },
   strong: ['ret', 'iptal', 'yeter'],
-  capitals: ['ret', 'iptal'],
+  capitals: ['iptal'],
   patterns: [
     ['opt-out', '@me [@adv] (@negShort|@negPolite) [artık|bir daha|lütfen]', 0.9, 'r'],
     ['opt-out', '[@adv] @negPolite', 0.9, 'r'],
