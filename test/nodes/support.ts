@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_RED_MAIN } from '../support/node-red-install';
 
 export interface TestNode {
   id: string;
@@ -31,7 +32,8 @@ export interface TestHelper {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'), { userDir: tmpdir() });
+// The package's node-red, or the one the compatibility matrix names (test/support/node-red-install.ts).
+helper.init(NODE_RED_MAIN, { userDir: tmpdir() });
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const configModule = require('../../nodes/dnc-config') as unknown;
