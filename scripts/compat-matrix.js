@@ -86,7 +86,8 @@ function installed(spec, extraArgs = []) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n');
-  console.log(`compat: installing ${spec} into ${path.relative(root, dir)}`);
+  const shown = path.relative(root, dir).startsWith('..') ? dir : path.relative(root, dir);
+  console.log(`compat: installing ${spec} into ${shown}`);
   try {
     execFileSync(
       NPM,
@@ -138,6 +139,9 @@ function prepare(cell) {
     : path.dirname(require.resolve('mocha/package.json', { paths: [root] }));
   const actual = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
   if (actual !== `v${cell.node}`) fail(`${cell.name}: ${node} is ${actual}, not v${cell.node}`);
+  const { version } = JSON.parse(fs.readFileSync(path.join(nodeRedDir, 'package.json'), 'utf8'));
+  if (version !== cell.nodeRed)
+    fail(`${cell.name}: ${nodeRedDir} is node-red ${version}, not ${cell.nodeRed}`);
   return { node, nodeRedDir, mocha: path.join(mochaDir, 'bin', 'mocha.js'), ms: Date.now() - started };
 }
 
