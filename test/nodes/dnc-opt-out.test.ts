@@ -222,6 +222,40 @@ describe('dnc-opt-out node', function () {
     assert.match(msg.error.message, /DNC_Nope/);
   });
 
+  it('complaints: none by default with the complaint rule recorded; opt-outs with complaintsAsOptOut', async function () {
+    // The labels follow the mapping as for any opt-out: "calling" names voice (no rule: the default).
+    const labelsFor: Record<string, string[]> = {
+      'Why do you keep calling me?': ['DNC_Global'],
+      '¿Quién les dio mi número?': ['DNC_Sales'],
+      'Woher haben Sie meine Nummer?': ['DNC_Sales'],
+    };
+    const complaints = Object.keys(labelsFor);
+    // n1 as deployed by default; n2 the same with the option checked, wired to the same outputs.
+    const counsel = {
+      ...flow().find((n) => n.id === 'n1'),
+      id: 'n2',
+      complaintsAsOptOut: true,
+      sender: 'Acme',
+    };
+    await helper.load(modules, [...flow(), counsel]);
+    for (const text of complaints) {
+      const [reached, msg] = await route({ payload: text, channel: 'sms' });
+      assert.equal(reached, 'none', text);
+      assert.equal(msg.dnc.confirmation, undefined, text);
+      assert.equal(msg.labels, undefined, text);
+      assert.match(msg.dnc.intent.ignored[0].rule, /^complaint \((en|es|de)\): /, text);
+      assert.equal(msg.dnc.intent.ignored[0].why, 'complaint', text);
+    }
+    for (const text of complaints) {
+      const [reached, msg] = await route({ payload: text, channel: 'sms' }, 'n2');
+      assert.equal(reached, 'optout', text);
+      assert.match(msg.dnc.intent.rule, /^complaint \((en|es|de)\): /, text);
+      assert.ok(text.includes(msg.dnc.intent.matched), text);
+      assert.deepEqual(msg.labels, labelsFor[text], text);
+      assert.match(msg.dnc.confirmation, /^Acme: /, text);
+    }
+  });
+
   it('works without a config (free-text labels)', async function () {
     await helper.load(modules, flow({ config: '', defaultLabels: ['Anything_Goes'] }));
     const msg = (await route({ payload: 'unsubscribe' }))[1];
