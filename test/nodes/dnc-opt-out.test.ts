@@ -6,6 +6,7 @@ import type { DncService } from '../../lib/service';
 import {
   ANA,
   allModules,
+  collect,
   config,
   helper,
   nextMessage,
@@ -311,8 +312,8 @@ describe('dnc-opt-out node', function () {
   });
 });
 
-// The core change and template nodes the examples use.
-const coreNodes = ['function/15-change', 'function/80-template'].map(
+// The core switch, change and template nodes the examples use.
+const coreNodes = ['function/10-switch', 'function/15-change', 'function/80-template'].map(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (file) => require(`@node-red/nodes/core/${file}`) as unknown,
 );
@@ -347,14 +348,24 @@ describe('dnc-opt-out examples', function () {
     await helper.load([...modules, ...coreNodes], flowNodes);
     await storeReady('a60c0000000000c1');
     const out = nextMessage(helper.getNode('a60c000000000020'));
+    const started = Date.now();
     helper
       .getNode('a60c000000000010')
       .receive({ payload: 'Please stop texting me', from: ANA, channel: 'sms' });
     const msg = await out;
+    // 47 CFR 64.1200(a)(12): presumed compliant within 5 minutes; the flow sends it once the label is on disk.
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 3000, `confirmation after ${elapsed} ms`);
     assert.match(msg.payload, /^Acme: You are unsubscribed/);
     assert.equal(msg.to, ANA);
     const service = helper.getNode('a60c0000000000c1').dnc.service as DncService;
     assert.equal(service.check(ANA, { channel: 'sms', labels: ['DNC_SMS'] }).allowed, false);
+    // A second STOP from the same person: no second confirmation (the only message after the opt-out).
+    const sms = collect(helper.getNode('a60c000000000020'));
+    const again = nextMessage(helper.getNode('a60c000000000022'));
+    helper.getNode('a60c000000000010').receive({ payload: 'STOP', from: ANA, channel: 'sms' });
+    assert.deepEqual((await again).dnc.added, []);
+    assert.deepEqual(sms, []);
   });
 
   it('07 IVR speech opt-out: classifies the transcript and speaks the confirmation', async function () {
