@@ -6,6 +6,7 @@ import type { DncService } from '../../lib/service';
 import {
   ANA,
   allModules,
+  caughtError,
   collect,
   config,
   helper,
@@ -207,10 +208,10 @@ describe('dnc-opt-out node', function () {
     await helper.load(modules, flow());
     const [reached, msg] = await route({ payload: { text: 'stop' } });
     assert.equal(reached, 'caught');
-    assert.equal(msg.error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(msg).code, 'DNC_INVALID_INPUT');
     const [reached2, msg2] = await route({ topic: 'no payload' });
     assert.equal(reached2, 'caught');
-    assert.equal(msg2.error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(msg2).code, 'DNC_INVALID_INPUT');
   });
 
   it('rejects a mapping label the selected config does not define (DNC_UNKNOWN_LABEL)', async function () {
@@ -219,7 +220,7 @@ describe('dnc-opt-out node', function () {
     await statusMatching(n1, (s) => s.fill === 'red');
     const [reached, msg] = await route({ payload: 'STOP' });
     assert.equal(reached, 'caught');
-    assert.equal(msg.error.code, 'DNC_UNKNOWN_LABEL');
+    assert.equal(caughtError(msg).code, 'DNC_UNKNOWN_LABEL');
     assert.match(msg.error.message, /DNC_Nope/);
   });
 
@@ -391,14 +392,14 @@ describe('dnc-opt-out examples', function () {
     await helper.load(modules, flow({ rules: [{ topic: '', channel: 'smss', labels: ['DNC_Sales'] }] }));
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: 'STOP', channel: 'sms' });
-    const error = (await caught).error;
+    const error = caughtError(await caught);
     assert.equal(error.code, 'DNC_INVALID_INPUT');
     assert.match(error.message, /rules\[0\]\.channel "smss" is neither built in nor declared/);
     await helper.unload();
     await helper.load(modules, flow({ channel: 'text' }));
     const caught2 = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: 'STOP' });
-    assert.equal((await caught2).error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(await caught2).code, 'DNC_INVALID_INPUT');
   });
 
   it('classifies an opt-out on an unknown msg.channel as arriving on no channel (default labels), with a warning', async function () {

@@ -9,8 +9,8 @@
  * - every check list is answered right: exactly the numbers whose opt-out was acknowledged before it was
  *   sent are blocked, the never-labelled ones allowed (a list mixes both);
  * - every acknowledged opt-out blocks its contact at the end (the API), and the chain verifies;
- * - in phase 2 the heap after a full collection grows by less than 2 MB in all (a leak of one small
- *   object per check would be 30+ bytes a check, far above that);
+ * - in phase 2 the heap after a full collection grows by less than 2 MB and 2% of the heap in all (a
+ *   leak of one small object per check would be 30+ bytes a check, far above that);
  * Reported, not asserted (timings never decide a test): checks and opt-outs per second, the event loop's
  * delay (p50, p99, max, from monitorEventLoopDelay inside Node-RED), every stall over 100 ms and whether a
  * store snapshot was being written then, and the heap per opt-out held.
@@ -27,6 +27,7 @@ import {
   httpIn,
   httpResponse,
   nodeRedForSuite,
+  NUMBER_SPACE,
   numbers,
   optOutsNotBlocking,
   payloadFrom,
@@ -103,7 +104,9 @@ describe('reliability: a long run of checks and opt-outs through a real Node-RED
       const list: string[] = [];
       for (let i = 0; i < fromAcked; i++) list.push(acked[Math.floor(random() * acked.length)]);
       const control = numbers(nextControl, CHECK_LIST - fromAcked);
-      nextControl = CONTROL_FROM + ((nextControl - CONTROL_FROM + control.length) % 4_000_000);
+      // Never-labelled numbers are reused once the space after CONTROL_FROM is used up.
+      nextControl += control.length;
+      if (nextControl + CHECK_LIST > NUMBER_SPACE) nextControl = CONTROL_FROM;
       list.push(...control);
       const answer = await postToFlow<Summary>(r, '/soak/check', list, REQUEST_TIMEOUT_MS);
       assert.equal(answer.status, 200, 'check list answered');
@@ -160,8 +163,9 @@ describe('reliability: a long run of checks and opt-outs through a real Node-RED
     await chainVerifies(r, 'at the end');
 
     const growth = Math.max(...heaps) - heaps[0];
+    // Collections leave a larger heap a little less exactly the same: 2% of it on top of the bound.
     assert.ok(
-      growth < HEAP_GROWTH_BOUND,
+      growth < HEAP_GROWTH_BOUND + heaps[0] * 0.02,
       `heap grew ${(growth / 1048576).toFixed(2)} MB over ${phase2Lists * CHECK_LIST} checks with no new data`,
     );
 

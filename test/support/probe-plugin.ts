@@ -2,7 +2,8 @@
  * A Node-RED plugin for the reliability suite only (test/reliability): it reads the runtime from inside,
  * where a test outside the process cannot look, and answers GET <admin root>/test-probe with:
  * - the heap after a full collection (`?gc=1`; the process runs with --expose-gc), and the RSS;
- * - live handles and requests by type (process.getActiveResourcesInfo: timers, sockets, file requests);
+ * - live handles and requests by type (process.getActiveResourcesInfo: timers, sockets, file requests),
+ *   and live intervals including unref'd ones;
  * - listeners per event on `process` and on the runtime's event bus;
  * - the routes of the admin and the HTTP-in apps (express 4 router stacks);
  * - the event loop's delay (perf_hooks.monitorEventLoopDelay: p50, p99, max) and every stall over 100 ms
@@ -74,6 +75,22 @@ export = function (RED: ProbeRed): void {
     }
   }
 
+  // Live intervals, unref'd ones included (getActiveResourcesInfo lists only those that keep the process
+  // alive, and the package unrefs its own): an interval a node or a store forgets to clear at close
+  // would grow with every deploy. Plugins load before nodes, so every node's intervals pass through here.
+  const intervals = new Set<unknown>();
+  const realSetInterval = globalThis.setInterval;
+  const realClearInterval = globalThis.clearInterval;
+  globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+    const timer = realSetInterval(...args);
+    intervals.add(timer);
+    return timer;
+  }) as typeof setInterval;
+  globalThis.clearInterval = (timer?: Parameters<typeof clearInterval>[0]) => {
+    intervals.delete(timer);
+    realClearInterval(timer);
+  };
+
   RED.plugins.registerPlugin('dnc-test-probe', { type: 'dnc-test-probe' });
   RED.httpAdmin.get('/test-probe', (req, res) => {
     const reset = req.query.reset === '1';
@@ -102,6 +119,7 @@ export = function (RED: ProbeRed): void {
     }
     const resources: Record<string, number> = {};
     for (const name of process.getActiveResourcesInfo()) resources[name] = (resources[name] ?? 0) + 1;
+    resources['Interval (live, unref included)'] = intervals.size;
     const listeners: Record<string, number> = {};
     for (const name of process.eventNames())
       listeners[`process:${String(name)}`] = process.listenerCount(name);
