@@ -8,13 +8,14 @@
  * - the routes of the admin and the HTTP-in apps (express 4 router stacks);
  * - the event loop's delay (perf_hooks.monitorEventLoopDelay: p50, p99, max) and every stall over 100 ms
  *   (a 20 ms timer that fired late), with the store snapshots written meanwhile (the files the embedded
- *   store renames into place, watched in the user directory), so a stall can be put down to a snapshot.
+ *   store renames into place, watched in the user directory) and the garbage collections over 50 ms
+ *   (PerformanceObserver), so a stall can be put down to a snapshot or a collection.
  * `?reset=1` starts the delay figures and the lists of stalls and snapshots afresh.
  *
  * It is loaded from a folder that test/support/reliability.ts writes (a package.json naming this file).
  */
 import * as fs from 'node:fs';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 interface ProbeRed {
   settings: { userDir?: string };
@@ -43,6 +44,7 @@ interface Reading {
   readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly stalls: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
   readonly snapshots: readonly number[];
+  readonly collections: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
 }
 
 const TICK_MS = 20;
@@ -55,6 +57,20 @@ export = function (RED: ProbeRed): void {
   let stalls: Array<{ at: number; ms: number }> = [];
   let snapshots: number[] = [];
   let last = performance.now();
+  // Collections over 50 ms (mark-compact mostly): a stall they overlap is put down to them.
+  let collections: Array<{ at: number; ms: number }> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      // The probe's own forced collections (gc=1) are not the traffic's.
+      const flags = (entry as { detail?: { flags?: number } }).detail?.flags ?? 0;
+      if (entry.duration > 50 && (flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) === 0)
+        collections.push({
+          at: Math.round(performance.timeOrigin + entry.startTime + entry.duration),
+          ms: Math.round(entry.duration),
+        });
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
   const ticker = setInterval(() => {
     const now = performance.now();
     const late = now - last - TICK_MS;
@@ -106,9 +122,11 @@ export = function (RED: ProbeRed): void {
     };
     const stallsSoFar = stalls;
     const snapshotsSoFar = snapshots;
+    const collectionsSoFar = collections;
     if (reset) {
       stalls = [];
       snapshots = [];
+      collections = [];
     }
     const gc = (globalThis as { gc?: () => void }).gc;
     const collect = req.query.gc === '1' && gc !== undefined;
@@ -136,6 +154,7 @@ export = function (RED: ProbeRed): void {
       loop,
       stalls: stallsSoFar,
       snapshots: snapshotsSoFar,
+      collections: collectionsSoFar,
     };
     if (!reset) {
       res.json(reading);
@@ -152,6 +171,7 @@ export = function (RED: ProbeRed): void {
       histogram.reset();
       stalls = [];
       snapshots = [];
+      collections = [];
       last = performance.now();
       res.json(reading);
     }, 50);

@@ -33,6 +33,8 @@ export interface ProbeReading {
   readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly stalls: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
   readonly snapshots: readonly number[];
+  /** Garbage collections over 50 ms: when each ended (ms since the epoch) and how long it took. */
+  readonly collections: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
 }
 
 /**
