@@ -35,6 +35,7 @@ export default tseslint.config(
       'node_modules/**',
       '.node-red/**',
       '.node-red-postgres/**',
+      '.compat/**',
       'scripts/**',
       // Plain JavaScript run against an old build (test/fixtures/make-0.1.0-store.js), not this project.
       'test/fixtures/*.js',

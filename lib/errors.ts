@@ -1,7 +1,7 @@
 /**
  * One error type for the whole package. Every failure a flow or an HTTP client can act on carries a
- * stable `code`: Node-RED delivers it to a Catch node as `msg.error.code`, the HTTP API returns it as
- * `{ code, message, field }`. Codes never change meaning once released.
+ * stable `code`: a Catch node gets it as `msg.dnc.error.code` (and `msg.error.code` on Node-RED 4+),
+ * the HTTP API returns it as `{ code, message, field }`. Codes never change meaning once released.
  */
 export type DncErrorCode =
   /** The contact could not be parsed into a phone number, email address or id. */

@@ -27,6 +27,8 @@ interface DncOptOutDef extends NodeDef {
   language?: string;
   defaultLabels?: unknown;
   rules?: unknown;
+  /** Complaint forms ("why do you keep calling me") count as opt-outs: off unless set. */
+  complaintsAsOptOut?: boolean;
   sender?: string;
   confirmation?: string;
 }
@@ -101,6 +103,7 @@ export = function (RED: NodeAPI) {
       }
       detector = new OptOutDetector({
         fallbackLanguage: typeof def.language === 'string' && def.language !== '' ? def.language : 'en',
+        complaintsAsOptOut: def.complaintsAsOptOut === true,
         mapping: { defaultLabels: def.defaultLabels, rules: def.rules },
         validateLabels: catalog === null ? undefined : (names, field) => catalog.resolveNames(names, field),
         sender: typeof def.sender === 'string' ? def.sender : '',

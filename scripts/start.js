@@ -1,6 +1,7 @@
 'use strict';
-// `npm start`: Node-RED 4 with this package loaded from the working tree (run after `npm run build`;
-// the npm script does both). The user directory is .node-red/ (git-ignored). On the first start (no
+// `npm start`: the installed node-red (the devDependency, 4.1; Node-RED 5 on Node 22.9+ after
+// `npm install --no-save node-red@5.0.x`) with this package loaded from the working tree, run by the
+// Node.js running this script (run after `npm run build`; the npm script does both). The user directory is .node-red/ (git-ignored). On the first start (no
 // flows file yet) every example from examples/*.json is deployed, each on its own tab.
 //
 // Environment: PORT (default 1880), HOST (default 127.0.0.1), NODE_RED_USER_DIR (default .node-red).

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import jsonata from 'jsonata';
 import {
   allModules,
+  caughtError,
   config,
   failOnError,
   helper,
@@ -212,7 +213,7 @@ describe('dnc-policy node and Check DNC with a calling policy', function () {
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: '+447911123456' });
     const msg = await caught;
-    assert.equal(msg.error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(msg).code, 'DNC_INVALID_INPUT');
   });
 
   it('a check naming a policy node that does not exist fails closed', async function () {
@@ -220,7 +221,7 @@ describe('dnc-policy node and Check DNC with a calling policy', function () {
     await storeReady();
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: '+447911123456' });
-    assert.equal((await caught).error.code, 'DNC_NOT_CONFIGURED');
+    assert.equal(caughtError(await caught).code, 'DNC_NOT_CONFIGURED');
   });
 
   it('serves the presets to the editor', async function () {

@@ -6,7 +6,7 @@
  * itself a record of the audit trail (principal system, reason "upgrade: ..."), written once.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditKey } from '../lib/store/audit-hash';
@@ -240,4 +240,34 @@ describe('upgrade: a store written by 0.1.0 opens with the same state', function
       await again.close();
     }
   });
+
+  for (const [file, from, to] of [
+    ['dnc-store.checkpoint', '"format":"dnc-store-checkpoint/1"', '"format":"dnc-store-checkpoint/2"'],
+    ['dnc-store.json', '"format":"dnc-store-snapshot/2"', '"format":"dnc-store-snapshot/3"'],
+  ] as const) {
+    it(`refuses a store whose ${file} a later version wrote, says so, and leaves its files as they are`, async () => {
+      // Opened once by this version (switch-over, checkpoint, snapshot on close), then "upgraded" on disk.
+      const first = new EmbeddedStore({ path, logger });
+      await first.open();
+      await first.close();
+      const target = join(dir, file);
+      const text = await readFile(target, 'utf8');
+      assert.ok(text.includes(from), `${file} carries ${from}`);
+      // Same length: the checkpoint is a fixed-size file.
+      await writeFile(target, text.replace(from, to));
+      const before = (await readdir(dir)).sort();
+      const store = new EmbeddedStore({ path, logger });
+      await assert.rejects(store.open(), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'DNC_STORE_UNAVAILABLE');
+        assert.match(error.message, /written by a later version of @dncflow\/node-red-dnc/);
+        assert.ok(error.message.includes(to.split(':')[1].replace(/"/g, '')), error.message);
+        return true;
+      });
+      assert.equal(store.status().state, 'unavailable');
+      await store.close();
+      // Not set aside as corrupt, not rewritten.
+      assert.deepEqual((await readdir(dir)).sort(), before);
+      assert.equal(await readFile(target, 'utf8'), text.replace(from, to));
+    });
+  }
 });

@@ -10,7 +10,9 @@
  *    ("what happens if I reply STOP") makes it a help request; an instruction to send a keyword
  *    ("Text STOP to 12345") discards it; a negation before it (reaching only across words like "want
  *    to") or after it (Hindi "nahi", French "pas") discards it; a time right after a restrictable phrase
- *    ("don't call me before noon") discards it.
+ *    ("don't call me before noon") discards it. A complaint form ("why do you keep calling me", "how did
+ *    you get my number") passes the same gates and decides as an opt-out only with `complaintsAsOptOut`;
+ *    otherwise it is set aside as `complaint`, so the result records it either way.
  * The surviving candidate with the strongest kind (opt-out, then help, then opt-in) and the highest
  * confidence decides; `matched` quotes its words from the message and `rule` names the rule.
  */
@@ -53,7 +55,7 @@ export const LEXICONS: readonly Lexicon[] = [en, es, fr, de, pt, hi, it, nl, id,
 export const LANGUAGES = ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn', 'it', 'nl', 'id', 'tr'] as const;
 export const TOPICS = ['marketing', 'sales', 'surveys'] as const;
 
-export type IgnoredWhy = 'negated' | 'hypothetical' | 'instruction' | 'restriction';
+export type IgnoredWhy = 'negated' | 'hypothetical' | 'instruction' | 'restriction' | 'complaint';
 
 export interface Classification {
   readonly kind: IntentKind;
@@ -79,7 +81,16 @@ export interface ClassifierOptions {
    * message alone and falls back to `en`, like the default.
    */
   readonly fallbackLanguage?: string;
+  /**
+   * Complaint forms ("why do you keep calling me", "how did you get my number", "who gave you my
+   * number") count as opt-outs (rule `complaint (en): ...`); off by default, when they are set aside
+   * in `ignored` with why `complaint`.
+   */
+  readonly complaintsAsOptOut?: boolean;
 }
+
+/** Confidence of an opt-out read from a complaint form: below every phrase that says so outright. */
+const COMPLAINT_CONFIDENCE = 0.7;
 
 interface KeywordEntry {
   readonly kind: Exclude<IntentKind, 'none'>;
@@ -95,6 +106,8 @@ interface Candidate {
   readonly language: string;
   readonly rule: string;
   readonly restrictable: boolean;
+  /** Read from a complaint form (an opt-out only with `complaintsAsOptOut`). */
+  readonly complaint?: boolean;
 }
 
 const KIND_ORDER: Record<Exclude<IntentKind, 'none'>, number> = { 'opt-out': 3, help: 2, 'opt-in': 1 };
@@ -103,11 +116,13 @@ const MAX_KEYWORD_TOKENS = 5;
 
 export class OptOutClassifier {
   private readonly fallback: string;
+  private readonly complaintsAsOptOut: boolean;
   private readonly politeness: Set<string>;
   private readonly keywords = new Map<string, KeywordEntry>();
   private readonly strong = new Map<string, string>();
   private readonly capitals = new Map<string, string>();
   private readonly index = new PatternIndex();
+  private readonly complaintIndex = new PatternIndex();
   private readonly gates = new Map<string, Gates>();
   private readonly instructions: Set<string>;
   /** Verbs that follow the keyword they quote (Turkish "RET yazıp gönderin"). */
@@ -130,6 +145,7 @@ export class OptOutClassifier {
   constructor(options: ClassifierOptions = {}) {
     const fallback = options.fallbackLanguage ?? 'en';
     this.fallback = fallback === 'auto' || fallback === '' ? 'en' : fallback;
+    this.complaintsAsOptOut = options.complaintsAsOptOut === true;
     const all = [universal, ...LEXICONS];
     this.politeness = tokenSet(...all.map((l) => l.politeness));
     this.instructions = tokenSet(...all.map((l) => l.instructions));
@@ -187,6 +203,16 @@ export class OptOutClassifier {
       )) {
         this.index.add(compiled);
       }
+    }
+    for (const source of lexicon.complaints ?? []) {
+      const spec = {
+        kind: 'opt-out' as const,
+        source,
+        confidence: COMPLAINT_CONFIDENCE,
+        restrictable: false,
+      };
+      for (const compiled of compilePattern(spec, language, lexicon.classes))
+        this.complaintIndex.add(compiled);
     }
     if (lexicon.functionWords.length > 0) {
       for (const word of tokenSet(lexicon.functionWords)) {
@@ -250,24 +276,8 @@ export class OptOutClassifier {
     // 2. Candidates.
     const candidates: Candidate[] = [];
     const ctx: MatchContext = { norm, clause: tk.clause, segment: tk.segment, trailing: this.politeness };
-    for (let i = 0; i < norm.length; i++) {
-      const patterns = this.index.candidates(norm[i]);
-      for (let p = 0; p < patterns.length; p++) {
-        const pattern: CompiledPattern = patterns[p];
-        const end = matchAt(pattern, ctx, i);
-        if (end > i) {
-          candidates.push({
-            kind: pattern.kind,
-            start: i,
-            end,
-            confidence: pattern.confidence,
-            language: pattern.language,
-            rule: `${pattern.language === '*' ? 'keyword' : pattern.language}: ${pattern.source}`,
-            restrictable: pattern.restrictable,
-          });
-        }
-      }
-    }
+    this.patternCandidates(this.index, ctx, candidates, false);
+    this.patternCandidates(this.complaintIndex, ctx, candidates, true);
     // "reply STOP", "text stop to": an opt-out keyword named after an instruction verb. Always gated:
     // a question ("if I text stop...") makes it a help request, else it is an instruction to ignore.
     for (let i = 0; i < norm.length - 1; i++) {
@@ -353,9 +363,12 @@ export class OptOutClassifier {
         else if (isNegated(tk, c, gates)) why = 'negated';
         else if (c.restrictable && isRestricted(tk, c, gates)) why = 'restriction';
       }
+      // A complaint passes the same gates; it decides only when the flow reads complaints as opt-outs.
+      if (why === null && c.complaint === true && !this.complaintsAsOptOut) why = 'complaint';
       if (why !== null) {
         ignored.push({ matched: this.quote(tk, c.start, c.end), rule: c.rule, why });
-        if (why === 'hypothetical' && c.kind === 'opt-out' && question === null) question = c;
+        if (why === 'hypothetical' && c.kind === 'opt-out' && c.complaint !== true && question === null)
+          question = c;
         continue;
       }
       if (
@@ -386,6 +399,34 @@ export class OptOutClassifier {
       confidence: best.confidence,
       ignored,
     });
+  }
+
+  /** Every pattern of `index` that one of the message's tokens starts and that matches from there. */
+  private patternCandidates(
+    index: PatternIndex,
+    ctx: MatchContext,
+    out: Candidate[],
+    complaint: boolean,
+  ): void {
+    for (let i = 0; i < ctx.norm.length; i++) {
+      const patterns = index.candidates(ctx.norm[i]);
+      for (let p = 0; p < patterns.length; p++) {
+        const pattern: CompiledPattern = patterns[p];
+        const end = matchAt(pattern, ctx, i);
+        if (end <= i) continue;
+        const source = pattern.language === '*' ? 'keyword' : pattern.language;
+        out.push({
+          kind: pattern.kind,
+          start: i,
+          end,
+          confidence: pattern.confidence,
+          language: pattern.language,
+          rule: complaint ? `complaint (${source}): ${pattern.source}` : `${source}: ${pattern.source}`,
+          restrictable: pattern.restrictable,
+          complaint,
+        });
+      }
+    }
   }
 
   /** A strong keyword alone in one segment of a longer message ("Enough. STOP."). */

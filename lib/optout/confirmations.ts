@@ -1,6 +1,7 @@
 /**
- * The one confirmation an opt-out gets (FCC 24-18: one message, within 5 minutes, confirming the
- * opt-out and nothing else: no marketing). Per language, in a text form (SMS, WhatsApp, chat: says how
+ * The one confirmation an opt-out gets (47 CFR 64.1200(a)(12), FCC 24-24, in force since 4 April 2024: one
+ * text that merely confirms the revocation, with no marketing, the only message after it, presumed
+ * compliant when sent within 5 minutes; docs/opt-out-detection.md has the sources). Per language, in a text form (SMS, WhatsApp, chat: says how
  * to opt back in, as carriers expect) and a spoken form (IVR). `__sender__` is replaced by the sender
  * name given to the node followed by ": ", or by nothing.
  */

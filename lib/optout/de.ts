@@ -126,6 +126,12 @@ export const de: Lexicon = {
     ['help', 'was ist das (fur eine nummer|fuer eine nummer|fur eine nachricht|hier) $', 0.8],
     ['help', '(brauche|benotige|benoetige) [bitte] (hilfe|infos|informationen) $', 0.8],
   ],
+  complaints: [
+    '(warum|wieso|weshalb) (rufen|ruft|rufst|schreiben|schreibt|schreibst|schicken|schickt|nerven|nervt|belästigen) (sie|ihr|du|die) [mich|mir|uns] (ständig|staendig|dauernd|andauernd|immer wieder|pausenlos|täglich|jeden tag|so oft)',
+    '(woher|wo) (haben|habt|hast) (sie|ihr|du) (meine nummer|meine telefonnummer|meine handynummer|meine daten|diese nummer)',
+    'wer hat (ihnen|euch|dir) (meine nummer|meine telefonnummer|meine handynummer|meine daten|diese nummer)',
+    'wie (sind|seid|bist) (sie|ihr|du) an (meine nummer|meine telefonnummer|meine handynummer|meine daten) (gekommen|gelangt)',
+  ],
   politeness: [
     'bitte',
     'danke',

@@ -8,6 +8,19 @@ const NONE: readonly string[] = [];
 export const en: Lexicon = {
   language: 'en',
   classes: {
+    mynum: [
+      'my number',
+      'my phone number',
+      'my cell number',
+      'my cell',
+      'my mobile number',
+      'my details',
+      'my info',
+      'my information',
+      'my contact info',
+      'my contact details',
+      'this number',
+    ],
     me: [
       'me',
       'us',
@@ -285,6 +298,14 @@ export const en: Lexicon = {
     ['help', '(whos|whats) (this|that) [number|about] $', 0.8],
     ['help', '(need|want|require|get) [some|more] (help|assistance|info|information) $', 0.8],
     ['help', '(more|some) (info|information) $', 0.8],
+  ],
+  complaints: [
+    'why (do|does|are|r|d) (you|u|ya|you guys|you people|yall|they) (keep|keep on|always|constantly|still) @ing',
+    'why (do|does|are|r) (you|u|you guys|you people|they) (@verb|@ing) (me|us|this number|my number|my phone) (so much|so often|every day|everyday|all the time|constantly|nonstop|non stop|again and again|over and over)',
+    '(how|where) (did|do|d) (you|u|you guys|you people|yall|they) (get|got|find|obtain) @mynum',
+    'who (gave|sold|passed|handed|shared|leaked) (you|u|you guys|yall|them) @mynum',
+    'who (gave|sold|passed|shared|leaked) @mynum (to|with) (you|u|you guys|yall|them)',
+    '(how|why) (do|does) (you|u|you guys|they) (have|know) @mynum',
   ],
   politeness: [
     'please',

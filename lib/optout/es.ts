@@ -276,6 +276,12 @@ export const es: Lexicon = {
     ['help', 'que es (esto|este mensaje|este numero) $', 0.8],
     ['help', '(necesito|quiero) (ayuda|informacion|mas informacion) $', 0.8],
   ],
+  complaints: [
+    '(por que|porque|xq|pq) (me|nos) (siguen|sigue|sigues|continuan|continua) (llamando|escribiendo|mandando|enviando|molestando|marcando)',
+    '(por que|porque|xq|pq) (me|nos) (llaman|llama|llamas|escriben|escribe|mandan|marcan|molestan) (tanto|tantas veces|todo el tiempo|todos los dias|a cada rato|cada rato)',
+    '(como|de donde|donde) (consiguieron|consiguio|conseguiste|obtuvieron|obtuvo|sacaron|saco|sacaste|tienen|tiene|tienes) (mi numero|mi telefono|mi celular|mi movil|mis datos|este numero)',
+    'quien (les|le|te) (dio|paso|ha dado|dieron|pasaron|vendio) (mi numero|mi telefono|mi celular|mi movil|mis datos|este numero)',
+  ],
   politeness: [
     'por',
     'favor',

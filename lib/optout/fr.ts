@@ -190,6 +190,12 @@ export const fr: Lexicon = {
     ['help', '(qu est ce que c est|c est quoi|c est quoi ce numero|quel est ce numero) $', 0.8],
     ['help', '(j ai besoin d|besoin d) (aide|informations|infos) $', 0.8],
   ],
+  complaints: [
+    'pourquoi [est ce que] (vous|tu|on) (continuez|continues|continue) (a|de) (m|me|nous) (appeler|ecrire|envoyer|harceler|deranger|contacter|texter|telephoner)',
+    'pourquoi [est ce que] (vous|tu|on) (m|me|nous) (appelez|appelles|appelle|ecrivez|ecris|ecrit|envoyez|harcelez|derangez|contactez|relancez) (tout le temps|sans arret|sans cesse|toujours|tous les jours|autant|si souvent)',
+    '(comment|ou|d ou) (avez vous|as tu|vous avez|tu as|est ce que vous avez) (eu|obtenu|trouve|recupere) (mon numero|mes coordonnees|ce numero|mon telephone|mon portable)',
+    'qui (vous|t|te) (a|as) (donne|communique|passe|fourni|vendu) (mon numero|mes coordonnees|ce numero|mon telephone|mon portable)',
+  ],
   politeness: [
     'svp',
     'stp',

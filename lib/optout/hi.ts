@@ -261,6 +261,13 @@ export const hi: Lexicon = {
     ['help', '(ye|yeh|ये|यह) (kaun|कौन|kya|क्या) (hai|है) $', 0.8],
     ['help', '(madad|मदद|help|sahayata|सहायता|jankari|जानकारी|info) (chahiye|चाहिए|chaiye) $', 0.8],
   ],
+  complaints: [
+    // "baar baar" is read once (a stutter), so "baar" stands for it; "karte" keeps "ek baar call kiya" out.
+    '(kyun|kyu|kyon|kiyu|क्यों|क्यूं|क्यो) (baar|bar|बार|roz|रोज) (call|phone|message|msg|कॉल|फोन|मैसेज) (karte|kar rahe|bhejte|करते|कर रहे|भेजते)',
+    '(baar|bar|बार|roz|रोज) (call|phone|message|msg|कॉल|फोन|मैसेज) (kyun|kyu|kyon|kiyu|क्यों|क्यूं|क्यो) (karte|kar rahe|bhejte|करते|कर रहे|भेजते)',
+    '(mera|meraa|मेरा) (number|nambar|no|नंबर|नम्बर) (kahan|kaha|kahaan|कहाँ|कहां|कहा) (se|से) (mila|liya|laye|laaye|मिला|लिया|लाए)',
+    '(mera|meraa|मेरा) (number|nambar|नंबर|नम्बर) (kisne|किसने) (diya|दिया)',
+  ],
   politeness: [
     'please',
     'plz',

@@ -22,6 +22,11 @@ export interface Lexicon {
   /** Opt-out keywords that decide when written in capitals inside a sentence ("I said STOP texting"). */
   readonly capitals: readonly string[];
   readonly patterns: readonly PatternTuple[];
+  /**
+   * Complaint forms ("why do you keep calling me", "how did you get my number"), as pattern sources:
+   * opt-outs only when the classifier's `complaintsAsOptOut` is on, else set aside (why: `complaint`).
+   */
+  readonly complaints?: readonly string[];
   /** Words that may surround a keyword reply: please, thanks, now, por favor, bitte, svp, kripya... */
   readonly politeness: readonly string[];
   /** Words that negate what follows them ("not", "no", "ne", "nicht", "não"). */

@@ -220,6 +220,12 @@ export const pt: Lexicon = {
     ['help', '(que|qual) (numero e esse|numero e este|e esse numero|e isso|mensagem e essa) $', 0.8],
     ['help', '(preciso de|quero) (ajuda|informacao|informacoes) $', 0.8],
   ],
+  complaints: [
+    '(por que|porque|pq|porq) [voces|vcs|vc|voce] (continuam|continua|ficam|fica|vivem|vive) [a] (me|nos) (ligando|ligar|mandando|mandar|enviando|incomodando|perturbando)',
+    '(por que|porque|pq|porq) [voces|vcs|vc|voce] (me|nos) (ligam|liga|mandam|manda|enviam|incomodam|perturbam) (tanto|toda hora|todo dia|todos os dias|o tempo todo|sem parar)',
+    '(como|onde|de onde) [voces|vcs|vc|voce] (conseguiram|conseguiu|arrumaram|arrumou|pegaram|pegou|obtiveram|acharam|achou|tem) (meu numero|meu telefone|meu celular|meus dados|este numero|esse numero)',
+    'quem (passou|deu|forneceu|vendeu) (meu numero|meu telefone|meu celular|meus dados|este numero|esse numero)',
+  ],
   politeness: [
     'por',
     'favor',

@@ -1,5 +1,5 @@
 /**
- * The language-neutral carrier keywords (CTIA / carrier and AWS lists, FCC 24-18 per-se words): STOP,
+ * The language-neutral carrier keywords (CTIA / carrier and AWS lists, FCC 24-24 per-se words): STOP,
  * STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, OPT OUT, ARRET, REMOVE, TD; START, UNSTOP,
  * YES; HELP, INFO. They are read in any language's message.
  */

@@ -14,8 +14,13 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
 import type { AuditKey } from './audit-hash';
-import { fsyncDirectory, readTextIfExists } from './files';
+import { LaterFormatError, fsyncDirectory, isLaterFormat, readTextIfExists } from './files';
 
+/**
+ * The checkpoint's format, and with it the journal's: the checkpoint goes with the journal (a journal
+ * without its checkpoint is refused), so a version that changes the journal's records changes this tag,
+ * and an earlier version refuses the store (LaterFormatError) instead of misreading its records.
+ */
 export const CHECKPOINT_FORMAT = 'dnc-store-checkpoint/1';
 const CHECKPOINT_BYTES = 512;
 
@@ -61,6 +66,12 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | 'empty'
   } catch {
     throw new Error('not valid JSON');
   }
+  if (
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    isLaterFormat(parsed.format, 'dnc-store-checkpoint', [CHECKPOINT_FORMAT])
+  )
+    throw new LaterFormatError(`the checkpoint ${path}`, parsed.format, [CHECKPOINT_FORMAT]);
   if (
     parsed === null ||
     typeof parsed !== 'object' ||

@@ -479,8 +479,9 @@ export class EmbeddedStore implements DncStore {
       this.logger.warn(`DNC store ${this.path}: writable again after a failed write; reopened`);
     } catch (error) {
       this.state = 'unavailable';
-      // The write's failure explains more than a retry's (the same disk problem, met again).
-      this.error = failure ?? (error as Error);
+      // A reopen that got as far as reading the files says what is wrong now (load() set it: a file
+      // found corrupt, say); before that, the disk still refuses, and the write's failure says why.
+      this.error ??= failure ?? (error as Error);
       this.recoveryDelay = Math.min(this.recoveryDelay * 2, WRITE_RETRY_MAX_MS);
       if (!this.closing) this.scheduleRecovery();
     }

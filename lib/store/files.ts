@@ -56,3 +56,23 @@ export async function truncateTo(path: string, end: number): Promise<void> {
     await handle.close();
   }
 }
+
+/**
+ * A store file whose format tag names a later version of its format than this version of the package
+ * reads (`dnc-store-checkpoint/2` where it knows `/1`): the store refuses to open, and says so, rather
+ * than misread it or set it aside as corrupt. Each tag is `<family>/<n>`.
+ */
+export class LaterFormatError extends Error {
+  constructor(file: string, found: string, known: readonly string[]) {
+    super(
+      `${file} has the format "${found}", written by a later version of @dncflow/node-red-dnc (this one` +
+        ` reads ${known.map((k) => `"${k}"`).join(' and ')}): upgrade the package again, or restore a` +
+        ` backup made by this version`,
+    );
+  }
+}
+
+/** Whether `tag` is of `family` (`dnc-store-checkpoint`) but none of the `known` tags. */
+export function isLaterFormat(tag: unknown, family: string, known: readonly string[]): tag is string {
+  return typeof tag === 'string' && tag.startsWith(`${family}/`) && !known.includes(tag);
+}

@@ -40,7 +40,7 @@ import {
 } from './key-file';
 import { attemptsPathFor } from './attempts';
 import { SNAPSHOT_FORMAT, SnapshotFileAdapter, SnapshotFormatError, type SnapshotData } from './snapshot';
-import { fsyncDirectory } from './files';
+import { LaterFormatError, fsyncDirectory } from './files';
 import { foldChange, type StateView, type StringInterner } from './state';
 import { recordToChange } from './changes';
 import type { StoreLogger } from './embedded';
@@ -151,6 +151,8 @@ export class StoreRecovery {
         this.checkpointPath,
       ]);
       const checkpointRead = await readCheckpoint(this.checkpointPath).catch(async (error: unknown) => {
+        if (error instanceof LaterFormatError)
+          throw new DncError('DNC_STORE_UNAVAILABLE', `DNC store unavailable: ${error.message}.`);
         throw await this.mismatch(
           `the checkpoint ${this.checkpointPath} is unreadable (${(error as Error).message})`,
           this.checkpointPath,
@@ -185,6 +187,9 @@ export class StoreRecovery {
         await this.db.read();
       } catch (error) {
         await walked.catch(() => undefined);
+        // Not corrupt: newer. Left as it is, for the version that wrote it.
+        if (error instanceof LaterFormatError)
+          throw new DncError('DNC_STORE_UNAVAILABLE', `DNC store unavailable: ${error.message}.`);
         const copy = await this.keepCopy(this.path);
         const what = error instanceof SnapshotFormatError ? error.message : (error as Error).message;
         throw new DncError(

@@ -38,7 +38,7 @@ import type { Adapter } from 'lowdb' with { 'resolution-mode': 'import' };
 import { openPrivate } from '../private-files';
 import type { AppliedLabel, ContactState } from './types';
 import { StoredContact, StoredLabel, type StringInterner } from './state';
-import { fsyncDirectory, readTextIfExists } from './files';
+import { LaterFormatError, fsyncDirectory, isLaterFormat, readTextIfExists } from './files';
 
 export const SNAPSHOT_FORMAT = 'dnc-store-snapshot/2';
 /** The row format, still read, and written when a key holds the "\n" format 2 joins keys with. */
@@ -274,6 +274,8 @@ function decodeSnapshot(parsed: unknown, interner: StringInterner): SnapshotData
     throw new SnapshotFormatError('not a snapshot object');
   }
   const raw = parsed as Record<string, unknown>;
+  if (isLaterFormat(raw.format, 'dnc-store-snapshot', [SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_1]))
+    throw new LaterFormatError('the snapshot', raw.format, [SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_1]);
   if (raw.format !== SNAPSHOT_FORMAT && raw.format !== SNAPSHOT_FORMAT_1) {
     throw new SnapshotFormatError(
       `unknown format tag ${JSON.stringify(raw.format)} (expected "${SNAPSHOT_FORMAT}" or "${SNAPSHOT_FORMAT_1}")`,

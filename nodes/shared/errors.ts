@@ -1,8 +1,12 @@
 /**
  * Errors as a flow sees them: every failure reaches a Catch node through `done(err)` with an Error
- * carrying a stable `code` (Node-RED copies it to `msg.error.code`).
+ * carrying a stable `code`, and the message carries it as `msg.dnc.error = { code, message, field? }`.
+ * Node-RED 4 and later also copy the code to `msg.error.code`; Node-RED 3.x does not (its Catch node
+ * gets `msg.error.message` and `source` only), so `msg.dnc.error.code` is what a flow branches on.
  */
+import type { NodeMessage } from 'node-red';
 import { DncError, type DncErrorCode } from '../../lib/errors';
+import { ownedFields, putResult } from './result';
 
 /** The codes a node can report: the library's codes plus the node-only DNC_NOT_CONFIGURED. */
 export type NodeErrorCode = DncErrorCode | 'DNC_NOT_CONFIGURED';
@@ -28,4 +32,26 @@ export function toCodedError(value: unknown, fallback: NodeErrorCode = 'DNC_STOR
   if (typeof code === 'string' && code.startsWith('DNC_')) return value as CodedError;
   const message = value instanceof Error ? value.message : String(value);
   return codedError(fallback, message, value);
+}
+
+/** msg.dnc.error: the failure as every Node-RED version delivers it to a Catch node. */
+export interface MessageError {
+  readonly code: NodeErrorCode;
+  readonly message: string;
+  readonly field?: string;
+}
+
+const ERROR_FIELD = ownedFields(['error']);
+
+/**
+ * Puts the failure on the message (msg.dnc.error, merged into msg.dnc by the msg.dnc rule) before the
+ * node hands it to `done(err)`: Node-RED clones that message for Catch nodes.
+ */
+export function putError(msg: NodeMessage, error: CodedError): void {
+  const field = (error as { field?: unknown }).field;
+  const reported: MessageError =
+    typeof field === 'string'
+      ? { code: error.code, message: error.message, field }
+      : { code: error.code, message: error.message };
+  putResult(msg, ERROR_FIELD, { error: reported });
 }

@@ -3,17 +3,17 @@
  * - `startNode` creates the node with its translator and status reporter; `setupFailed` reports a
  *   configuration or option error at deploy (status, node.error) and returns it for every message;
  * - a node whose setup failed (no or invalid configuration, bad options) shows the error in its status
- *   and ends every message with it (`done(err)`, for a Catch node);
+ *   and ends every message with it (`done(err)`, for a Catch node, with `msg.dnc.error`);
  * - the node's handler sends what it has to send and either returns (the message is done) or returns a
  *   promise (done when it settles); anything it throws or rejects with ends the message with an Error
- *   carrying a stable code, shown in the status;
+ *   carrying a stable code, shown in the status and put on the message as `msg.dnc.error` (errors.ts);
  * - a node that writes to the store keeps it open while a message's write is on its way to disk, and its
  *   close waits for those writes, so a redeploy never drops an acknowledged change.
  * The synchronous path allocates nothing per message (Check DNC answers most messages on it).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { DncBinding } from './config';
-import { toCodedError, type CodedError, type NodeErrorCode } from './errors';
+import { putError, toCodedError, type CodedError, type NodeErrorCode } from './errors';
 import { translator, type Translate } from './i18n';
 import { StatusReporter } from './status';
 
@@ -81,15 +81,17 @@ export function handleInput(
   const fallback = options.fallback ?? 'DNC_STORE_ERROR';
   const pending = writes ? new Set<Promise<void>>() : null;
 
-  function fail(err: unknown, done: Done): void {
+  function fail(msg: NodeMessageInFlow, err: unknown, done: Done): void {
     const error = toCodedError(err, fallback);
     status.error(error.code);
+    putError(msg, error);
     done(error);
   }
 
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
     if (setupError !== null) {
       status.error(setupError.code);
+      putError(msg, setupError);
       done(setupError);
       return;
     }
@@ -97,7 +99,7 @@ export function handleInput(
     try {
       work = handler(msg, send);
     } catch (err) {
-      fail(err, done);
+      fail(msg, err, done);
       return;
     }
     if (work === undefined) {
@@ -112,7 +114,7 @@ export function handleInput(
     }
     work.then(
       () => done(),
-      (err: unknown) => fail(err, done),
+      (err: unknown) => fail(msg, err, done),
     );
   });
 

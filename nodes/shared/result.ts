@@ -6,6 +6,7 @@
  * - Fields other nodes put there are kept: detect opt-out's `intent` and `confirmation` travel through
  *   add contact label and check DNC, record attempt's `attempt` through a later check.
  * - A msg.dnc that is not an object (absent, null, an array, text) is replaced by the result.
+ * - `error` (a failure, nodes/shared/errors.ts) is every node's: a node's result removes an earlier one.
  * A node owns every field it may write, whether for one contact or a list (README, "msg.dnc").
  */
 import type { NodeMessage } from 'node-red';
@@ -40,7 +41,7 @@ export function putResult(msg: NodeMessage, owned: OwnedFields, result: object):
   }
   const merged: Record<string, unknown> = {};
   for (const key of Object.keys(previous)) {
-    if (!owned.has(key)) merged[key] = (previous as Record<string, unknown>)[key];
+    if (!owned.has(key) && key !== 'error') merged[key] = (previous as Record<string, unknown>)[key];
   }
   Object.assign(merged, result);
   msg.dnc = merged;

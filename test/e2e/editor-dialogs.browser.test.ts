@@ -270,6 +270,7 @@ const FIXTURES: Record<string, { node: (registryPath: string) => FlowNode; field
       '#node-input-config',
       '#node-input-defaultLabels-text',
       '#node-input-rules-container .dnc-rule-labels',
+      '#node-input-complaintsAsOptOut',
       '#node-input-sender',
       '#node-input-confirmation',
     ],

@@ -550,12 +550,18 @@ describe('package end to end: npm pack, install, real Node-RED, every example', 
     assert.equal(byDefault.status, 200, byDefault.text);
     assert.deepEqual(byDefault.json.added, ['DNC_Global']);
 
-    const bad = await node().request<{ code: string; message: string }>('POST', '/dnc/agent/opt-out', {
-      contact: 'not a number',
-      agent: 'agent-042',
-    });
+    const bad = await node().request<{ code: string; message: string; field?: string }>(
+      'POST',
+      '/dnc/agent/opt-out',
+      {
+        contact: 'not a number',
+        agent: 'agent-042',
+      },
+    );
     assert.equal(bad.status, 400, bad.text);
+    // The example's Catch node reads msg.dnc.error, which Node-RED 3.x delivers too (no msg.error.code there).
     assert.equal(bad.json.code, 'DNC_INVALID_CONTACT');
+    assert.equal(bad.json.field, 'contact');
     assert.equal(typeof bad.json.message, 'string');
     assert.doesNotMatch(bad.json.message, /^DncError/);
 

@@ -8,6 +8,7 @@ import {
   BEN,
   CARL,
   allModules,
+  caughtError,
   collect,
   config,
   delay,
@@ -224,7 +225,7 @@ describe('dnc-add-label node', function () {
     n1.receive({ payload: ANA, labels: ['DNC_Unknown'], topic: 'b' });
     n1.receive({ payload: ANA, topic: 'c' });
     await delay(200);
-    const codes = Object.fromEntries(caught.map((m) => [m.topic, m.error.code]));
+    const codes = Object.fromEntries(caught.map((m) => [m.topic, caughtError(m).code]));
     assert.deepEqual(codes, { a: 'DNC_INVALID_CONTACT', b: 'DNC_UNKNOWN_LABEL', c: 'DNC_INVALID_INPUT' });
     assert.equal(out.length, 0, 'nothing is acknowledged when nothing was written');
     assert.equal((await red).shape, 'ring');
@@ -303,7 +304,7 @@ describe('dnc-add-label node', function () {
     await helper.load(allModules, flow());
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: ANA });
-    assert.equal((await caught).error.code, 'DNC_STORE_UNAVAILABLE');
+    assert.equal(caughtError(await caught).code, 'DNC_STORE_UNAVAILABLE');
   });
 
   it('reports a missing configuration with a grey ring and DNC_NOT_CONFIGURED', async function () {
@@ -312,7 +313,7 @@ describe('dnc-add-label node', function () {
     const grey = statusMatching(n1, (s) => s.fill === 'grey');
     const caught = nextMessage(helper.getNode('caught'));
     n1.receive({ payload: ANA });
-    assert.equal((await caught).error.code, 'DNC_NOT_CONFIGURED');
+    assert.equal(caughtError(await caught).code, 'DNC_NOT_CONFIGURED');
     assert.equal((await grey).text, 'not configured');
   });
 
@@ -320,7 +321,7 @@ describe('dnc-add-label node', function () {
     await helper.load(allModules, flow({ labels: ['DNC_Sales', 'Nope'] }));
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: ANA });
-    assert.equal((await caught).error.code, 'DNC_UNKNOWN_LABEL');
+    assert.equal(caughtError(await caught).code, 'DNC_UNKNOWN_LABEL');
     await storeReady();
     assert.equal((await service().store.audit()).length, 0);
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   ANA,
   allModules,
+  caughtError,
   config,
   configModule,
   helper,
@@ -138,7 +139,7 @@ describe('dnc-config node', function () {
       const caught = nextMessage(helper.getNode('caught'));
       helper.getNode('n1').receive({ payload: ANA });
       const msg = await caught;
-      assert.match(msg.error.code, /^DNC_INVALID_(LABEL|INPUT)$/);
+      assert.match(caughtError(msg).code, /^DNC_INVALID_(LABEL|INPUT)$/);
       assert.equal(existsSync(join(userDir.dir, 'dnc-store.events.ndjson')), false);
     });
   }
@@ -207,7 +208,7 @@ describe('dnc-config node', function () {
     assert.match(c1.dnc.error.message, /label DNC_Fax: channel "fax" is not declared/);
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: ANA });
-    assert.equal((await caught).error.code, 'DNC_INVALID_LABEL');
+    assert.equal(caughtError(await caught).code, 'DNC_INVALID_LABEL');
   });
 
   it('takes the custom channels it declares, and the same labels then deploy', async function () {

@@ -6,6 +6,8 @@ import type { DncService } from '../../lib/service';
 import {
   ANA,
   allModules,
+  caughtError,
+  collect,
   config,
   helper,
   nextMessage,
@@ -223,10 +225,10 @@ describe('dnc-opt-out node', function () {
     await helper.load(modules, flow());
     const [reached, msg] = await route({ payload: { text: 'stop' } });
     assert.equal(reached, 'caught');
-    assert.equal(msg.error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(msg).code, 'DNC_INVALID_INPUT');
     const [reached2, msg2] = await route({ topic: 'no payload' });
     assert.equal(reached2, 'caught');
-    assert.equal(msg2.error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(msg2).code, 'DNC_INVALID_INPUT');
   });
 
   it('rejects a mapping label the selected config does not define (DNC_UNKNOWN_LABEL)', async function () {
@@ -235,8 +237,42 @@ describe('dnc-opt-out node', function () {
     await statusMatching(n1, (s) => s.fill === 'red');
     const [reached, msg] = await route({ payload: 'STOP' });
     assert.equal(reached, 'caught');
-    assert.equal(msg.error.code, 'DNC_UNKNOWN_LABEL');
+    assert.equal(caughtError(msg).code, 'DNC_UNKNOWN_LABEL');
     assert.match(msg.error.message, /DNC_Nope/);
+  });
+
+  it('complaints: none by default with the complaint rule recorded; opt-outs with complaintsAsOptOut', async function () {
+    // The labels follow the mapping as for any opt-out: "calling" names voice (no rule: the default).
+    const labelsFor: Record<string, string[]> = {
+      'Why do you keep calling me?': ['DNC_Global'],
+      '¿Quién les dio mi número?': ['DNC_Sales'],
+      'Woher haben Sie meine Nummer?': ['DNC_Sales'],
+    };
+    const complaints = Object.keys(labelsFor);
+    // n1 as deployed by default; n2 the same with the option checked, wired to the same outputs.
+    const counsel = {
+      ...flow().find((n) => n.id === 'n1'),
+      id: 'n2',
+      complaintsAsOptOut: true,
+      sender: 'Acme',
+    };
+    await helper.load(modules, [...flow(), counsel]);
+    for (const text of complaints) {
+      const [reached, msg] = await route({ payload: text, channel: 'sms' });
+      assert.equal(reached, 'none', text);
+      assert.equal(msg.dnc.confirmation, undefined, text);
+      assert.equal(msg.labels, undefined, text);
+      assert.match(msg.dnc.intent.ignored[0].rule, /^complaint \((en|es|de)\): /, text);
+      assert.equal(msg.dnc.intent.ignored[0].why, 'complaint', text);
+    }
+    for (const text of complaints) {
+      const [reached, msg] = await route({ payload: text, channel: 'sms' }, 'n2');
+      assert.equal(reached, 'optout', text);
+      assert.match(msg.dnc.intent.rule, /^complaint \((en|es|de)\): /, text);
+      assert.ok(text.includes(msg.dnc.intent.matched), text);
+      assert.deepEqual(msg.labels, labelsFor[text], text);
+      assert.match(msg.dnc.confirmation, /^Acme: /, text);
+    }
   });
 
   it('works without a config (free-text labels)', async function () {
@@ -294,8 +330,8 @@ describe('dnc-opt-out node', function () {
   });
 });
 
-// The core change and template nodes the examples use.
-const coreNodes = ['function/15-change', 'function/80-template'].map(
+// The core switch, change and template nodes the examples use.
+const coreNodes = ['function/10-switch', 'function/15-change', 'function/80-template'].map(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (file) => require(`@node-red/nodes/core/${file}`) as unknown,
 );
@@ -330,14 +366,24 @@ describe('dnc-opt-out examples', function () {
     await helper.load([...modules, ...coreNodes], flowNodes);
     await storeReady('a60c0000000000c1');
     const out = nextMessage(helper.getNode('a60c000000000020'));
+    const started = Date.now();
     helper
       .getNode('a60c000000000010')
       .receive({ payload: 'Please stop texting me', from: ANA, channel: 'sms' });
     const msg = await out;
+    // 47 CFR 64.1200(a)(12): presumed compliant within 5 minutes; the flow sends it once the label is on disk.
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 3000, `confirmation after ${elapsed} ms`);
     assert.match(msg.payload, /^Acme: You are unsubscribed/);
     assert.equal(msg.to, ANA);
     const service = helper.getNode('a60c0000000000c1').dnc.service as DncService;
     assert.equal(service.check(ANA, { channel: 'sms', labels: ['DNC_SMS'] }).allowed, false);
+    // A second STOP from the same person: no second confirmation (the only message after the opt-out).
+    const sms = collect(helper.getNode('a60c000000000020'));
+    const again = nextMessage(helper.getNode('a60c000000000022'));
+    helper.getNode('a60c000000000010').receive({ payload: 'STOP', from: ANA, channel: 'sms' });
+    assert.deepEqual((await again).dnc.added, []);
+    assert.deepEqual(sms, []);
   });
 
   it('07 IVR speech opt-out: classifies the transcript and speaks the confirmation', async function () {
@@ -363,14 +409,14 @@ describe('dnc-opt-out examples', function () {
     await helper.load(modules, flow({ rules: [{ topic: '', channel: 'smss', labels: ['DNC_Sales'] }] }));
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: 'STOP', channel: 'sms' });
-    const error = (await caught).error;
+    const error = caughtError(await caught);
     assert.equal(error.code, 'DNC_INVALID_INPUT');
     assert.match(error.message, /rules\[0\]\.channel "smss" is neither built in nor declared/);
     await helper.unload();
     await helper.load(modules, flow({ channel: 'text' }));
     const caught2 = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: 'STOP' });
-    assert.equal((await caught2).error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(await caught2).code, 'DNC_INVALID_INPUT');
   });
 
   it('classifies an opt-out on an unknown msg.channel as arriving on no channel (default labels), with a warning', async function () {

@@ -5,6 +5,7 @@ import {
   ANA,
   BEN,
   allModules,
+  caughtError,
   collect,
   config,
   delay,
@@ -134,7 +135,7 @@ describe('dnc-record-attempt node', function () {
     const out = collect(helper.getNode('out'));
     const red = statusMatching(n1, (s) => s.fill === 'red');
     n1.receive({ payload: 'not a number' });
-    assert.equal((await caught).error.code, 'DNC_INVALID_CONTACT');
+    assert.equal(caughtError(await caught).code, 'DNC_INVALID_CONTACT');
     await delay(100);
     assert.equal(out.length, 0, 'nothing is sent on when nothing was recorded');
     assert.equal((await red).shape, 'ring');
@@ -145,7 +146,7 @@ describe('dnc-record-attempt node', function () {
     await helper.load(modules, flow());
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: ANA, outcome: 'Not A Word!' });
-    assert.equal((await caught).error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(await caught).code, 'DNC_INVALID_INPUT');
   });
 
   it('reports a missing configuration with a grey ring and DNC_NOT_CONFIGURED', async function () {
@@ -154,7 +155,7 @@ describe('dnc-record-attempt node', function () {
     const grey = statusMatching(n1, (s) => s.fill === 'grey');
     const caught = nextMessage(helper.getNode('caught'));
     n1.receive({ payload: ANA });
-    assert.equal((await caught).error.code, 'DNC_NOT_CONFIGURED');
+    assert.equal(caughtError(await caught).code, 'DNC_NOT_CONFIGURED');
     assert.equal((await grey).text, 'not configured');
   });
 
@@ -163,7 +164,7 @@ describe('dnc-record-attempt node', function () {
     const n1 = helper.getNode('n1');
     const caught = nextMessage(helper.getNode('caught'));
     n1.receive({ payload: ANA });
-    const error = (await caught).error;
+    const error = caughtError(await caught);
     assert.equal(error.code, 'DNC_INVALID_INPUT');
     assert.match(error.message, /"smss" is not a known channel/);
     await helper.unload();
@@ -172,7 +173,7 @@ describe('dnc-record-attempt node', function () {
     const caught2 = nextMessage(helper.getNode('caught'));
     const out = collect(helper.getNode('out'));
     n2.receive({ payload: ANA, channel: 'text' });
-    assert.equal((await caught2).error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(await caught2).code, 'DNC_INVALID_INPUT');
     assert.equal(out.length, 0);
     await service().whenReady();
     const keys = service().parser.parse(ANA).keys;

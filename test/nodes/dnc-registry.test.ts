@@ -7,6 +7,7 @@ import {
   ANA,
   CARL,
   allModules,
+  caughtError,
   collect,
   config,
   delay,
@@ -204,7 +205,7 @@ describe('dnc-registry and dnc-registry-lookup nodes', function () {
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: AU_FREE });
     const msg = await caught;
-    assert.equal(msg.error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(msg).code, 'DNC_INVALID_INPUT');
     assert.match(msg.error.message, /not valid/);
   });
 
@@ -276,7 +277,7 @@ describe('dnc-registry and dnc-registry-lookup nodes', function () {
     for (const asOf of [today(3), '  ', 42]) {
       const caught = nextMessage(helper.getNode('caught'));
       n1.receive({ topic: 'reload', asOf });
-      const error = (await caught).error;
+      const error = caughtError(await caught);
       assert.equal(error.code, 'DNC_INVALID_INPUT');
       assert.match(error.message, /as-of date|msg\.asOf/);
     }
@@ -303,7 +304,7 @@ describe('dnc-registry and dnc-registry-lookup nodes', function () {
     assert.match(helper.getNode('r1').dncRegistry.info.detail, /31 days; FTC/);
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: CARL });
-    assert.equal((await caught).error.code, 'DNC_INVALID_INPUT');
+    assert.equal(caughtError(await caught).code, 'DNC_INVALID_INPUT');
   });
 
   it('the config node closes its registry on redeploy', async function () {
@@ -527,7 +528,7 @@ describe('dnc-registry and dnc-registry-lookup nodes', function () {
       await storeReady();
       const caught = nextMessage(helper.getNode('caught'));
       helper.getNode('n1').receive({ payload: CARL });
-      assert.equal((await caught).error.code, 'DNC_NOT_CONFIGURED');
+      assert.equal(caughtError(await caught).code, 'DNC_NOT_CONFIGURED');
 
       const ravi = '+919812345678';
       await helper.getNode('c1').dnc.service.setNcprPreference({ contact: ravi, ncpr: '1,3' });

@@ -5,6 +5,7 @@ import {
   ANA,
   BEN,
   allModules,
+  caughtError,
   collect,
   config,
   delay,
@@ -112,7 +113,7 @@ describe('dnc-remove-label node', function () {
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: ANA, labels: ['Gone'], topic: 'x' });
     const err = await caught;
-    assert.equal(err.error.code, 'DNC_UNKNOWN_LABEL');
+    assert.equal(caughtError(err).code, 'DNC_UNKNOWN_LABEL');
     assert.equal(err.topic, 'x');
   });
 
@@ -122,7 +123,7 @@ describe('dnc-remove-label node', function () {
     const out = collect(helper.getNode('out'));
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: { phone: 'nope' } });
-    assert.equal((await caught).error.code, 'DNC_INVALID_CONTACT');
+    assert.equal(caughtError(await caught).code, 'DNC_INVALID_CONTACT');
     await delay(20);
     assert.equal(out.length, 0);
     assert.equal((await service().store.audit()).length, 0);
@@ -146,6 +147,6 @@ describe('dnc-remove-label node', function () {
     await helper.load(allModules, flow({ config: '' }));
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('n1').receive({ payload: ANA });
-    assert.equal((await caught).error.code, 'DNC_NOT_CONFIGURED');
+    assert.equal(caughtError(await caught).code, 'DNC_NOT_CONFIGURED');
   });
 });

@@ -4,7 +4,17 @@
  * fields other nodes put there are kept.
  */
 import assert from 'node:assert/strict';
-import { ANA, BEN, allModules, config, helper, nextMessage, storeReady, useNodeRed } from './support';
+import {
+  ANA,
+  BEN,
+  allModules,
+  caughtError,
+  config,
+  helper,
+  nextMessage,
+  storeReady,
+  useNodeRed,
+} from './support';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const optOutModule = require('../../nodes/dnc-opt-out') as unknown;
@@ -85,6 +95,38 @@ describe('msg.dnc: every node merges its result into an existing msg.dnc', funct
     assert.equal(msg.dnc.allowed, false);
     assert.deepEqual(msg.dnc.matched, ['DNC_Global']);
     assert.equal(msg.dnc.labels[0].label, 'DNC_Global');
+  });
+
+  it('a failure puts msg.dnc.error on the caught message (other fields kept); the next result drops it', async function () {
+    // A Catch node on every Node-RED version branches on msg.dnc.error.code (3.x has no msg.error.code).
+    await helper.load(
+      modules,
+      flow([
+        { ...LABEL_CHANGE, id: 'add', type: 'dnc-add-label', wires: [['check']] },
+        { id: 'k1', type: 'catch', z: 't1', scope: ['add'], uncaught: false, wires: [['caught', 'check']] },
+        { id: 'caught', type: 'helper', z: 't1' },
+        // Its own labels: msg.labels (the unknown one) is not read.
+        { ...CHECK, id: 'check', labels: ['DNC_Sales'], wires: [['out'], ['blocked']] },
+      ]),
+    );
+    await storeReady();
+    const caught = nextMessage(helper.getNode('caught'));
+    const out = nextMessage(helper.getNode('out'));
+    helper
+      .getNode('add')
+      .receive({ payload: ANA, labels: ['DNC_Nope'], dnc: { intent: { kind: 'opt-out' } } });
+    const failed = await caught;
+    assert.deepEqual(failed.dnc.error, {
+      code: 'DNC_UNKNOWN_LABEL',
+      message: caughtError(failed).message,
+      field: 'labels',
+    });
+    assert.match(failed.dnc.error.message, /DNC_Nope/);
+    assert.deepEqual(failed.dnc.intent, { kind: 'opt-out' });
+    const checked = await out;
+    assert.equal(checked.dnc.allowed, true);
+    assert.equal(checked.dnc.error, undefined);
+    assert.deepEqual(checked.dnc.intent, { kind: 'opt-out' });
   });
 
   it('check DNC -> check DNC with another contact: no field of the first decision survives', async function () {

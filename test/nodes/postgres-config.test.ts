@@ -13,6 +13,7 @@ import { freshDatabase, requirePostgres, testPostgres } from '../support/postgre
 import {
   ANA,
   allModules,
+  caughtError,
   config,
   helper,
   nextMessage,
@@ -129,7 +130,7 @@ describe('DNC labels node on PostgreSQL', function () {
       assert.equal(binding.error.field, field);
       const caught = nextMessage(helper.getNode('caught'));
       helper.getNode('n1').receive({ payload: ANA });
-      assert.equal((await caught).error.code, 'DNC_INVALID_INPUT');
+      assert.equal(caughtError(await caught).code, 'DNC_INVALID_INPUT');
     });
   }
 });

@@ -3,9 +3,11 @@
  * from dist/nodes, a fresh user directory per test, label definitions and small waiting helpers.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages and nodes from the test helper are untyped */
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_RED_MAIN, NODE_RED_VERSION } from '../support/node-red-install';
 
 export interface TestNode {
   id: string;
@@ -31,7 +33,8 @@ export interface TestHelper {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'), { userDir: tmpdir() });
+// The package's node-red, or the one the compatibility matrix names (test/support/node-red-install.ts).
+helper.init(NODE_RED_MAIN, { userDir: tmpdir() });
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const configModule = require('../../nodes/dnc-config') as unknown;
@@ -171,6 +174,26 @@ export function nextMessage(node: TestNode, timeoutMs = 4000): Promise<any> {
       resolve(msg);
     });
   });
+}
+
+/** msg.dnc.error, as a failing node puts it on the message a Catch node receives. */
+export interface CaughtError {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/**
+ * The DNC error of a message a Catch node received: `msg.dnc.error` (every Node-RED version). Node-RED 4
+ * and later also copy the code to `msg.error.code`, checked equal here; 3.x does not copy it.
+ */
+export function caughtError(msg: any): CaughtError {
+  const error = msg?.dnc?.error as CaughtError | undefined;
+  assert.ok(error, `msg.dnc.error on the caught message: ${JSON.stringify(msg?.error)}`);
+  assert.equal(typeof error.code, 'string', 'msg.dnc.error.code');
+  assert.equal(typeof error.message, 'string', 'msg.dnc.error.message');
+  if (Number.parseInt(NODE_RED_VERSION, 10) >= 4) assert.equal(msg.error?.code, error.code, 'msg.error.code');
+  return error;
 }
 
 /** Collects messages a helper node receives. */

@@ -9,11 +9,11 @@
  * - every check list is answered right: exactly the numbers whose opt-out was acknowledged before it was
  *   sent are blocked, the never-labelled ones allowed (a list mixes both);
  * - every acknowledged opt-out blocks its contact at the end (the API), and the chain verifies;
- * - in phase 2 the heap after a full collection grows by less than 2 MB in all (a leak of one small
- *   object per check would be 30+ bytes a check, far above that);
+ * - in phase 2 the heap after a full collection grows by less than 2 MB and 2% of the heap in all (a
+ *   leak of one small object per check would be 30+ bytes a check, far above that);
  * Reported, not asserted (timings never decide a test): checks and opt-outs per second, the event loop's
  * delay (p50, p99, max, from monitorEventLoopDelay inside Node-RED), every stall over 100 ms and whether a
- * store snapshot was being written then, and the heap per opt-out held.
+ * store snapshot was being written or a garbage collection ran then, and the heap per opt-out held.
  *
  * Short version (npm test): 400,000 checks and 2,000 opt-outs. Long version (npm run soak): 10,000,000
  * checks and 100,000 opt-outs.
@@ -27,6 +27,7 @@ import {
   httpIn,
   httpResponse,
   nodeRedForSuite,
+  NUMBER_SPACE,
   numbers,
   optOutsNotBlocking,
   payloadFrom,
@@ -103,7 +104,9 @@ describe('reliability: a long run of checks and opt-outs through a real Node-RED
       const list: string[] = [];
       for (let i = 0; i < fromAcked; i++) list.push(acked[Math.floor(random() * acked.length)]);
       const control = numbers(nextControl, CHECK_LIST - fromAcked);
-      nextControl = CONTROL_FROM + ((nextControl - CONTROL_FROM + control.length) % 4_000_000);
+      // Never-labelled numbers are reused once the space after CONTROL_FROM is used up.
+      nextControl += control.length;
+      if (nextControl + CHECK_LIST > NUMBER_SPACE) nextControl = CONTROL_FROM;
       list.push(...control);
       const answer = await postToFlow<Summary>(r, '/soak/check', list, REQUEST_TIMEOUT_MS);
       assert.equal(answer.status, 200, 'check list answered');
@@ -116,11 +119,13 @@ describe('reliability: a long run of checks and opt-outs through a real Node-RED
 
     const stalls: Array<{ at: number; ms: number }> = [];
     const snapshots: number[] = [];
+    const collections: Array<{ at: number; ms: number }> = [];
     const loops: Array<ProbeReading['loop']> = [];
     const take = async (gc: boolean): Promise<ProbeReading> => {
       const reading = await probe(r, { gc, reset: true });
       stalls.push(...reading.stalls);
       snapshots.push(...reading.snapshots);
+      collections.push(...reading.collections);
       loops.push(reading.loop);
       return reading;
     };
@@ -128,6 +133,7 @@ describe('reliability: a long run of checks and opt-outs through a real Node-RED
     await take(true);
     stalls.length = 0;
     snapshots.length = 0;
+    collections.length = 0;
     loops.length = 0;
 
     // Phase 1: opt-outs and checks, two requests at a time (the machine has two cores: Node-RED and this).
@@ -160,16 +166,20 @@ describe('reliability: a long run of checks and opt-outs through a real Node-RED
     await chainVerifies(r, 'at the end');
 
     const growth = Math.max(...heaps) - heaps[0];
+    // Collections leave a larger heap a little less exactly the same: 2% of it on top of the bound.
     assert.ok(
-      growth < HEAP_GROWTH_BOUND,
+      growth < HEAP_GROWTH_BOUND + heaps[0] * 0.02,
       `heap grew ${(growth / 1048576).toFixed(2)} MB over ${phase2Lists * CHECK_LIST} checks with no new data`,
     );
 
     // A stall is put down to a snapshot when one was renamed into place within 5 s after it ended (the
     // store serialises, then writes and renames).
+    // A collection of 50 ms or more that ended within the stall explains it too. What neither explains
+    // is the code's, or the machine's (another process holding the cores).
     const attributed = stalls.map((stall) => ({
       ...stall,
       snapshot: snapshots.some((at) => at >= stall.at - stall.ms && at <= stall.at + 5000),
+      collection: collections.some((gc) => gc.at >= stall.at - stall.ms - 50 && gc.at <= stall.at + 50),
     }));
     report('long-run', {
       seed,
@@ -196,8 +206,11 @@ describe('reliability: a long run of checks and opt-outs through a real Node-RED
         max: round1(Math.max(...loops.map((l) => l.max))),
       },
       stallsOver100ms: attributed.length,
-      stallsOutsideSnapshots: attributed.filter((s) => !s.snapshot).map((s) => s.ms),
       stallsDuringSnapshots: attributed.filter((s) => s.snapshot).map((s) => s.ms),
+      stallsInCollections: attributed.filter((s) => !s.snapshot && s.collection).map((s) => s.ms),
+      stallsUnexplained: attributed.filter((s) => !s.snapshot && !s.collection).map((s) => s.ms),
+      collectionsOver50ms: collections.length,
+      longestCollectionMs: Math.max(0, ...collections.map((gc) => gc.ms)),
       snapshots: snapshots.length,
       heapMB: {
         start: Number((heapAtPhase1 / 1048576).toFixed(1)),

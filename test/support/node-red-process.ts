@@ -1,6 +1,6 @@
 /**
- * A real Node-RED process for end-to-end tests: writes a settings file, starts
- * node_modules/node-red/red.js with it, waits for the admin API, deploys flows, injects, watches the
+ * A real Node-RED process for end-to-end tests: writes a settings file, starts node-red's red.js with it
+ * (node_modules/node-red, or the install and Node.js that node-red-install.ts names), waits for the admin API, deploys flows, injects, watches the
  * debug sidebar and node status over the editor's websocket (/comms), and stops the process again.
  *
  * Also: turning the package's examples/*.json into one flow set (a tab per example, ids made unique),
@@ -12,10 +12,11 @@ import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { NODE_BIN, RED_JS, requireFromNodeRed } from './node-red-install';
 
 /** The package root (this file runs from dist/test/support). */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const RED_JS = path.join(PACKAGE_ROOT, 'node_modules', 'node-red', 'red.js');
+export { RED_JS } from './node-red-install';
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string };
 
@@ -109,8 +110,7 @@ function startedFlowsText(lang: unknown): string {
   const english = 'Started flows';
   if (typeof lang !== 'string' || lang === '' || lang === 'en-US') return english;
   try {
-    const fromNodeRed = createRequire(require.resolve('node-red/package.json'));
-    const runtime = path.dirname(fromNodeRed.resolve('@node-red/runtime/package.json'));
+    const runtime = path.dirname(requireFromNodeRed.resolve('@node-red/runtime/package.json'));
     for (const dir of [lang, lang.split('-')[0]]) {
       const file = path.join(runtime, 'locales', dir, 'runtime.json');
       if (!fs.existsSync(file)) continue;
@@ -168,8 +168,7 @@ interface CommsEvent {
 }
 
 function loadWs(): WsConstructor {
-  const fromNodeRed = createRequire(require.resolve('node-red/package.json'));
-  const editorApi = createRequire(fromNodeRed.resolve('@node-red/editor-api/package.json'));
+  const editorApi = createRequire(requireFromNodeRed.resolve('@node-red/editor-api/package.json'));
   return editorApi('ws') as WsConstructor;
 }
 
@@ -246,7 +245,7 @@ export class NodeRedProcess {
   private async launch(): Promise<void> {
     this.log = '';
     const child = spawn(
-      process.execPath,
+      NODE_BIN,
       [
         ...(this.options.execArgv ?? []),
         RED_JS,

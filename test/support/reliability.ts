@@ -33,6 +33,8 @@ export interface ProbeReading {
   readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly stalls: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
   readonly snapshots: readonly number[];
+  /** Garbage collections over 50 ms: when each ended (ms since the epoch) and how long it took. */
+  readonly collections: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
 }
 
 /**
@@ -130,8 +132,14 @@ export async function storeOpen(red: NodeRedProcess, timeoutMs = 60000): Promise
   );
 }
 
-/** `count` distinct valid US numbers from `start` (+1 415 2xx xxxx). */
+/** The numbers() space: +1 415 200 0000 to +1 415 999 9999. */
+export const NUMBER_SPACE = 8_000_000;
+
+/** `count` distinct valid US numbers from `start` (+1 415 2xx xxxx to 9xx xxxx). */
 export function numbers(start: number, count: number): string[] {
+  // Past the space the seven digits become eight: a number that does not parse, blocked as invalid.
+  if (start < 0 || start + count > NUMBER_SPACE)
+    throw new RangeError(`numbers(${start}, ${count}) leaves the space of ${NUMBER_SPACE}`);
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push(`+1415${String(2_000_000 + start + i).padStart(7, '0')}`);
   return out;
