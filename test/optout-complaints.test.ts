@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { OptOutClassifier, OptOutDetector } from '../lib/optout';
 
-/** [language reported, text]: the three complaint forms in each language with lexicons. */
+/** [language reported, text]: the three complaint forms in each language. */
 const COMPLAINTS: readonly (readonly [string, string])[] = [
   ['en', 'Why do you keep calling me?'],
   ['en', 'why do u keep texting me'],
@@ -34,6 +34,18 @@ const COMPLAINTS: readonly (readonly [string, string])[] = [
   ['hi-Latn', 'aap baar baar call kyun karte ho'],
   ['hi-Latn', 'mera number kahan se mila'],
   ['hi-Latn', 'mera number kisne diya'],
+  ['it', 'Perché continuate a chiamarmi?'],
+  ['it', 'Dove avete preso il mio numero?'],
+  ['it', 'Chi vi ha dato il mio numero?'],
+  ['nl', 'Waarom blijven jullie me bellen?'],
+  ['nl', 'Hoe komen jullie aan mijn nummer?'],
+  ['nl', 'Wie heeft jullie mijn nummer gegeven?'],
+  ['id', 'Kenapa kalian terus menelepon saya?'],
+  ['id', 'Dari mana kalian dapat nomor saya?'],
+  ['id', 'Siapa yang kasih nomor saya?'],
+  ['tr', 'Neden beni sürekli arıyorsunuz?'],
+  ['tr', 'Numaramı nereden buldunuz?'],
+  ['tr', 'Numaramı size kim verdi?'],
 ];
 
 /** Look-alikes that are not complaints about being contacted: none with the option on or off. */
@@ -47,6 +59,10 @@ const NOT_COMPLAINTS = [
   'Woher haben Sie die Rechnung?',
   'como consigo meu número de protocolo?',
   'ek baar call kyun kiya',
+  'dove avete preso il mio pacco?',
+  'hoe komen jullie aan mijn adres?',
+  'dari mana kalian dapat paketnya?',
+  'siparişimi nereden buldunuz?',
 ];
 
 describe('opt-out classifier: complaint forms', function () {
@@ -60,7 +76,7 @@ describe('opt-out classifier: complaint forms', function () {
       assert.equal(r.rule, null, text);
       const complaint = r.ignored.find((i) => i.why === 'complaint');
       assert.ok(complaint, `${text}: no complaint in ignored ${JSON.stringify(r.ignored)}`);
-      assert.match(complaint.rule, /^complaint \((en|es|fr|de|pt|hi)\): /, text);
+      assert.match(complaint.rule, /^complaint \((en|es|fr|de|pt|hi|it|nl|id|tr)\): /, text);
       assert.ok(text.includes(complaint.matched), `${text}: matched "${complaint.matched}"`);
     }
   });
@@ -70,7 +86,7 @@ describe('opt-out classifier: complaint forms', function () {
       const r = on.classify(text);
       assert.equal(r.kind, 'opt-out', text);
       assert.equal(r.language, language, text);
-      assert.match(r.rule ?? '', /^complaint \((en|es|fr|de|pt|hi)\): /, text);
+      assert.match(r.rule ?? '', /^complaint \((en|es|fr|de|pt|hi|it|nl|id|tr)\): /, text);
       assert.ok(r.matched !== null && text.includes(r.matched), `${text}: matched "${r.matched}"`);
       assert.ok(r.confidence < 0.9, `${text}: a complaint is weaker than an outright request`);
     }

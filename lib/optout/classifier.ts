@@ -172,6 +172,7 @@ export class OptOutClassifier {
       lexicon.capitals,
       lexicon.politeness,
       lexicon.patterns.map((p) => p[1]),
+      lexicon.complaints ?? [],
     ))
       this.vocabulary.add(word);
     for (const kind of ['opt-out', 'help', 'opt-in'] as const) {

@@ -191,6 +191,11 @@ export const id: Lexicon = {
     ],
     ['help', '(saya|aku) (butuh|perlu|minta) (bantuan|info|informasi) $', 0.8],
   ],
+  complaints: [
+    '(kenapa|mengapa|knp|napa) [kalian|anda|kamu|sih] (terus|selalu|sering|terus terusan|terus menerus) (menelepon|nelpon|telpon|telepon|kirim|mengirim|sms|spam|ganggu|mengganggu|menghubungi|hubungi)',
+    '(dari mana|darimana|gimana|bagaimana) [kalian|anda|kamu] (dapat|mendapat|mendapatkan|dapet|tahu|tau) (nomor saya|nomor ini|nomer saya|nomorku|data saya)',
+    'siapa yang (kasih|memberi|memberikan|ngasih|jual|menjual) (nomor saya|nomor ini|nomer saya|nomorku|data saya)',
+  ],
   politeness: [
     'tolong',
     'mohon',

@@ -283,6 +283,12 @@ export const it: Lexicon = {
     ['help', '(cos e|che cos e|cosa e) (questo|questo messaggio|questo numero) $', 0.8],
     ['help', '(ho bisogno di|mi serve|vorrei|voglio) (aiuto|informazioni|piu informazioni) $', 0.8],
   ],
+  complaints: [
+    'perche (continuate|continua|continui|continuano) a (chiamarmi|scrivermi|mandarmi|inviarmi|disturbarmi|contattarmi|telefonarmi|chiamare|scrivere)',
+    'perche (mi|ci) (chiamate|chiama|chiami|scrivete|scrive|mandate|manda|disturbate|telefonate) (sempre|continuamente|tutti i giorni|ogni giorno|di continuo|cosi spesso)',
+    '(come|dove|da dove) (avete|ha|hai) (preso|avuto|trovato|ottenuto) (il mio numero|i miei dati|questo numero|il mio contatto)',
+    'chi (vi|le|ti) ha (dato|passato|venduto|fornito) (il mio numero|i miei dati|questo numero)',
+  ],
   politeness: [
     'per',
     'favore',

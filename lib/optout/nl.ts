@@ -188,6 +188,12 @@ export const nl: Lexicon = {
     ['help', 'wat is (dit|dit nummer|dit bericht|dat) $', 0.8],
     ['help', '(ik heb|ik wil|ik zoek) [graag] (hulp|informatie|meer informatie) [nodig] $', 0.8],
   ],
+  complaints: [
+    'waarom (blijven|blijft|blijf) (jullie|u|je) [me|mij|ons] (bellen|sms en|smsen|mailen|appen|berichten sturen|lastigvallen)',
+    'waarom (bellen|belt|bel|mailen|mailt|appen|appt) (jullie|u|je) (me|mij|ons) (steeds|telkens|de hele tijd|elke dag|zo vaak|constant)',
+    '(hoe|waar) (komen|komt|kom) (jullie|u|je) aan (mijn nummer|mijn telefoonnummer|mijn gegevens|dit nummer)',
+    'wie heeft (jullie|u|je) (mijn nummer|mijn telefoonnummer|mijn gegevens|dit nummer) (gegeven|verkocht|doorgegeven)',
+  ],
   politeness: [
     'alstublieft',
     'alsjeblieft',

@@ -233,6 +233,11 @@ export const tr: Lexicon = {
     ['help', '(kimsiniz|siz kimsiniz|kim bu|bu kim|bu numara kimin|kiminle görüşüyorum) $', 0.8],
     ['help', '(yardım|bilgi) (istiyorum|lazım|almak istiyorum) $', 0.8],
   ],
+  complaints: [
+    'neden [beni|bizi] (sürekli|durmadan|hep|her gün|devamlı|habire|ısrarla) (arıyorsunuz|arıyorsun|arıyorlar|rahatsız ediyorsunuz|mesaj atıyorsunuz|mesaj gönderiyorsunuz|yazıyorsunuz)',
+    '(numaramı|bilgilerimi|telefon numaramı) (nereden|nasıl) (buldunuz|aldınız|buldun|aldın|öğrendiniz)',
+    '(numaramı|bilgilerimi|telefon numaramı) (size|sana) kim (verdi|sattı)',
+  ],
   politeness: [
     'lütfen',
     'teşekkürler',
