@@ -15,6 +15,9 @@ export const id: Lexicon = {
       'telepon',
       'menelepon',
       'telpon',
+      'telp',
+      'tlp',
+      'tlpn',
       'nelpon',
       'nelepon',
       'call',
@@ -149,7 +152,7 @@ export const id: Lexicon = {
   patterns: [
     [
       'opt-out',
-      '(jangan|gak usah|ga usah|nggak usah|enggak usah|tidak usah|tak usah|gausah|gak perlu|ga perlu|tidak perlu|tdk usah|gk usah) [pernah] [lagi] @verb [@me|@noun|lagi] [@me|@noun|lagi] [lagi]',
+      '(jangan|jgn|jngn|gak usah|ga usah|nggak usah|enggak usah|tidak usah|tak usah|gausah|gak perlu|ga perlu|tidak perlu|tdk usah|gk usah) [pernah] [lagi] @verb [@me|@noun|lagi] [@me|@noun|lagi] [lagi]',
       0.9,
       'r',
     ],
@@ -161,7 +164,7 @@ export const id: Lexicon = {
     ],
     [
       'opt-out',
-      '(tidak|gak|ga|nggak|enggak|ngga|tdk|gk|tak) (mau|ingin|pengen|perlu|butuh) [lagi] (menerima|terima|dapat|dapet|dikirimi|dikirim|dihubungi|di hubungi|ditelepon|ditelpon|di telpon|di telepon|di sms|di spam|diganggu|@noun) [@noun]',
+      '(tidak|gak|ga|nggak|enggak|ngga|tdk|gk|tak) (mau|ingin|pengen|perlu|butuh) [lagi] (menerima|terima|dapat|dapet|dikirimi|dikirim|dihubungi|di hubungi|ditelepon|ditelpon|di telpon|di telepon|di telp|di sms|di spam|dispam|diganggu|ditawari|ditawarin|ditawarkan|dihubungin|dikirimin|@noun) [@noun]',
       0.9,
     ],
     [
@@ -218,7 +221,7 @@ export const id: Lexicon = {
     'aja',
     'saja',
   ],
-  negators: ['tidak', 'tak', 'gak', 'ga', 'nggak', 'enggak', 'ngga', 'tdk', 'gk', 'bukan', 'jangan'],
+  negators: ['tidak', 'jgn', 'tak', 'gak', 'ga', 'nggak', 'enggak', 'ngga', 'tdk', 'gk', 'bukan', 'jangan'],
   postNegators: [],
   licensed: [
     'saya',
