@@ -524,8 +524,10 @@ describe('attempt records in the embedded store, with the service and a policy',
     assert.equal(dnc.checkWithPlan('+13055550123', other, clock).allowed, true);
 
     await store.close();
+    // The file names its format, then holds one line per attempt.
     const lines = fs.readFileSync(path.join(dir, 'dnc-store.attempts.ndjson'), 'utf8').trim().split('\n');
-    assert.equal(lines.length, 3);
+    assert.deepEqual(JSON.parse(lines[0]), { format: 'dnc-store-attempts/1' });
+    assert.equal(lines.length, 1 + 3);
     store = new EmbeddedStore({ path: path.join(dir, 'dnc-store.json') });
     await store.open();
     const again = new DncService({ labels: LABELS, store, now: () => clock });
@@ -558,8 +560,10 @@ describe('attempt records in the embedded store, with the service and a policy',
     const dropped = await store.pruneAttempts(clock - 86_400_000);
     assert.equal(dropped, 1);
     assert.equal(store.attempts('+13055550123', 0).length, 1);
+    // Rewritten by the prune: its format line, then the one record kept.
     const lines = fs.readFileSync(path.join(dir, 'dnc-store.attempts.ndjson'), 'utf8').trim().split('\n');
-    assert.equal(lines.length, 1);
+    assert.deepEqual(JSON.parse(lines[0]), { format: 'dnc-store-attempts/1' });
+    assert.equal(lines.length, 1 + 1);
   });
 
   /** Every hour allowed, at most two attempts per 24 h on the same campaign. */

@@ -270,4 +270,27 @@ describe('upgrade: a store written by 0.1.0 opens with the same state', function
       assert.equal(await readFile(target, 'utf8'), text.replace(from, to));
     });
   }
+
+  it('reads the 0.1.0 attempts file (no format line) as it is; refuses one a later version wrote, saying so', async () => {
+    const file = join(dir, 'dnc-store.attempts.ndjson');
+    const original = await readFile(file, 'utf8');
+    assert.ok(!original.includes('"format"'), 'the 0.1.0 file has no format line');
+    const first = new EmbeddedStore({ path, logger });
+    await first.open();
+    const before = first.attempts('+14155550101', 0).length;
+    assert.ok(before > 0, 'attempts read from the 0.1.0 file');
+    await first.close();
+    await writeFile(file, `{"format":"dnc-store-attempts/2"}\n${original}`);
+    const store = new EmbeddedStore({ path, logger });
+    await store.open();
+    // Labels do not depend on the attempts file; a policy with caps cannot be evaluated (it blocks).
+    assert.equal(store.status().state, 'ready');
+    assert.throws(
+      () => store.attempts('+14155550101', 0),
+      (error: Error & { code?: string }) =>
+        error.code === 'DNC_STORE_UNAVAILABLE' && /written by a later version/.test(error.message),
+    );
+    await store.close();
+    assert.equal(await readFile(file, 'utf8'), `{"format":"dnc-store-attempts/2"}\n${original}`);
+  });
 });

@@ -17,9 +17,11 @@ import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { DncError } from '../errors';
 import { openPrivate } from '../private-files';
 import {
+  LaterFormatError,
   WRITE_RETRY_FIRST_MS,
   WRITE_RETRY_MAX_MS,
   fsyncDirectory,
+  isLaterFormat,
   readTextIfExists,
   truncateTo,
 } from './files';
@@ -28,6 +30,46 @@ import { isAttemptRndList, type AttemptRecord } from './types';
 /** `dnc-store.json` -> `dnc-store.attempts.ndjson`. */
 export function attemptsPathFor(snapshotPath: string): string {
   return `${snapshotPath.replace(/\.json$/i, '')}.attempts.ndjson`;
+}
+
+/**
+ * The file's format, named by its first line in files this version creates (or rewrites when pruning);
+ * a file written by 0.1.0 has no such line and is read as this format.
+ */
+export const ATTEMPTS_FORMAT = 'dnc-store-attempts/1';
+export const ATTEMPTS_HEADER = `${JSON.stringify({ format: ATTEMPTS_FORMAT })}\n`;
+
+/**
+ * The records of an attempts file's text, in file order, up to its last complete line (a torn final line
+ * was never acknowledged), and that line's byte length. Throws LaterFormatError for a file a later
+ * version wrote, and an Error naming the line for anything else that is not a record.
+ */
+export function parseAttempts(text: string, file: string): { records: AttemptRecord[]; end: number } {
+  const complete = text.lastIndexOf('\n') + 1;
+  const records: AttemptRecord[] = [];
+  let lineNo = 0;
+  for (const line of text.slice(0, complete).split('\n')) {
+    lineNo++;
+    if (line === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      throw new Error(`line ${lineNo} is not an attempt record`);
+    }
+    if (lineNo === 1 && parsed !== null && typeof parsed === 'object' && 'format' in parsed) {
+      const format = (parsed).format;
+      if (format === ATTEMPTS_FORMAT) continue;
+      if (isLaterFormat(format, 'dnc-store-attempts', [ATTEMPTS_FORMAT]))
+        throw new LaterFormatError(file, format, [ATTEMPTS_FORMAT]);
+    }
+    try {
+      records.push(checkRecord(parsed));
+    } catch {
+      throw new Error(`line ${lineNo} is not an attempt record`);
+    }
+  }
+  return { records, end: Buffer.byteLength(text.slice(0, complete)) };
 }
 
 const EMPTY: readonly AttemptRecord[] = Object.freeze([]);
@@ -110,25 +152,14 @@ export class AttemptLog {
     try {
       await this.openAfter?.catch(() => undefined);
       const text = (await readTextIfExists(this.path)) ?? '';
-      const complete = text.lastIndexOf('\n') + 1;
-      this.end = Buffer.byteLength(text.slice(0, complete));
-      let lineNo = 0;
-      for (const line of text.slice(0, complete).split('\n')) {
-        lineNo++;
-        if (line === '') continue;
-        let record: AttemptRecord;
-        try {
-          record = checkRecord(JSON.parse(line));
-        } catch {
-          throw new Error(`line ${lineNo} is not an attempt record`);
-        }
-        this.index(record);
-      }
+      const parsed = parseAttempts(text, `the attempt records ${this.path}`);
+      this.end = parsed.end;
+      for (const record of parsed.records) this.index(record);
       // A torn final line (a write that was never acknowledged) is cut off so appends stay whole lines.
       // The file itself is created by the first record.
       if (text !== '') {
         this.handle = await openPrivate(this.path, 'a+');
-        if (complete < text.length) {
+        if (this.end < Buffer.byteLength(text)) {
           await this.handle.truncate(this.end);
           await this.handle.sync(); // the cut must be durable before records are appended after it
         }
@@ -218,8 +249,11 @@ export class AttemptLog {
         try {
           if (this.state !== 'ready') throw new Error(`the attempts file is ${this.state}`);
           if (this.failure !== undefined) await this.repair();
+          const fresh = this.handle === undefined && this.end === 0;
           const handle = this.handle ?? (await this.create());
-          const bytes = Buffer.from(batch.map((p) => `${JSON.stringify(p.record)}\n`).join(''), 'utf8');
+          // A file this version starts names its format first, in the same append as its first records.
+          const lines = batch.map((p) => `${JSON.stringify(p.record)}\n`).join('');
+          const bytes = Buffer.from(fresh ? ATTEMPTS_HEADER + lines : lines, 'utf8');
           await handle.appendFile(bytes);
           await handle.datasync();
           this.end += bytes.length;
@@ -316,7 +350,7 @@ export class AttemptLog {
       const dropped = this.count - kept.size;
       if (dropped === 0) return 0;
       const ordered = [...kept].sort((a, b) => a.at - b.at);
-      const text = ordered.map((r) => `${JSON.stringify(r)}\n`).join('');
+      const text = ATTEMPTS_HEADER + ordered.map((r) => `${JSON.stringify(r)}\n`).join('');
       const temporary = `${this.path}.tmp`;
       const out = await openPrivate(temporary, 'w');
       try {

@@ -21,7 +21,7 @@ import {
   readKeyFile,
   writePendingKeyFile,
 } from './key-file';
-import { attemptsPathFor } from './attempts';
+import { ATTEMPTS_HEADER, attemptsPathFor } from './attempts';
 import { StoreLock, lockPathFor } from './lock';
 import { fsyncDirectory } from './files';
 import { EmbeddedStore, type StoreLogger } from './embedded';
@@ -299,8 +299,10 @@ async function copyPostgresData(
       );
       attempts += rows.rows.length;
       const last = rows.rows.at(-1);
+      const lines = rows.rows.map((row) => `${JSON.stringify(attemptFromRow(row))}\n`).join('');
       return {
-        text: rows.rows.map((row) => `${JSON.stringify(attemptFromRow(row))}\n`).join(''),
+        // The file names its format first, as one the embedded store creates does.
+        text: after === 0 && lines !== '' ? ATTEMPTS_HEADER + lines : lines,
         next: last ? Number(last.seq) : undefined,
       };
     });

@@ -12,7 +12,7 @@ import type { AttemptRecord, AuditVerification } from './types';
 import type { AuditKey } from './audit-hash';
 import { ChainVerifier, GENESIS_STATE, journalPathFor, scanLines } from './journal';
 import { keyPathFor, readKeyFile } from './key-file';
-import { attemptsPathFor } from './attempts';
+import { attemptsPathFor, parseAttempts } from './attempts';
 import { StoreLock, lockPathFor } from './lock';
 import { EmbeddedStore, type StoreLogger } from './embedded';
 import { PostgresStore } from './postgres/store';
@@ -354,9 +354,5 @@ async function readAttemptsFile(path: string): Promise<AttemptRecord[]> {
     if (error.code === 'ENOENT') return '';
     throw error;
   });
-  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-  return complete
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as AttemptRecord);
+  return parseAttempts(text, `the attempt records ${path}`).records;
 }
