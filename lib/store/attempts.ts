@@ -58,7 +58,7 @@ export function parseAttempts(text: string, file: string): { records: AttemptRec
       throw new Error(`line ${lineNo} is not an attempt record`);
     }
     if (lineNo === 1 && parsed !== null && typeof parsed === 'object' && 'format' in parsed) {
-      const format = (parsed).format;
+      const format = parsed.format;
       if (format === ATTEMPTS_FORMAT) continue;
       if (isLaterFormat(format, 'dnc-store-attempts', [ATTEMPTS_FORMAT]))
         throw new LaterFormatError(file, format, [ATTEMPTS_FORMAT]);
