@@ -184,9 +184,13 @@ export function previewPolicy(request: PreviewRequest, now: () => number = Date.
     return errorOf(err, 'channel');
   }
   const asked = { ...base, channel, at: isoTime(at) };
-  const parsed = parserFor(request.defaultCountry).tryParse(
-    typeof contact === 'string' ? contact.trim() : contact,
-  );
+  let parser: ReturnType<typeof parserFor>;
+  try {
+    parser = parserFor(request.defaultCountry);
+  } catch (err) {
+    return errorOf(err, 'defaultCountry');
+  }
+  const parsed = parser.tryParse(typeof contact === 'string' ? contact.trim() : contact);
   if (parsed instanceof DncError)
     return {
       ...asked,
@@ -201,7 +205,40 @@ export function previewPolicy(request: PreviewRequest, now: () => number = Date.
     };
   const phone = parsed.keys.find((key) => key.startsWith('+'));
   const label = parsed.keys[0];
-  // The engine's own evaluation, with no attempt on record (history.checked is false).
+  try {
+    return evaluated(policy, parsed, phone, label, asked, channel, at);
+  } catch (err) {
+    // As Check DNC: a policy that cannot be applied blocks, saying why.
+    return {
+      ...asked,
+      contact: label,
+      allowed: false,
+      reasons: [
+        {
+          code: 'CHECK_FAILED',
+          message: `the calling policy "${policy.name}" could not be applied, so the contact is blocked: ${(err as Error).message}`,
+          nextAllowedAt: null,
+        },
+      ],
+      zone: null,
+      zones: [],
+      localTime: null,
+      nextAllowedAt: null,
+      nextAllowedLocal: null,
+    };
+  }
+}
+
+/** The engine's own evaluation of a parsed contact, with no attempt on record (history.checked is false). */
+function evaluated(
+  policy: CheckPolicy,
+  parsed: Exclude<ReturnType<ReturnType<typeof parserFor>['tryParse']>, DncError>,
+  phone: string | undefined,
+  label: string,
+  asked: PreviewResultOk,
+  channel: string | null,
+  at: number,
+): PreviewResultOk {
   const verdict = policy.evaluateFor(
     parsed.hints,
     phone,

@@ -103,6 +103,13 @@ describe('dnc-policy admin routes (check and holidays)', function () {
     });
     const noPreset = await request().post('/dnc-policy/check').send({ preset: 'atlantis' });
     assert.deepEqual(noPreset.body.error.field, 'preset');
+    // A country the contact parser does not know: the request's field named, not "not valid JSON".
+    const noCountry = await request()
+      .post('/dnc-policy/check')
+      .send({ preset: 'us-federal', contact: '2025550100', defaultCountry: 'ZZ' });
+    assert.equal(noCountry.status, 200);
+    assert.equal(noCountry.body.ok, false);
+    assert.equal(noCountry.body.error.field, 'defaultCountry');
   });
 
   it('check: a malformed or mistyped request is 400 with a stable code, no stack or path', async function () {

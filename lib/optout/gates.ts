@@ -73,6 +73,10 @@ export function universalGates(universal: Lexicon, lexicons: readonly Lexicon[])
     'als',
     'tak',
     'ga',
+    // Italian "never" is romanised Hindi "I" ("mai STOP likh raha hu"); Turkish "I wonder" is Spanish
+    // and Portuguese "ends" / "has just" ("se acaba", "acaba de").
+    'mai',
+    'acaba',
   ]);
   const keep = (words: Iterable<string>) => [...words].filter((w) => !ambiguous.has(w));
   return {

@@ -132,6 +132,7 @@ export class AttemptLog {
   private failure: DncError | undefined;
   private repairTimer: NodeJS.Timeout | undefined;
   private repairDelay = WRITE_RETRY_FIRST_MS;
+  private closing = false;
 
   constructor(
     readonly path: string,
@@ -297,7 +298,7 @@ export class AttemptLog {
   }
 
   private scheduleRepair(): void {
-    if (this.repairTimer !== undefined || this.state !== 'ready') return;
+    if (this.repairTimer !== undefined || this.state !== 'ready' || this.closing) return;
     this.repairTimer = setTimeout(() => {
       this.repairTimer = undefined;
       if (this.failure === undefined || this.state !== 'ready') return;
@@ -379,6 +380,7 @@ export class AttemptLog {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearTimeout(this.repairTimer);
     this.repairTimer = undefined;
     await this.openPromise?.catch(() => undefined);
@@ -393,5 +395,6 @@ export class AttemptLog {
     this.error = undefined;
     this.failure = undefined;
     this.end = 0;
+    this.closing = false;
   }
 }

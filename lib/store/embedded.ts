@@ -436,6 +436,7 @@ export class EmbeddedStore implements DncStore {
       }
     },
     batchCommitted: () => {
+      this.recoveryDelay = WRITE_RETRY_FIRST_MS;
       if (this.durable.seq - this.snapshotSeq >= this.snapshotEvery && !this.snapshotRunning)
         void this.startSnapshot();
     },
@@ -449,6 +450,9 @@ export class EmbeddedStore implements DncStore {
       this.recoveryTimer = undefined;
       this.recovering = this.recover().finally(() => {
         this.recovering = undefined;
+        // A reopen that failed tries again (from here: while it ran, scheduling was refused).
+        if (this.state === 'unavailable' && !this.closing && this.writer !== undefined)
+          this.scheduleRecovery();
       });
     }, this.recoveryDelay);
     this.recoveryTimer.unref();
@@ -475,15 +479,16 @@ export class EmbeddedStore implements DncStore {
       this.auditIndexBuilding = undefined;
       this.openPromise = this.load();
       await this.openPromise;
-      this.recoveryDelay = WRITE_RETRY_FIRST_MS;
-      this.logger.warn(`DNC store ${this.path}: writable again after a failed write; reopened`);
+      // The pause is reset by the next commit, not here: a full disk still lets the store reopen (it only
+      // reads), and each failed write would otherwise reopen it again after the shortest pause.
+      this.logger.warn(`DNC store ${this.path}: reopened after a failed write`);
     } catch (error) {
       this.state = 'unavailable';
       // A reopen that got as far as reading the files says what is wrong now (load() set it: a file
       // found corrupt, say); before that, the disk still refuses, and the write's failure says why.
       this.error ??= failure ?? (error as Error);
+    } finally {
       this.recoveryDelay = Math.min(this.recoveryDelay * 2, WRITE_RETRY_MAX_MS);
-      if (!this.closing) this.scheduleRecovery();
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import type { NodeMessage } from 'node-red';
 import { DncError, type DncErrorCode } from '../../lib/errors';
+import { redactPaths } from '../../lib/api/errors';
 import { ownedFields, putResult } from './result';
 
 /** The codes a node can report: the library's codes plus the node-only DNC_NOT_CONFIGURED. */
@@ -49,9 +50,9 @@ const ERROR_FIELD = ownedFields(['error']);
  */
 export function putError(msg: NodeMessage, error: CodedError): void {
   const field = (error as { field?: unknown }).field;
+  // A flow may answer an HTTP client with it (example 04): no file paths of the server.
+  const message = redactPaths(error.message);
   const reported: MessageError =
-    typeof field === 'string'
-      ? { code: error.code, message: error.message, field }
-      : { code: error.code, message: error.message };
+    typeof field === 'string' ? { code: error.code, message, field } : { code: error.code, message };
   putResult(msg, ERROR_FIELD, { error: reported });
 }

@@ -105,12 +105,17 @@ export function mountPolicyRoutes(RED: NodeAPI): void {
       next(err);
       return;
     }
-    const status = (err as { status?: unknown }).status;
+    const { status, type } = err as { status?: unknown; type?: unknown };
     if (status === 413) {
       res.status(413).json({ code: 'DNC_INVALID_INPUT', message: 'the request is too large' });
       return;
     }
-    badRequest(res, 'the request is not valid JSON');
+    // Only the body parser's refusals are the request's fault; anything else is ours, said without detail.
+    if ((typeof type === 'string' && type.startsWith('entity.')) || status === 400) {
+      badRequest(res, 'the request is not valid JSON');
+      return;
+    }
+    res.status(500).json({ code: 'DNC_INTERNAL', message: 'the policy could not be checked' });
   });
 
   RED.httpAdmin.get('/dnc-policy/holidays', read, (req: Request, res: Response) => {

@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NodeRedProcess, PACKAGE_ROOT, waitFor, type FlowNode } from '../support/node-red-process';
+import { NodeRedProcess, PACKAGE_ROOT, sleep, waitFor, type FlowNode } from '../support/node-red-process';
 import {
   SOAK_LABEL,
   addLabelNode,
@@ -186,6 +186,11 @@ describe('reliability: disk full (ENOSPC) and failing (EIO) under a running Node
       assert.equal(viaFlow.status, 503, JSON.stringify(viaFlow.body));
       assert.match(String(viaFlow.body?.code), /^DNC_STORE_(ERROR|UNAVAILABLE)$/);
       refused.push(never);
+      // The fault outlasts the first reopen (after 0.5 s): a reopen that fails, or a reopened store whose
+      // next write fails, must try again later, not give up.
+      await sleep(1500);
+      const late = numbers(950_000 + (next += 1), 1)[0];
+      assert.equal((await optOut(late)).status, 503, 'still refused while the disk refuses');
 
       figures[`journal ${errno} recoveryMs`] = await recovers();
       await intact(`after the journal's ${errno}`);
