@@ -188,6 +188,40 @@ describe('opt-out classifier', function () {
     assert.equal(kind('i need to stop payment on a check'), 'none');
   });
 
+  it('reads emoji-only and punctuation-only replies as none, and a keyword among emoji as the keyword', function () {
+    // No carrier or platform we found treats an emoji as an opt-out keyword (docs/opt-out-detection.md).
+    for (const text of ['🛑', '🛑🛑', '✋', '👎', '❌', '🙅‍♀️', '🚫📵', '😡😡', '?', '...', '!!!', '??!', '👍'])
+      assert.equal(kind(text), 'none', text);
+    for (const text of ['STOP 🛑', '🛑 STOP', 'stop ✋', '🙅 unsubscribe'])
+      assert.equal(kind(text), 'opt-out', text);
+    // An iPhone reaction to an SMS arrives as text quoting the message reacted to.
+    for (const text of [
+      'Disliked “Reply STOP to opt out”',
+      'Liked "Text STOP to end"',
+      'Questioned “Reply STOP to opt out”',
+    ])
+      assert.equal(kind(text), 'none', text);
+  });
+
+  it('sets aside a keyword used as a noun ("at the bus stop"), and reads "make it stop"', function () {
+    const r = classifier.classify("I'm at the bus stop, call you later");
+    assert.equal(r.kind, 'none');
+    assert.equal(r.ignored[0]?.why, 'noun');
+    for (const text of [
+      'im at the bus stop calling you',
+      'meet me at the next stop text me when you get there',
+    ])
+      assert.equal(kind(text), 'none', text);
+    for (const text of [
+      'Please make the texts stop',
+      'make it stop!',
+      'put a stop to these calls',
+      'I said stop calling me',
+    ])
+      assert.equal(kind(text), 'opt-out', text);
+    assert.equal(kind('make it stop raining'), 'none');
+  });
+
   it('is deterministic and survives odd input', function () {
     const text = 'Por favor, dejen de enviarme promociones!!!';
     assert.deepEqual(classifier.classify(text), classifier.classify(text));

@@ -22,10 +22,12 @@ import { en } from './en';
 import { es } from './es';
 import {
   hasInstruction,
+  inPhrase,
   isHypothetical,
   isNegated,
   isRestricted,
   languageGates,
+  tokenPhrases,
   tokenSet,
   universalGates,
   type Gates,
@@ -55,7 +57,7 @@ export const LEXICONS: readonly Lexicon[] = [en, es, fr, de, pt, hi, it, nl, id,
 export const LANGUAGES = ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn', 'it', 'nl', 'id', 'tr'] as const;
 export const TOPICS = ['marketing', 'sales', 'surveys'] as const;
 
-export type IgnoredWhy = 'negated' | 'hypothetical' | 'instruction' | 'restriction' | 'complaint';
+export type IgnoredWhy = 'negated' | 'hypothetical' | 'instruction' | 'restriction' | 'complaint' | 'noun';
 
 export interface Classification {
   readonly kind: IntentKind;
@@ -127,6 +129,8 @@ export class OptOutClassifier {
   private readonly instructions: Set<string>;
   /** Verbs that follow the keyword they quote (Turkish "RET yazıp gönderin"). */
   private readonly instructionsAfter: Set<string>;
+  /** Phrases in which a keyword is a noun ("bus stop"), every language's, by their length. */
+  private readonly nounPhrases: string[][];
   /** Every word the rules know, for reading a stretched word back ("callll" = "call"). */
   private readonly vocabulary = new Set<string>();
   /** Single-token keywords (any kind), for spotting "reply STOP" instructions. */
@@ -150,6 +154,7 @@ export class OptOutClassifier {
     this.politeness = tokenSet(...all.map((l) => l.politeness));
     this.instructions = tokenSet(...all.map((l) => l.instructions));
     this.instructionsAfter = tokenSet(...all.map((l) => l.instructionsAfter ?? []));
+    this.nounPhrases = tokenPhrases(all.flatMap((l) => l.nounPhrases ?? []));
     for (const lexicon of LEXICONS) {
       this.gates.set(lexicon.language, languageGates(lexicon, universal));
     }
@@ -345,7 +350,8 @@ export class OptOutClassifier {
     for (const c of candidates) {
       const gates = this.gates.get(c.language) ?? this.gates.get('*')!;
       let why: IgnoredWhy | null = null;
-      if (isHypothetical(tk, c, gates)) why = 'hypothetical';
+      if (inPhrase(norm, c.start, this.nounPhrases)) why = 'noun';
+      else if (isHypothetical(tk, c, gates)) why = 'hypothetical';
       else {
         instructionClauses ??= new Map();
         const clauseNo = tk.clause[c.start];

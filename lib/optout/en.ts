@@ -219,6 +219,9 @@ export const en: Lexicon = {
     ['opt-out', '(stop|quit|cease) (sending|giving) [@det] @noun', 0.9],
     ['opt-out', '(stop|quit|cease) (getting|receiving) [@det] @noun', 0.85],
     ['opt-out', '(stop|halt) [@det] @noun', 0.9],
+    ['opt-out', '(make|let) (it|this|them) stop $', 0.8],
+    ['opt-out', '(make|let) @det @noun stop', 0.85],
+    ['opt-out', 'put (a|an) (stop|end) to (it|this|them|@det @noun|@noun)', 0.85],
     // do not call me (again), never text this number again
     [
       'opt-out',
@@ -306,6 +309,27 @@ export const en: Lexicon = {
     'who (gave|sold|passed|handed|shared|leaked) (you|u|you guys|yall|them) @mynum',
     'who (gave|sold|passed|shared|leaked) @mynum (to|with) (you|u|you guys|yall|them)',
     '(how|why) (do|does) (you|u|you guys|they) (have|know) @mynum',
+  ],
+  // "I'm at the bus stop, call you later": a stop you wait at, not one you ask for.
+  nounPhrases: [
+    'bus stop',
+    'bus stops',
+    'truck stop',
+    'pit stop',
+    'rest stop',
+    'tram stop',
+    'train stop',
+    'request stop',
+    'full stop',
+    'next stop',
+    'last stop',
+    'first stop',
+    'one stop',
+    'the stop',
+    'a stop',
+    'my stop',
+    'your stop',
+    'our stop',
   ],
   politeness: [
     'please',

@@ -140,6 +140,20 @@ export function hasInstruction(
   return false;
 }
 
+/** One of the phrases covers the token at `at` ("bus stop" covers the `stop` of "at the bus stop"). */
+export function inPhrase(
+  norm: readonly string[],
+  at: number,
+  phrases: readonly (readonly string[])[],
+): boolean {
+  for (const phrase of phrases) {
+    for (let k = Math.max(0, at - phrase.length + 1); k <= at; k++) {
+      if (startsWithAt(norm, k, phrase)) return true;
+    }
+  }
+  return false;
+}
+
 /** A negation before the span (across licensed words only) or right after it (Hindi "nahi"). */
 export function isNegated(tk: Tokens, c: Span, gates: Gates): boolean {
   const segmentNo = tk.segment[c.start];

@@ -29,6 +29,11 @@ export interface Lexicon {
   readonly complaints?: readonly string[];
   /** Words that may surround a keyword reply: please, thanks, now, por favor, bitte, svp, kripya... */
   readonly politeness: readonly string[];
+  /**
+   * Phrases in which a keyword is a noun, not a request ("bus stop", "next stop"): a rule whose first
+   * word falls inside one is set aside (why: `noun`). Optional.
+   */
+  readonly nounPhrases?: readonly string[];
   /** Words that negate what follows them ("not", "no", "ne", "nicht", "não"). */
   readonly negators: readonly string[];
   /** Words that negate what precedes them (Hindi "नहीं", "मत"; French "pas"). */
