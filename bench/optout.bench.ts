@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LANGUAGES, OptOutClassifier, OptOutDetector } from '../lib/optout';
-import { opsPerSecond, record } from './harness';
+import { heapUsedAfterGc, opsPerSecond, record } from './harness';
 
 const SUITE = 'opt-out';
 
@@ -59,7 +59,10 @@ function main(): void {
   const sample = texts();
   // Fresh copies, as texts arrive in messages.
   const inputs = Array.from({ length: 20 }, () => sample.map((t) => (' ' + t).slice(1))).flat();
+  // The compiled rules' memory: the live heap a classifier adds (ten languages' lexicons, patterns, gates).
+  const heapBefore = heapUsedAfterGc();
   const classifier = new OptOutClassifier();
+  const rulesBytes = heapUsedAfterGc() - heapBefore;
   const detector = new OptOutDetector({
     mapping: {
       defaultLabels: ['DNC_Global'],
@@ -94,8 +97,8 @@ function main(): void {
       case: 'single-keyword exact match (trim + upper-case + table lookup)',
       value: Math.round(baseRate),
     },
-    goal: '>= 50,000 classifications/s on one core',
-    met: rate >= 50_000,
+    goal: '>= 100,000 classifications/s on one core',
+    met: rate >= 100_000,
     note: `opt-outs found in the set: ${found} (the keyword baseline finds ${baselineOptOuts})`,
   });
   record({
@@ -107,8 +110,15 @@ function main(): void {
       case: 'single-keyword exact match (trim + upper-case + table lookup)',
       value: Math.round(baseRate),
     },
-    goal: '>= 50,000 classifications/s on one core',
-    met: detectRate >= 50_000,
+    goal: '>= 100,000 detections/s on one core',
+    met: detectRate >= 100_000,
+  });
+  record({
+    suite: SUITE,
+    case: `compiled rules in memory (${LANGUAGES.length} language variants, ${classifier.patternCount} patterns)`,
+    value: Math.round(rulesBytes / 1024),
+    unit: 'KiB',
+    note: 'live heap one classifier adds, after a forced GC',
   });
   if (optOuts === 0) throw new Error('no opt-out found');
 }

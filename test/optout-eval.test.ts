@@ -98,13 +98,14 @@ describe('opt-out classifier evaluation', function () {
       for (const [id, text] of sources) assert.match(text, /https?:\/\//, `${id} has no address`);
     });
 
-    it('covers every language with published opt-out wording, and is not the development set', function () {
+    it('covers every language with published opt-out wording but Hindi, and is not the development set', function () {
       const dev = new Set(loadUtterances().map((r) => `${r.language}\t${r.text}`));
-      for (const language of LANGUAGES)
-        assert.ok(
-          rows.some((r) => r.language === language && r.kind === 'opt-out'),
-          `${language} has no published opt-out wording`,
-        );
+      // No platform or regulator publishes Hindi opt-out wording that we could find (the file's header).
+      const unpublished = ['hi', 'hi-Latn'];
+      assert.deepEqual(
+        LANGUAGES.filter((language) => !rows.some((r) => r.language === language && r.kind === 'opt-out')),
+        unpublished,
+      );
       const seen = new Set<string>();
       for (const row of rows) {
         const key = `${row.language}\t${row.text}`;

@@ -254,7 +254,7 @@ export class OptOutClassifier {
   }
 
   classify(text: string): Classification {
-    const tk = tokenise(text, this.vocabulary);
+    const tk = tokenise(text, this.vocabulary, this.instructions);
     const norm = tk.norm;
     const words = norm.join(' ');
     if (norm.length === 0) return this.none(tk, words, []);
@@ -357,13 +357,12 @@ export class OptOutClassifier {
         const clauseNo = tk.clause[c.start];
         let instruction = instructionClauses.get(clauseNo);
         if (instruction === undefined) {
-          instruction = hasInstruction(
-            tk,
-            clauseNo,
-            this.instructions,
-            this.keywordTokens,
-            this.instructionsAfter,
-          );
+          instruction = hasInstruction(tk, clauseNo, {
+            before: this.instructions,
+            after: this.instructionsAfter,
+            keywords: this.keywordTokens,
+            optOut: this.optOutTokens,
+          });
           instructionClauses.set(clauseNo, instruction);
         }
         if (instruction) why = 'instruction';

@@ -71,6 +71,7 @@ export const de: Lexicon = {
       'keine werbung',
       'kein interesse mehr',
       'schluss',
+      'stornieren',
     ],
     'opt-in': ['ja', 'anmelden', 'wieder anmelden', 'starten'],
     help: ['hilfe', 'infos', 'auskunft', 'ich brauche hilfe', 'wer ist das', 'wer sind sie', 'wer ist da'],

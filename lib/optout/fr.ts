@@ -128,8 +128,9 @@ export const fr: Lexicon = {
       'stop #',
       'desabonnez moi',
       'desinscrivez moi',
+      'arrett',
     ],
-    'opt-in': ['oui', 'reabonner', 'demarrer', 'reprendre'],
+    'opt-in': ['oui', 'reabonner', 'demarrer', 'reprendre', 'recommencer'],
     help: [
       'aide',
       'aidez moi',
@@ -141,6 +142,7 @@ export const fr: Lexicon = {
       'c est qui',
       'qui est ce',
       'qui etes vous',
+      'contact',
     ],
   },
   strong: ['arret', 'desabonner', 'desabonnez moi'],
@@ -281,6 +283,9 @@ export const fr: Lexicon = {
     'ecris',
     'renvoyez',
     'reponde',
+    'texter',
+    'textez',
+    'texte',
   ],
   functionWords: [
     'le',

@@ -112,29 +112,64 @@ export function isHypothetical(tk: Tokens, c: Span, gates: Gates): boolean {
   return false;
 }
 
+/** What an instruction to send a keyword is made of, every language's together. */
+export interface InstructionWords {
+  /** Verbs that introduce a keyword ("reply", "text", "envíe"). */
+  readonly before: ReadonlySet<string>;
+  /** Verbs that follow the keyword they quote (Turkish "RET yazıp gönderin"). */
+  readonly after: ReadonlySet<string>;
+  /** Every single-token keyword, any kind. */
+  readonly keywords: ReadonlySet<string>;
+  /** Single-token opt-out keywords ("STOP to cancel": the footer's second half). */
+  readonly optOut: ReadonlySet<string>;
+}
+
+/** Words that name the keyword right after them: "the word STOP", "a palavra SAIR", "het woord STOP". */
+const MENTION = new Set([
+  'word',
+  'keyword',
+  'palabra',
+  'palavra',
+  'mot',
+  'parola',
+  'wort',
+  'woord',
+  'kata',
+  'kelime',
+]);
+/** Words of purpose between a keyword and what it does: "STOP to cancel", "ARRET pour annuler". */
+const PURPOSE = new Set(['to', 'pour', 'para', 'per', 'om', 'zum', 'um', 'untuk']);
+
 /**
  * The clause tells the reader to send a keyword ("Text STOP to 12345"; Turkish "RET yazıp gönderin",
- * where the verb follows the keyword).
+ * where the verb follows the keyword), names it as a word ("send the word STOP"), or is the second half
+ * of a footer ("Reply HELP for help. STOP to cancel.").
  */
-export function hasInstruction(
-  tk: Tokens,
-  clauseNo: number,
-  instructions: ReadonlySet<string>,
-  keywordTokens: ReadonlySet<string>,
-  instructionsAfter: ReadonlySet<string>,
-): boolean {
+export function hasInstruction(tk: Tokens, clauseNo: number, words: InstructionWords): boolean {
   const norm = tk.norm;
   for (let i = 0; i < norm.length; i++) {
     if (tk.clause[i] !== clauseNo) continue;
-    if (instructions.has(norm[i])) {
+    const word = norm[i];
+    if (words.before.has(word)) {
       for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
-        if (keywordTokens.has(norm[k])) return true;
+        if (words.keywords.has(norm[k])) return true;
       }
     }
-    if (instructionsAfter.has(norm[i])) {
+    if (words.after.has(word)) {
       for (let k = i - 1; k >= i - 3 && k >= 0 && tk.clause[k] === clauseNo; k--) {
-        if (keywordTokens.has(norm[k])) return true;
+        if (words.keywords.has(norm[k])) return true;
       }
+    }
+    if (i + 1 < norm.length && tk.clause[i + 1] === clauseNo) {
+      if (MENTION.has(word) && words.keywords.has(norm[i + 1])) return true;
+      if (
+        words.keywords.has(word) &&
+        PURPOSE.has(norm[i + 1]) &&
+        i + 2 < norm.length &&
+        tk.clause[i + 2] === clauseNo &&
+        (words.optOut.has(norm[i + 2]) || norm[i + 2] === 'opt')
+      )
+        return true;
     }
   }
   return false;

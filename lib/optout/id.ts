@@ -133,6 +133,7 @@ export const id: Lexicon = {
       'jangan hubungi saya',
       'jangan telepon',
       'stop kirim',
+      'off',
     ],
     'opt-in': ['reg', 'daftar', 'mulai', 'langganan', 'berlangganan', 'berlangganan lagi', 'aktifkan'],
     help: [

@@ -136,6 +136,8 @@ export const nl: Lexicon = {
       'kappen',
       'schrijf me uit',
       'meld me af',
+      'uit',
+      'off',
     ],
     'opt-in': ['ja', 'aanmelden', 'inschrijven', 'weer aanmelden', 'opnieuw aanmelden'],
     help: ['hulp', 'informatie', 'wie is dit', 'wie bent u', 'wie ben je', 'wat is dit', 'ik heb hulp nodig'],
@@ -262,7 +264,7 @@ export const nl: Lexicon = {
     'onder werktijd',
     'deze week',
   ],
-  instructions: ['antwoord', 'beantwoord', 'typ', 'reageer', 'verstuur', 'antwoorden'],
+  instructions: ['antwoord', 'beantwoord', 'typ', 'reageer', 'verstuur', 'antwoorden', 'stuur', 'stuurt'],
   functionWords: [
     'het',
     'een',

@@ -168,14 +168,42 @@ export function foldWord(lower: string): string {
 }
 
 /** Blanks out quoted text (keeping offsets), unless the quote is the whole message. */
-function dropQuotes(text: string): string {
+function dropQuotes(text: string, instructions?: ReadonlySet<string>): string {
   if (!/["“”„«»‹›'‘‚]/.test(text)) return text;
-  return text.replace(QUOTED, (whole: string, _inner1?: string, lead?: string) => {
-    const rest = text.replace(whole, ' ');
-    // The whole message is the quote ("STOP"): it is the person's own words.
-    if (!/[\p{L}\p{N}]/u.test(rest)) return whole;
-    return `${lead ?? ''}\n`;
-  });
+  return text.replace(
+    QUOTED,
+    (
+      whole: string,
+      inner1: string | undefined,
+      lead: string | undefined,
+      inner2: string | undefined,
+      at: number,
+    ) => {
+      const rest = text.replace(whole, ' ');
+      // The whole message is the quote ("STOP"): it is the person's own words.
+      if (!/[\p{L}\p{N}]/u.test(rest)) return whole;
+      // A keyword an instruction quotes ('Text "STOP" to opt out', 'Text back "unstop" to...'): kept, so
+      // the instruction gate reads the clause as the footer it is.
+      if (
+        instructions !== undefined &&
+        quotedByInstruction(text.slice(0, at), inner1 ?? inner2 ?? '', instructions)
+      )
+        return whole;
+      return `${lead ?? ''}\n`;
+    },
+  );
+}
+
+/** A quote of at most three words within three words after an instruction verb. */
+function quotedByInstruction(before: string, inner: string, instructions: ReadonlySet<string>): boolean {
+  if ((inner.match(/[\p{L}\p{N}]+/gu) ?? []).length > 3) return false;
+  const words = before
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .match(/[\p{L}\p{N}]+/gu);
+  if (words === null) return false;
+  return words.slice(-3).some((w) => instructions.has(w));
 }
 
 /** Splits a word with apostrophes: English n't contractions, else at each apostrophe. */
@@ -234,10 +262,15 @@ export function unstretch(word: string, vocabulary?: ReadonlySet<string>): strin
 
 /**
  * The message as tokens. `vocabulary` (the words the rules know) decides how a stretched word is read
- * back ("callll" = "call", "stooop" = "stop").
+ * back ("callll" = "call", "stooop" = "stop"); a short quote right after one of `instructions` (reply,
+ * text...) is kept as words.
  */
-export function tokenise(input: string, vocabulary?: ReadonlySet<string>): Tokens {
-  const text = dropQuotes(PRINTABLE_ASCII.test(input) ? input : input.normalize('NFKC'));
+export function tokenise(
+  input: string,
+  vocabulary?: ReadonlySet<string>,
+  instructions?: ReadonlySet<string>,
+): Tokens {
+  const text = dropQuotes(PRINTABLE_ASCII.test(input) ? input : input.normalize('NFKC'), instructions);
   const norm: string[] = [];
   const raw: string[] = [];
   const caps: boolean[] = [];
