@@ -57,7 +57,8 @@ export const LEXICONS: readonly Lexicon[] = [en, es, fr, de, pt, hi, it, nl, id,
 export const LANGUAGES = ['en', 'es', 'fr', 'de', 'pt', 'hi', 'hi-Latn', 'it', 'nl', 'id', 'tr'] as const;
 export const TOPICS = ['marketing', 'sales', 'surveys'] as const;
 
-export type IgnoredWhy = 'negated' | 'hypothetical' | 'instruction' | 'restriction' | 'complaint' | 'noun';
+export type IgnoredWhy =
+  'negated' | 'hypothetical' | 'instruction' | 'restriction' | 'complaint' | 'noun' | 'reported';
 
 export interface Classification {
   readonly kind: IntentKind;
@@ -115,6 +116,8 @@ interface Candidate {
 const KIND_ORDER: Record<Exclude<IntentKind, 'none'>, number> = { 'opt-out': 3, help: 2, 'opt-in': 1 };
 const DEVANAGARI = /[\u0900-\u097f]/;
 const MAX_KEYWORD_TOKENS = 5;
+/** How many words may stand between a reporting frame and the words it reports ("zei dat jullie moeten stoppen"). */
+const REPORT_REACH = 3;
 
 export class OptOutClassifier {
   private readonly fallback: string;
@@ -125,10 +128,14 @@ export class OptOutClassifier {
   private readonly capitals = new Map<string, string>();
   private readonly index = new PatternIndex();
   private readonly complaintIndex = new PatternIndex();
+  /** Frames reporting someone else's words ("my husband told you to"). */
+  private readonly reportedIndex = new PatternIndex();
   private readonly gates = new Map<string, Gates>();
   private readonly instructions: Set<string>;
   /** Verbs that follow the keyword they quote (Turkish "RET yazıp gönderin"). */
   private readonly instructionsAfter: Set<string>;
+  /** Keywords sent with a service or brand code ("RET ACME"), by token. */
+  private readonly coded = new Map<string, { kind: 'opt-out' | 'opt-in'; language: string }>();
   /** Phrases in which a keyword is a noun ("bus stop"), every language's, by their length. */
   private readonly nounPhrases: string[][];
   /** Every word the rules know, for reading a stretched word back ("callll" = "call"). */
@@ -181,7 +188,8 @@ export class OptOutClassifier {
     ))
       this.vocabulary.add(word);
     for (const kind of ['opt-out', 'help', 'opt-in'] as const) {
-      for (const phrase of lexicon.keywords[kind] ?? []) {
+      const own = language === this.fallback ? (lexicon.ownKeywords?.[kind] ?? []) : [];
+      for (const phrase of [...(lexicon.keywords[kind] ?? []), ...own]) {
         const tokens = phraseTokens(phrase);
         const key = this.core(tokens);
         if (key === '') continue;
@@ -194,6 +202,12 @@ export class OptOutClassifier {
         else if (existing.kind === kind && !existing.languages.includes(language)) {
           this.keywords.set(key, { ...existing, languages: [...existing.languages, language] });
         }
+      }
+    }
+    for (const kind of ['opt-out', 'opt-in'] as const) {
+      for (const word of lexicon.coded?.[kind] ?? []) {
+        const tokens = phraseTokens(word);
+        if (tokens.length === 1) this.coded.set(tokens[0], { kind, language });
       }
     }
     for (const phrase of lexicon.strong) this.strong.set(this.core(phraseTokens(phrase)), language);
@@ -219,6 +233,11 @@ export class OptOutClassifier {
       };
       for (const compiled of compilePattern(spec, language, lexicon.classes))
         this.complaintIndex.add(compiled);
+    }
+    for (const source of lexicon.reported ?? []) {
+      const spec = { kind: 'opt-out' as const, source, confidence: 1, restrictable: false };
+      for (const compiled of compilePattern(spec, language, lexicon.classes))
+        this.reportedIndex.add(compiled);
     }
     if (lexicon.functionWords.length > 0) {
       for (const word of tokenSet(lexicon.functionWords)) {
@@ -277,6 +296,19 @@ export class OptOutClassifier {
           ignored: [],
         });
       }
+    }
+
+    // 1b. A keyword with a service or brand code ("RET ACME", "UNREG QURAN", "Stop 34990").
+    const coded = this.codedKeyword(tk);
+    if (coded !== null) {
+      return this.result(tk, words, {
+        kind: coded.kind,
+        matched: this.quote(tk, 0, norm.length),
+        rule: `keyword with a code: ${coded.keyword}`,
+        language: coded.language === '*' ? this.guessLanguage(tk, null) : coded.language,
+        confidence: 0.9,
+        ignored: [],
+      });
     }
 
     // 2. Candidates.
@@ -344,6 +376,7 @@ export class OptOutClassifier {
 
     // 3. Gates.
     const ignored: Classification['ignored'] = [];
+    const reportedEnds = this.reportedFrames(ctx);
     let best: Candidate | null = null;
     let question: Candidate | null = null;
     let instructionClauses: Map<number, boolean> | null = null;
@@ -351,6 +384,7 @@ export class OptOutClassifier {
       const gates = this.gates.get(c.language) ?? this.gates.get('*')!;
       let why: IgnoredWhy | null = null;
       if (inPhrase(norm, c.start, this.nounPhrases)) why = 'noun';
+      else if (reportedEnds !== null && this.afterReport(tk, c.start, reportedEnds)) why = 'reported';
       else if (isHypothetical(tk, c, gates)) why = 'hypothetical';
       else {
         instructionClauses ??= new Map();
@@ -405,6 +439,48 @@ export class OptOutClassifier {
       confidence: best.confidence,
       ignored,
     });
+  }
+
+  /** Where frames reporting someone else's words end (the token after each), or null when there are none. */
+  private reportedFrames(ctx: MatchContext): Set<number> | null {
+    let ends: Set<number> | null = null;
+    for (let i = 0; i < ctx.norm.length; i++) {
+      for (const pattern of this.reportedIndex.candidates(ctx.norm[i])) {
+        const end = matchAt(pattern, ctx, i);
+        if (end > i) (ends ??= new Set()).add(end);
+      }
+    }
+    return ends;
+  }
+
+  /** A frame reporting someone else's words ends at most three words before `start`, in its segment. */
+  private afterReport(tk: Tokens, start: number, ends: ReadonlySet<number>): boolean {
+    for (let e = start; e >= 0 && e >= start - REPORT_REACH; e--) {
+      if (ends.has(e)) return true;
+      if (e > 0 && tk.segment[e - 1] !== tk.segment[start]) return false;
+    }
+    return false;
+  }
+
+  /**
+   * A reply of two or three words: one coded keyword, and codes (digits, or capitals in a message that
+   * has lower case too or is all capitals) the rules do not know as words.
+   */
+  private codedKeyword(tk: Tokens): { kind: 'opt-out' | 'opt-in'; language: string; keyword: string } | null {
+    const norm = tk.norm;
+    if (norm.length < 2 || norm.length > 3 || tk.clause[norm.length - 1] !== 0) return null;
+    let found: { kind: 'opt-out' | 'opt-in'; language: string; keyword: string } | null = null;
+    for (let i = 0; i < norm.length; i++) {
+      const entry = this.coded.get(norm[i]);
+      if (entry !== undefined && found === null) {
+        found = { ...entry, keyword: norm[i].toUpperCase() };
+        continue;
+      }
+      const code =
+        norm[i] === '#' || (tk.caps[i] && !this.vocabulary.has(norm[i]) && !this.functionWords.has(norm[i]));
+      if (!code) return null;
+    }
+    return found;
   }
 
   /** Every pattern of `index` that one of the message's tokens starts and that matches from there. */

@@ -133,6 +133,11 @@ export const de: Lexicon = {
     'wer hat (ihnen|euch|dir) (meine nummer|meine telefonnummer|meine handynummer|meine daten|diese nummer)',
     'wie (sind|seid|bist) (sie|ihr|du) an (meine nummer|meine telefonnummer|meine handynummer|meine daten) (gekommen|gelangt)',
   ],
+  // "Mein Mann hat gesagt..." and a sender's confirmation pasted back ("Sie erhalten keine Nachrichten mehr").
+  reported: [
+    '(mein mann|meine frau|mein sohn|meine tochter|meine mutter|mein vater) (sagte|hat gesagt|bat|hat gebeten|schrieb) [dass|ihnen|euch|mir]',
+    '(sie|du) (erhalten|erhaltst|bekommen|bekommst) [ab jetzt|ab sofort|nun|jetzt]',
+  ],
   politeness: [
     'bitte',
     'danke',

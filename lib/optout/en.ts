@@ -76,6 +76,7 @@ export const en: Lexicon = {
       'reach out to me',
     ],
     noun: [
+      'text messages',
       'texts',
       'text',
       'txts',
@@ -255,6 +256,29 @@ export const en: Lexicon = {
     ['opt-out', '(stop|quit|cease) (getting|receiving) [@det] @noun', 0.85],
     ['opt-out', '(stop|halt) [@det] @noun', 0.9],
     ['opt-out', '(make|let) (it|this|them) stop $', 0.8],
+    // Wordings from outside sources (court records, platforms' examples): test/fixtures/utterances-external.tsv.
+    [
+      'opt-out',
+      '(texts|text messages|messages|msgs|calls|emails|notifications|alerts|promotions|robocalls) to (stop|end|cease)',
+      0.85,
+      'r',
+    ],
+    [
+      'opt-out',
+      '(not|no longer) (want|wish|like) to (receive|get|have) (these|them|those|this|any) [more|anymore|any more]',
+      0.85,
+    ],
+    ['opt-out', '(not|never) send (me|us) [@det] @noun', 0.85],
+    ['opt-out', '(not|never) send [@det] @noun', 0.8],
+    ['opt-out', 'discontinue [@det] @noun', 0.85],
+    [
+      'opt-out',
+      '(appreciate|grateful|glad|happy|love|prefer) [it] if (you|u|ya|we) (stopped|quit|ceased) @ing',
+      0.85,
+    ],
+    ['opt-out', '(stop|discontinue|end) this service', 0.8],
+    ['opt-out', '(take|get) @mine off $', 0.85],
+    ['opt-out', '@mine (removed|deleted|taken off)', 0.8],
     ['opt-out', '(make|let) @det @noun stop', 0.85],
     ['opt-out', 'put (a|an) (stop|end) to (it|this|them|@det @noun|@noun)', 0.85],
     // do not call me (again), never text this number again
@@ -365,6 +389,10 @@ export const en: Lexicon = {
     'my stop',
     'your stop',
     'our stop',
+  ],
+  // "My husband told you to stop calling": his words, reported (the person's own "I told you to" is not).
+  reported: [
+    '(he|she|they|someone|somebody|my husband|my wife|my son|my daughter|my mom|my mum|my mother|my dad|my father|my boss|my friend|my partner|my wife s|my brother|my sister|my kid|my kids|my roommate|my boyfriend|my girlfriend|the owner|the previous owner) (told|asked|said|texted|wrote|replied) [you|u|them|me|us|you guys|y all] [to|that]',
   ],
   politeness: [
     'please',

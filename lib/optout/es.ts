@@ -299,6 +299,9 @@ export const es: Lexicon = {
     '(como|de donde|donde) (consiguieron|consiguio|conseguiste|obtuvieron|obtuvo|sacaron|saco|sacaste|tienen|tiene|tienes) (mi numero|mi telefono|mi celular|mi movil|mis datos|este numero)',
     'quien (les|le|te) (dio|paso|ha dado|dieron|pasaron|vendio) (mi numero|mi telefono|mi celular|mi movil|mis datos|este numero)',
   ],
+  reported: [
+    '(mi esposo|mi esposa|mi marido|mi mujer|mi hijo|mi hija|mi mama|mi papa|mi novio|mi novia|el|ella) [les|le|te|me] (dijo|pidio|escribio) [que]',
+  ],
   politeness: [
     'por',
     'favor',

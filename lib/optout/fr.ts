@@ -198,6 +198,9 @@ export const fr: Lexicon = {
     '(comment|ou|d ou) (avez vous|as tu|vous avez|tu as|est ce que vous avez) (eu|obtenu|trouve|recupere) (mon numero|mes coordonnees|ce numero|mon telephone|mon portable)',
     'qui (vous|t|te) (a|as) (donne|communique|passe|fourni|vendu) (mon numero|mes coordonnees|ce numero|mon telephone|mon portable)',
   ],
+  reported: [
+    '(mon mari|ma femme|mon fils|ma fille|ma mere|mon pere|il|elle) [vous|m|t] (a dit|a demande|a ecrit) [de|d]',
+  ],
   politeness: [
     'svp',
     'stp',

@@ -89,6 +89,27 @@ export function universalGates(universal: Lexicon, lexicons: readonly Lexicon[])
   };
 }
 
+/** Words before "if" that make it a polite request, not a condition ("I'd appreciate it if you stopped"). */
+const POLITE_IF = new Set([
+  'appreciate',
+  'appreciated',
+  'grateful',
+  'thankful',
+  'glad',
+  'happy',
+  'love',
+  'prefer',
+]);
+
+function politeIf(norm: readonly string[], at: number): boolean {
+  if (norm[at] !== 'if') return false;
+  const before = norm[at - 1] === 'it' ? norm[at - 2] : norm[at - 1];
+  return before !== undefined && POLITE_IF.has(before);
+}
+
+/** "text messages": the instruction verb is a noun's first word here. */
+const NOT_AN_INSTRUCTION_BEFORE = new Set(['messages', 'message', 'msgs', 'msg']);
+
 /**
  * A hypothetical or question cue before the span in its clause ("what happens if I reply STOP"), or a
  * conditional in the span or after it (Turkish "RET yazarsam ne olur?").
@@ -102,7 +123,7 @@ export function isHypothetical(tk: Tokens, c: Span, gates: Gates): boolean {
       if (k + phrase.length > c.start) continue;
       // A single-word cue must be written as such: "sí" (yes) is not "si" (if).
       if (phrase.length === 1 && tk.raw[k] !== tk.norm[k]) continue;
-      if (startsWithAt(tk.norm, k, phrase)) return true;
+      if (startsWithAt(tk.norm, k, phrase) && !politeIf(tk.norm, k)) return true;
     }
   }
   if (gates.hypotheticalAfter.length === 0) return false;
@@ -150,7 +171,7 @@ export function hasInstruction(tk: Tokens, clauseNo: number, words: InstructionW
   for (let i = 0; i < norm.length; i++) {
     if (tk.clause[i] !== clauseNo) continue;
     const word = norm[i];
-    if (words.before.has(word)) {
+    if (words.before.has(word) && !NOT_AN_INSTRUCTION_BEFORE.has(norm[i + 1])) {
       for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
         if (words.keywords.has(norm[k])) return true;
       }

@@ -148,6 +148,8 @@ export const id: Lexicon = {
       'ini dari mana',
     ],
   },
+  // Content services: "UNREG QURAN" leaves one, "REG HUMOR" joins one.
+  coded: { 'opt-out': ['unreg', 'unsub', 'off'], 'opt-in': ['reg'] },
   strong: ['berhenti', 'unreg'],
   capitals: ['unreg', 'berhenti'],
   patterns: [
@@ -199,6 +201,9 @@ export const id: Lexicon = {
     '(kenapa|mengapa|knp|napa) [kalian|anda|kamu|sih] (terus|selalu|sering|terus terusan|terus menerus) (menelepon|nelpon|telpon|telepon|kirim|mengirim|sms|spam|ganggu|mengganggu|menghubungi|hubungi)',
     '(dari mana|darimana|gimana|bagaimana) [kalian|anda|kamu] (dapat|mendapat|mendapatkan|dapet|tahu|tau) (nomor saya|nomor ini|nomer saya|nomorku|data saya)',
     'siapa yang (kasih|memberi|memberikan|ngasih|jual|menjual) (nomor saya|nomor ini|nomer saya|nomorku|data saya)',
+  ],
+  reported: [
+    '(suami saya|istri saya|anak saya|ibu saya|ayah saya|dia) (bilang|berkata|minta|meminta) [agar|supaya|untuk]',
   ],
   politeness: [
     'tolong',

@@ -240,6 +240,8 @@ export const it: Lexicon = {
       'guida',
     ],
   },
+  // "FINE" (end) is English "fine": an opt-out only where Italian is the node's language.
+  ownKeywords: { 'opt-out': ['fine'] },
   strong: ['basta', 'cancellami', 'disiscrivimi', 'cancellatemi'],
   capitals: ['basta'],
   patterns: [
@@ -318,6 +320,9 @@ export const it: Lexicon = {
     'perche (mi|ci) (chiamate|chiama|chiami|scrivete|scrive|mandate|manda|disturbate|telefonate) (sempre|continuamente|tutti i giorni|ogni giorno|di continuo|cosi spesso)',
     '(come|dove|da dove) (avete|ha|hai) (preso|avuto|trovato|ottenuto) (il mio numero|i miei dati|questo numero|il mio contatto)',
     'chi (vi|le|ti) ha (dato|passato|venduto|fornito) (il mio numero|i miei dati|questo numero)',
+  ],
+  reported: [
+    '(mio marito|mia moglie|mio figlio|mia figlia|mia madre|mio padre|lui|lei) [vi|ti|mi|le|gli] ha (detto|chiesto|scritto) [di]',
   ],
   politeness: [
     'per',

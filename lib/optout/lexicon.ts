@@ -17,6 +17,17 @@ export interface Lexicon {
   readonly classes: Readonly<Record<string, readonly string[]>>;
   /** Whole-message replies (politeness words aside): `STOP`, `stop please`, `Baja por favor`. */
   readonly keywords: Readonly<Partial<Record<Exclude<IntentKind, 'none'>, readonly string[]>>>;
+  /**
+   * Keywords sent with a service or brand code on shared short codes ("RET ACME", "UNREG QURAN", "REG
+   * HUMOR", "Stop 34990"): a reply of the keyword and one or two codes (capitals or digits, words the
+   * rules do not know) is that keyword. Optional.
+   */
+  readonly coded?: Readonly<Partial<Record<'opt-out' | 'opt-in', readonly string[]>>>;
+  /**
+   * Whole-message keywords that are ordinary words in another language (Italian FINE, English "fine"):
+   * they count only in a classifier whose fallback language is this one. Optional.
+   */
+  readonly ownKeywords?: Readonly<Partial<Record<Exclude<IntentKind, 'none'>, readonly string[]>>>;
   /** Opt-out keywords that decide even as one part of a longer message ("Stop. I mean it."). */
   readonly strong: readonly string[];
   /** Opt-out keywords that decide when written in capitals inside a sentence ("I said STOP texting"). */
@@ -27,6 +38,12 @@ export interface Lexicon {
    * opt-outs only when the classifier's `complaintsAsOptOut` is on, else set aside (why: `complaint`).
    */
   readonly complaints?: readonly string[];
+  /**
+   * Frames that report someone else's words, as pattern sources ("my husband told you to", "mi esposo
+   * dijo que", "Sie erhalten"): a rule matching right after one is set aside (why: `reported`). The
+   * person's own report ("I told you to stop calling") is not one: it repeats their request. Optional.
+   */
+  readonly reported?: readonly string[];
   /** Words that may surround a keyword reply: please, thanks, now, por favor, bitte, svp, kripya... */
   readonly politeness: readonly string[];
   /**

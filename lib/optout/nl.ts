@@ -204,6 +204,9 @@ export const nl: Lexicon = {
     '(hoe|waar) (komen|komt|kom) (jullie|u|je) aan (mijn nummer|mijn telefoonnummer|mijn gegevens|dit nummer)',
     'wie heeft (jullie|u|je) (mijn nummer|mijn telefoonnummer|mijn gegevens|dit nummer) (gegeven|verkocht|doorgegeven)',
   ],
+  reported: [
+    '(mijn man|mijn vrouw|mijn zoon|mijn dochter|mijn moeder|mijn vader|hij|zij) (zei|vroeg|schreef|heeft gezegd|heeft gevraagd) [dat|om]',
+  ],
   politeness: [
     'alstublieft',
     'alsjeblieft',

@@ -240,6 +240,9 @@ export const pt: Lexicon = {
     '(como|onde|de onde) [voces|vcs|vc|voce] (conseguiram|conseguiu|arrumaram|arrumou|pegaram|pegou|obtiveram|acharam|achou|tem) (meu numero|meu telefone|meu celular|meus dados|este numero|esse numero)',
     'quem (passou|deu|forneceu|vendeu) (meu numero|meu telefone|meu celular|meus dados|este numero|esse numero)',
   ],
+  reported: [
+    '(meu marido|minha esposa|minha mulher|meu filho|minha filha|minha mae|meu pai|ele|ela) [te|lhe|me] (disse|pediu|falou|escreveu) [que|pra|para]',
+  ],
   politeness: [
     'por',
     'favor',

@@ -195,9 +195,12 @@ export const tr: Lexicon = {
     'opt-in': ['evet', 'kabul', 'başla', 'abone ol', 'tekrar abone', 'onay', 'onaylıyorum'],
     help: ['yardım', 'bilgi', 'kimsiniz', 'siz kimsiniz', 'kim bu', 'bu kim', 'bu numara kimin', 'bu ne'],
   },
+  // İYS: "RET MARKA" to 3338, "MARKA RET" to a brand's own code.
+  coded: { 'opt-out': ['ret', 'iptal'] },
   strong: ['ret', 'iptal', 'yeter'],
   capitals: ['iptal'],
   patterns: [
+    ['opt-out', '[sms|mesaj|ileti|abonelik|üyelik] (iptali|iptalini) (talep ediyorum|istiyorum|rica ediyorum)', 0.9],
     ['opt-out', '@me [@adv] (@negShort|@negPolite) [artık|bir daha|lütfen]', 0.9, 'r'],
     ['opt-out', '[@adv] @negPolite', 0.9, 'r'],
     ['opt-out', '(bir daha|artık|asla|hiçbir zaman|sakın) @negShort', 0.9, 'r'],

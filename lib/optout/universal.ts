@@ -49,6 +49,8 @@ export const universal: Lexicon = {
     ],
     help: ['help', 'info', 'help me', 'information'],
   },
+  // "STOP ACME", "Stop 34990": the keyword with the brand or short code a shared number needs.
+  coded: { 'opt-out': ['stop', 'stopall', 'unsubscribe', 'unsub'] },
   strong: ['stop', 'stop it', 'stopall', 'unsubscribe', 'optout', 'opt out', 'unsub', 'stop now'],
   capitals: ['stop', 'stopall', 'unsubscribe', 'optout'],
   patterns: [

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LANGUAGES, type IntentKind, type OptOutClassifier } from '../../lib/optout';
+import { LANGUAGES, OptOutClassifier, type IntentKind } from '../../lib/optout';
 
 export interface Row {
   readonly kind: IntentKind;
@@ -85,6 +85,21 @@ export function loadSources(name: string): Map<string, string> {
   return out;
 }
 
+/** One classifier per language, with that language as the node's language. */
+export function classifiersByLanguage(
+  options: { complaintsAsOptOut?: boolean } = {},
+): (language: string) => OptOutClassifier {
+  const byLanguage = new Map<string, OptOutClassifier>();
+  return (language) => {
+    let classifier = byLanguage.get(language);
+    if (classifier === undefined) {
+      classifier = new OptOutClassifier({ ...options, fallbackLanguage: language });
+      byLanguage.set(language, classifier);
+    }
+    return classifier;
+  };
+}
+
 export interface Tally {
   tp: number;
   fp: number;
@@ -103,13 +118,20 @@ export interface Evaluation {
   readonly n: number;
 }
 
-export function evaluate(rows: readonly Row[], classifier: OptOutClassifier): Evaluation {
+/**
+ * Scores each row with the classifier for its language (`classifierFor`): a flow serving a market sets
+ * the node's language to that market's, which decides a bare reply with no other clue.
+ */
+export function evaluate(
+  rows: readonly Row[],
+  classifierFor: (language: string) => OptOutClassifier,
+): Evaluation {
   const byLanguage = new Map<string, Map<IntentKind, Tally>>();
   const overall = new Map<IntentKind, Tally>(KINDS.map((k) => [k, { tp: 0, fp: 0, fn: 0 }]));
   const errors: { row: Row; got: IntentKind; rule: string | null }[] = [];
   let correct = 0;
   for (const row of rows) {
-    const intent = classifier.classify(row.text);
+    const intent = classifierFor(row.language).classify(row.text);
     const got = intent.kind;
     if (!byLanguage.has(row.language))
       byLanguage.set(row.language, new Map(KINDS.map((k) => [k, { tp: 0, fp: 0, fn: 0 }])));
