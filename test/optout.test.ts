@@ -222,6 +222,70 @@ describe('opt-out classifier', function () {
     assert.equal(kind('make it stop raining'), 'none');
   });
 
+  it("sets aside someone else's words reported, in each language, but not the person's own report", function () {
+    for (const text of [
+      'my husband told you to stop calling',
+      'My wife said stop texting her',
+      'he told me to unsubscribe',
+      'my husband told you that you need to stop calling',
+      'mi esposo dijo que no me llamen más',
+      'meu marido disse pra parar de mandar mensagem',
+      "mon mari a dit d'arrêter de m'appeler",
+      'mio marito ha detto di smettere di chiamare',
+      'mijn man zei dat jullie moeten stoppen met bellen',
+      'Sie erhalten keine Nachrichten mehr von dieser Nummer',
+      'suami saya bilang jangan telepon lagi',
+    ]) {
+      const r = classifier.classify(text);
+      assert.equal(r.kind, 'none', text);
+      assert.ok(
+        r.ignored.some((i) => i.why === 'reported'),
+        `${text}: ${JSON.stringify(r.ignored)}`,
+      );
+    }
+    for (const text of [
+      'I told you to stop calling me',
+      'I said stop calling me',
+      'my husband told you to stop calling. Stop calling!',
+      'He told me you would call, stop calling me',
+    ])
+      assert.equal(kind(text), 'opt-out', text);
+  });
+
+  it('reads a keyword sent with a service or brand code, and a published keyword only in its own market', function () {
+    for (const text of ['RET ACME', 'EMARKA RET', 'UNREG QURAN', 'Stop 34990', 'STOP ACME'])
+      assert.equal(kind(text), 'opt-out', text);
+    assert.equal(kind('REG HUMOR'), 'opt-in');
+    // A code is capitals or digits the rules do not know: ordinary words are not codes.
+    for (const text of ['stop sign', 'Stop that', 'RET is a word'])
+      assert.notEqual(
+        classifier.classify(text).rule,
+        `keyword with a code: ${text.split(' ')[0].toUpperCase()}`,
+        text,
+      );
+    assert.equal(kind('FINE'), 'none');
+    assert.equal(new OptOutClassifier({ fallbackLanguage: 'it' }).classify('FINE').kind, 'opt-out');
+    assert.equal(new OptOutClassifier({ fallbackLanguage: 'it' }).classify('Va bene, fine.').kind, 'none');
+  });
+
+  it('reads instruction footers as none, even with the keyword quoted or named as a word', function () {
+    for (const text of [
+      'Text "STOP" to stop receiving any messages from this number.',
+      "Reply 'STOP' to unsubscribe from our updates.",
+      'NETWORK MSG: You replied with the word "stop" which blocks all texts sent from this number. Text back "unstop" to receive messages again.',
+      'Reply HELP for help. STOP to cancel.',
+      'Texter ARRET pour ##### pour annuler.',
+      'Stuur dan onmiddellijk het woord STOP naar het nummer in kwestie.',
+    ])
+      assert.equal(kind(text), 'none', text);
+    for (const text of [
+      'I would appreciate if you would stop calling me',
+      "I'd appreciate it if you stopped texting me",
+      'I would like the text messages to stop',
+    ])
+      assert.equal(kind(text), 'opt-out', text);
+  });
+
   it('is deterministic and survives odd input', function () {
     const text = 'Por favor, dejen de enviarme promociones!!!';
     assert.deepEqual(classifier.classify(text), classifier.classify(text));
