@@ -200,7 +200,11 @@ export const tr: Lexicon = {
   strong: ['ret', 'iptal', 'yeter'],
   capitals: ['iptal'],
   patterns: [
-    ['opt-out', '[sms|mesaj|ileti|abonelik|üyelik] (iptali|iptalini) (talep ediyorum|istiyorum|rica ediyorum)', 0.9],
+    [
+      'opt-out',
+      '[sms|mesaj|ileti|abonelik|üyelik] (iptali|iptalini) (talep ediyorum|istiyorum|rica ediyorum)',
+      0.9,
+    ],
     ['opt-out', '@me [@adv] (@negShort|@negPolite) [artık|bir daha|lütfen]', 0.9, 'r'],
     ['opt-out', '[@adv] @negPolite', 0.9, 'r'],
     ['opt-out', '(bir daha|artık|asla|hiçbir zaman|sakın) @negShort', 0.9, 'r'],
