@@ -128,6 +128,8 @@ export class OptOutClassifier {
   private readonly capitals = new Map<string, string>();
   private readonly index = new PatternIndex();
   private readonly complaintIndex = new PatternIndex();
+  /** Verbs of saying after the words they report (Turkish "demiş"), by language; `*` has every language's. */
+  private readonly reportedAfter = new Map<string, Set<string>>();
   /** Frames reporting someone else's words ("my husband told you to"). */
   private readonly reportedIndex = new PatternIndex();
   private readonly gates = new Map<string, Gates>();
@@ -162,6 +164,9 @@ export class OptOutClassifier {
     this.instructions = tokenSet(...all.map((l) => l.instructions));
     this.instructionsAfter = tokenSet(...all.map((l) => l.instructionsAfter ?? []));
     this.nounPhrases = tokenPhrases(all.flatMap((l) => l.nounPhrases ?? []));
+    for (const lexicon of LEXICONS)
+      this.reportedAfter.set(lexicon.language, tokenSet(lexicon.reportedAfter ?? []));
+    this.reportedAfter.set('*', tokenSet(...LEXICONS.map((l) => l.reportedAfter ?? [])));
     for (const lexicon of LEXICONS) {
       this.gates.set(lexicon.language, languageGates(lexicon, universal));
     }
@@ -384,7 +389,11 @@ export class OptOutClassifier {
       const gates = this.gates.get(c.language) ?? this.gates.get('*')!;
       let why: IgnoredWhy | null = null;
       if (inPhrase(norm, c.start, this.nounPhrases)) why = 'noun';
-      else if (reportedEnds !== null && this.afterReport(tk, c.start, reportedEnds)) why = 'reported';
+      else if (
+        (reportedEnds !== null && this.afterReport(tk, c.start, reportedEnds)) ||
+        this.beforeReportVerb(tk, c.end, c.language)
+      )
+        why = 'reported';
       else if (isHypothetical(tk, c, gates)) why = 'hypothetical';
       else {
         instructionClauses ??= new Map();
@@ -458,6 +467,17 @@ export class OptOutClassifier {
     for (let e = start; e >= 0 && e >= start - REPORT_REACH; e--) {
       if (ends.has(e)) return true;
       if (e > 0 && tk.segment[e - 1] !== tk.segment[start]) return false;
+    }
+    return false;
+  }
+
+  /** A verb of saying follows within three words of `end`, in its segment ("aramayın demiş"). */
+  private beforeReportVerb(tk: Tokens, end: number, language: string): boolean {
+    const verbs = this.reportedAfter.get(language) ?? this.reportedAfter.get('*')!;
+    if (verbs.size === 0 || end <= 0) return false;
+    const segmentNo = tk.segment[end - 1];
+    for (let k = end; k < tk.norm.length && k < end + REPORT_REACH && tk.segment[k] === segmentNo; k++) {
+      if (verbs.has(tk.norm[k])) return true;
     }
     return false;
   }

@@ -44,6 +44,12 @@ export interface Lexicon {
    * person's own report ("I told you to stop calling") is not one: it repeats their request. Optional.
    */
   readonly reported?: readonly string[];
+  /**
+   * Verbs of saying that follow the words they report, for verb-final languages (Turkish "aramayın
+   * demiş", Hindi "call mat karo bola"): a rule followed by one within three words, in its segment, is
+   * set aside (why: `reported`). Optional.
+   */
+  readonly reportedAfter?: readonly string[];
   /** Words that may surround a keyword reply: please, thanks, now, por favor, bitte, svp, kripya... */
   readonly politeness: readonly string[];
   /**
