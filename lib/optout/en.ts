@@ -250,8 +250,8 @@ export const en: Lexicon = {
   capitals: NONE,
   patterns: [
     // stop calling (me), quit texting, stop contacting this number
-    ['opt-out', '(stop|quit|cease|halt|stop all) @ing', 0.95],
-    ['opt-out', '(stop|quit|cease) (sending|giving) (me|us) [@det] [@noun]', 0.95],
+    ['opt-out', '(stop|stopp|quit|cease|halt|stop all) @ing', 0.95],
+    ['opt-out', '(stop|stopp|quit|cease) (sending|giving) (me|us) [@det] [@noun]', 0.95],
     ['opt-out', '(stop|quit|cease) (sending|giving) [@det] @noun', 0.9],
     ['opt-out', '(stop|quit|cease) (getting|receiving) [@det] @noun', 0.85],
     ['opt-out', '(stop|halt) [@det] @noun', 0.9],
@@ -271,6 +271,23 @@ export const en: Lexicon = {
     ['opt-out', '(not|never) send (me|us) [@det] @noun', 0.85],
     ['opt-out', '(not|never) send [@det] @noun', 0.8],
     ['opt-out', 'discontinue [@det] @noun', 0.85],
+    [
+      'opt-out',
+      '(cancel|end|stop|terminate) (my|this|the) (subscription|membership) (to|for) [@det] @noun',
+      0.85,
+    ],
+    // Said in reply to a text, "end my subscription" is about the texts.
+    ['opt-out', '(cancel|end|stop|terminate) (my|this) subscription $', 0.8],
+    [
+      'opt-out',
+      '(cease|stop|end|halt) [all|any|any further|further] (communication|communications|contact) [with me|with us]',
+      0.85,
+    ],
+    [
+      'opt-out',
+      'how (do|can|could) (i|we) (get|be taken|be removed|unsubscribe) [off|from] [@det] @list',
+      0.85,
+    ],
     [
       'opt-out',
       '(appreciate|grateful|glad|happy|love|prefer) [it] if (you|u|ya|we) (stopped|quit|ceased) @ing',

@@ -230,6 +230,11 @@ export const es: Lexicon = {
   strong: ['baja', 'darme de baja', 'basta'],
   capitals: ['baja'],
   patterns: [
+    [
+      'opt-out',
+      'no (quiero|queremos|deseo) que (me|nos) (vuelvan|vuelva) a (llamar|escribir|enviar|mandar|contactar|molestar)',
+      0.9,
+    ],
     ['opt-out', '(deja|dejen|deje|dejar|dejad|para|paren|pare|parar|paran) de @inf', 0.95],
     ['opt-out', 'no @me [vuelvan a|vuelvas a|vuelva a|vuelvan] @subj', 0.9, 'r'],
     [

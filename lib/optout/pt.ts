@@ -107,6 +107,13 @@ export const pt: Lexicon = {
       'descadastrem',
     ],
     mine: [
+      'o meu numero',
+      'o meu contacto',
+      'os meus dados',
+      'o meu telefone',
+      'o meu telemovel',
+      'meu contacto',
+      'meu telemovel',
       'meu numero',
       'meu contato',
       'meus dados',
@@ -119,6 +126,7 @@ export const pt: Lexicon = {
       'este numero',
     ],
     list: [
+      'vossa lista',
       'lista',
       'listas',
       'cadastro',
@@ -181,6 +189,25 @@ export const pt: Lexicon = {
   capitals: ['sair', 'parar'],
   patterns: [
     ['opt-out', '(pare|parem|para|parar|paren|parai) de @inf', 0.95],
+    // Portugal puts the pronoun first ("deixem de me enviar"); "deixar de" is "stop" as well.
+    ['opt-out', '(deixem|deixe|deixa|deixar|deixai) de [me|nos] @inf', 0.9],
+    // Asking how to stop them is asking them to stop.
+    [
+      'opt-out',
+      '(como|o que) [e que] [eu] (faco|faço|posso|consigo|devo fazer) (pra|para|p) [voces|vcs|vc|eles] (parar|pararem|deixar|deixarem) de (receber|@inf)',
+      0.85,
+    ],
+    [
+      'opt-out',
+      '(nao|n) (me|nos) (mandem|mande|enviem|envie|liguem|ligue) mais [nada|nenhuma|nenhum|@noun]',
+      0.9,
+      'r',
+    ],
+    [
+      'opt-out',
+      '(nao|n) (quero|queremos|desejo) (ser|mais ser) [mais] (contactado|contactada|contatado|contatada|incomodado|incomodada|chamado|chamada|perturbado|perturbada)',
+      0.9,
+    ],
     ['opt-out', '(nao|nunca) [me|nos] [mais] @imp [mais|nunca mais|de novo]', 0.9, 'r'],
     [
       'opt-out',
@@ -205,9 +232,10 @@ export const pt: Lexicon = {
     ],
     ['opt-out', '(me|nos) @remove @from [@list]', 0.9],
     ['opt-out', '@remove @mine', 0.9],
+    ['opt-out', '@remove (o|os) (meu|meus) (numero|contato|contacto|dados|telefone|telemovel)', 0.9],
     [
       'opt-out',
-      '(descadastrar|descadastre|descadastra|descadastrem|descadastro|descadastrar me|desinscrever|desinscreva|cancelar inscricao|cancelar minha inscricao|cancelar o cadastro|cancelar cadastro)',
+      '(descadastrar|descadrastar|descadastre|descadrastre|descadastra|descadastrem|descadastro|descadastrar me|desinscrever|desinscreva|cancelar inscricao|cancelar minha inscricao|cancelar o cadastro|cancelar cadastro)',
       0.9,
     ],
     [
@@ -219,10 +247,11 @@ export const pt: Lexicon = {
     ['opt-out', '(deixem|deixe|deixa) (me|nos) em paz', 0.85],
     [
       'opt-out',
-      '(revogo|revogar|retiro|retirar|cancelo) (o|meu) (consentimento|permissao|autorizacao)',
+      '(revogo|revogar|retiro|retirar|cancelo) (o meu|o|meu|a minha|minha) (consentimento|permissao|autorizacao)',
       0.95,
     ],
     ['opt-in', '(voltar|volto|quero voltar) a receber', 0.85],
+    ['opt-in', '(volta|voltem|volte|voltar) a (mandar|enviar) [me|nos] [@det] [@noun]', 0.8],
     [
       'opt-in',
       '(me inscreva|me inscrevam|inscreva me|me inscrever|me cadastre|me cadastra|me cadastrem|cadastre me|me recadastre) [de novo|novamente|outra vez]',
