@@ -202,7 +202,6 @@ export const en: Lexicon = {
       'exit',
       'no more',
       'no stop',
-      'goodbye',
       'wrong number',
       'wrong #',
       'stpo',
