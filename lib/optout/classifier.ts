@@ -138,7 +138,7 @@ export class OptOutClassifier {
   private readonly instructionsAfter: Set<string>;
   /** Keywords sent with a service or brand code ("RET ACME"), by token. */
   private readonly coded = new Map<string, { kind: 'opt-out' | 'opt-in'; language: string }>();
-  /** Phrases in which a keyword is a noun ("bus stop"), every language's, by their length. */
+  /** Phrases in which a keyword is a noun ("bus stop"), every language's. */
   private readonly nounPhrases: string[][];
   /** Every word the rules know, for reading a stretched word back ("callll" = "call"). */
   private readonly vocabulary = new Set<string>();

@@ -167,7 +167,7 @@ export function foldWord(lower: string): string {
     .normalize('NFC');
 }
 
-/** Blanks out quoted text (keeping offsets), unless the quote is the whole message. */
+/** Cuts quoted text out (a clause break), unless the quote is the whole message or a keyword an instruction quotes. */
 function dropQuotes(text: string, instructions?: ReadonlySet<string>): string {
   if (!/["“”„«»‹›'‘‚]/.test(text)) return text;
   return text.replace(
