@@ -120,6 +120,13 @@ export const it: Lexicon = {
       'con le',
       'con questi',
       'con queste',
+      'con questa',
+      'con questo',
+      'con tutti questi',
+      'con tutte queste',
+      'con tutta questa',
+      'tutti questi',
+      'tutte queste',
     ],
     remove: [
       'cancellate',
@@ -138,6 +145,10 @@ export const it: Lexicon = {
       'elimina',
       'eliminare',
       'elimini',
+      'levate',
+      'leva',
+      'levare',
+      'levi',
     ],
     removeMe: [
       'cancellami',
@@ -150,6 +161,8 @@ export const it: Lexicon = {
       'eliminatemi',
       'disiscrivimi',
       'disiscrivetemi',
+      'levami',
+      'levatemi',
     ],
     mine: [
       'il mio numero',
@@ -174,6 +187,8 @@ export const it: Lexicon = {
       'lista contatti',
       'lista clienti',
     ],
+    /** "Can you" before an infinitive ("mi potete togliere"). */
+    can: ['potete', 'puoi', 'puo', 'potreste', 'potresti', 'potrebbe', 'volete'],
     from: [
       'dalla',
       'dalle',
@@ -263,6 +278,14 @@ export const it: Lexicon = {
       0.9,
     ],
     ['opt-out', '(basta|niente piu|niente|mai piu|non piu|stop) [@det] @noun', 0.9],
+    // "come faccio a non ricevere più questi messaggi", "preferirei non ricevere sms".
+    // ("continuo a non ricevere i messaggi", "ho paura di non ricevere più le notifiche" are not).
+    [
+      'opt-out',
+      '(come faccio a|come fare a|come posso|per|vorrei|preferirei|preferisco|desidero|voglio) (non|nn) [piu] ricevere [piu|mai piu] [@det] [@det] @noun',
+      0.9,
+      'r',
+    ],
     [
       'opt-out',
       '(vorrei|voglio|preferirei|preferisco|desidero) non essere [piu] (contattato|contattata|chiamato|chiamata|disturbato|disturbata|ricontattato|ricontattata)',
@@ -276,7 +299,17 @@ export const it: Lexicon = {
     ['opt-out', 'basta (chiamare|scrivere|telefonare|disturbare) $', 0.85],
     ['opt-out', '@removeMe', 0.9],
     ['opt-out', '@remove @mine', 0.9],
-    ['opt-out', '(mi|ci) @remove @from [@det] @list', 0.9],
+    // "mi cancelli dalla lista", "mi potete togliere dalla lista?", "ci può cancellare?".
+    ['opt-out', '(mi|ci) [@can] @remove @from [@det] @list', 0.9],
+    ['opt-out', '(mi|ci) @can @remove $', 0.9],
+    // "chiedo la rimozione del mio numero dai vostri elenchi", "la cancellazione dei miei dati".
+    [
+      'opt-out',
+      '(rimozione|cancellazione|eliminazione) (del mio numero|del mio nominativo|del mio contatto|del mio recapito|dei miei dati|dei miei contatti|dei miei recapiti|@from @list|@from @det @list)',
+      0.9,
+    ],
+    // The formal warning "vi diffido dal contattarmi".
+    ['opt-out', '(diffido|diffidiamo) [formalmente] (dal|da|a non) [continuare a] @inf', 0.95],
     [
       'opt-out',
       '(voglio|vorrei|desidero|potete|puoi|puo|potreste) (cancellarmi|rimuovermi|togliermi|disiscrivermi|eliminarmi|uscire) [dalla|dalle|dal|dai|da] [vostra|sua|questa|vostro] [@list]',
@@ -310,6 +343,11 @@ export const it: Lexicon = {
       0.85,
     ],
     ['opt-in', 'ricevere [@det] @noun (di nuovo|nuovamente|ancora)', 0.8],
+    [
+      'opt-in',
+      '(voglio|vorrei|desidero|vogliamo|vorremmo|posso|potrei) ricevere (di nuovo|nuovamente) [@det] [@det] @noun',
+      0.8,
+    ],
     ['help', '(cosa succede|che succede|cosa accade|che cosa succede) (se|quando)', 0.7],
     ['help', '(chi e|chi siete|chi sei|chi parla) [questo numero|lei] $', 0.8],
     ['help', '(cos e|che cos e|cosa e) (questo|questo messaggio|questo numero) $', 0.8],
@@ -322,8 +360,10 @@ export const it: Lexicon = {
     'chi (vi|le|ti) ha (dato|passato|venduto|fornito) (il mio numero|i miei dati|questo numero)',
   ],
   reported: [
-    '(mio marito|mia moglie|mio figlio|mia figlia|mia madre|mio padre|lui|lei) [vi|ti|mi|le|gli] ha (detto|chiesto|scritto) [di]',
+    '(mio marito|mia moglie|mio figlio|mia figlia|mia madre|mio padre|mio fratello|mia sorella|il mio compagno|la mia compagna|lui|lei) [vi|ti|mi|le|gli] (ha|aveva) [gia|anche|piu volte] (detto|chiesto|scritto) [di]',
   ],
+  // A conditional verb of saying after the words: "se volessi disiscrivermi ve lo direi" says nothing.
+  reportedAfter: ['direi', 'diremmo'],
   politeness: [
     'per',
     'x',
