@@ -25,6 +25,12 @@ export const fr: Lexicon = {
       'me solliciter',
       'me texter',
       'me telephoner',
+      // Typed without the apostrophe.
+      'mappeler',
+      'menvoyer',
+      'mecrire',
+      'membeter',
+      'mharceler',
       'appeler',
       'envoyer des',
       'envoyer vos',
@@ -126,6 +132,18 @@ export const fr: Lexicon = {
       'desire',
       'pour',
     ],
+    /** A wish before "recevoir" in an opt-in ("je souhaite recevoir à nouveau"). */
+    wish: [
+      'veux',
+      'voudrais',
+      'souhaite',
+      'souhaiterais',
+      'aimerais',
+      'desire',
+      'voulons',
+      'voudrions',
+      'souhaitons',
+    ],
     /** Infinitives after "me" ("ne plus m'appeler"): bare, "ne plus appeler" can be the writer's own calls. */
     meInf: [
       'appeler',
@@ -215,6 +233,13 @@ export const fr: Lexicon = {
   patterns: [
     ['opt-out', '(arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop) (de|d) @inf', 0.95],
     ['opt-out', 'ne @me @conj (plus|jamais|plus jamais|pas)', 0.9, 'r'],
+    // Typed without the apostrophe: "ne mappelez plus".
+    [
+      'opt-out',
+      '(ne|n) (mappelez|mappelle|mappele|menvoyez|menvoie|mecrivez|mecris|mrappelez|mharcelez|membetez|mcontactez) (plus|jamais|plus jamais|pas)',
+      0.9,
+      'r',
+    ],
     [
       'opt-out',
       '(ne|n) [me|m] (veux|voulons|souhaite|souhaitons|desire|voudrais|veut) plus (recevoir|etre|de|d|vos|vos messages|@noun|entendre|qu on|que vous)',
@@ -224,7 +249,7 @@ export const fr: Lexicon = {
     // sollicité"; the spoken forms drop the "ne" ("jveux plus recevoir vos pubs", "pour plus recevoir").
     [
       'opt-out',
-      '@noLonger plus (recevoir @det @noun|recevoir @noun|recevoir rien|rien recevoir|etre @pp|@me @meInf)',
+      '@noLonger plus (recevoir @det @noun|recevoir @noun|recevoir rien|rien recevoir|etre @pp|@me @meInf|mappeler|menvoyer|mecrire|membeter)',
       0.9,
       'r',
     ],
@@ -257,6 +282,26 @@ export const fr: Lexicon = {
       '(desabonner|desabonnez|desabonne|desinscrire|desinscrivez|desinscris|desabonnement|desinscription|desinscrit|desincription|desincrire|desincrivez|desincris|desincrit|desaboner|desabonez|desabonement)',
       0.9,
     ],
+    // "veuillez cesser tout contact", "stop à toute sollicitation".
+    [
+      'opt-out',
+      '(cessez|cesser|arretez|arreter|stoppez|stopper|stop a|arret de) (tout|toute|tous|toutes) (contact|contacts|communication|communications|sollicitation|sollicitations|envoi|envois|prospection|demarchage|appel|message|@noun)',
+      0.9,
+      'r',
+    ],
+    // The legal objection: "je m'oppose à la réception de vos messages", "j'exerce mon droit d'opposition".
+    [
+      'opt-out',
+      '@me (oppose|opposons) (a|au|aux) [la|l|tout|toute|toutes] (reception|recevoir|envoi|envois|prospection|demarchage|sollicitation|sollicitations|utilisation de mes donnees|traitement de mes donnees|@noun)',
+      0.9,
+    ],
+    ['opt-out', '(exerce|exercer) (mon|notre) droit d opposition', 0.9],
+    // The writer repeating an earlier request: "alors que j'avais dit stop".
+    [
+      'opt-out',
+      '(j ai|j avais|je vous ai|je vous avais|je t ai|je t avais) [deja] (dit|ecrit) (stop|arret)',
+      0.85,
+    ],
     ['opt-out', '(laissez|laisse|laissez nous) (moi|nous) (tranquille|tranquilles|en paix)', 0.85],
     ['opt-out', '(fichez|fiche|foutez|fous) (moi|nous) la paix', 0.85],
     [
@@ -270,13 +315,10 @@ export const fr: Lexicon = {
       '(reabonner|reabonnez|reabonne|reinscrire|reinscrivez|reinscris|me reabonner|me reinscrire)',
       0.85,
     ],
-    ['opt-in', 'recevoir (a nouveau|de nouveau) [@det] [@noun]', 0.85],
-    [
-      'opt-in',
-      '(veux|voudrais|souhaite|souhaiterais|aimerais|desire|voulons|voudrions) (a nouveau|de nouveau) recevoir [@det] [@noun]',
-      0.85,
-    ],
-    ['opt-in', 'recevoir [@det] @noun (a nouveau|de nouveau)', 0.85],
+    // Only as a wish: "je viens de recevoir de nouveau vos messages" is a complaint, not an opt-in.
+    ['opt-in', '@wish [me] (a nouveau|de nouveau) recevoir [@det] [@noun]', 0.85],
+    ['opt-in', '@wish [me] recevoir (a nouveau|de nouveau) [@det] [@noun]', 0.85],
+    ['opt-in', '@wish [me] recevoir [@det] @noun (a nouveau|de nouveau)', 0.85],
     ['help', '(que se passe t il|qu est ce qui se passe|que se passera t il|que se passe) (si|quand)', 0.7],
     ['help', '(c est|qui est) (qui|ce) $', 0.8],
     ['help', 'qui (etes vous|est ce|es tu|est a l appareil) $', 0.8],

@@ -70,6 +70,54 @@ export const it: Lexicon = {
       'telefonatemi',
       'cercarmi',
       'cercatemi',
+      'assillarmi',
+      'assillate',
+      'importunarmi',
+      'importunate',
+      'scocciarmi',
+      'scocciate',
+      'tormentarmi',
+      'tormentate',
+    ],
+    /** Participles after "essere" ("non voglio essere più contattata"), every agreement. */
+    pp: [
+      'contattato',
+      'contattata',
+      'contattati',
+      'contattate',
+      'ricontattato',
+      'ricontattata',
+      'chiamato',
+      'chiamata',
+      'chiamati',
+      'richiamato',
+      'richiamata',
+      'disturbato',
+      'disturbata',
+      'disturbati',
+      'cercato',
+      'cercata',
+      'importunato',
+      'importunata',
+      'assillato',
+      'assillata',
+    ],
+    /** Participles of removal ("vorrei essere rimosso dalla lista"). */
+    removed: [
+      'rimosso',
+      'rimossa',
+      'rimossi',
+      'cancellato',
+      'cancellata',
+      'cancellati',
+      'tolto',
+      'tolta',
+      'tolti',
+      'eliminato',
+      'eliminata',
+      'eliminati',
+      'disiscritto',
+      'disiscritta',
     ],
     noun: [
       'messaggi',
@@ -266,10 +314,17 @@ export const it: Lexicon = {
       0.95,
     ],
     ['opt-out', '(non|nn) [mi|ci] [piu|mai piu] @neg [piu|mai piu]', 0.9, 'r'],
+    ['opt-out', 'non (voglio|vogliamo|desidero) [piu] ricevere [piu] [@det] [@noun]', 0.9],
+    ['opt-out', '(non|nn) (voglio|vogliamo|desidero) [piu] essere [piu|mai piu] @pp', 0.9, 'r'],
+    // "vorrei essere rimosso dalla vostra lista", "voglio essere cancellato".
+    ['opt-out', '(voglio|vorrei|desidero|chiedo di) essere @removed @from [@det] @list', 0.9],
+    ['opt-out', '(voglio|vorrei|desidero|chiedo di) essere @removed $', 0.9],
+    // "cessate ogni comunicazione", "interrompete tutte le chiamate".
     [
       'opt-out',
-      'non (voglio|vogliamo|desidero) [piu] (ricevere|essere contattato|essere contattata|essere chiamato|essere chiamata|essere disturbato|essere disturbata) [piu] [@det] [@noun]',
+      '(cessate|cessi|interrompete|interrompa|sospendete|sospenda|@can cessare|@can interrompere|@can sospendere) (ogni|qualsiasi|qualunque|tutte le|tutti i|le|i|gli|l) (comunicazione|comunicazioni|contatto|contatti|invio|invii|@noun)',
       0.9,
+      'r',
     ],
     ['opt-out', '(non|nn) (voglio|vogliamo|desidero) [piu] [@det] [@det] @noun', 0.9],
     [
@@ -308,11 +363,13 @@ export const it: Lexicon = {
       '(rimozione|cancellazione|eliminazione) (del mio numero|del mio nominativo|del mio contatto|del mio recapito|dei miei dati|dei miei contatti|dei miei recapiti|@from @list|@from @det @list)',
       0.9,
     ],
+    // The writer repeating an earlier request: "vi ho già detto basta".
+    ['opt-out', '(ho|vi ho|ti ho|le ho|avevo|vi avevo|ti avevo) [gia] detto (stop|basta)', 0.85],
     // The formal warning "vi diffido dal contattarmi".
     ['opt-out', '(diffido|diffidiamo) [formalmente] (dal|da|a non) [continuare a] @inf', 0.95],
     [
       'opt-out',
-      '(voglio|vorrei|desidero|potete|puoi|puo|potreste) (cancellarmi|rimuovermi|togliermi|disiscrivermi|eliminarmi|uscire) [dalla|dalle|dal|dai|da] [vostra|sua|questa|vostro] [@list]',
+      '(voglio|vorrei|desidero|potete|puoi|puo|potreste|prego di|chiedo di) (cancellarmi|rimuovermi|togliermi|disiscrivermi|eliminarmi|uscire) [dalla|dalle|dal|dai|da] [vostra|sua|questa|vostro] [@list]',
       0.9,
     ],
     [
@@ -322,7 +379,7 @@ export const it: Lexicon = {
     ],
     [
       'opt-out',
-      '(disiscrivere|disiscrivermi|disiscriversi|disiscriverci|disiscrizione|disiscrivi|disabbonarmi|disabbonare|desiscrivermi|disiscritto|disiscritta)',
+      '(disiscrivere|disiscrivermi|disiscriversi|disiscriverci|disiscrizione|disiscrivi|disiscrivo|disabbonarmi|disabbonare|desiscrivermi|disiscritto|disiscritta)',
       0.9,
     ],
     [
