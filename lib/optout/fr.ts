@@ -25,6 +25,12 @@ export const fr: Lexicon = {
       'me solliciter',
       'me texter',
       'me telephoner',
+      // Typed without the apostrophe.
+      'mappeler',
+      'menvoyer',
+      'mecrire',
+      'membeter',
+      'mharceler',
       'appeler',
       'envoyer des',
       'envoyer vos',
@@ -84,6 +90,7 @@ export const fr: Lexicon = {
       'spams',
       'sondages',
       'nouvelles',
+      'envois',
     ],
     det: ['vos', 'ces', 'tes', 'les', 'des', 'de', 'd', 'aucun', 'aucune', 'autres'],
     mine: [
@@ -110,6 +117,78 @@ export const fr: Lexicon = {
       'liste de diffusion',
       'repertoire',
     ],
+    /** What comes before "plus" in "ne plus recevoir", also in speech without "ne" ("jveux plus"). */
+    noLonger: [
+      'ne',
+      'n',
+      'jveux',
+      'jveu',
+      'veux',
+      'veut',
+      'voulons',
+      'voudrais',
+      'souhaite',
+      'souhaitons',
+      'desire',
+      'pour',
+    ],
+    /** A wish before "recevoir" in an opt-in ("je souhaite recevoir à nouveau"). */
+    wish: [
+      'veux',
+      'voudrais',
+      'souhaite',
+      'souhaiterais',
+      'aimerais',
+      'desire',
+      'voulons',
+      'voudrions',
+      'souhaitons',
+    ],
+    /** Infinitives after "me" ("ne plus m'appeler"): bare, "ne plus appeler" can be the writer's own calls. */
+    meInf: [
+      'appeler',
+      'envoyer',
+      'ecrire',
+      'contacter',
+      'harceler',
+      'deranger',
+      'embeter',
+      'relancer',
+      'rappeler',
+      'spammer',
+      'importuner',
+      'solliciter',
+      'texter',
+      'telephoner',
+    ],
+    /** Past participles after "être" ("ne plus être contacté"), every agreement. */
+    pp: [
+      'contacte',
+      'contactee',
+      'contactes',
+      'contactees',
+      'recontacte',
+      'recontactee',
+      'appele',
+      'appelee',
+      'appeles',
+      'rappele',
+      'rappelee',
+      'sollicite',
+      'sollicitee',
+      'sollicites',
+      'derange',
+      'derangee',
+      'deranges',
+      'harcele',
+      'harcelee',
+      'relance',
+      'relancee',
+      'demarche',
+      'demarchee',
+      'spamme',
+      'spammee',
+    ],
   },
   keywords: {
     'opt-out': [
@@ -129,6 +208,10 @@ export const fr: Lexicon = {
       'desabonnez moi',
       'desinscrivez moi',
       'arrett',
+      // Arrêter with one r, as often typed (and as a stretched "arrêteeeez" reads back).
+      'arete',
+      'aretez',
+      'areter',
     ],
     'opt-in': ['oui', 'reabonner', 'demarrer', 'reprendre', 'recommencer'],
     help: [
@@ -150,26 +233,74 @@ export const fr: Lexicon = {
   patterns: [
     ['opt-out', '(arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop) (de|d) @inf', 0.95],
     ['opt-out', 'ne @me @conj (plus|jamais|plus jamais|pas)', 0.9, 'r'],
+    // Typed without the apostrophe: "ne mappelez plus".
+    [
+      'opt-out',
+      '(ne|n) (mappelez|mappelle|mappele|menvoyez|menvoie|mecrivez|mecris|mrappelez|mharcelez|membetez|mcontactez) (plus|jamais|plus jamais|pas)',
+      0.9,
+      'r',
+    ],
     [
       'opt-out',
       '(ne|n) [me|m] (veux|voulons|souhaite|souhaitons|desire|voudrais|veut) plus (recevoir|etre|de|d|vos|vos messages|@noun|entendre|qu on|que vous)',
       0.9,
     ],
-    ['opt-out', '(plus de|fini les|assez de|marre de|marre des|y en a marre de) [@det] @noun', 0.9],
+    // "ne plus recevoir ces messages", "merci de ne plus me contacter", "je souhaite ne plus être
+    // sollicité"; the spoken forms drop the "ne" ("jveux plus recevoir vos pubs", "pour plus recevoir").
     [
       'opt-out',
-      '(retirez|retire|retirer|supprimez|supprime|supprimer|enlevez|enleve|enlever|effacez|efface|effacer|rayez|raye|rayer|sortez|sors|sortir|otez) @mine',
+      '@noLonger plus (recevoir @det @noun|recevoir @noun|recevoir rien|rien recevoir|etre @pp|@me @meInf|mappeler|menvoyer|mecrire|membeter)',
+      0.9,
+      'r',
+    ],
+    ['opt-out', '@noLonger plus recevoir $', 0.9],
+    [
+      'opt-out',
+      '(plus de|plus d|plus jamais de|plus jamais d|jamais plus de|jamais plus d|plus aucun|plus aucune|fini les|assez de|marre de|marre des|y en a marre de) [@det] @noun',
+      0.9,
+    ],
+    // "arrêtez les sms", "arrête vos appels", "arrêt des envois" (the participle "vous avez arrêté les
+    // promos ?" is a nounPhrase below).
+    [
+      'opt-out',
+      '(arretez|arrete|arreter|arretes|arret|stoppez|stopper|cessez|cesser) (les|vos|ces|tes|des|de|d|du|tous les|toutes les|tous vos|toutes vos) @noun',
+      0.9,
+      'r',
+    ],
+    [
+      'opt-out',
+      '(retirez|retire|retirer|supprimez|supprime|supprimer|enlevez|enleve|enlever|effacez|efface|effacer|rayez|raye|rayer|sortez|sors|sortir|otez|virez|virer) @mine',
       0.9,
     ],
     [
       'opt-out',
-      '@me (retirez|retirer|supprimez|supprimer|enlevez|enlever|effacez|rayez|sortez) (de|des|du) [la|votre|vos|ta|cette] @list',
+      '@me (retirez|retirer|supprimez|supprimer|enlevez|enlever|effacez|effacer|rayez|rayer|sortez|sortir|otez|oter|virez|virer|desinscrivez|desinscrire) (de|des|du) [la|votre|vos|ta|cette] @list',
       0.9,
     ],
     [
       'opt-out',
-      '(desabonner|desabonnez|desabonne|desinscrire|desinscrivez|desinscris|desabonnement|desinscription|desinscrit)',
+      '(desabonner|desabonnez|desabonne|desinscrire|desinscrivez|desinscris|desabonnement|desinscription|desinscrit|desincription|desincrire|desincrivez|desincris|desincrit|desaboner|desabonez|desabonement)',
       0.9,
+    ],
+    // "veuillez cesser tout contact", "stop à toute sollicitation".
+    [
+      'opt-out',
+      '(cessez|cesser|arretez|arreter|stoppez|stopper|stop a|arret de) (tout|toute|tous|toutes) (contact|contacts|communication|communications|sollicitation|sollicitations|envoi|envois|prospection|demarchage|appel|message|@noun)',
+      0.9,
+      'r',
+    ],
+    // The legal objection: "je m'oppose à la réception de vos messages", "j'exerce mon droit d'opposition".
+    [
+      'opt-out',
+      '@me (oppose|opposons) (a|au|aux) [la|l|tout|toute|toutes] (reception|recevoir|envoi|envois|prospection|demarchage|sollicitation|sollicitations|utilisation de mes donnees|traitement de mes donnees|@noun)',
+      0.9,
+    ],
+    ['opt-out', '(exerce|exercer) (mon|notre) droit d opposition', 0.9],
+    // The writer repeating an earlier request: "alors que j'avais dit stop".
+    [
+      'opt-out',
+      '(j ai|j avais|je vous ai|je vous avais|je t ai|je t avais) [deja] (dit|ecrit) (stop|arret)',
+      0.85,
     ],
     ['opt-out', '(laissez|laisse|laissez nous) (moi|nous) (tranquille|tranquilles|en paix)', 0.85],
     ['opt-out', '(fichez|fiche|foutez|fous) (moi|nous) la paix', 0.85],
@@ -184,8 +315,10 @@ export const fr: Lexicon = {
       '(reabonner|reabonnez|reabonne|reinscrire|reinscrivez|reinscris|me reabonner|me reinscrire)',
       0.85,
     ],
-    ['opt-in', 'recevoir (a nouveau|de nouveau) [@det] [@noun]', 0.85],
-    ['opt-in', 'recevoir [@det] @noun (a nouveau|de nouveau)', 0.85],
+    // Only as a wish: "je viens de recevoir de nouveau vos messages" is a complaint, not an opt-in.
+    ['opt-in', '@wish [me] (a nouveau|de nouveau) recevoir [@det] [@noun]', 0.85],
+    ['opt-in', '@wish [me] recevoir (a nouveau|de nouveau) [@det] [@noun]', 0.85],
+    ['opt-in', '@wish [me] recevoir [@det] @noun (a nouveau|de nouveau)', 0.85],
     ['help', '(que se passe t il|qu est ce qui se passe|que se passera t il|que se passe) (si|quand)', 0.7],
     ['help', '(c est|qui est) (qui|ce) $', 0.8],
     ['help', 'qui (etes vous|est ce|es tu|est a l appareil) $', 0.8],
@@ -199,7 +332,20 @@ export const fr: Lexicon = {
     'qui (vous|t|te) (a|as) (donne|communique|passe|fourni|vendu) (mon numero|mes coordonnees|ce numero|mon telephone|mon portable)',
   ],
   reported: [
-    '(mon mari|ma femme|mon fils|ma fille|ma mere|mon pere|il|elle) [vous|m|t] (a dit|a demande|a ecrit) [de|d]',
+    '(mon mari|ma femme|mon fils|ma fille|ma mere|mon pere|mon frere|ma soeur|mon copain|ma copine|mon conjoint|ma conjointe|il|elle) [vous|m|t|lui] (a|avait) [deja] (dit|demande|ecrit) [de|d]',
+  ],
+  // "arrêté" after "avoir" is a participle, not the imperative "arrête": "vous avez arrêté les promos ?",
+  // "vous avez arrêté de m'appeler, merci".
+  nounPhrases: [
+    'ai arrete',
+    'as arrete',
+    'a arrete',
+    'avons arrete',
+    'avez arrete',
+    'ont arrete',
+    'avait arrete',
+    'aviez arrete',
+    'avaient arrete',
   ],
   politeness: [
     'svp',

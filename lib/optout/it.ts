@@ -70,6 +70,54 @@ export const it: Lexicon = {
       'telefonatemi',
       'cercarmi',
       'cercatemi',
+      'assillarmi',
+      'assillate',
+      'importunarmi',
+      'importunate',
+      'scocciarmi',
+      'scocciate',
+      'tormentarmi',
+      'tormentate',
+    ],
+    /** Participles after "essere" ("non voglio essere più contattata"), every agreement. */
+    pp: [
+      'contattato',
+      'contattata',
+      'contattati',
+      'contattate',
+      'ricontattato',
+      'ricontattata',
+      'chiamato',
+      'chiamata',
+      'chiamati',
+      'richiamato',
+      'richiamata',
+      'disturbato',
+      'disturbata',
+      'disturbati',
+      'cercato',
+      'cercata',
+      'importunato',
+      'importunata',
+      'assillato',
+      'assillata',
+    ],
+    /** Participles of removal ("vorrei essere rimosso dalla lista"). */
+    removed: [
+      'rimosso',
+      'rimossa',
+      'rimossi',
+      'cancellato',
+      'cancellata',
+      'cancellati',
+      'tolto',
+      'tolta',
+      'tolti',
+      'eliminato',
+      'eliminata',
+      'eliminati',
+      'disiscritto',
+      'disiscritta',
     ],
     noun: [
       'messaggi',
@@ -120,6 +168,13 @@ export const it: Lexicon = {
       'con le',
       'con questi',
       'con queste',
+      'con questa',
+      'con questo',
+      'con tutti questi',
+      'con tutte queste',
+      'con tutta questa',
+      'tutti questi',
+      'tutte queste',
     ],
     remove: [
       'cancellate',
@@ -138,6 +193,10 @@ export const it: Lexicon = {
       'elimina',
       'eliminare',
       'elimini',
+      'levate',
+      'leva',
+      'levare',
+      'levi',
     ],
     removeMe: [
       'cancellami',
@@ -150,6 +209,8 @@ export const it: Lexicon = {
       'eliminatemi',
       'disiscrivimi',
       'disiscrivetemi',
+      'levami',
+      'levatemi',
     ],
     mine: [
       'il mio numero',
@@ -174,6 +235,8 @@ export const it: Lexicon = {
       'lista contatti',
       'lista clienti',
     ],
+    /** "Can you" before an infinitive ("mi potete togliere"). */
+    can: ['potete', 'puoi', 'puo', 'potreste', 'potresti', 'potrebbe', 'volete'],
     from: [
       'dalla',
       'dalle',
@@ -251,10 +314,17 @@ export const it: Lexicon = {
       0.95,
     ],
     ['opt-out', '(non|nn) [mi|ci] [piu|mai piu] @neg [piu|mai piu]', 0.9, 'r'],
+    ['opt-out', 'non (voglio|vogliamo|desidero) [piu] ricevere [piu] [@det] [@noun]', 0.9],
+    ['opt-out', '(non|nn) (voglio|vogliamo|desidero) [piu] essere [piu|mai piu] @pp', 0.9, 'r'],
+    // "vorrei essere rimosso dalla vostra lista", "voglio essere cancellato".
+    ['opt-out', '(voglio|vorrei|desidero|chiedo di) essere @removed @from [@det] @list', 0.9],
+    ['opt-out', '(voglio|vorrei|desidero|chiedo di) essere @removed $', 0.9],
+    // "cessate ogni comunicazione", "interrompete tutte le chiamate".
     [
       'opt-out',
-      'non (voglio|vogliamo|desidero) [piu] (ricevere|essere contattato|essere contattata|essere chiamato|essere chiamata|essere disturbato|essere disturbata) [piu] [@det] [@noun]',
+      '(cessate|cessi|interrompete|interrompa|sospendete|sospenda|@can cessare|@can interrompere|@can sospendere) (ogni|qualsiasi|qualunque|tutte le|tutti i|le|i|gli|l) (comunicazione|comunicazioni|contatto|contatti|invio|invii|@noun)',
       0.9,
+      'r',
     ],
     ['opt-out', '(non|nn) (voglio|vogliamo|desidero) [piu] [@det] [@det] @noun', 0.9],
     [
@@ -263,6 +333,14 @@ export const it: Lexicon = {
       0.9,
     ],
     ['opt-out', '(basta|niente piu|niente|mai piu|non piu|stop) [@det] @noun', 0.9],
+    // "come faccio a non ricevere più questi messaggi", "preferirei non ricevere sms".
+    // ("continuo a non ricevere i messaggi", "ho paura di non ricevere più le notifiche" are not).
+    [
+      'opt-out',
+      '(come faccio a|come fare a|come posso|per|vorrei|preferirei|preferisco|desidero|voglio) (non|nn) [piu] ricevere [piu|mai piu] [@det] [@det] @noun',
+      0.9,
+      'r',
+    ],
     [
       'opt-out',
       '(vorrei|voglio|preferirei|preferisco|desidero) non essere [piu] (contattato|contattata|chiamato|chiamata|disturbato|disturbata|ricontattato|ricontattata)',
@@ -276,10 +354,22 @@ export const it: Lexicon = {
     ['opt-out', 'basta (chiamare|scrivere|telefonare|disturbare) $', 0.85],
     ['opt-out', '@removeMe', 0.9],
     ['opt-out', '@remove @mine', 0.9],
-    ['opt-out', '(mi|ci) @remove @from [@det] @list', 0.9],
+    // "mi cancelli dalla lista", "mi potete togliere dalla lista?", "ci può cancellare?".
+    ['opt-out', '(mi|ci) [@can] @remove @from [@det] @list', 0.9],
+    ['opt-out', '(mi|ci) @can @remove $', 0.9],
+    // "chiedo la rimozione del mio numero dai vostri elenchi", "la cancellazione dei miei dati".
     [
       'opt-out',
-      '(voglio|vorrei|desidero|potete|puoi|puo|potreste) (cancellarmi|rimuovermi|togliermi|disiscrivermi|eliminarmi|uscire) [dalla|dalle|dal|dai|da] [vostra|sua|questa|vostro] [@list]',
+      '(rimozione|cancellazione|eliminazione) (del mio numero|del mio nominativo|del mio contatto|del mio recapito|dei miei dati|dei miei contatti|dei miei recapiti|@from @list|@from @det @list)',
+      0.9,
+    ],
+    // The writer repeating an earlier request: "vi ho già detto basta".
+    ['opt-out', '(ho|vi ho|ti ho|le ho|avevo|vi avevo|ti avevo) [gia] detto (stop|basta)', 0.85],
+    // The formal warning "vi diffido dal contattarmi".
+    ['opt-out', '(diffido|diffidiamo) [formalmente] (dal|da|a non) [continuare a] @inf', 0.95],
+    [
+      'opt-out',
+      '(voglio|vorrei|desidero|potete|puoi|puo|potreste|prego di|chiedo di) (cancellarmi|rimuovermi|togliermi|disiscrivermi|eliminarmi|uscire) [dalla|dalle|dal|dai|da] [vostra|sua|questa|vostro] [@list]',
       0.9,
     ],
     [
@@ -289,7 +379,7 @@ export const it: Lexicon = {
     ],
     [
       'opt-out',
-      '(disiscrivere|disiscrivermi|disiscriversi|disiscriverci|disiscrizione|disiscrivi|disabbonarmi|disabbonare|desiscrivermi|disiscritto|disiscritta)',
+      '(disiscrivere|disiscrivermi|disiscriversi|disiscriverci|disiscrizione|disiscrivi|disiscrivo|disabbonarmi|disabbonare|desiscrivermi|disiscritto|disiscritta)',
       0.9,
     ],
     [
@@ -310,6 +400,11 @@ export const it: Lexicon = {
       0.85,
     ],
     ['opt-in', 'ricevere [@det] @noun (di nuovo|nuovamente|ancora)', 0.8],
+    [
+      'opt-in',
+      '(voglio|vorrei|desidero|vogliamo|vorremmo|posso|potrei) ricevere (di nuovo|nuovamente) [@det] [@det] @noun',
+      0.8,
+    ],
     ['help', '(cosa succede|che succede|cosa accade|che cosa succede) (se|quando)', 0.7],
     ['help', '(chi e|chi siete|chi sei|chi parla) [questo numero|lei] $', 0.8],
     ['help', '(cos e|che cos e|cosa e) (questo|questo messaggio|questo numero) $', 0.8],
@@ -322,8 +417,10 @@ export const it: Lexicon = {
     'chi (vi|le|ti) ha (dato|passato|venduto|fornito) (il mio numero|i miei dati|questo numero)',
   ],
   reported: [
-    '(mio marito|mia moglie|mio figlio|mia figlia|mia madre|mio padre|lui|lei) [vi|ti|mi|le|gli] ha (detto|chiesto|scritto) [di]',
+    '(mio marito|mia moglie|mio figlio|mia figlia|mia madre|mio padre|mio fratello|mia sorella|il mio compagno|la mia compagna|lui|lei) [vi|ti|mi|le|gli] (ha|aveva) [gia|anche|piu volte] (detto|chiesto|scritto) [di]',
   ],
+  // A conditional verb of saying after the words: "se volessi disiscrivermi ve lo direi" says nothing.
+  reportedAfter: ['direi', 'diremmo'],
   politeness: [
     'per',
     'x',
