@@ -234,12 +234,8 @@ export const id: Lexicon = {
       0.9,
       'r',
     ],
-    ['opt-out', '@stopVerb [@me] [untuk|dari] (@verb|@noun|@passive)', 0.95],
-    [
-      'opt-out',
-      'stop (kirim|kirimi|kirimin|kirim2|mengirim|hubungi|menghubungi|telpon|nelpon|nelpon2|menelepon|ganggu|mengganggu|pesan|promosi|iklan|penawaran|panggilan|@passive)',
-      0.95,
-    ],
+    ['opt-out', '@stopVerb [@me] [untuk|dari] [semua|segala] (@verb|@noun|@passive)', 0.95],
+    ['opt-out', 'stop [semua|segala] (@verb|@noun|@passive)', 0.95],
     // "tolong berhenti ya", "mohon stop": a polite "stop" closing its part of the message.
     ['opt-out', '(tolong|tlg|mohon) (@stopVerb|stop) $', 0.9],
     [
@@ -253,6 +249,13 @@ export const id: Lexicon = {
       '(biar|supaya|agar|spy) [saya|aku|sy|gue] (tidak|gak|ga|nggak|enggak|ngga|tdk|gk) [lagi] (@passive|menerima @noun|terima @noun|dapat @noun|dapet @noun)',
       0.85,
     ],
+    // "mohon untuk tidak menghubungi saya lagi": a formal request not to.
+    [
+      'opt-out',
+      '(mohon|tolong|tlg|harap|agar|supaya) [untuk|agar|supaya] (tidak|tdk|gak|ga|nggak) [lagi] @verb (@me|@noun)',
+      0.85,
+      'r',
+    ],
     // Ending a subscription: to the messages, or with nothing after it. "berhenti langganan internetnya"
     // ends a product, not the messages.
     ['opt-out', '@unsubscribe [dari] (@noun|kalian|anda|kamu)', 0.9],
@@ -261,6 +264,8 @@ export const id: Lexicon = {
     ['opt-out', 'unreg', 0.9],
     ['opt-out', '(hapus|hapuskan|apus|delete|remove|keluarkan|keluarin|coret) @mine [dari] [@list]', 0.9],
     ['opt-out', '(cabut|copot) @mine dari', 0.9],
+    // "saya minta nomor saya dihapus": asking that the number be taken off.
+    ['opt-out', '(minta|mohon|tolong|tlg) @mine (dihapus|dihapuskan|dikeluarkan|dicoret|diapus)', 0.9],
     ['opt-out', '(keluar|mau keluar|ingin keluar|saya keluar) dari [@list]', 0.85],
     [
       'opt-out',
@@ -363,6 +368,21 @@ export const id: Lexicon = {
     'saat',
     'waktu',
     'pas',
+    // "di malam hari", "pada jam kerja", "selama rapat", "minggu ini": when, not whether.
+    'di malam',
+    'pada malam',
+    'di pagi',
+    'pada pagi',
+    'di siang',
+    'di sore',
+    'di jam',
+    'pada jam',
+    'selama',
+    'akhir pekan',
+    'di akhir pekan',
+    'weekend',
+    'minggu ini',
+    'hari minggu',
   ],
   instructions: ['balas', 'ketik', 'ketikkan', 'ketikan'],
   functionWords: [

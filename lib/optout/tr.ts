@@ -218,6 +218,20 @@ export const tr: Lexicon = {
       'almak istemiyorum',
       'almak istemiyoruz',
     ],
+    /** The messages as what one gets away from: "bu mesajlardan kurtulmak istiyorum". */
+    fromNoun: [
+      'mesajlardan',
+      'mesajlarınızdan',
+      'smslerden',
+      'sms lerden',
+      'aramalardan',
+      'aramalarınızdan',
+      'reklamlardan',
+      'bildirimlerden',
+      'iletilerden',
+      'e postalardan',
+      'maillerden',
+    ],
     /** "How can I stop / turn off / block" them. */
     stopHow: [
       'durdurabilirim',
@@ -287,6 +301,18 @@ export const tr: Lexicon = {
     ['opt-out', '@noun [artık|bir daha] (@quitSending|@turnOff)', 0.9],
     // "Bu mesajları nasıl durdurabilirim?": asking how to stop them is asking to stop them.
     ['opt-out', '@noun [artık] nasıl @stopHow', 0.85],
+    ['opt-out', '@from nasıl (çıkabilirim|çıkarım|çıkılır|çıkarılırım|silinirim)', 0.85],
+    [
+      'opt-out',
+      '@fromNoun [artık] [nasıl] (kurtulabilirim|kurtulurum|kurtulmak istiyorum|kurtarın|kurtarır mısınız)',
+      0.85,
+    ],
+    // "SMS gönderimini durdurun", "mesaj gelmesini istemiyorum": the sending of them, stopped.
+    [
+      'opt-out',
+      '@noun (gönderimini|gönderimlerini|gönderilmesini|gelmesini) (@quit|sonlandırın|istemiyorum|istemiyoruz)',
+      0.9,
+    ],
     [
       'opt-out',
       '[beni|bana] (aramayı|arama yapmayı|mesaj atmayı|mesaj göndermeyi|sms atmayı|sms göndermeyi|yazmayı|göndermeyi|rahatsız etmeyi) @quit',
@@ -325,6 +351,7 @@ export const tr: Lexicon = {
     ['help', '(yardım|bilgi) (istiyorum|lazım|almak istiyorum) $', 0.8],
   ],
   complaints: [
+    '@fromNoun [artık] (bıktım|bıktık|sıkıldım|usandım)',
     'neden [beni|bizi] (sürekli|durmadan|hep|her gün|devamlı|habire|ısrarla) (arıyorsunuz|arıyorsun|arıyorlar|rahatsız ediyorsunuz|mesaj atıyorsunuz|mesaj gönderiyorsunuz|yazıyorsunuz)',
     '(numaramı|bilgilerimi|telefon numaramı) (nereden|nasıl) (buldunuz|aldınız|buldun|aldın|öğrendiniz)',
     '(numaramı|bilgilerimi|telefon numaramı) (size|sana) kim (verdi|sattı)',
