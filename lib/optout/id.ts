@@ -252,7 +252,7 @@ export const id: Lexicon = {
     // "mohon untuk tidak menghubungi saya lagi": a formal request not to.
     [
       'opt-out',
-      '(mohon|tolong|tlg|harap|agar|supaya) [untuk|agar|supaya] (tidak|tdk|gak|ga|nggak) [lagi] @verb (@me|@noun)',
+      '(mohon|tolong|tlg|harap) [untuk|agar|supaya] (tidak|tdk|gak|ga|nggak) [lagi] @verb (@me|@noun)',
       0.85,
       'r',
     ],
