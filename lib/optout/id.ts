@@ -1,9 +1,21 @@
 /**
  * Indonesian (and the colloquial register of SMS and WhatsApp: gak, nggak, gue, udah). UNREG is the
  * local carrier keyword. "jangan" (don't) both opens opt-outs ("jangan hubungi saya lagi") and negates
- * them ("jangan berhenti kirim promo").
+ * them ("jangan berhenti kirim promo"). A verb doubled for "over and over" is written with a 2
+ * ("kirim2", "nelpon2"): those spellings are listed beside the verb.
  */
 import type { Lexicon } from './lexicon';
+
+/** "nomor saya", "nomer sy", "no ini", "data aku": the writer's number or data, however abbreviated. */
+const MY_NUMBER = [
+  ...['nomor', 'nomer', 'nmr', 'no', 'data', 'kontak'].flatMap((noun) =>
+    ['saya', 'sy', 'aku', 'ak', 'gue', 'gw'].map((owner) => `${noun} ${owner}`),
+  ),
+  'nomor ini',
+  'nomer ini',
+  'nmr ini',
+  'no ini',
+];
 
 export const id: Lexicon = {
   language: 'id',
@@ -41,6 +53,43 @@ export const id: Lexicon = {
       'tawarin',
       'kontak',
       'mengontak',
+      // Doubled with a 2: "gak usah kirim2 lagi", "gausah nelpon2".
+      'kirim2',
+      'telpon2',
+      'telepon2',
+      'nelpon2',
+      'hubungi2',
+      'sms2',
+      'spam2',
+      'chat2',
+      'ganggu2',
+    ],
+    /** Passive verbs: what the writer no longer wants done to them ("berhenti dihubungi", "biar ga ditelpon"). */
+    passive: [
+      'dihubungi',
+      'di hubungi',
+      'dihubungin',
+      'ditelepon',
+      'ditelpon',
+      'di telpon',
+      'di telepon',
+      'di telp',
+      'ditelp',
+      'dikirimi',
+      'dikirim',
+      'dikirimin',
+      'di sms',
+      'disms',
+      'di wa',
+      'di chat',
+      'dichat',
+      'di spam',
+      'dispam',
+      'diganggu',
+      'ditawari',
+      'ditawarin',
+      'ditawarkan',
+      'dikontak',
     ],
     me: [
       'saya',
@@ -79,6 +128,8 @@ export const id: Lexicon = {
       'info promo',
       'pesan promo',
       'sms promo',
+      'newsletter',
+      'buletin',
     ],
     stopVerb: [
       'berhenti',
@@ -89,7 +140,29 @@ export const id: Lexicon = {
       'stop kan',
       'berhentilah',
       'tolong hentikan',
+      'berenti',
+      'brenti',
+      'berhentiin',
+      'berentiin',
+      'stopin',
     ],
+    unsubscribe: [
+      'berhenti berlangganan',
+      'berhenti langganan',
+      'berenti langganan',
+      'stop langganan',
+      'stop berlangganan',
+      'batal langganan',
+      'batalkan langganan',
+      'batal berlangganan',
+      'batalkan berlangganan',
+      'henti langganan',
+      'putus langganan',
+      'akhiri langganan',
+      'unreg',
+    ],
+    /** What may follow "berhenti langganan" when it ends the messages: "ini", "semua", "dari sini". */
+    subscribed: ['ini', 'itu', 'nya', 'semua', 'semuanya', 'ini semua', 'dari sini', 'dari nomor ini'],
     list: [
       'daftar',
       'database',
@@ -104,22 +177,24 @@ export const id: Lexicon = {
       'langganan',
     ],
     mine: [
-      'nomor saya',
-      'nomor ini',
+      ...MY_NUMBER,
       'nomorku',
-      'nomer saya',
-      'nomer ini',
-      'no saya',
-      'data saya',
-      'kontak saya',
+      'nomerku',
+      'nmrku',
+      'dataku',
+      'kontakku',
       'saya',
+      'sy',
       'aku',
       'gue',
+      'gw',
     ],
   },
   keywords: {
     'opt-out': [
       'berhenti',
+      'berenti',
+      'brenti',
       'unreg',
       'unreg all',
       'batal',
@@ -150,7 +225,7 @@ export const id: Lexicon = {
   },
   // Content services: "UNREG QURAN" leaves one, "REG HUMOR" joins one.
   coded: { 'opt-out': ['unreg', 'unsub', 'off'], 'opt-in': ['reg'] },
-  strong: ['berhenti', 'unreg'],
+  strong: ['berhenti', 'berenti', 'brenti', 'unreg'],
   capitals: ['unreg', 'berhenti'],
   patterns: [
     [
@@ -159,23 +234,38 @@ export const id: Lexicon = {
       0.9,
       'r',
     ],
-    ['opt-out', '@stopVerb [@me] [untuk|dari] (@verb|@noun)', 0.95],
+    ['opt-out', '@stopVerb [@me] [untuk|dari] [semua|segala] (@verb|@noun|@passive)', 0.95],
+    ['opt-out', 'stop [semua|segala] (@verb|@noun|@passive)', 0.95],
+    // "tolong berhenti ya", "mohon stop": a polite "stop" closing its part of the message.
+    ['opt-out', '(tolong|tlg|mohon) (@stopVerb|stop) $', 0.9],
     [
       'opt-out',
-      'stop (kirim|kirimi|kirimin|mengirim|hubungi|menghubungi|telpon|nelpon|menelepon|ganggu|mengganggu|pesan|promosi|iklan|penawaran|panggilan|langganan)',
-      0.95,
-    ],
-    [
-      'opt-out',
-      '(tidak|gak|ga|nggak|enggak|ngga|tdk|gk|tak) (mau|ingin|pengen|perlu|butuh) [lagi] (menerima|terima|dapat|dapet|dikirimi|dikirim|dihubungi|di hubungi|ditelepon|ditelpon|di telpon|di telepon|di telp|di sms|di spam|dispam|diganggu|ditawari|ditawarin|ditawarkan|dihubungin|dikirimin|@noun) [@noun]',
+      '(tidak|gak|ga|nggak|enggak|ngga|tdk|gk|tak) (mau|ingin|pengen|perlu|butuh) [lagi] (menerima|terima|dapat|dapet|@passive|@noun) [@noun]',
       0.9,
     ],
+    // "biar ga dapet sms ini lagi", "supaya tidak ditelepon lagi": the purpose of a how-to question.
     [
       'opt-out',
-      '(berhenti berlangganan|berhenti langganan|stop langganan|batal langganan|batalkan langganan|batal berlangganan|batalkan berlangganan|henti langganan|putus langganan|akhiri langganan|unreg)',
-      0.9,
+      '(biar|supaya|agar|spy) [saya|aku|sy|gue] (tidak|gak|ga|nggak|enggak|ngga|tdk|gk) [lagi] (@passive|menerima @noun|terima @noun|dapat @noun|dapet @noun)',
+      0.85,
     ],
+    // "mohon untuk tidak menghubungi saya lagi": a formal request not to.
+    [
+      'opt-out',
+      '(mohon|tolong|tlg|harap) [untuk|agar|supaya] (tidak|tdk|gak|ga|nggak) [lagi] @verb (@me|@noun)',
+      0.85,
+      'r',
+    ],
+    // Ending a subscription: to the messages, or with nothing after it. "berhenti langganan internetnya"
+    // ends a product, not the messages.
+    ['opt-out', '@unsubscribe [dari] (@noun|kalian|anda|kamu)', 0.9],
+    ['opt-out', '@unsubscribe [@subscribed] $', 0.9],
+    ['opt-out', '@unsubscribe [@subscribed] (karena|krn|soalnya|sebab|dan|tapi)', 0.9],
+    ['opt-out', 'unreg', 0.9],
     ['opt-out', '(hapus|hapuskan|apus|delete|remove|keluarkan|keluarin|coret) @mine [dari] [@list]', 0.9],
+    ['opt-out', '(cabut|copot) @mine dari', 0.9],
+    // "saya minta nomor saya dihapus": asking that the number be taken off.
+    ['opt-out', '(minta|mohon|tolong|tlg) @mine (dihapus|dihapuskan|dikeluarkan|dicoret|diapus)', 0.9],
     ['opt-out', '(keluar|mau keluar|ingin keluar|saya keluar) dari [@list]', 0.85],
     [
       'opt-out',
@@ -199,6 +289,7 @@ export const id: Lexicon = {
   ],
   complaints: [
     '(kenapa|mengapa|knp|napa) [kalian|anda|kamu|sih] (terus|selalu|sering|terus terusan|terus menerus) (menelepon|nelpon|telpon|telepon|kirim|mengirim|sms|spam|ganggu|mengganggu|menghubungi|hubungi)',
+    '(kenapa|mengapa|knp|napa) [sih] [kalian|anda|kamu] (menelepon|nelpon|telpon|telepon|kirim|mengirim|sms|spam|ganggu|mengganggu|menghubungi|hubungi) (terus|melulu|mulu|terus terusan)',
     '(dari mana|darimana|gimana|bagaimana) [kalian|anda|kamu] (dapat|mendapat|mendapatkan|dapet|tahu|tau) (nomor saya|nomor ini|nomer saya|nomorku|data saya)',
     'siapa yang (kasih|memberi|memberikan|ngasih|jual|menjual) (nomor saya|nomor ini|nomer saya|nomorku|data saya)',
   ],
@@ -277,6 +368,21 @@ export const id: Lexicon = {
     'saat',
     'waktu',
     'pas',
+    // "di malam hari", "pada jam kerja", "selama rapat", "minggu ini": when, not whether.
+    'di malam',
+    'pada malam',
+    'di pagi',
+    'pada pagi',
+    'di siang',
+    'di sore',
+    'di jam',
+    'pada jam',
+    'selama',
+    'akhir pekan',
+    'di akhir pekan',
+    'weekend',
+    'minggu ini',
+    'hari minggu',
   ],
   instructions: ['balas', 'ketik', 'ketikkan', 'ketikan'],
   functionWords: [

@@ -21,6 +21,27 @@ const CONDITIONALS = [
   'edersem',
 ];
 
+/** Stop doing it: after "aramayı", "mesaj göndermeyi"... as an order or a polite question. */
+const QUIT = [
+  'bırakın',
+  'bırak',
+  'bırakınız',
+  'bırakır mısınız',
+  'bırakabilir misiniz',
+  'kesin',
+  'kes',
+  'kesiniz',
+  'keser misiniz',
+  'kesebilir misiniz',
+  'durdurun',
+  'durdur',
+  'durdurur musunuz',
+  'durdurabilir misiniz',
+];
+
+/** "If I had wanted": what follows is unreal ("Abonelikten çıkmak isteseydim söylerdim"). */
+const COUNTERFACTUALS = ['isteseydim', 'isteseydik', 'isteseydi', 'isteseydiniz'];
+
 export const tr: Lexicon = {
   language: 'tr',
   classes: {
@@ -49,6 +70,15 @@ export const tr: Lexicon = {
       'iletişime geçmeyin',
       'iletişime geçmeyiniz',
       'arama yapmayın',
+      // Vowels dropped in a hurried text: "msj atmayn", "aramayn".
+      'aramayn',
+      'yazmayn',
+      'göndermeyn',
+      'yollamayn',
+      'atmayn',
+      'msj atmayın',
+      'msj atmayn',
+      'msj göndermeyin',
     ],
     /** Short negative imperatives that are also nouns ("arama" = a call): only with an object or "bir daha". */
     negShort: [
@@ -59,6 +89,7 @@ export const tr: Lexicon = {
       'atma',
       'mesaj atma',
       'sms atma',
+      'msj atma',
       'mesaj gönderme',
       'rahatsız etme',
       'ulaşma',
@@ -66,6 +97,9 @@ export const tr: Lexicon = {
     ],
     noun: [
       'mesaj',
+      'msj',
+      'msjlar',
+      'msjları',
       'mesajlar',
       'mesajları',
       'mesajlarınızı',
@@ -91,6 +125,8 @@ export const tr: Lexicon = {
       'bildirim',
       'bildirimler',
       'bildirimleri',
+      'bildirimlerini',
+      'bildirimlerinizi',
       'aramalar',
       'aramaları',
       'aramalarınızı',
@@ -149,9 +185,63 @@ export const tr: Lexicon = {
       'sil',
       'siliniz',
       'silinmek istiyorum',
+      'siler misiniz',
+      'silebilir misiniz',
       'kaldırın',
       'kaldır',
       'kaldırınız',
+      'kaldırır mısınız',
+      'kaldırabilir misiniz',
+      'çıkarır mısın',
+      'çıkarabilir misin',
+    ],
+    quit: QUIT,
+    /** "göndermeyi bırakın", "atmayı keser misiniz": stop sending them. */
+    quitSending: ['göndermeyi', 'atmayı', 'yollamayı'].flatMap((verb) => QUIT.map((q) => `${verb} ${q}`)),
+    /** Turn them off: after the messages they name ("kampanya mesajlarını kapatın"). */
+    turnOff: [
+      'kesin',
+      'durdurun',
+      'durdur',
+      'kapatın',
+      'kapatınız',
+      'kapat',
+      'kapatır mısınız',
+      'kapatabilir misiniz',
+      'durdurur musunuz',
+      'durdurabilir misiniz',
+      'engelleyin',
+      'gelmesin',
+      'gönderilmesin',
+      'istemiyorum',
+      'istemiyoruz',
+      'almak istemiyorum',
+      'almak istemiyoruz',
+    ],
+    /** The messages as what one gets away from: "bu mesajlardan kurtulmak istiyorum". */
+    fromNoun: [
+      'mesajlardan',
+      'mesajlarınızdan',
+      'smslerden',
+      'sms lerden',
+      'aramalardan',
+      'aramalarınızdan',
+      'reklamlardan',
+      'bildirimlerden',
+      'iletilerden',
+      'e postalardan',
+      'maillerden',
+    ],
+    /** "How can I stop / turn off / block" them. */
+    stopHow: [
+      'durdurabilirim',
+      'durdururum',
+      'kapatabilirim',
+      'kapatırım',
+      'engelleyebilirim',
+      'engellerim',
+      'iptal edebilirim',
+      'kurtulabilirim',
     ],
     cancel: [
       'et',
@@ -208,15 +298,33 @@ export const tr: Lexicon = {
     ['opt-out', '@me [@adv] (@negShort|@negPolite) [artık|bir daha|lütfen]', 0.9, 'r'],
     ['opt-out', '[@adv] @negPolite', 0.9, 'r'],
     ['opt-out', '(bir daha|artık|asla|hiçbir zaman|sakın) @negShort', 0.9, 'r'],
+    ['opt-out', '@noun [artık|bir daha] (@quitSending|@turnOff)', 0.9],
+    // "Bu mesajları nasıl durdurabilirim?": asking how to stop them is asking to stop them.
+    ['opt-out', '@noun [artık] nasıl @stopHow', 0.85],
+    ['opt-out', '@from nasıl (çıkabilirim|çıkarım|çıkılır|çıkarılırım|silinirim)', 0.85],
     [
       'opt-out',
-      '@noun [artık|bir daha] (göndermeyi bırakın|atmayı bırakın|yollamayı bırakın|göndermeyi kesin|atmayı kesin|kesin|durdurun|durdur|gelmesin|gönderilmesin|istemiyorum|istemiyoruz|almak istemiyorum|almak istemiyoruz)',
+      '@fromNoun [artık] [nasıl] (kurtulabilirim|kurtulurum|kurtulmak istiyorum|kurtarın|kurtarır mısınız)',
+      0.85,
+    ],
+    // "SMS gönderimini durdurun", "mesaj gelmesini istemiyorum": the sending of them, stopped.
+    [
+      'opt-out',
+      '@noun (gönderimini|gönderimlerini|gönderilmesini|gelmesini) (@quit|sonlandırın|istemiyorum|istemiyoruz)',
       0.9,
     ],
     [
       'opt-out',
-      '[beni|bana] (aramayı|mesaj atmayı|mesaj göndermeyi|sms atmayı|sms göndermeyi|yazmayı|göndermeyi|rahatsız etmeyi) (bırakın|bırak|bırakınız|kesin|kes|durdurun|bırakır mısınız)',
+      '[beni|bana] (aramayı|arama yapmayı|mesaj atmayı|mesaj göndermeyi|sms atmayı|sms göndermeyi|yazmayı|göndermeyi|rahatsız etmeyi) @quit',
       0.95,
+    ],
+    // "gönderme artık", "arama bir daha": the short imperative closing its part of the message.
+    ['opt-out', '@negShort (artık|bir daha) $', 0.85, 'r'],
+    // "numaramın silinmesini talep ediyorum": a request that the number or data be deleted.
+    [
+      'opt-out',
+      '(numaramın|telefon numaramın|bilgilerimin|verilerimin|kişisel verilerimin|kaydımın) [@from] (silinmesini|kaldırılmasını|çıkarılmasını) (talep ediyorum|istiyorum|rica ediyorum|rica ederim)',
+      0.9,
     ],
     [
       'opt-out',
@@ -236,17 +344,41 @@ export const tr: Lexicon = {
       '(tekrar|yeniden) (abone ol|abone olmak istiyorum|kaydolmak istiyorum|kaydol|başlat|başlatın|gönderin)',
       0.85,
     ],
+    ['opt-in', '(tekrar|yeniden) @noun (almak istiyorum|gönderin|gönderebilirsiniz|açın|açabilirsiniz)', 0.8],
+    ['opt-in', '@noun (tekrar|yeniden) (açın|açınız|açar mısınız|açabilir misiniz|gönderin|başlatın)', 0.8],
     ['help', '(ne olur|ne olacak) (eğer|şayet)', 0.7],
     ['help', '(kimsiniz|siz kimsiniz|kim bu|bu kim|bu numara kimin|kiminle görüşüyorum) $', 0.8],
     ['help', '(yardım|bilgi) (istiyorum|lazım|almak istiyorum) $', 0.8],
   ],
   complaints: [
+    '@fromNoun [artık] (bıktım|bıktık|sıkıldım|usandım)',
     'neden [beni|bizi] (sürekli|durmadan|hep|her gün|devamlı|habire|ısrarla) (arıyorsunuz|arıyorsun|arıyorlar|rahatsız ediyorsunuz|mesaj atıyorsunuz|mesaj gönderiyorsunuz|yazıyorsunuz)',
     '(numaramı|bilgilerimi|telefon numaramı) (nereden|nasıl) (buldunuz|aldınız|buldun|aldın|öğrendiniz)',
     '(numaramı|bilgilerimi|telefon numaramı) (size|sana) kim (verdi|sattı)',
   ],
+  // Someone else said it: "Eşim size artık aramayın demiş". The writer's own "dedim" repeats the request.
+  reportedAfter: [
+    'dedi',
+    'demiş',
+    'dediler',
+    'demişler',
+    'diyor',
+    'diyorlar',
+    'diyormuş',
+    'söyledi',
+    'söylemiş',
+    'söylediler',
+    'söylemişler',
+    'söylüyor',
+    // The writer's own words in the unreal mood: "çıkmak isteseydim söylerdim" (I would have said so).
+    'derdim',
+    'söylerdim',
+    'yazardım',
+  ],
   politeness: [
     'lütfen',
+    'lütfn',
+    'ltfn',
     'teşekkürler',
     'teşekkür',
     'ederim',
@@ -261,7 +393,7 @@ export const tr: Lexicon = {
   postNegators: ['değil', 'istemiyorum', 'istemiyoruz', 'istemem', 'yok', 'etme', 'etmeyin', 'etmeyiniz'],
   licensed: [],
   hypothetical: ['eğer', 'şayet', 'acaba'],
-  hypotheticalAfter: CONDITIONALS,
+  hypotheticalAfter: [...CONDITIONALS, ...COUNTERFACTUALS],
   restrict: ['sabah', 'akşam', 'yarın', 'bugün', 'önce', 'sonra', 'mesai', 'saat', 'hafta sonu'],
   instructions: [],
   instructionsAfter: [
