@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { OptOutClassifier, OptOutDetector, confirmationFor, LabelMapping } from '../lib/optout';
+import { compilePattern } from '../lib/optout/patterns';
 import { KINDS } from './support/utterances';
 
 describe('opt-out classifier', function () {
@@ -284,6 +285,21 @@ describe('opt-out classifier', function () {
       'I would like the text messages to stop',
     ])
       assert.equal(kind(text), 'opt-out', text);
+  });
+
+  it('refuses a pattern it would compile wrongly (nested groups, $ or ~N inside a group)', function () {
+    const compile = (source: string) =>
+      compilePattern({ kind: 'opt-out', source, confidence: 1, restrictable: false }, 'en', {});
+    for (const source of ['(a (b|c)|d)', '(x [y] z)', '(a|$)', '[a ~2 b]'])
+      assert.throws(() => compile(source), /nested group/, source);
+    for (const source of ['stop $', 'rufen ~3 an', '(a|b) [c|d e]'])
+      assert.doesNotThrow(() => compile(source));
+  });
+
+  it('reads a stretched word with its own double letters kept ("arrêteeeez" = "arretez")', function () {
+    assert.equal(classifier.classify('arrêteeeez').words, 'arretez');
+    assert.equal(classifier.classify('stoooop').words, 'stop');
+    assert.equal(classifier.classify('callll me never').words, 'call me never');
   });
 
   it('is deterministic and survives odd input', function () {

@@ -230,20 +230,28 @@ function splitWord(lower: string, out: string[]): void {
   for (const part of plain.split("'")) if (part !== '') out.push(part);
 }
 
-/** The word with each run of three or more of one character cut to `keep` characters. */
-function cutRuns(word: string, keep: number): string {
+/**
+ * The word with runs of one character cut to `keep` characters: every run longer than `keep`, or
+ * (`longOnly`) only runs of three or more, so a word's own double letters stay ("arrêteeeez" =
+ * "arretez").
+ */
+function cutRuns(word: string, keep: number, longOnly = false): string {
   let out = '';
-  let run = 0;
-  for (let i = 0; i < word.length; i++) {
-    run = i > 0 && word[i] === word[i - 1] ? run + 1 : 1;
-    if (run <= keep) out += word[i];
+  let start = 0;
+  for (let i = 1; i <= word.length; i++) {
+    if (i < word.length && word[i] === word[start]) continue;
+    const length = i - start;
+    const kept = longOnly && length < 3 ? length : Math.min(length, keep);
+    out += word[start].repeat(kept);
+    start = i;
   }
   return out;
 }
 
 /**
  * A word stretched for emphasis read as meant: each run of three or more of one letter once ("stoooop"),
- * or twice when only that spelling is in `vocabulary` ("callll"). Other words are returned as they are.
+ * with the word's own double letters kept or also cut ("arrêteeeez" = "arretez", "paraaaa" = "para"), or
+ * twice ("callll"), whichever spelling is in `vocabulary`. Other words are returned as they are.
  */
 export function unstretch(word: string, vocabulary?: ReadonlySet<string>): string {
   let stretched = false;
@@ -255,7 +263,10 @@ export function unstretch(word: string, vocabulary?: ReadonlySet<string>): strin
   }
   if (!stretched) return word;
   const once = cutRuns(word, 1);
-  if (vocabulary === undefined || vocabulary.has(once)) return once;
+  if (vocabulary === undefined) return once;
+  const keepingDoubles = cutRuns(word, 1, true);
+  if (vocabulary.has(keepingDoubles)) return keepingDoubles;
+  if (vocabulary.has(once)) return once;
   const twice = cutRuns(word, 2);
   return vocabulary.has(twice) ? twice : once;
 }

@@ -6,6 +6,7 @@
  * - `@class`: one of a lexicon class's entries;
  * - `~N`: up to N arbitrary tokens (German separable verbs: `rufen ~3 nicht mehr an`);
  * - `$`: the end of a segment (only politeness words may follow).
+ * Groups do not nest, and `$` and `~N` stand alone: a pattern that breaks this is refused when compiled.
  * Matches never cross a clause break. The index maps each pattern's possible first tokens to it, so a
  * message only tries the patterns one of its own tokens can start.
  */
@@ -113,6 +114,10 @@ function altElement(alts: string[][], optional: boolean): Element {
 
 function compileElements(source: string, classes: Readonly<Record<string, readonly string[]>>): Element[] {
   return parts(source).map((part): Element => {
+    // Groups do not nest, and `$` / `~N` stand alone: refuse, rather than compile other alternatives.
+    const inner = /^[([].*[)\]]$/.test(part) ? part.slice(1, -1) : part;
+    if (/[()[\]$~]/.test(inner) && part !== '$' && !/^~\d$/.test(part))
+      throw new Error(`pattern has a nested group, or $ or ~N inside a group: ${source}`);
     if (part === '$') return { t: 'end' };
     if (/^~\d$/.test(part)) return { t: 'gap', max: Number(part.slice(1)) };
     if (part.startsWith('(') && part.endsWith(')'))
