@@ -37,6 +37,18 @@ export const nl: Lexicon = {
       'dat gebel',
       'het gebel',
       'gebel',
+      'gespam',
+      'dat gespam',
+      'het gespam',
+      'geapp',
+      'dat geapp',
+      'het geapp',
+      'gesms',
+      'dat gesms',
+      'het gesms',
+      'gemail',
+      'dat gemail',
+      'het gemail',
     ],
     call: [
       'bel',
@@ -97,6 +109,24 @@ export const nl: Lexicon = {
       'stomme',
       'irritante',
     ],
+    // Articles and determiners before a noun ("stoppen met die reclame", "hoe stop ik deze berichten").
+    det: [
+      'de',
+      'het',
+      'die',
+      'deze',
+      'dat',
+      'dit',
+      'jullie',
+      'uw',
+      'je',
+      'al die',
+      'al deze',
+      'al dat',
+      'al het',
+    ],
+    // "niet meer", spelled as people type it (Flemish and chat "nie meer").
+    never: ['niet meer', 'nie meer', 'nooit meer', 'niet langer', 'nooit weer', 'niet nog eens'],
     mine: [
       'me',
       'mij',
@@ -147,9 +177,23 @@ export const nl: Lexicon = {
   patterns: [
     [
       'opt-out',
-      '(stop|stopt|stoppen|hou|houd|houdt) [nou|nu|eens|alsjeblieft|alstublieft|aub|toch] (met|ermee|op met) [me|mij|ons|het] @inf',
+      '(stop|stopt|stoppen|hou|houd|houdt|ophouden|kap|kapt|kappen) [nou|nu|eens|alsjeblieft|alstublieft|aub|toch|gewoon] (met|ermee|op met) [me|mij|ons|het] @inf',
       0.95,
     ],
+    // "Stoppen met die reclame", "hou op met de berichten", "kap met die telefoontjes".
+    [
+      'opt-out',
+      '(stop|stopt|stoppen|hou op|houd op|houdt op|ophouden|kap|kapt|kappen) [nou|nu|eens|alsjeblieft|alstublieft|aub|toch|gewoon] met [@det] [@adj] @noun',
+      0.9,
+    ],
+    // "Hoe stop ik deze berichten?", "kan ik de meldingen uitzetten?" (asks how to opt out).
+    ['opt-out', '(stop|blokkeer|beeindig) (ik|je|men) [@det] [@adj] @noun', 0.85],
+    [
+      'opt-out',
+      '(kan|kun|moet) (ik|je|men|u) [@det] [@adj] @noun (stoppen|stopzetten|uitzetten|afzetten|blokkeren|beeindigen|opzeggen)',
+      0.85,
+    ],
+    ['opt-out', '(zet|schakel) (ik|je|men) [@det] [@adj] @noun (uit|af)', 0.85],
     [
       'opt-out',
       '@call [me|mij|ons|dit nummer] [alsjeblieft|alstublieft|aub|voortaan|dan] (niet meer|nooit meer|niet|nooit) [meer|op|terug]',
@@ -158,13 +202,19 @@ export const nl: Lexicon = {
     ],
     [
       'opt-out',
-      '(niet meer|nooit meer|niet langer) [door jullie|door u] (bellen|gebeld|benaderen|benaderd|sms en|smsen|mailen|gemaild|appen|geappt|lastigvallen|lastiggevallen|lastig vallen|lastig gevallen|contacteren|gecontacteerd|storen|gestoord|sturen|ontvangen)',
+      '@never [door jullie|door u] [te] (bellen|gebeld|benaderen|benaderd|sms en|smsen|mailen|gemaild|appen|geappt|lastigvallen|lastiggevallen|lastig vallen|lastig gevallen|contacteren|gecontacteerd|storen|gestoord|sturen|ontvangen)',
       0.9,
       'r',
     ],
     ['opt-out', '(geen|niet langer) [@adj] @noun meer', 0.9],
     ['opt-out', 'geen [@adj] @noun $', 0.85],
     ['opt-out', '(ik wil|wij willen|we willen|ik hoef|ik wens) [echt] geen [@adj] @noun', 0.9],
+    // "Ik wil niks meer van jullie horen": a wish, not a report ("ik heb niks meer van jullie gehoord").
+    [
+      'opt-out',
+      '(wil|willen|wilt|hoef|hoeven) [ik|we|wij] [echt|gewoon|helemaal] (niks|niets) meer (van jullie|van u|van je|van jou) [horen|ontvangen|zien|weten|lezen|krijgen]',
+      0.85,
+    ],
     [
       'opt-out',
       '(verwijder|verwijdert|verwijderen|schrap|schrapt|wis|wist) [alstublieft|alsjeblieft|aub] @mine',
@@ -173,7 +223,7 @@ export const nl: Lexicon = {
     ['opt-out', '(haal|haalt|halen) [alstublieft|alsjeblieft|aub] @mine (uit|van|af)', 0.9],
     [
       'opt-out',
-      '(schrijf|schrijft|meld|meldt|melden|schrijven) [alstublieft|alsjeblieft|aub|u] (me|mij|ons) [alstublieft|alsjeblieft|aub|nu|graag] (uit|af)',
+      '(schrijf|schrijft|meld|meldt|melden|schrijven) [alstublieft|alsjeblieft|aub|u|ik|je] (me|mij|ons) [alstublieft|alsjeblieft|aub|nu|graag|maar] (uit|af)',
       0.9,
     ],
     [
@@ -191,8 +241,13 @@ export const nl: Lexicon = {
     ['opt-out', 'toestemming (in|intrekken|ingetrokken)', 0.95],
     ['opt-out', '(genoeg|klaar) met [@adj] @noun', 0.9],
     ['opt-in', '(weer|opnieuw) (aanmelden|inschrijven|aangemeld|ingeschreven)', 0.85],
-    ['opt-in', '(meld|schrijf) (me|mij) (weer|opnieuw) (aan|in)', 0.85],
+    [
+      'opt-in',
+      '(meld|schrijf) (me|mij) [maar|graag|alsjeblieft|alstublieft|aub] (weer|opnieuw) (aan|in)',
+      0.85,
+    ],
     ['opt-in', '(stuur|stuurt) [me|mij] (weer|opnieuw) [@adj] @noun', 0.8],
+    ['opt-in', '(weer|opnieuw) [@adj] @noun [van jullie|van u|van je] (ontvangen|krijgen|hebben)', 0.8],
     ['help', 'wat (gebeurt|gebeurd) er (als|wanneer|indien)', 0.7],
     ['help', 'wie (is dit|ben je|bent u|zijn jullie|is dat) $', 0.8],
     ['help', 'wat is (dit|dit nummer|dit bericht|dat) $', 0.8],
@@ -224,7 +279,7 @@ export const nl: Lexicon = {
     'nou',
     'hoor',
   ],
-  negators: ['niet', 'nooit', 'geen', 'niks', 'niets'],
+  negators: ['niet', 'nie', 'nooit', 'geen', 'niks', 'niets'],
   postNegators: [],
   licensed: [
     'ik',
@@ -248,6 +303,10 @@ export const nl: Lexicon = {
     'om',
     'te',
     'helemaal',
+    'de',
+    'het',
+    'die',
+    'deze',
   ],
   hypothetical: ['als', 'wat gebeurt er', 'wat als', 'indien', 'stel dat', 'mocht ik'],
   restrict: [
