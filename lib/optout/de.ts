@@ -85,6 +85,9 @@ export const de: Lexicon = {
       'eurem',
       'deinen',
       'deinem',
+      'ihrer',
+      'eurer',
+      'deiner',
       'all den',
       'all diesen',
       'dem ganzen',
@@ -108,6 +111,39 @@ export const de: Lexicon = {
       'nich wieder',
     ],
     // Particles that soften or stress a request ("lasst mich einfach in Ruhe", "nehmen Sie mich bitte").
+    // Finite verbs of contacting, at the end of a subordinate clause ("dass Sie mich anrufen").
+    contact: [
+      'anrufen',
+      'anruft',
+      'anrufst',
+      'kontaktieren',
+      'kontaktiert',
+      'kontaktierst',
+      'schreiben',
+      'schreibt',
+      'schreibst',
+      'anschreiben',
+      'anschreibt',
+      'nerven',
+      'nervt',
+      'nervst',
+      'belastigen',
+      'belastigt',
+      'belaestigen',
+      'belaestigt',
+      'storen',
+      'stort',
+      'stoeren',
+      'stoert',
+      'schicken',
+      'schickt',
+      'schickst',
+      'senden',
+      'sendet',
+      'mailen',
+      'mailt',
+      'simst',
+    ],
     // Question particles ("wer schreibt mir da eigentlich?").
     qfill: ['da', 'denn', 'eigentlich', 'hier', 'uberhaupt', 'ueberhaupt', 'bitte'],
     fill: [
@@ -190,6 +226,14 @@ export const de: Lexicon = {
     ['opt-out', '(hort|horen|hor|hoert|hoeren|hoer|hore) [sie|ihr] [@fill] auf mit [@det] [@adj] @noun', 0.9],
     ['opt-out', '(schluss|ende) mit [@det] [@adj] @noun', 0.9],
     ['opt-out', '(stopp|stoppt|stoppen|stoppe|stop) [sie|ihr] [@fill] [@det] [@adj] @noun', 0.9],
+    // The infinitive last, as a request: "Anrufe stoppen bitte", "die SMS abstellen".
+    ['opt-out', '[@det] [@adj] @noun (stoppen|abstellen|blockieren|beenden) $', 0.85],
+    // "Ich will nicht mehr, dass Sie mich anrufen."
+    [
+      'opt-out',
+      '(will|mochte|moechte|wollen) [ich|wir] @never dass (sie|ihr|du) (mich|uns|mir) ~3 @contact',
+      0.85,
+    ],
     // "Ich will nix mehr von euch hören": a wish, not a report ("ich habe nichts mehr gehört").
     [
       'opt-out',
@@ -206,7 +250,7 @@ export const de: Lexicon = {
     ['opt-out', '(tragen|trage|tragt) [sie|ihr|bitte] @mine ~4 aus', 0.9],
     [
       'opt-out',
-      '(loschen|loeschen|losche|loesche|entfernen|entferne|streichen|streiche|sperren) [sie|ihr] [@fill] @mine',
+      '(loschen|loeschen|losche|loesche|loscht|loescht|entfernen|entferne|entfernt|streichen|streiche|streicht|sperren|sperrt) [sie|ihr] [@fill] @mine',
       0.9,
     ],
     ['opt-out', '(nehmen|nimm|nehmt) [sie|ihr] [@fill] @mine [@fill] (aus|von|raus)', 0.9],
@@ -298,6 +342,10 @@ export const de: Lexicon = {
     'von',
     'der',
     'liste',
+    'die',
+    'den',
+    'das',
+    'diese',
   ],
   hypothetical: ['wenn', 'falls', 'ob', 'was passiert', 'was geschieht', 'muss ich'],
   restrict: [

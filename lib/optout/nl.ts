@@ -196,7 +196,7 @@ export const nl: Lexicon = {
     ['opt-out', '(zet|schakel) (ik|je|men) [@det] [@adj] @noun (uit|af)', 0.85],
     [
       'opt-out',
-      '@call [me|mij|ons|dit nummer] [alsjeblieft|alstublieft|aub|voortaan|dan] (niet meer|nooit meer|niet|nooit) [meer|op|terug]',
+      '@call [me|mij|ons|dit nummer] [alsjeblieft|alstublieft|aub|voortaan|dan] (@never|niet|nooit|nie|niks meer|niets meer) [meer|op|terug]',
       0.9,
       'r',
     ],
@@ -209,6 +209,12 @@ export const nl: Lexicon = {
     ['opt-out', '(geen|niet langer) [@adj] @noun meer', 0.9],
     ['opt-out', 'geen [@adj] @noun $', 0.85],
     ['opt-out', '(ik wil|wij willen|we willen|ik hoef|ik wens) [echt] geen [@adj] @noun', 0.9],
+    // "Ik wil niet meer dat jullie me bellen."
+    [
+      'opt-out',
+      '(wil|willen|wilt) [ik|we|wij] @never dat (jullie|u|je|ze) (me|mij|ons) ~3 (bellen|belt|sms en|smsen|mailen|mailt|appen|appt|sturen|stuurt|benaderen|benadert|lastigvallen|lastigvalt|contacteren|contacteert|storen|stoort|spammen|spamt)',
+      0.85,
+    ],
     // "Ik wil niks meer van jullie horen": a wish, not a report ("ik heb niks meer van jullie gehoord").
     [
       'opt-out',
