@@ -227,7 +227,7 @@ export const de: Lexicon = {
     ['opt-out', '(schluss|ende) mit [@det] [@adj] @noun', 0.9],
     ['opt-out', '(stopp|stoppt|stoppen|stoppe|stop) [sie|ihr] [@fill] [@det] [@adj] @noun', 0.9],
     // The infinitive last, as a request: "Anrufe stoppen bitte", "die SMS abstellen".
-    ['opt-out', '[@det] [@adj] @noun (stoppen|abstellen|blockieren|beenden) $', 0.85],
+    ['opt-out', '@noun (stoppen|abstellen|blockieren|beenden) $', 0.85],
     // "Ich will nicht mehr, dass Sie mich anrufen."
     [
       'opt-out',
