@@ -302,6 +302,18 @@ describe('opt-out classifier', function () {
     assert.equal(classifier.classify('callll me never').words, 'call me never');
   });
 
+  it('reads "if I wanted to opt out I would tell you" as a remark (none), and asking what STOP does as help', function () {
+    for (const text of [
+      "If I wanted you to stop texting I'd tell you",
+      'Wenn ich keine Nachrichten mehr wollte, würde ich es Ihnen schon sagen',
+      'Als ik me wilde afmelden, zou ik dat heus wel zeggen',
+      'si je voulais me désabonner je vous le dirais',
+      'si quisiera darme de baja se lo diría',
+    ])
+      assert.equal(kind(text), 'none', text);
+    assert.equal(kind('what would happen if I reply STOP?'), 'help');
+  });
+
   it('is deterministic and survives odd input', function () {
     const text = 'Por favor, dejen de enviarme promociones!!!';
     assert.deepEqual(classifier.classify(text), classifier.classify(text));

@@ -24,6 +24,7 @@ import {
   hasInstruction,
   inPhrase,
   isHypothetical,
+  startsWithPhrase,
   isNegated,
   isRestricted,
   languageGates,
@@ -138,6 +139,8 @@ export class OptOutClassifier {
   private readonly instructionsAfter: Set<string>;
   /** Keywords sent with a service or brand code ("RET ACME"), by token. */
   private readonly coded = new Map<string, { kind: 'opt-out' | 'opt-in'; language: string }>();
+  /** Phrases that make a hypothetical opt-out a remark ("...I'd tell you"), every language's. */
+  private readonly counterfactual: string[][];
   /** Phrases in which a keyword is a noun ("bus stop"), every language's. */
   private readonly nounPhrases: string[][];
   /** Every word the rules know, for reading a stretched word back ("callll" = "call"). */
@@ -164,6 +167,7 @@ export class OptOutClassifier {
     this.instructions = tokenSet(...all.map((l) => l.instructions));
     this.instructionsAfter = tokenSet(...all.map((l) => l.instructionsAfter ?? []));
     this.nounPhrases = tokenPhrases(all.flatMap((l) => l.nounPhrases ?? []));
+    this.counterfactual = tokenPhrases(all.flatMap((l) => l.counterfactual ?? []));
     for (const lexicon of LEXICONS)
       this.reportedAfter.set(lexicon.language, tokenSet(lexicon.reportedAfter ?? []));
     this.reportedAfter.set('*', tokenSet(...LEXICONS.map((l) => l.reportedAfter ?? [])));
@@ -428,7 +432,7 @@ export class OptOutClassifier {
         best = c;
       }
     }
-    if (best === null && question !== null) {
+    if (best === null && question !== null && !this.inCounterfactual(tk, question.start)) {
       // A question about what opting out does: the help route answers it.
       return this.result(tk, words, {
         kind: 'help',
@@ -467,6 +471,15 @@ export class OptOutClassifier {
     for (let e = start; e >= 0 && e >= start - REPORT_REACH; e--) {
       if (ends.has(e)) return true;
       if (e > 0 && tk.segment[e - 1] !== tk.segment[start]) return false;
+    }
+    return false;
+  }
+
+  /** The sentence of `at` says what the person would do ("if I wanted you to stop I'd tell you"). */
+  private inCounterfactual(tk: Tokens, at: number): boolean {
+    const clauseNo = tk.clause[at];
+    for (let k = 0; k < tk.norm.length; k++) {
+      if (tk.clause[k] === clauseNo && startsWithPhrase(tk.norm, k, this.counterfactual)) return true;
     }
     return false;
   }

@@ -309,6 +309,13 @@ export const de: Lexicon = {
     '(mein mann|meine frau|mein sohn|meine tochter|meine mutter|mein vater) hat ~3 (gesagt|gebeten|geschrieben)',
     '(sie|du) (erhalten|erhaltst|bekommen|bekommst) [ab jetzt|ab sofort|nun|jetzt]',
   ],
+  counterfactual: [
+    'wurde ich es ihnen schon sagen',
+    'wurde ich es ihnen sagen',
+    'wurde ich es dir sagen',
+    'wurde ich es euch sagen',
+    'hatte ich es gesagt',
+  ],
   politeness: [
     'bitte',
     'danke',

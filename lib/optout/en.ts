@@ -410,6 +410,17 @@ export const en: Lexicon = {
   reported: [
     '(he|she|they|someone|somebody|my husband|my wife|my son|my daughter|my mom|my mum|my mother|my dad|my father|my boss|my friend|my partner|my wife s|my brother|my sister|my kid|my kids|my roommate|my boyfriend|my girlfriend|the owner|the previous owner) (told|asked|said|texted|wrote|replied) [you|u|them|me|us|you guys|y all] [to|that]',
   ],
+  // "If I wanted you to stop texting I'd tell you": a remark, not a question about opting out.
+  counterfactual: [
+    'd tell you',
+    'would tell you',
+    'd say so',
+    'would say so',
+    'd let you know',
+    'would let you know',
+    'would have said',
+    'would have told',
+  ],
   politeness: [
     'please',
     'pls',

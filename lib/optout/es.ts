@@ -307,6 +307,7 @@ export const es: Lexicon = {
   reported: [
     '(mi esposo|mi esposa|mi marido|mi mujer|mi hijo|mi hija|mi mama|mi papa|mi novio|mi novia|el|ella) [les|le|te|me] (dijo|pidio|escribio) [que]',
   ],
+  counterfactual: ['lo diria', 'se lo diria', 'te lo diria', 'les diria', 'lo habria dicho'],
   politeness: [
     'por',
     'favor',

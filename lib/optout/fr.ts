@@ -347,6 +347,7 @@ export const fr: Lexicon = {
     'aviez arrete',
     'avaient arrete',
   ],
+  counterfactual: ['vous le dirais', 'te le dirais', 'vous l aurais dit', 'te l aurais dit'],
   politeness: [
     'svp',
     'stp',

@@ -196,6 +196,16 @@ export function hasInstruction(tk: Tokens, clauseNo: number, words: InstructionW
   return false;
 }
 
+/** One of the phrases starts at `at`. */
+export function startsWithPhrase(
+  norm: readonly string[],
+  at: number,
+  phrases: readonly (readonly string[])[],
+): boolean {
+  for (const phrase of phrases) if (startsWithAt(norm, at, phrase)) return true;
+  return false;
+}
+
 /** One of the phrases covers the token at `at` ("bus stop" covers the `stop` of "at the bus stop"). */
 export function inPhrase(
   norm: readonly string[],

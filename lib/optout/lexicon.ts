@@ -70,6 +70,11 @@ export interface Lexicon {
    * condition on the verb after the keyword (Turkish "RET yazarsam ne olur?"). Optional.
    */
   readonly hypotheticalAfter?: readonly string[];
+  /**
+   * Phrases that make a hypothetical opt-out a remark, not a question ("if I wanted you to stop I'd *tell
+   * you*"): such a message is none, not a help request. Optional.
+   */
+  readonly counterfactual?: readonly string[];
   /** Words right after a restrictable match that make it a time restriction ("before", "tomorrow"). */
   readonly restrict: readonly string[];
   /** Verbs that introduce a keyword as an instruction to quote ("reply STOP to..."). */

@@ -268,6 +268,12 @@ export const nl: Lexicon = {
   reported: [
     '(mijn man|mijn vrouw|mijn zoon|mijn dochter|mijn moeder|mijn vader|hij|zij) (zei|vroeg|schreef|heeft gezegd|heeft gevraagd) [dat|om]',
   ],
+  counterfactual: [
+    'zou ik dat heus wel zeggen',
+    'zou ik dat wel zeggen',
+    'zou ik het wel zeggen',
+    'had ik het wel gezegd',
+  ],
   politeness: [
     'alstublieft',
     'alsjeblieft',

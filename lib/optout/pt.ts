@@ -272,6 +272,7 @@ export const pt: Lexicon = {
   reported: [
     '(meu marido|minha esposa|minha mulher|meu filho|minha filha|minha mae|meu pai|ele|ela) [te|lhe|me] (disse|pediu|falou|escreveu) [que|pra|para]',
   ],
+  counterfactual: ['eu diria', 'diria a voces', 'teria dito', 'eu falaria'],
   politeness: [
     'por',
     'favor',
