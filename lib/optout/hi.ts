@@ -198,6 +198,7 @@ export const hi: Lexicon = {
       'ऐसे',
     ],
     me: ME,
+    way: ['tarika', 'tareeka', 'तरीका', 'process', 'प्रोसेस', 'option', 'ऑप्शन', 'upay', 'उपाय'],
     // Words between "mera number" and where it is kept: "mera number turant apni list se hata do".
     filler: [
       'apni',
@@ -504,6 +505,9 @@ export const hi: Lexicon = {
     ['opt-out', '@media ~2 (kaise|kese|कैसे) @stop @how', 0.85],
     ['opt-out', '(kaise|kese|कैसे) @stop @how [ye|yeh|ये|यह|in|इन] [@adj] @media', 0.85],
     ['opt-out', '(kaise|kese|कैसे) @unsub @how', 0.85],
+    // Asking the way: "message band karne ka tarika batao", "unsubscribe karne ka option".
+    ['opt-out', '@media ~2 @stop (karne|करने|hone|होने) (ka|का|ki|की) @way', 0.85],
+    ['opt-out', '@unsub (karne|करने|hone|होने) (ka|का|ki|की) @way', 0.85],
     ['opt-out', '@stop @do [ye|yeh|ये|यह] [@noun]', 0.8],
     ['opt-out', '@noun [bhi|भी] @mat @doSend', 0.9, 'r'],
     // "kuch bhi mat bhejna": nothing at all.
@@ -561,7 +565,7 @@ export const hi: Lexicon = {
     '(mera|meraa|मेरा) (number|nambar|नंबर|नम्बर) (kisne|किसने) (diya|दिया)',
   ],
   // "Meri mummy ne galti se STOP bhej diya": someone else in the family sent it.
-  reported: ['(meri|mere|mera|मेरी|मेरे|मेरा) @family (ne|ने)', '(kisi|किसी) (aur|और) (ne|ने)'],
+  reported: ['[meri|mere|mera|मेरी|मेरे|मेरा] @family (ne|ने)', '(kisi|किसी) (aur|और) (ne|ने)'],
   politeness: [
     'please',
     'plz',
