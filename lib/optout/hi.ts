@@ -198,7 +198,14 @@ export const hi: Lexicon = {
       'ऐसे',
     ],
     me: ME,
-    way: ['tarika', 'tareeka', 'तरीका', 'process', 'प्रोसेस', 'option', 'ऑप्शन', 'upay', 'उपाय'],
+    // The way to do it: "band karne ka tarika", "unsubscribe karne ka option".
+    way: [
+      ...['karne ka', 'karne ki', 'hone ka', 'करने का', 'करने की', 'होने का'].flatMap((of) =>
+        ['tarika', 'tareeka', 'तरीका', 'process', 'प्रोसेस', 'option', 'ऑप्शन', 'upay', 'उपाय'].map(
+          (way) => `${of} ${way}`,
+        ),
+      ),
+    ],
     // Words between "mera number" and where it is kept: "mera number turant apni list se hata do".
     filler: [
       'apni',
@@ -501,14 +508,12 @@ export const hi: Lexicon = {
     ['opt-out', '@noun ~3 @stop @do', 0.9],
     // Asked as a question: "call karna band kar sakte ho?", "phone karna kab band karoge".
     ['opt-out', '(@media|@verbal) ~3 @stop @later', 0.85],
-    // How the person stops them: "msgs band kaise karu?", "ye messages aane kaise band honge?".
-    ['opt-out', '@media ~2 @stop (kaise|kese|कैसे) @how', 0.85],
+    // How the person stops them, or the way to: "msgs band kaise karu?", "message band karne ka tarika
+    // batao" (one pattern, not two: every message word tries each).
+    ['opt-out', '@media ~2 @stop (kaise @how|kese @how|कैसे @how|@way)', 0.85],
     ['opt-out', '@media ~2 (kaise|kese|कैसे) @stop @how', 0.85],
     ['opt-out', '(kaise|kese|कैसे) @stop @how [ye|yeh|ये|यह|in|इन] [@adj] @media', 0.85],
     ['opt-out', '(kaise|kese|कैसे) @unsub @how', 0.85],
-    // Asking the way: "message band karne ka tarika batao", "unsubscribe karne ka option".
-    ['opt-out', '@media ~2 @stop (karne|करने|hone|होने) (ka|का|ki|की) @way', 0.85],
-    ['opt-out', '@unsub (karne|करने|hone|होने) (ka|का|ki|की) @way', 0.85],
     ['opt-out', '@stop @do [ye|yeh|ये|यह] [@noun]', 0.8],
     ['opt-out', '@noun [bhi|भी] @mat @doSend', 0.9, 'r'],
     // "kuch bhi mat bhejna": nothing at all.
@@ -540,7 +545,8 @@ export const hi: Lexicon = {
       '(roko|रोको|rokiye|रोकिए|rokein|रोकें|रोकिये|रोक दो|rok do) [ye|yeh|ये|यह|in|इन] [@adj] @noun',
       0.85,
     ],
-    ['opt-out', '@unsub @do', 0.9],
+    // "unsubscribe kar do"; "unsubscribe karne ka option".
+    ['opt-out', '@unsub (@do|@way)', 0.9],
     ['opt-out', '(sahmati|सहमति|consent) (wapas|vapas|वापस) (leta|leti|lete|le|लेता|लेती|लेते|ले|लेना)', 0.95],
     [
       'opt-in',
@@ -595,38 +601,16 @@ export const hi: Lexicon = {
   postNegators: ['nahi', 'nahin', 'nhi', 'नहीं', 'मत', 'mat'],
   licensed: [],
   hypothetical: ['agar', 'अगर', 'yadi', 'यदि'],
-  // "STOP reply karne se kya hoga?": a question about what opting out does.
+  // "STOP reply karne se kya hoga?": a question about what opting out does (few cues: each is tried at
+  // every word of a candidate's clause).
   hypotheticalAfter: [
-    'karne se kya hoga',
-    'karne se kya hota',
-    'karne par kya hoga',
-    'karne par kya hota',
-    'karne pe kya hoga',
-    'karne pe kya hota',
-    'bhejne se kya hoga',
-    'bhejne se kya hota',
-    'bhejne par kya hoga',
-    'bhejne par kya hota',
-    'bhejne pe kya hoga',
-    'bhejne pe kya hota',
-    'likhne se kya hoga',
-    'likhne se kya hota',
-    'likhne par kya hoga',
-    'likhne par kya hota',
-    'likhne pe kya hoga',
-    'likhne pe kya hota',
-    'करने से क्या होगा',
-    'करने से क्या होता',
-    'करने पर क्या होगा',
-    'करने पर क्या होता',
-    'भेजने से क्या होगा',
-    'भेजने से क्या होता',
-    'भेजने पर क्या होगा',
-    'भेजने पर क्या होता',
-    'लिखने से क्या होगा',
-    'लिखने से क्या होता',
-    'लिखने पर क्या होगा',
-    'लिखने पर क्या होता',
+    'se kya hoga',
+    'par kya hoga',
+    'pe kya hoga',
+    'se kya hota',
+    'से क्या होगा',
+    'पर क्या होगा',
+    'से क्या होता',
   ],
   restrict: [
     'kal',
