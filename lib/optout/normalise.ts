@@ -271,6 +271,43 @@ export function unstretch(word: string, vocabulary?: ReadonlySet<string>): strin
   return vocabulary.has(twice) ? twice : once;
 }
 
+/** A word of a message as the rules read it: its parts (fillers dropped) and each part folded. */
+interface WordReading {
+  readonly parts: readonly string[];
+  readonly folded: readonly string[];
+}
+
+/**
+ * Readings of the words the rules know, per vocabulary (the same few hundred words come back in every
+ * message: "stop", "me", "please"). Only words made entirely of rule words are kept, so no word of a
+ * person's own (a name, an address) stays in memory; the map is emptied when it is full.
+ */
+const READINGS = new WeakMap<ReadonlySet<string>, Map<string, WordReading>>();
+const READINGS_LIMIT = 20_000;
+
+function readWord(
+  lower: string,
+  vocabulary: ReadonlySet<string> | undefined,
+  scratch: string[],
+): WordReading {
+  const cache = vocabulary === undefined ? undefined : READINGS.get(vocabulary);
+  const hit = cache?.get(lower);
+  if (hit !== undefined) return hit;
+  scratch.length = 0;
+  splitWord(lower, scratch);
+  const parts = scratch.filter((part) => !FILLERS.has(part));
+  const reading = { parts, folded: parts.map((part) => unstretch(foldWord(part), vocabulary)) };
+  if (vocabulary !== undefined && reading.folded.every((word) => vocabulary.has(word))) {
+    let map = cache;
+    if (map === undefined) {
+      map = new Map();
+      READINGS.set(vocabulary, map);
+    } else if (map.size >= READINGS_LIMIT) map.clear();
+    map.set(lower, reading);
+  }
+  return reading;
+}
+
 /**
  * The message as tokens. `vocabulary` (the words the rules know) decides how a stretched word is read
  * back ("callll" = "call", "stooop" = "stop"); a short quote right after one of `instructions` (reply,
@@ -298,7 +335,8 @@ export function tokenise(
   while ((m = WORD.exec(text)) !== null) {
     const word = m[0];
     const at = m.index;
-    if (at > last) {
+    // Most gaps are one space: no break to look for.
+    if (at > last && !(at === last + 1 && text.charCodeAt(last) === 32)) {
       const gap = text.slice(last, at);
       if (HARD_BREAK.test(gap)) {
         clauseNo += 1;
@@ -308,11 +346,10 @@ export function tokenise(
     last = at + word.length;
     const lower = word.toLowerCase();
     const isCaps = word !== lower && word === word.toUpperCase() && word.length >= 2;
-    parts.length = 0;
-    splitWord(lower, parts);
-    for (const part of parts) {
-      if (FILLERS.has(part)) continue;
-      const folded = unstretch(foldWord(part), vocabulary);
+    const read = readWord(lower, vocabulary, parts);
+    for (let p = 0; p < read.parts.length; p++) {
+      const part = read.parts[p];
+      const folded = read.folded[p];
       const n = norm.length;
       // A stutter ("stop stop stop", "i i want"): read once.
       if (n > 0 && norm[n - 1] === folded && segment[n - 1] === segmentNo) {
