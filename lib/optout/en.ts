@@ -296,7 +296,8 @@ export const en: Lexicon = {
     ['opt-out', '(take|get) @mine off $', 0.85],
     ['opt-out', '@mine (removed|deleted|taken off)', 0.8],
     ['opt-out', '(make|let) @det @noun stop', 0.85],
-    ['opt-out', 'put (a|an) (stop|end) to (it|this|them|@det @noun|@noun)', 0.85],
+    ['opt-out', 'put (a|an) (stop|end) to (it|this|them) $', 0.85],
+    ['opt-out', 'put (a|an) (stop|end) to [@det] @noun', 0.85],
     // do not call me (again), never text this number again
     [
       'opt-out',

@@ -360,9 +360,12 @@ export const it: Lexicon = {
     // "chiedo la rimozione del mio numero dai vostri elenchi", "la cancellazione dei miei dati".
     [
       'opt-out',
-      '(rimozione|cancellazione|eliminazione) (del mio numero|del mio nominativo|del mio contatto|del mio recapito|dei miei dati|dei miei contatti|dei miei recapiti|@from @list|@from @det @list)',
+      '(rimozione|cancellazione|eliminazione) (del mio numero|del mio nominativo|del mio contatto|del mio recapito|dei miei dati|dei miei contatti|dei miei recapiti)',
       0.9,
     ],
+    // Apart from the line above: one group of every "from" x determiner x list would compile thousands of
+    // alternatives.
+    ['opt-out', '(rimozione|cancellazione|eliminazione) @from [@det] @list', 0.9],
     // The writer repeating an earlier request: "vi ho già detto basta".
     ['opt-out', '(ho|vi ho|ti ho|le ho|avevo|vi avevo|ti avevo) [gia] detto (stop|basta)', 0.85],
     // The formal warning "vi diffido dal contattarmi".
