@@ -271,6 +271,14 @@ export function unstretch(word: string, vocabulary?: ReadonlySet<string>): strin
   return vocabulary.has(twice) ? twice : once;
 }
 
+/**
+ * The stop sign emoji (🛑, U+1F6D1) read as the word STOP: Postscript unsubscribes on a "STOP" emoji
+ * as on the keyword (help.postscript.io, "Unsubscribing"). Other emoji are not words here.
+ */
+function stopSigns(text: string): string {
+  return text.includes('\u{1F6D1}') ? text.replace(/\u{1F6D1}\uFE0F?/gu, ' stop ') : text;
+}
+
 /** A word of a message as the rules read it: its parts (fillers dropped) and each part folded. */
 interface WordReading {
   readonly parts: readonly string[];
@@ -318,7 +326,9 @@ export function tokenise(
   vocabulary?: ReadonlySet<string>,
   instructions?: ReadonlySet<string>,
 ): Tokens {
-  const text = dropQuotes(PRINTABLE_ASCII.test(input) ? input : input.normalize('NFKC'), instructions);
+  const text = stopSigns(
+    dropQuotes(PRINTABLE_ASCII.test(input) ? input : input.normalize('NFKC'), instructions),
+  );
   const norm: string[] = [];
   const raw: string[] = [];
   const caps: boolean[] = [];
