@@ -1,12 +1,15 @@
 /**
  * The opt-out classifier scored on two labelled sets:
- * - the development set (test/fixtures/utterances.tsv), written by the rules' author; a quarter chosen
- *   by a hash of the text is held out (the rules were developed looking only at the other three);
+ * - the development set (test/fixtures/utterances.tsv), written by the rules' author and, for its blind
+ *   batches, by writers who saw only the labelling guideline; a quarter chosen by a hash of the text was
+ *   held out until blind batch 3, whose misreadings were fixed in both parts, so the two are printed
+ *   apart but are both development data now;
  * - the outside set (test/fixtures/utterances-external.tsv): keyword lists, examples and instruction
  *   footers published by carriers, messaging platforms and regulators, each row naming its sources.
  * The suite prints precision and recall per kind and language, and fails when opt-out precision falls
- * below 0.99 or recall below 0.98 in any language or overall, on either set. A missed opt-out is a
- * violation; a false one loses a contact: recall is the side the law is on, so neither may slip.
+ * below 0.99 or recall below 0.98, or opt-in precision below 0.99, in any language or overall, on
+ * either set. A missed opt-out is a violation; a false opt-out loses a contact; a false opt-in contacts
+ * someone who said stop.
  */
 import assert from 'node:assert/strict';
 import {
@@ -34,8 +37,17 @@ function assertFloor(set: string, result: Evaluation): void {
     if (precision < MIN_PRECISION) failures.push(`${name}: opt-out precision ${precision.toFixed(3)}`);
     if (recall < MIN_RECALL) failures.push(`${name}: opt-out recall ${recall.toFixed(3)}`);
   };
+  // An opt-in lifts a block: a false one contacts someone who said stop. Its precision has the same floor.
+  const checkOptIn = (name: string, t: { tp: number; fp: number }) => {
+    const precision = ratio(t.tp, t.tp + t.fp);
+    if (precision < MIN_PRECISION) failures.push(`${name}: opt-in precision ${precision.toFixed(3)}`);
+  };
   check('all', result.overall.get('opt-out')!);
-  for (const [language, tallies] of result.byLanguage) check(language, tallies.get('opt-out')!);
+  checkOptIn('all', result.overall.get('opt-in')!);
+  for (const [language, tallies] of result.byLanguage) {
+    check(language, tallies.get('opt-out')!);
+    checkOptIn(language, tallies.get('opt-in')!);
+  }
   assert.deepEqual(failures, [], `${set}:\n${misreadings(result, (r) => `line ${r.line}`).join('\n')}`);
 }
 
@@ -75,7 +87,7 @@ describe('opt-out classifier evaluation', function () {
       if (lines.length > 0) console.log(`misread:\n${lines.join('\n')}`);
     });
 
-    it(`opt-out precision >= ${MIN_PRECISION} and recall >= ${MIN_RECALL}, overall and per language`, function () {
+    it(`opt-out precision >= ${MIN_PRECISION} and recall >= ${MIN_RECALL}, opt-in precision >= ${MIN_PRECISION}, overall and per language`, function () {
       assertFloor('development set', all);
     });
   });
@@ -127,7 +139,7 @@ describe('opt-out classifier evaluation', function () {
       if (lines.length > 0) console.log(`misread:\n${lines.join('\n')}`);
     });
 
-    it(`opt-out precision >= ${MIN_PRECISION} and recall >= ${MIN_RECALL}, overall and per language`, function () {
+    it(`opt-out precision >= ${MIN_PRECISION} and recall >= ${MIN_RECALL}, opt-in precision >= ${MIN_PRECISION}, overall and per language`, function () {
       assertFloor('outside set', all);
     });
   });

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { OptOutClassifier, OptOutDetector, confirmationFor, LabelMapping } from '../lib/optout';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { compilePattern } from '../lib/optout/patterns';
 import { KINDS } from './support/utterances';
 
@@ -266,7 +268,12 @@ describe('opt-out classifier', function () {
   it('reads a keyword sent with a service or brand code, and a published keyword only in its own market', function () {
     for (const text of ['RET ACME', 'EMARKA RET', 'UNREG QURAN', 'Stop 34990', 'STOP ACME'])
       assert.equal(kind(text), 'opt-out', text);
-    assert.equal(kind('REG HUMOR'), 'opt-in');
+    // A coded opt-in lifts a block: only where the node's language is the keyword's.
+    assert.equal(kind('REG HUMOR'), 'none');
+    assert.equal(new OptOutClassifier({ fallbackLanguage: 'id' }).classify('REG HUMOR').kind, 'opt-in');
+    // All-capitals ordinary phrases are not a keyword with a code.
+    for (const text of ['BUS STOP', 'NEXT STOP', 'OFF TODAY', 'LIGHTS OFF', 'RANDEVU İPTAL', 'RET EDILDI'])
+      assert.equal(kind(text), 'none', text);
     // A code is capitals or digits the rules do not know: ordinary words are not codes.
     for (const text of ['stop sign', 'Stop that', 'RET is a word'])
       assert.notEqual(
@@ -322,6 +329,39 @@ describe('opt-out classifier', function () {
     ])
       assert.equal(kind(text), 'none', text);
     assert.equal(kind('what would happen if I reply STOP?'), 'help');
+  });
+
+  it("keeps requests that only look like footers, reports or help: the person's own words decide", function () {
+    for (const text of [
+      'I need help to unsubscribe',
+      'Necesito ayuda para cancelar la suscripción',
+      'Hilfe zum abmelden',
+      'Tolong untuk berhenti kirim pesan',
+      'I replied "STOP" yesterday, stop texting me',
+      "I replied 'no' so stop calling me",
+      'I said the word STOP, stop texting me',
+      'Saya sudah kata stop, jangan kirim pesan lagi',
+      "he said that's fine but stop calling me",
+      'Ele disse que tudo bem mas não quero mais receber mensagens',
+      'Dia bilang oke tapi jangan kirim pesan lagi',
+      'Stop sending me texts, wrong number',
+      'Parem de enviar mensagens para este número',
+    ])
+      assert.equal(kind(text), 'opt-out', text);
+    assert.equal(kind('wrong'), 'none');
+    // Published opt-in words that mean other things count only in the node's own language.
+    assert.equal(new OptOutClassifier({ fallbackLanguage: 'it' }).classify('inizia').kind, 'opt-in');
+    assert.equal(kind('inizia'), 'none');
+  });
+
+  it('keeps no message text in memory once classified (the cache holds copies of rule words only)', function () {
+    this.timeout(30_000);
+    const probe = join(__dirname, 'support', 'optout-heap-probe.js');
+    const out = JSON.parse(execFileSync(process.execPath, ['--expose-gc', probe], { encoding: 'utf8' })) as {
+      found: boolean;
+      kept: boolean;
+    };
+    assert.deepEqual(out, { found: false, kept: true });
   });
 
   it('is deterministic and survives odd input', function () {

@@ -119,6 +119,23 @@ const DEVANAGARI = /[\u0900-\u097f]/;
 const MAX_KEYWORD_TOKENS = 5;
 /** How many words may stand between a reporting frame and the words it reports ("zei dat jullie moeten stoppen"). */
 const REPORT_REACH = 3;
+/** Words after which a message goes on in the person's own voice ("he said that's fine *but* stop"). */
+const CONTRAST = new Set([
+  'but',
+  'pero',
+  'mas',
+  'mais',
+  'aber',
+  'maar',
+  'ma',
+  'tapi',
+  'tetapi',
+  'namun',
+  'lekin',
+  'ama',
+  'fakat',
+  'however',
+]);
 
 export class OptOutClassifier {
   private readonly fallback: string;
@@ -214,6 +231,8 @@ export class OptOutClassifier {
       }
     }
     for (const kind of ['opt-out', 'opt-in'] as const) {
+      // A coded opt-in ("REG HUMOR") lifts a block: only in the node's own language.
+      if (kind === 'opt-in' && language !== this.fallback) continue;
       for (const word of lexicon.coded?.[kind] ?? []) {
         const tokens = phraseTokens(word);
         if (tokens.length === 1) this.coded.set(tokens[0], { kind, language });
@@ -309,7 +328,7 @@ export class OptOutClassifier {
 
     // 1b. A keyword with a service or brand code ("RET ACME", "UNREG QURAN", "Stop 34990").
     const coded = this.codedKeyword(tk);
-    if (coded !== null) {
+    if (coded !== null && !this.nounPhrases.some((phrase) => phrase.every((w) => norm.includes(w)))) {
       return this.result(tk, words, {
         kind: coded.kind,
         matched: this.quote(tk, 0, norm.length),
@@ -470,7 +489,8 @@ export class OptOutClassifier {
   private afterReport(tk: Tokens, start: number, ends: ReadonlySet<number>): boolean {
     for (let e = start; e >= 0 && e >= start - REPORT_REACH; e--) {
       if (ends.has(e)) return true;
-      if (e > 0 && tk.segment[e - 1] !== tk.segment[start]) return false;
+      // "he said that's fine but stop calling me": what follows "but" is the person's own.
+      if (e > 0 && (tk.segment[e - 1] !== tk.segment[start] || CONTRAST.has(tk.norm[e - 1]))) return false;
     }
     return false;
   }
@@ -489,8 +509,9 @@ export class OptOutClassifier {
     const verbs = this.reportedAfter.get(language) ?? this.reportedAfter.get('*')!;
     if (verbs.size === 0 || end <= 0) return false;
     const segmentNo = tk.segment[end - 1];
-    for (let k = end; k < tk.norm.length && k < end + REPORT_REACH && tk.segment[k] === segmentNo; k++) {
+    for (let k = end; k < tk.norm.length && k <= end + REPORT_REACH && tk.segment[k] === segmentNo; k++) {
       if (verbs.has(tk.norm[k])) return true;
+      if (CONTRAST.has(tk.norm[k])) return false;
     }
     return false;
   }

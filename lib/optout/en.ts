@@ -203,7 +203,6 @@ export const en: Lexicon = {
       'no more',
       'no stop',
       'wrong number',
-      'wrong #',
       'stpo',
       'stpop',
       'sotp',
@@ -225,8 +224,6 @@ export const en: Lexicon = {
       'opt me in',
       'start again',
       'resume',
-      'join',
-      'restart',
       'resume promotions',
       'start marketing',
       'start notifications',
@@ -245,6 +242,8 @@ export const en: Lexicon = {
       'who is this',
     ],
   },
+  // Published opt-in words that also mean other things: only where English is the node's language (an opt-in lifts a block).
+  ownKeywords: { 'opt-in': ['join', 'restart'] },
   strong: NONE,
   capitals: NONE,
   patterns: [

@@ -213,7 +213,6 @@ export const es: Lexicon = {
       'inicio',
       'iniciar',
       'suscribirse',
-      'reanudar',
     ],
     help: [
       'ayuda',
@@ -227,6 +226,8 @@ export const es: Lexicon = {
       'quien eres',
     ],
   },
+  // Published opt-in words that also mean other things: only where Spanish is the node's language.
+  ownKeywords: { 'opt-in': ['reanudar'] },
   strong: ['baja', 'darme de baja', 'basta'],
   capitals: ['baja'],
   patterns: [

@@ -213,7 +213,7 @@ export const fr: Lexicon = {
       'aretez',
       'areter',
     ],
-    'opt-in': ['oui', 'reabonner', 'demarrer', 'reprendre', 'recommencer'],
+    'opt-in': ['oui', 'reabonner', 'demarrer', 'reprendre'],
     help: [
       'aide',
       'aidez moi',
@@ -228,6 +228,8 @@ export const fr: Lexicon = {
       'contact',
     ],
   },
+  // Published opt-in words that also mean other things: only where French is the node's language.
+  ownKeywords: { 'opt-in': ['recommencer'] },
   strong: ['arret', 'desabonner', 'desabonnez moi'],
   capitals: ['arret'],
   patterns: [

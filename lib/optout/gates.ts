@@ -173,7 +173,9 @@ export function hasInstruction(tk: Tokens, clauseNo: number, words: InstructionW
     const word = norm[i];
     if (words.before.has(word) && !NOT_AN_INSTRUCTION_BEFORE.has(norm[i + 1])) {
       for (let k = i + 1; k <= i + 3 && k < norm.length && tk.clause[k] === clauseNo; k++) {
-        if (words.keywords.has(norm[k])) return true;
+        // "Parem de enviar mensagens para este número": a keyword that is also a preposition counts
+        // only in capitals ("Envía PARA al 555").
+        if (words.keywords.has(norm[k]) && (!PURPOSE.has(norm[k]) || tk.caps[k])) return true;
       }
     }
     if (words.after.has(word)) {
@@ -182,9 +184,15 @@ export function hasInstruction(tk: Tokens, clauseNo: number, words: InstructionW
       }
     }
     if (i + 1 < norm.length && tk.clause[i + 1] === clauseNo) {
-      if (MENTION.has(word) && words.keywords.has(norm[i + 1])) return true;
+      // "send the word STOP": only after an instruction verb ("I said the word STOP, stop texting me"
+      // is a request).
+      if (MENTION.has(word) && words.keywords.has(norm[i + 1]) && instructionBefore(tk, i, words.before))
+        return true;
+      // "STOP to cancel": an opt-out keyword in capitals, or opening its clause, then what it does.
       if (
-        words.keywords.has(word) &&
+        words.optOut.has(word) &&
+        (tk.caps[i] || i === 0 || tk.clause[i - 1] !== clauseNo) &&
+        !PURPOSE.has(word) &&
         PURPOSE.has(norm[i + 1]) &&
         i + 2 < norm.length &&
         tk.clause[i + 2] === clauseNo &&
@@ -193,6 +201,12 @@ export function hasInstruction(tk: Tokens, clauseNo: number, words: InstructionW
         return true;
     }
   }
+  return false;
+}
+
+/** An instruction verb stands before `at` in its clause. */
+function instructionBefore(tk: Tokens, at: number, verbs: ReadonlySet<string>): boolean {
+  for (let k = at - 1; k >= 0 && tk.clause[k] === tk.clause[at]; k--) if (verbs.has(tk.norm[k])) return true;
   return false;
 }
 

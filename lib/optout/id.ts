@@ -224,7 +224,7 @@ export const id: Lexicon = {
     ],
   },
   // Content services: "UNREG QURAN" leaves one, "REG HUMOR" joins one.
-  coded: { 'opt-out': ['unreg', 'unsub', 'off'], 'opt-in': ['reg'] },
+  coded: { 'opt-out': ['unreg', 'unsub'], 'opt-in': ['reg'] },
   strong: ['berhenti', 'berenti', 'brenti', 'unreg'],
   capitals: ['unreg', 'berhenti'],
   patterns: [

@@ -279,18 +279,7 @@ export const it: Lexicon = {
       'dimettersi',
       'stop promozioni',
     ],
-    'opt-in': [
-      'iscrivimi',
-      'iscrivetemi',
-      'riattiva',
-      'riattivami',
-      'ricomincia',
-      'iscrivi',
-      'sottoscrivi',
-      'riprendi',
-      'avvia',
-      'inizia',
-    ],
+    'opt-in': ['iscrivimi', 'iscrivetemi', 'riattiva', 'riattivami', 'ricomincia', 'iscrivi', 'sottoscrivi'],
     help: [
       'aiuto',
       'informazioni',
@@ -304,7 +293,7 @@ export const it: Lexicon = {
     ],
   },
   // "FINE" (end) is English "fine": an opt-out only where Italian is the node's language.
-  ownKeywords: { 'opt-out': ['fine'] },
+  ownKeywords: { 'opt-out': ['fine'], 'opt-in': ['riprendi', 'avvia', 'inizia'] },
   strong: ['basta', 'cancellami', 'disiscrivimi', 'cancellatemi'],
   capitals: ['basta'],
   patterns: [

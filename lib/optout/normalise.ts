@@ -194,16 +194,21 @@ function dropQuotes(text: string, instructions?: ReadonlySet<string>): string {
   );
 }
 
-/** A quote of at most three words within three words after an instruction verb. */
+/**
+ * A quote of at most three words in a sentence that opens with an instruction verb and has at most two
+ * other words before the quote ('Text "STOP" to...', 'Text back "unstop"'): a footer. The person's own
+ * report ('I replied "STOP" yesterday, stop texting me') does not open with the verb, and its quote is
+ * cut as before.
+ */
 function quotedByInstruction(before: string, inner: string, instructions: ReadonlySet<string>): boolean {
   if ((inner.match(/[\p{L}\p{N}]+/gu) ?? []).length > 3) return false;
-  const words = before
+  const sentence = before.split(/[.!?;:\n\r]/).pop() ?? '';
+  const words = sentence
     .toLowerCase()
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
     .match(/[\p{L}\p{N}]+/gu);
-  if (words === null) return false;
-  return words.slice(-3).some((w) => instructions.has(w));
+  return words !== null && words.length <= 3 && instructions.has(words[0]);
 }
 
 /** Splits a word with apostrophes: English n't contractions, else at each apostrophe. */
@@ -292,6 +297,12 @@ interface WordReading {
  */
 const READINGS = new WeakMap<ReadonlySet<string>, Map<string, WordReading>>();
 const READINGS_LIMIT = 20_000;
+const READING_MAX_LENGTH = 40;
+
+/** A copy of the string that shares no memory with the text it was cut from. */
+function detach(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
 
 function readWord(
   lower: string,
@@ -305,13 +316,18 @@ function readWord(
   splitWord(lower, scratch);
   const parts = scratch.filter((part) => !FILLERS.has(part));
   const reading = { parts, folded: parts.map((part) => unstretch(foldWord(part), vocabulary)) };
-  if (vocabulary !== undefined && reading.folded.every((word) => vocabulary.has(word))) {
+  if (
+    vocabulary !== undefined &&
+    lower.length <= READING_MAX_LENGTH &&
+    reading.folded.every((word) => vocabulary.has(word))
+  ) {
     let map = cache;
     if (map === undefined) {
       map = new Map();
       READINGS.set(vocabulary, map);
     } else if (map.size >= READINGS_LIMIT) map.clear();
-    map.set(lower, reading);
+    // Copies: a word cut from a message may share the message's memory, and the cache must not keep it.
+    map.set(detach(lower), { parts: parts.map(detach), folded: reading.folded.map(detach) });
   }
   return reading;
 }

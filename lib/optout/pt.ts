@@ -162,18 +162,7 @@ export const pt: Lexicon = {
       'parar promocoes',
       'cancelar inscricao',
     ],
-    'opt-in': [
-      'sim',
-      'voltar',
-      'volta',
-      'cadastrar',
-      'assinar',
-      'inscrever',
-      'comecar',
-      'reiniciar',
-      'retomar',
-      'iniciar',
-    ],
+    'opt-in': ['sim', 'voltar', 'volta', 'cadastrar', 'assinar', 'inscrever', 'comecar'],
     help: [
       'ajuda',
       'socorro',
@@ -185,6 +174,8 @@ export const pt: Lexicon = {
       'quem e voce',
     ],
   },
+  // Published opt-in words that also mean other things: only where Portuguese is the node's language.
+  ownKeywords: { 'opt-in': ['reiniciar', 'retomar', 'iniciar'] },
   strong: ['sair', 'descadastrar', 'chega', 'quero sair', 'quero cancelar'],
   capitals: ['sair', 'parar'],
   patterns: [

@@ -286,7 +286,7 @@ export const tr: Lexicon = {
     help: ['yardım', 'bilgi', 'kimsiniz', 'siz kimsiniz', 'kim bu', 'bu kim', 'bu numara kimin', 'bu ne'],
   },
   // İYS: "RET MARKA" to 3338, "MARKA RET" to a brand's own code.
-  coded: { 'opt-out': ['ret', 'iptal'] },
+  coded: { 'opt-out': ['ret'] },
   strong: ['ret', 'iptal', 'yeter'],
   capitals: ['iptal'],
   patterns: [
@@ -414,6 +414,10 @@ export const tr: Lexicon = {
     ...CONDITIONALS,
   ],
   functionWords: [
+    // Not brand codes: "RET EDILDI" (rejected) is a status, not RET with a code.
+    'edildi',
+    'edilmistir',
+    'etti',
     've',
     'bu',
     'bir',
