@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { findChromium, launchBrowser, onCi, screenshot, type Browser } from '../support/browser';
+import { findChromium, launchBrowser, onCi, screenshot, trayOpened, type Browser } from '../support/browser';
 import { NodeRedProcess, PACKAGE_ROOT, type FlowNode } from '../support/node-red-process';
 
 /** Every node type the package registers, as package.json's node-red section lists them. */
@@ -425,6 +425,7 @@ describe('editor dialogs of every node in a real browser', function () {
     await entry.first().waitFor({ state: 'visible' });
     await entry.first().dblclick();
     await tray().locator('#node-config-dialog-cancel').waitFor({ state: 'visible' });
+    await trayOpened(page());
     return tray();
   }
 
@@ -434,6 +435,7 @@ describe('editor dialogs of every node in a real browser', function () {
     await node.waitFor({ state: 'visible' });
     await node.dblclick();
     await tray().locator('#node-dialog-cancel').waitFor({ state: 'visible' });
+    await trayOpened(page());
     return tray();
   }
 

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { findChromium, launchBrowser, onCi, screenshot, type Browser } from '../support/browser';
+import { findChromium, launchBrowser, onCi, screenshot, trayOpened, type Browser } from '../support/browser';
 import { NodeRedProcess, PACKAGE_ROOT, type FlowNode } from '../support/node-red-process';
 
 const TAB = 'f0a1090000000ab0';
@@ -63,6 +63,7 @@ describe('calling policy dialog: the form, the JSON view and the preview in a re
     await entry.first().waitFor({ state: 'visible' });
     await entry.first().dblclick();
     await tray().locator('#node-config-dialog-cancel').waitFor({ state: 'visible' });
+    await trayOpened(page());
     // The presets came from the runtime: the form shows the definition in force.
     await tray().locator('#node-config-input-preset option[value="florida"]').waitFor({ state: 'attached' });
     await tray().locator('.dnc-policy-week').waitFor({ state: 'visible' });

@@ -95,3 +95,17 @@ export async function screenshot(page: Page, name: string): Promise<string | und
     return undefined;
   }
 }
+
+/**
+ * Waits until the editor's edit tray has finished opening. Node-RED shows the tray's buttons first,
+ * then sets its width and lays the form out again on timers (150 ms and 200 ms later, later still on a
+ * busy machine), and last raises the editor stack to z-index 13 (`raiseTrayZ` in the editor's tray.js,
+ * Node-RED 3.1 to 5). A click before that can press on a field that moves under the pointer and never
+ * reach it (seen on a loaded CI machine: a checkbox that "did not change its state").
+ */
+export async function trayOpened(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const stack = document.getElementById('red-ui-editor-stack');
+    return stack !== null && getComputedStyle(stack).zIndex === '13';
+  });
+}
