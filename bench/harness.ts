@@ -34,6 +34,11 @@ export function record(result: BenchResult): void {
 /** Runs fn repeatedly for at least minMs, returns operations per second (ops = fn's return value per call). */
 export function opsPerSecond(fn: () => number, minMs = 1000): number {
   fn(); // warm up
+  return measuredRate(fn, minMs);
+}
+
+/** Operations per second of fn run for at least minMs, with no warm-up. */
+function measuredRate(fn: () => number, minMs: number): number {
   let ops = 0;
   const start = performance.now();
   let elapsed: number;
@@ -42,6 +47,35 @@ export function opsPerSecond(fn: () => number, minMs = 1000): number {
     elapsed = performance.now() - start;
   } while (elapsed < minMs);
   return (ops * 1000) / elapsed;
+}
+
+/** Operations per second of several cases, measured in alternating windows: median, slowest and fastest. */
+export interface AlternatingRate {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Runs each case for `windowMs` in turn, `rounds` times (after one warm-up call each), and gives each
+ * case's median rate. On a shared host whose speed drifts over seconds, cases measured one after the
+ * other for seconds each see different machines; alternating short windows share the drift, and the
+ * median leaves out the windows another process took.
+ */
+export function alternatingRates(
+  cases: readonly (() => number)[],
+  rounds = 9,
+  windowMs = 400,
+): AlternatingRate[] {
+  for (const fn of cases) fn();
+  const rates: number[][] = cases.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    cases.forEach((fn, i) => rates[i].push(measuredRate(fn, windowMs)));
+  }
+  return rates.map((list) => {
+    const sorted = [...list].sort((a, b) => a - b);
+    return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+  });
 }
 
 /** Times one run of fn in milliseconds. */

@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { OptOutClassifier, OptOutDetector, confirmationFor, LabelMapping } from '../lib/optout';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { compilePattern } from '../lib/optout/patterns';
-import { KINDS } from './support/utterances';
+import { LEXICONS } from '../lib/optout/classifier';
+import { tokenise } from '../lib/optout/normalise';
+import { compilePattern, matchAt, PatternIndex } from '../lib/optout/patterns';
+import { universal } from '../lib/optout/universal';
+import { KINDS, loadUtterances } from './support/utterances';
 
 describe('opt-out classifier', function () {
   const classifier = new OptOutClassifier();
@@ -311,6 +314,49 @@ describe('opt-out classifier', function () {
       assert.throws(() => compile(source), /nested group/, source);
     for (const source of ['stop $', 'rufen ~3 an', '(a|b) [c|d e]'])
       assert.doesNotThrow(() => compile(source));
+  });
+
+  it('looks up patterns by their first two words without leaving out one that matches (both sets, every lexicon)', function () {
+    // The index rules a pattern out when the next word cannot be its second: check that against matching
+    // every pattern at every word of every utterance, the brute force the index saves.
+    const patterns = [universal, ...LEXICONS].flatMap((lexicon) =>
+      [
+        ...lexicon.patterns,
+        ...[...(lexicon.complaints ?? []), ...(lexicon.reported ?? [])].map(
+          (source) => ['opt-out', source] as const,
+        ),
+      ].flatMap(([kind, source, confidence, flag]) =>
+        compilePattern(
+          { kind, source, confidence: confidence ?? 0.9, restrictable: flag === 'r' },
+          lexicon.language,
+          lexicon.classes,
+        ),
+      ),
+    );
+    const index = new PatternIndex();
+    for (const pattern of patterns) index.add(pattern);
+    let matches = 0;
+    let ruledOut = 0;
+    for (const row of [...loadUtterances(), ...loadUtterances('utterances-external.tsv')]) {
+      const tk = tokenise(row.text);
+      const ctx = { norm: tk.norm, clause: tk.clause, segment: tk.segment, trailing: new Set<string>() };
+      for (let i = 0; i < tk.norm.length; i++) {
+        const candidates = new Set(index.candidates(tk.norm[i], tk.norm[i + 1]));
+        for (const pattern of patterns) {
+          const first = pattern.elements[0];
+          if (first.t !== 'alt' || !first.alts.some((alt) => alt[0] === tk.norm[i])) continue;
+          if (matchAt(pattern, ctx, i) > i) {
+            matches += 1;
+            assert.ok(
+              candidates.has(pattern),
+              `${pattern.language}: ${pattern.source} left out for "${row.text}"`,
+            );
+          } else if (!candidates.has(pattern)) ruledOut += 1;
+        }
+      }
+    }
+    assert.ok(matches > 1000, `the sets exercise the index (${matches} matches)`);
+    assert.ok(ruledOut > 1000, `the index rules patterns out (${ruledOut})`);
   });
 
   it('reads a stretched word with its own double letters kept ("arrêteeeez" = "arretez")', function () {

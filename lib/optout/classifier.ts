@@ -477,7 +477,7 @@ export class OptOutClassifier {
   private reportedFrames(ctx: MatchContext): Set<number> | null {
     let ends: Set<number> | null = null;
     for (let i = 0; i < ctx.norm.length; i++) {
-      for (const pattern of this.reportedIndex.candidates(ctx.norm[i])) {
+      for (const pattern of this.reportedIndex.candidates(ctx.norm[i], ctx.norm[i + 1])) {
         const end = matchAt(pattern, ctx, i);
         if (end > i) (ends ??= new Set()).add(end);
       }
@@ -545,7 +545,7 @@ export class OptOutClassifier {
     complaint: boolean,
   ): void {
     for (let i = 0; i < ctx.norm.length; i++) {
-      const patterns = index.candidates(ctx.norm[i]);
+      const patterns = index.candidates(ctx.norm[i], ctx.norm[i + 1]);
       for (let p = 0; p < patterns.length; p++) {
         const pattern: CompiledPattern = patterns[p];
         const end = matchAt(pattern, ctx, i);

@@ -111,7 +111,9 @@ const SOFT_BREAK = /[,:()–—]|\s-\s/;
 const QUOTED =
   /["“”„«»‹›]([^"“”„«»‹›\n]{1,300})["“”„«»‹›]|(^|[\s(])['‘‚]([^'’‘\n]{1,300})['’](?=$|[\s.,!?;:)])/gu;
 const NON_ASCII = /[^\u0020-\u007e]/;
-const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
+/** Printable ASCII and line breaks: NFKC leaves it as it is, and WORD_ASCII reads it as WORD does, faster. */
+const ASCII_ONLY = /^[\t\n\r\u0020-\u007e]*$/;
+const WORD_ASCII = /[A-Za-z0-9]+(?:['`][A-Za-z]+)*/g;
 const APOSTROPHES = /['’`´]/;
 const COMBINING = /[\u0300-\u036f\u093c\u200c\u200d]/g;
 const CYRILLIC = /[\u0400-\u04ff]/;
@@ -304,12 +306,22 @@ function detach(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8');
 }
 
+/** The readings kept for a vocabulary (looked up once per message, not per word). */
+function readingsFor(vocabulary: ReadonlySet<string>): Map<string, WordReading> {
+  let map = READINGS.get(vocabulary);
+  if (map === undefined) {
+    map = new Map();
+    READINGS.set(vocabulary, map);
+  }
+  return map;
+}
+
 function readWord(
   lower: string,
   vocabulary: ReadonlySet<string> | undefined,
+  cache: Map<string, WordReading> | undefined,
   scratch: string[],
 ): WordReading {
-  const cache = vocabulary === undefined ? undefined : READINGS.get(vocabulary);
   const hit = cache?.get(lower);
   if (hit !== undefined) return hit;
   scratch.length = 0;
@@ -317,17 +329,14 @@ function readWord(
   const parts = scratch.filter((part) => !FILLERS.has(part));
   const reading = { parts, folded: parts.map((part) => unstretch(foldWord(part), vocabulary)) };
   if (
+    cache !== undefined &&
     vocabulary !== undefined &&
     lower.length <= READING_MAX_LENGTH &&
     reading.folded.every((word) => vocabulary.has(word))
   ) {
-    let map = cache;
-    if (map === undefined) {
-      map = new Map();
-      READINGS.set(vocabulary, map);
-    } else if (map.size >= READINGS_LIMIT) map.clear();
+    if (cache.size >= READINGS_LIMIT) cache.clear();
     // Copies: a word cut from a message may share the message's memory, and the cache must not keep it.
-    map.set(detach(lower), { parts: parts.map(detach), folded: reading.folded.map(detach) });
+    cache.set(detach(lower), { parts: parts.map(detach), folded: reading.folded.map(detach) });
   }
   return reading;
 }
@@ -342,9 +351,11 @@ export function tokenise(
   vocabulary?: ReadonlySet<string>,
   instructions?: ReadonlySet<string>,
 ): Tokens {
-  const text = stopSigns(
-    dropQuotes(PRINTABLE_ASCII.test(input) ? input : input.normalize('NFKC'), instructions),
-  );
+  const ascii = ASCII_ONLY.test(input);
+  // An ASCII text stays ASCII: quotes are cut to ASCII and a stop sign is not ASCII.
+  const text = stopSigns(dropQuotes(ascii ? input : input.normalize('NFKC'), instructions));
+  const words = ascii ? WORD_ASCII : WORD;
+  const cache = vocabulary === undefined ? undefined : readingsFor(vocabulary);
   const norm: string[] = [];
   const raw: string[] = [];
   const caps: boolean[] = [];
@@ -356,9 +367,9 @@ export function tokenise(
   let segmentNo = 0;
   let last = 0;
   const parts: string[] = [];
-  WORD.lastIndex = 0;
+  words.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = WORD.exec(text)) !== null) {
+  while ((m = words.exec(text)) !== null) {
     const word = m[0];
     const at = m.index;
     // Most gaps are one space: no break to look for.
@@ -372,7 +383,7 @@ export function tokenise(
     last = at + word.length;
     const lower = word.toLowerCase();
     const isCaps = word !== lower && word === word.toUpperCase() && word.length >= 2;
-    const read = readWord(lower, vocabulary, parts);
+    const read = readWord(lower, vocabulary, cache, parts);
     for (let p = 0; p < read.parts.length; p++) {
       const part = read.parts[p];
       const folded = read.folded[p];

@@ -213,16 +213,54 @@ function step(
   return element.optional ? step(elements, index + 1, pos, ctx, limit) : -1;
 }
 
+/** The words the second element of a pattern can start with, or null when any word may come second. */
+function followingWords(elements: readonly Element[]): ReadonlySet<string> | null {
+  const next = elements[1];
+  if (next === undefined || next.t !== 'alt' || next.optional || next.byFirst === null) return null;
+  return new Set(next.byFirst.keys());
+}
+
+/**
+ * The words a pattern can have second when its first word is `first`, or null when any word may follow
+ * (a prefix word, a gap, an end, or an optional element next). Most patterns tried on a message fail on
+ * their second word: the index rules them out with one set lookup instead of a match. `following` (the
+ * second element's first words) is shared by every first word that is a whole alternative.
+ */
+function secondWords(
+  head: Extract<Element, { t: 'alt' }>,
+  first: string,
+  following: ReadonlySet<string> | null,
+): ReadonlySet<string> | null {
+  let inside: Set<string> | null = null;
+  let whole = false;
+  for (const alt of head.alts) {
+    if (alt[0] !== first) continue;
+    if (alt.length === 1) whole = true;
+    else if (alt[1].endsWith('*')) return null;
+    else (inside ??= new Set()).add(alt[1]);
+  }
+  if (whole && following === null) return null;
+  if (inside === null) return following;
+  if (whole) for (const word of following!) inside.add(word);
+  return inside;
+}
+
+interface IndexEntry {
+  readonly pattern: CompiledPattern;
+  /** The words that may come next (null: any). */
+  readonly next: ReadonlySet<string> | null;
+}
+
 /** Patterns indexed by the tokens they can start with (prefix words kept apart). */
 export class PatternIndex {
-  private readonly byWord = new Map<string, CompiledPattern[]>();
+  private readonly byWord = new Map<string, IndexEntry[]>();
   private readonly byPrefix: { prefix: string; pattern: CompiledPattern }[] = [];
-  private readonly empty: CompiledPattern[] = [];
   size = 0;
 
   add(pattern: CompiledPattern): void {
     this.size += 1;
     const first = pattern.elements[0] as Extract<Element, { t: 'alt' }>;
+    const following = followingWords(pattern.elements);
     const seen = new Set<string>();
     for (const alt of first.alts) {
       const word = alt[0];
@@ -230,21 +268,30 @@ export class PatternIndex {
       seen.add(word);
       if (word.endsWith('*')) this.byPrefix.push({ prefix: word.slice(0, -1), pattern });
       else {
+        const entry = { pattern, next: secondWords(first, word, following) };
         const list = this.byWord.get(word);
-        if (list === undefined) this.byWord.set(word, [pattern]);
-        else list.push(pattern);
+        if (list === undefined) this.byWord.set(word, [entry]);
+        else list.push(entry);
       }
     }
   }
 
-  /** The patterns that may start at a token. */
-  candidates(token: string): readonly CompiledPattern[] {
-    const exact = this.byWord.get(token) ?? this.empty;
-    if (this.byPrefix.length === 0) return exact;
-    let extra: CompiledPattern[] | null = null;
-    for (const { prefix, pattern } of this.byPrefix) {
-      if (token.startsWith(prefix)) (extra ??= []).push(pattern);
+  /**
+   * The patterns that may start at `token`, followed by `next` (undefined at the end of the message):
+   * those whose second word cannot be `next` are left out.
+   */
+  candidates(token: string, next: string | undefined): CompiledPattern[] {
+    const out: CompiledPattern[] = [];
+    const entries = this.byWord.get(token);
+    if (entries !== undefined)
+      for (let e = 0; e < entries.length; e++) {
+        const entry = entries[e];
+        if (entry.next === null || (next !== undefined && entry.next.has(next))) out.push(entry.pattern);
+      }
+    for (let p = 0; p < this.byPrefix.length; p++) {
+      const { prefix, pattern } = this.byPrefix[p];
+      if (token.startsWith(prefix)) out.push(pattern);
     }
-    return extra === null ? exact : [...exact, ...extra];
+    return out;
   }
 }
