@@ -612,6 +612,7 @@ describe('editor dialogs of every node in a real browser', function () {
         // The configuration node's dialog takes the tray's place; its Cancel brings the node's back.
         const nested = page().locator('.red-ui-tray').last();
         await nested.locator('#node-config-dialog-cancel').waitFor({ state: 'visible' });
+        await trayOpened(page());
         await assertShown(nested, field, `${property} (${button})`);
         if (property === 'policy') {
           await nested
@@ -621,6 +622,9 @@ describe('editor dialogs of every node in a real browser', function () {
         await nested.locator('#node-config-dialog-cancel').click();
         await page().locator('#node-config-dialog-cancel').waitFor({ state: 'detached' });
         await dialog.locator('#node-dialog-cancel').waitFor({ state: 'visible' });
+        // The node's tray is back once it is raised again; closing it before then would leave that
+        // raise pending, to land in the middle of the next tray's opening.
+        await trayOpened(page());
         assert.deepEqual(errors.slice(mark), [], `${property} (${button}): errors in the page`);
       }
     }

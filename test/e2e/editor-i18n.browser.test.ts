@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { findChromium, launchBrowser, onCi, screenshot, type Browser } from '../support/browser';
+import { findChromium, launchBrowser, onCi, screenshot, trayOpened, type Browser } from '../support/browser';
 import { shortText } from '../../nodes/shared/status';
 import { NodeRedProcess, PACKAGE_ROOT, waitFor, type FlowNode } from '../support/node-red-process';
 
@@ -262,6 +262,7 @@ describe(`the editor and the runtime in another language (${LANG}) in a real bro
     await workspaceNode(IDS.check).locator('.red-ui-flow-node').dblclick();
     const tray = page().locator('.red-ui-tray').last();
     await tray.locator('#node-dialog-cancel').waitFor({ state: 'visible' });
+    await trayOpened(page());
     await tray.locator('#node-input-registryFailure').waitFor({ state: 'attached' });
     const shown = (await tray.locator('.red-ui-tray-body').textContent()) ?? '';
     for (const key of [

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { findChromium, launchBrowser, onCi, screenshot, type Browser } from '../support/browser';
+import { findChromium, launchBrowser, onCi, screenshot, trayOpened, type Browser } from '../support/browser';
 import { NodeRedProcess, PACKAGE_ROOT, examplesAsFlowSet, loadExamples } from '../support/node-red-process';
 
 const PALETTE_TYPES = ['dnc-add-label', 'dnc-remove-label', 'dnc-check'];
@@ -135,6 +135,7 @@ describe('editor in a real browser', function () {
     const tray = page().locator('.red-ui-tray').last();
     const list = tray.locator('.red-ui-editableList');
     await list.first().waitFor({ state: 'visible' });
+    await trayOpened(page());
     const texts = await tray.evaluate((el) => {
       const values = [...el.querySelectorAll('.red-ui-editableList input, .red-ui-editableList select')].map(
         (input) => (input as HTMLInputElement).value,

@@ -97,11 +97,15 @@ export async function screenshot(page: Page, name: string): Promise<string | und
 }
 
 /**
- * Waits until the editor's edit tray has finished opening. Node-RED shows the tray's buttons first,
- * then sets its width and lays the form out again on timers (150 ms and 200 ms later, later still on a
- * busy machine), and last raises the editor stack to z-index 13 (`raiseTrayZ` in the editor's tray.js,
- * Node-RED 3.1 to 5). A click before that can press on a field that moves under the pointer and never
- * reach it (seen on a loaded CI machine: a checkbox that "did not change its state").
+ * Waits until the editor's edit tray has finished opening, or a tray is back after the one above it
+ * closed. Node-RED lowers the editor stack to z-index 9 when a tray starts to open or close, shows the
+ * tray's buttons, then sets its width and lays the form out again on timers (150 ms and 200 ms later,
+ * later still on a busy machine), and last raises the stack to z-index 13 another 300 ms later
+ * (`raiseTrayZ` in the editor's tray.js; the browser tests run Node-RED 4.1). A click before that can
+ * press on a field that moves under the pointer and never reach it (seen on a loaded CI machine: a
+ * checkbox that "did not change its state"). The raise is a timer nothing cancels: a test that closes a
+ * tray while one is pending (right after a tray above it closed) must wait for it first, or it lands in
+ * the next tray's opening and this returns too early.
  */
 export async function trayOpened(page: Page): Promise<void> {
   await page.waitForFunction(() => {
