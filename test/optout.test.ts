@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LEXICONS } from '../lib/optout/classifier';
 import { tokenise } from '../lib/optout/normalise';
-import { compilePattern, matchAt, PatternIndex } from '../lib/optout/patterns';
+import { tokenSet } from '../lib/optout/gates';
+import { compilePattern, matchAt, PatternIndex, type CompiledPattern } from '../lib/optout/patterns';
 import { universal } from '../lib/optout/universal';
 import { KINDS, loadUtterances } from './support/utterances';
 
@@ -316,9 +317,8 @@ describe('opt-out classifier', function () {
       assert.doesNotThrow(() => compile(source));
   });
 
-  it('looks up patterns by their first two words without leaving out one that matches (both sets, every lexicon)', function () {
-    // The index rules a pattern out when the next word cannot be its second: check that against matching
-    // every pattern at every word of every utterance, the brute force the index saves.
+  /** Every compiled pattern of every lexicon (phrases, complaints, reported frames) and an index of them. */
+  function compiledIndex(): { patterns: CompiledPattern[]; index: PatternIndex } {
     const patterns = [universal, ...LEXICONS].flatMap((lexicon) =>
       [
         ...lexicon.patterns,
@@ -335,11 +335,18 @@ describe('opt-out classifier', function () {
     );
     const index = new PatternIndex();
     for (const pattern of patterns) index.add(pattern);
+    return { patterns, index };
+  }
+
+  it('looks patterns up by first word and rules out those whose second word cannot come next, never one that matches (both sets)', function () {
+    // Against the brute force the index saves: every pattern tried at every word of every utterance.
+    const { patterns, index } = compiledIndex();
+    const politeness = tokenSet(...[universal, ...LEXICONS].map((l) => l.politeness));
     let matches = 0;
     let ruledOut = 0;
     for (const row of [...loadUtterances(), ...loadUtterances('utterances-external.tsv')]) {
       const tk = tokenise(row.text);
-      const ctx = { norm: tk.norm, clause: tk.clause, segment: tk.segment, trailing: new Set<string>() };
+      const ctx = { norm: tk.norm, clause: tk.clause, segment: tk.segment, trailing: politeness };
       for (let i = 0; i < tk.norm.length; i++) {
         const candidates = new Set(index.candidates(tk.norm[i], tk.norm[i + 1]));
         for (const pattern of patterns) {
@@ -357,6 +364,47 @@ describe('opt-out classifier', function () {
     }
     assert.ok(matches > 1000, `the sets exercise the index (${matches} matches)`);
     assert.ok(ruledOut > 1000, `the index rules patterns out (${ruledOut})`);
+  });
+
+  it('keeps every pattern for each way its own alternatives can begin it (every compiled pattern)', function () {
+    // Word sequences built from each pattern: every alternative of its first two elements (an optional
+    // second one also left out, a gap empty or one stranger word), then one way through the rest. Each
+    // one the pattern matches must find the pattern in the index.
+    const { patterns, index } = compiledIndex();
+    const word = (w: string) => (w.endsWith('*') ? w.slice(0, -1) : w);
+    const choices = (element: CompiledPattern['elements'][number], all: boolean): string[][] => {
+      if (element.t === 'end') return [];
+      if (element.t === 'gap') return all ? [[], ['qqq']] : [[]];
+      const alts = (all ? element.alts : element.alts.slice(0, 1)).map((alt) => alt.map(word));
+      return element.optional ? [...alts, []] : alts;
+    };
+    let checked = 0;
+    for (const pattern of patterns) {
+      const [head, second, ...rest] = pattern.elements;
+      const tail: string[] = [];
+      for (const element of rest) {
+        if (element.t === 'end') break;
+        tail.push(...(choices(element, false)[0] ?? []));
+      }
+      const seconds = second === undefined ? [[]] : second.t === 'end' ? [[]] : choices(second, true);
+      for (const first of choices(head, true))
+        for (const next of seconds) {
+          const norm = [...first, ...(second?.t === 'end' ? [] : next), ...(second?.t === 'end' ? [] : tail)];
+          const ctx = {
+            norm,
+            clause: norm.map(() => 0),
+            segment: norm.map(() => 0),
+            trailing: new Set<string>(),
+          };
+          if (norm.length === 0 || matchAt(pattern, ctx, 0) <= 0) continue;
+          checked += 1;
+          assert.ok(
+            index.candidates(norm[0], norm[1]).includes(pattern),
+            `${pattern.language}: ${pattern.source} left out for "${norm.join(' ')}"`,
+          );
+        }
+    }
+    assert.ok(checked > patterns.length, `${checked} sequences for ${patterns.length} patterns`);
   });
 
   it('reads a stretched word with its own double letters kept ("arrêteeeez" = "arretez")', function () {

@@ -154,8 +154,11 @@ export function compilePattern(
   return variants.map((v) => ({ ...spec, language, elements: v }));
 }
 
+const STAR = 42; // '*'
+
 function wordMatches(want: string, token: string): boolean {
-  if (want.endsWith('*')) return token.startsWith(want.slice(0, -1));
+  // charCodeAt, not endsWith: this runs for every word of every alternative tried.
+  if (want.charCodeAt(want.length - 1) === STAR) return token.startsWith(want.slice(0, -1));
   return want === token;
 }
 
@@ -194,13 +197,14 @@ function step(
     }
     return -1;
   }
-  const alts =
-    element.byFirst === null ? element.alts : pos < limit ? element.byFirst.get(ctx.norm[pos]) : undefined;
+  const indexed = element.byFirst !== null;
+  const alts = !indexed ? element.alts : pos < limit ? element.byFirst.get(ctx.norm[pos]) : undefined;
   if (alts !== undefined)
     for (const alt of alts) {
       if (pos + alt.length > limit) continue;
       let ok = true;
-      for (let k = 0; k < alt.length; k++) {
+      // Alternatives found by their first word have it already.
+      for (let k = indexed ? 1 : 0; k < alt.length; k++) {
         if (!wordMatches(alt[k], ctx.norm[pos + k])) {
           ok = false;
           break;
