@@ -111,7 +111,10 @@ const SOFT_BREAK = /[,:()–—]|\s-\s/;
 const QUOTED =
   /["“”„«»‹›]([^"“”„«»‹›\n]{1,300})["“”„«»‹›]|(^|[\s(])['‘‚]([^'’‘\n]{1,300})['’](?=$|[\s.,!?;:)])/gu;
 const NON_ASCII = /[^\u0020-\u007e]/;
-/** Printable ASCII and line breaks: NFKC leaves it as it is, and WORD_ASCII reads it as WORD does, faster. */
+/**
+ * Printable ASCII, tabs and line breaks: NFKC leaves such text as it is, and WORD_ASCII reads it as WORD
+ * does, faster.
+ */
 const ASCII_ONLY = /^[\t\n\r\u0020-\u007e]*$/;
 const WORD_ASCII = /[A-Za-z0-9]+(?:['`][A-Za-z]+)*/g;
 const APOSTROPHES = /['’`´]/;
