@@ -234,9 +234,14 @@ describe('opt-out classifier', function () {
       'make it stop!',
       'put a stop to these calls',
       'I said stop calling me',
+      // The keyword said twice: one ends the noun, the other starts the request.
+      "I'm at the bus stop stop texting me",
+      'im at the bus stop stop stop calling me',
     ])
       assert.equal(kind(text), 'opt-out', text);
     assert.equal(kind('make it stop raining'), 'none');
+    // Said twice with nothing after it, it is still the noun's (a stutter in a transcript).
+    assert.equal(kind('im at the bus stop stop'), 'none');
   });
 
   it("sets aside someone else's words reported, in each language, but not the person's own report", function () {

@@ -411,7 +411,7 @@ export class OptOutClassifier {
     for (const c of candidates) {
       const gates = this.gates.get(c.language) ?? this.gates.get('*')!;
       let why: IgnoredWhy | null = null;
-      if (inPhrase(norm, c.start, this.nounPhrases)) why = 'noun';
+      if (inPhrase(norm, c.start, this.nounPhrases, tk.repeated[c.start])) why = 'noun';
       else if (
         (reportedEnds !== null && this.afterReport(tk, c.start, reportedEnds)) ||
         this.beforeReportVerb(tk, c.end, c.language)

@@ -220,14 +220,21 @@ export function startsWithPhrase(
   return false;
 }
 
-/** One of the phrases covers the token at `at` ("bus stop" covers the `stop` of "at the bus stop"). */
+/**
+ * One of the phrases covers the token at `at` ("bus stop" covers the `stop` of "at the bus stop"); a
+ * `repeated` token (a word said twice, read once) is not covered by a phrase it ends.
+ */
 export function inPhrase(
   norm: readonly string[],
   at: number,
   phrases: readonly (readonly string[])[],
+  repeated = false,
 ): boolean {
   for (const phrase of phrases) {
     for (let k = Math.max(0, at - phrase.length + 1); k <= at; k++) {
+      // A word said twice at a phrase's end ("the bus stop stop texting me"): one ends the phrase, the
+      // other begins what follows.
+      if (repeated && k + phrase.length - 1 === at) continue;
       if (startsWithAt(norm, k, phrase)) return true;
     }
   }

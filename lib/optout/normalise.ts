@@ -25,6 +25,8 @@ export interface Tokens {
   readonly raw: string[];
   /** The original word was written in capitals (at least two letters). */
   readonly caps: boolean[];
+  /** The token stands for the same word said or typed more than once ("stop stop"), read once. */
+  readonly repeated: boolean[];
   /** Offsets of the source word in `text`. */
   readonly start: number[];
   readonly end: number[];
@@ -362,6 +364,7 @@ export function tokenise(
   const norm: string[] = [];
   const raw: string[] = [];
   const caps: boolean[] = [];
+  const repeated: boolean[] = [];
   const start: number[] = [];
   const end: number[] = [];
   const clause: number[] = [];
@@ -394,22 +397,25 @@ export function tokenise(
       // A stutter ("stop stop stop", "i i want"): read once.
       if (n > 0 && norm[n - 1] === folded && segment[n - 1] === segmentNo) {
         end[n - 1] = last;
+        repeated[n - 1] = true;
         continue;
       }
       norm.push(isNumber(folded) ? '#' : folded);
       raw.push(part);
       caps.push(isCaps);
+      repeated.push(false);
       start.push(at);
       end.push(last);
       clause.push(clauseNo);
       segment.push(segmentNo);
     }
   }
-  collapseNumberRuns(norm, raw, caps, start, end, clause, segment);
+  collapseNumberRuns(norm, raw, caps, repeated, start, end, clause, segment);
   return {
     norm,
     raw,
     caps,
+    repeated,
     start,
     end,
     clause,
@@ -424,6 +430,7 @@ function collapseNumberRuns(
   norm: string[],
   raw: string[],
   caps: boolean[],
+  repeated: boolean[],
   start: number[],
   end: number[],
   clause: number[],
@@ -443,6 +450,7 @@ function collapseNumberRuns(
       norm.splice(i, count, '#');
       raw.splice(i, count, '#');
       caps.splice(i, count, false);
+      repeated.splice(i, count, false);
       const last = end[j - 1];
       start.splice(i + 1, count - 1);
       end.splice(i, count, last);
