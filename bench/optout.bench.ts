@@ -12,6 +12,9 @@ import { LANGUAGES, OptOutClassifier, OptOutDetector } from '../lib/optout';
 import { alternatingRates, heapUsedAfterGc, record, type AlternatingRate } from './harness';
 
 const SUITE = 'opt-out';
+/** Alternating windows: how many rounds, and how long each case runs in one. */
+const ROUNDS = 9;
+const WINDOW_MS = 400;
 
 function texts(): string[] {
   const candidates = [
@@ -74,26 +77,30 @@ function main(): void {
   });
   let optOuts = 0;
   // Baseline, classify and detect in alternating windows: the host's drift touches all three alike.
-  const [base, classify, detect] = alternatingRates([
-    () => {
-      for (const text of inputs) if (keywordOnly(text) === 'opt-out') optOuts++;
-      return inputs.length;
-    },
-    () => {
-      for (const text of inputs) if (classifier.classify(text).kind === 'opt-out') optOuts++;
-      return inputs.length;
-    },
-    () => {
-      for (const text of inputs)
-        if (detector.detect(text, { channel: 'sms' }).intent.kind === 'opt-out') optOuts++;
-      return inputs.length;
-    },
-  ]);
+  const [base, classify, detect] = alternatingRates(
+    [
+      () => {
+        for (const text of inputs) if (keywordOnly(text) === 'opt-out') optOuts++;
+        return inputs.length;
+      },
+      () => {
+        for (const text of inputs) if (classifier.classify(text).kind === 'opt-out') optOuts++;
+        return inputs.length;
+      },
+      () => {
+        for (const text of inputs)
+          if (detector.detect(text, { channel: 'sms' }).intent.kind === 'opt-out') optOuts++;
+        return inputs.length;
+      },
+    ],
+    ROUNDS,
+    WINDOW_MS,
+  );
   const baseRate = base.median;
   const rate = classify.median;
   const detectRate = detect.median;
   const spread = (r: AlternatingRate) =>
-    `median of 9 alternating windows of 0.4 s; slowest ${Math.round(r.min).toLocaleString('en-US')}, fastest ${Math.round(r.max).toLocaleString('en-US')}`;
+    `median of ${ROUNDS} alternating windows of ${WINDOW_MS / 1000} s; slowest ${Math.round(r.min).toLocaleString('en-US')}, fastest ${Math.round(r.max).toLocaleString('en-US')}`;
   const baselineOptOuts = sample.filter((t) => keywordOnly(t) === 'opt-out').length;
   const found = sample.filter((t) => classifier.classify(t).kind === 'opt-out').length;
   record({
